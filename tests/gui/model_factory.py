@@ -1,0 +1,85 @@
+"""Small ONNX model files built with onnx.helper, for tests that need odd or foreign models.
+
+Random weights: these check behaviour (loading, shapes, switching, error handling), not
+accuracy; accuracy tests use the trained fixture model or the shipped model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from digitpad.contract import LayerInfo, ModelMetadata
+
+
+def _conv_net(rng, channels=(4, 8), input_shape=("N", 1, 28, 28), act_outputs=True,
+              logits_name="logits", probs_name="probs", input_name="image"):
+    nodes, inits, outputs = [], [], []
+    prev, c_in, size = input_name, input_shape[1] if isinstance(input_shape[1], int) else 1, input_shape[2]
+    layers = []
+    for i, c_out in enumerate(channels, 1):
+        w = rng.normal(0, 0.5, (c_out, c_in, 3, 3)).astype(np.float32)
+        b = np.zeros(c_out, np.float32)
+        inits += [numpy_helper.from_array(w, f"conv{i}.weight"), numpy_helper.from_array(b, f"conv{i}.bias")]
+        nodes += [
+            helper.make_node("Conv", [prev, f"conv{i}.weight", f"conv{i}.bias"], [f"c{i}"], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", [f"c{i}"], [f"r{i}"]),
+            helper.make_node("MaxPool", [f"r{i}"], [f"p{i}"], kernel_shape=[2, 2], strides=[2, 2]),
+        ]
+        size //= 2
+        if act_outputs:
+            nodes.append(helper.make_node("Identity", [f"p{i}"], [f"act:conv{i}"]))
+            outputs.append(helper.make_tensor_value_info(f"act:conv{i}", TensorProto.FLOAT,
+                                                         ["N", c_out, size, size]))
+        layers.append(LayerInfo(f"conv{i}", "conv", f"act:conv{i}", f"conv{i}.weight"))
+        prev, c_in = f"p{i}", c_out
+    flat = c_in * size * size
+    fc = rng.normal(0, 0.05, (flat, 10)).astype(np.float32)
+    inits += [numpy_helper.from_array(fc, "fc.weight"), numpy_helper.from_array(np.zeros(10, np.float32), "fc.bias"),
+              numpy_helper.from_array(np.array([0, -1], np.int64), "flat_shape")]
+    nodes += [
+        helper.make_node("Reshape", [prev, "flat_shape"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "fc.weight"], ["mm"]),
+        helper.make_node("Add", ["mm", "fc.bias"], [logits_name]),
+    ]
+    head = [helper.make_tensor_value_info(logits_name, TensorProto.FLOAT, ["N", 10])]
+    if probs_name:
+        nodes.append(helper.make_node("Softmax", [logits_name], [probs_name], axis=1))
+        head.append(helper.make_tensor_value_info(probs_name, TensorProto.FLOAT, ["N", 10]))
+    graph = helper.make_graph(
+        nodes, "testnet",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, list(input_shape))],
+        head + outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model, layers
+
+
+def make_model(path: Path, *, seed: int = 0, channels=(4, 8), metadata: bool = True,
+               arch: str = "testnet", accuracy: float = 0.5, **kw) -> Path:
+    """A small conv net in the digitpad contract (with metadata unless metadata=False)."""
+    rng = np.random.default_rng(seed)
+    model, layers = _conv_net(rng, channels, **kw)
+    if metadata:
+        meta = ModelMetadata(arch=arch, dataset="mnist", classes=[str(d) for d in range(10)], layers=layers,
+                             metrics={"test_accuracy": accuracy, "test_loss": 1.0},
+                             training={"device": "cpu", "seconds": 12.5, "epochs": 1},
+                             created="2025-01-02T03:04:05+00:00")
+        helper.set_model_props(model, {"digitpad": meta.to_json()})
+    onnx.checker.check_model(model)
+    path = Path(path)
+    onnx.save(model, str(path))
+    return path
+
+
+def make_foreign_model(path: Path, seed: int = 1) -> Path:
+    """An MNIST-shaped model from elsewhere: input 'input', one output 'scores', no metadata."""
+    return make_model(path, seed=seed, metadata=False, act_outputs=False, input_name="input",
+                      logits_name="scores", probs_name=None)
+
+
+def make_wrong_shape_model(path: Path) -> Path:
+    """A valid ONNX classifier that wants 3x32x32 colour images."""
+    return make_model(path, input_shape=("N", 3, 32, 32))

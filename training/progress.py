@@ -1,0 +1,59 @@
+"""Progress reporting: a tqdm bar for people, or one JSON event per stdout line for the app.
+
+In jsonl mode stdout carries nothing but events; human text always goes to stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+MAX_STEP_EVENTS_PER_S = 10
+
+
+class Reporter:
+    def __init__(self, mode: str = "bar"):
+        if mode not in ("bar", "jsonl", "none"):
+            raise ValueError(mode)
+        self.mode = mode
+        self._bar = None
+        self._last_step_emit = 0.0
+
+    # --- events -------------------------------------------------------------
+    def emit(self, event: str, **data: Any) -> None:
+        if self.mode == "jsonl":
+            sys.stdout.write(json.dumps({"event": event, **data}) + "\n")
+            sys.stdout.flush()
+
+    def log(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def start(self, total_steps: int, initial_step: int, **data: Any) -> None:
+        self.emit("start", total_steps=total_steps, **data)
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total_steps, initial=initial_step, unit="step", file=sys.stderr,
+                             dynamic_ncols=True, smoothing=0.1)
+
+    def due(self) -> bool:
+        return time.monotonic() - self._last_step_emit >= 1.0 / MAX_STEP_EVENTS_PER_S
+
+    def step(self, step: int, force: bool = False, **data: Any) -> None:
+        """Throttled: at most MAX_STEP_EVENTS_PER_S events (a bar refreshes itself)."""
+        if self._bar is not None:
+            self._bar.update(step - self._bar.n)
+            self._bar.set_postfix(loss=f"{data['loss']:.3f}", samples_s=f"{data['samples_per_s']:.0f}",
+                                  refresh=False)
+        if self.mode == "jsonl" and (force or self.due()):
+            self._last_step_emit = time.monotonic()
+            self.emit("step", step=step, **data)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
