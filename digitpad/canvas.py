@@ -31,7 +31,7 @@ class Stroke:
     """One pen-down polyline. Points are (x, y, pressure) in canvas pixels, pressure 0..1."""
 
     points: list[tuple[float, float, float]] = field(default_factory=list)
-    width: float = 22.0
+    width: float = 30.0
     eraser: bool = False
 
 
@@ -54,7 +54,7 @@ class DrawingCanvas(QWidget):
         self.setMouseTracking(True)  # for the pen-size outline under the cursor
         self.setCursor(Qt.CrossCursor)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
-        self.pen_width = 22.0
+        self.pen_width = 30.0  # about MNIST's stroke (2-3 px of 20) for a digit filling the guide
         self.eraser = False
         self._strokes: list[Stroke] = []
         self._redo: list[Stroke] = []
@@ -158,14 +158,14 @@ class DrawingCanvas(QWidget):
         self.update()
 
     def _render_stroke(self, s: Stroke) -> None:
+        """Repaint a stroke exactly as it was painted live (same pieces, same order), so
+        undo, redo and replay give the same pixels as drawing did."""
         pts = s.points
-        if len(pts) == 1:
-            self._paint_piece(s, None, pts[0], None)
-            return
-        self._paint_piece(s, pts[0], None, _mid(pts[0], pts[1]))
-        for i in range(1, len(pts) - 1):
-            self._paint_piece(s, _mid(pts[i - 1], pts[i]), pts[i], _mid(pts[i], pts[i + 1]))
-        self._paint_piece(s, _mid(pts[-2], pts[-1]), None, pts[-1])
+        self._paint_piece(s, None, pts[0], None)
+        for n in range(2, len(pts) + 1):
+            self._paint_piece(s, *_piece(pts, n))
+        if len(pts) >= 2:
+            self._paint_piece(s, _mid(pts[-2], pts[-1]), None, pts[-1])
 
     def _paint_piece(self, s: Stroke, start, ctrl, end) -> QRectF:
         """Paint start -> end (a quadratic bend through ctrl if given) into both images."""
@@ -208,11 +208,7 @@ class DrawingCanvas(QWidget):
         if abs(x - last[0]) < 0.5 and abs(y - last[1]) < 0.5:
             return  # sub-pixel jitter: nothing to draw
         s.points.append((x, y, pressure))
-        pts = s.points
-        if len(pts) == 2:
-            dirty = self._paint_piece(s, pts[0], None, _mid(pts[0], pts[1]))
-        else:
-            dirty = self._paint_piece(s, _mid(pts[-3], pts[-2]), pts[-2], _mid(pts[-2], pts[-1]))
+        dirty = self._paint_piece(s, *_piece(s.points, len(s.points)))
         self.update(dirty.toAlignedRect())
         self._schedule_changed()
 
@@ -303,7 +299,7 @@ class DrawingCanvas(QWidget):
         eraser_tip = e.pointerType() == QPointingDevice.PointerType.Eraser
         t = e.type()
         if t == QTabletEvent.TabletPress:
-            self.setFocus(Qt.TabletFocusReason)
+            self.setFocus(Qt.OtherFocusReason)
             self._begin(pos.x(), pos.y(), pressure, eraser=True if eraser_tip else None)
         elif t == QTabletEvent.TabletMove and self._current is not None:
             self._extend(pos.x(), pos.y(), pressure)
@@ -316,6 +312,14 @@ class DrawingCanvas(QWidget):
             self.clear()
         else:
             super().keyPressEvent(e)
+
+
+def _piece(pts, n):
+    """(start, control, end) of the piece drawn when point n-1 arrives: midpoint to
+    midpoint, bent through the previous sample (a quadratic B-spline through the samples)."""
+    if n == 2:
+        return pts[0], None, _mid(pts[0], pts[1])
+    return _mid(pts[n - 3], pts[n - 2]), pts[n - 2], _mid(pts[n - 2], pts[n - 1])
 
 
 def _mid(a, b):

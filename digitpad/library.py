@@ -135,7 +135,8 @@ def summary_lines(meta: ModelMetadata | None) -> list[tuple[str, str]]:
     device = t.get("device") or t.get("device_name")
     if device:
         rows.append(("Device", str(device)))
-    epochs = t.get("epochs") or (t.get("config") or {}).get("epochs") if isinstance(t.get("config"), dict) else t.get("epochs")
+    config = t.get("config") if isinstance(t.get("config"), dict) else {}
+    epochs = t.get("epochs") or config.get("epochs")
     if epochs:
         rows.append(("Epochs", str(epochs)))
     rows.append(("Layers", ", ".join(layer.name for layer in meta.layers) or "none exposed"))

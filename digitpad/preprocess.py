@@ -139,7 +139,7 @@ def input_hints(img: np.ndarray, x28: np.ndarray | None = None) -> list[str]:
     width = stroke_width(x28)
     if width < 1.3:
         hints.append("Very thin strokes: try a wider pen.")
-    elif width > 5.5:
+    elif width > 4.5:
         hints.append("Very thick strokes: try a narrower pen.")
     sizes = _components(np.asarray(x28).reshape(SIZE, SIZE) > 0.3)
     total = sum(sizes)

@@ -1,0 +1,88 @@
+"""The main window: tabs (the drawing workbench first), a status bar, one model controller.
+
+Later tabs (training, evaluation) join with ``MainWindow.add_tab(widget, title)`` and
+share ``MainWindow.controller`` to learn about, or switch, the active model.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget
+
+from .controller import ModelController
+from .library import ModelLibrary
+from .views import style
+from .workbench import Workbench
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library: ModelLibrary | None = None, model_path=None):
+        super().__init__()
+        app = QApplication.instance()
+        if app is not None and not app.property("digitpad_styled"):
+            style.apply(app)
+            app.setProperty("digitpad_styled", True)
+        self.setWindowTitle("digitpad")
+        self.resize(1360, 860)
+        self.controller = ModelController(library)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.workbench = Workbench(self.controller)
+        self.add_tab(self.workbench, "Draw")
+        self._build_status_bar()
+        self._build_menu()
+        self.controller.modelChanged.connect(self._model_changed)
+        self.workbench.predictionShown.connect(self._prediction_shown)
+
+        loaded = self.controller.load(model_path) if model_path else False
+        if not loaded and not self.controller.load_startup_model():
+            self.workbench.refresh_models()
+            self.workbench.update_prediction()
+            self.workbench.show_error(
+                "No model is available: the shipped model is missing and no exported models were found. "
+                "Train one, or use “Open ONNX file…”." + self._problems())
+            self.model_label.setText("No model")
+        elif self.controller.startup_problems:
+            self.statusBar().showMessage("Skipped unusable models: " + self._problems(), 10000)
+        self.controller.watch_user_models()
+        # pyqtgraph views right after the first frame: the window appears sooner.
+        QTimer.singleShot(0, self.workbench.build_inspectors)
+        self.workbench.canvas.setFocus()
+
+    def _problems(self) -> str:
+        return (" " + " ".join(self.controller.startup_problems)) if self.controller.startup_problems else ""
+
+    def add_tab(self, widget, title: str) -> int:
+        return self.tabs.addTab(widget, title)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.model_label = QLabel("")
+        self.time_label = QLabel("")
+        self.time_label.setMinimumWidth(220)
+        bar.addPermanentWidget(self.model_label)
+        bar.addPermanentWidget(self.time_label)
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open ONNX file…", self, shortcut=QKeySequence.Open)
+        open_action.triggered.connect(self.workbench.open_model_dialog)
+        file_menu.addAction(open_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+    def _model_changed(self, predictor) -> None:
+        self.model_label.setText(f"Model: {predictor.name}")
+
+    def _prediction_shown(self, prediction) -> None:
+        if prediction is None:
+            self.time_label.setText("")
+        else:
+            self.time_label.setText(f"Inference {prediction.seconds * 1000:.2f} ms")
+
+    def closeEvent(self, event) -> None:
+        self.workbench.shutdown()
+        super().closeEvent(event)

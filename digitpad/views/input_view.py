@@ -1,0 +1,75 @@
+"""The 28x28 image the network really receives, enlarged, with an optional saliency overlay."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from . import style
+
+
+def _grey_image(x28: np.ndarray) -> QImage:
+    a = np.ascontiguousarray((np.clip(x28, 0, 1) * 255).astype(np.uint8))
+    return QImage(a.data, 28, 28, 28, QImage.Format_Grayscale8).copy()
+
+
+def _saliency_image(sal: np.ndarray) -> QImage:
+    """Warm where ink supports the prediction, cool where it argues against it."""
+    scale = float(np.abs(sal).max())
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    if scale > 1e-6:
+        s = sal / scale
+        pos, neg = np.clip(s, 0, 1), np.clip(-s, 0, 1)
+        rgba[..., 0] = (255 * (pos > 0) + 60 * (neg > 0)).clip(0, 255)
+        rgba[..., 1] = (90 * (pos > 0) + 140 * (neg > 0)).clip(0, 255)
+        rgba[..., 2] = (40 * (pos > 0) + 255 * (neg > 0)).clip(0, 255)
+        rgba[..., 3] = (np.maximum(pos, neg) ** 0.8 * 200).astype(np.uint8)
+    return QImage(np.ascontiguousarray(rgba).data, 28, 28, 28 * 4, QImage.Format_RGBA8888).copy()
+
+
+class ModelInputView(QWidget):
+    """Pixelated on purpose: each square is one input pixel."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._overlay: QImage | None = None
+        self.show_saliency = False
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.setFixedHeight(196)
+
+    def sizeHint(self) -> QSize:
+        return QSize(196, 196)
+
+    def show_input(self, x28: np.ndarray | None) -> None:
+        self._image = None if x28 is None else _grey_image(np.asarray(x28).reshape(28, 28))
+        if x28 is None:
+            self._overlay = None
+        self.update()
+
+    def show_saliency_map(self, sal: np.ndarray | None) -> None:
+        self._overlay = None if sal is None else _saliency_image(sal)
+        self.update()
+
+    def set_saliency_visible(self, on: bool) -> None:
+        self.show_saliency = on
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        side = float(min(self.width(), self.height()))
+        side -= side % 28  # whole screen pixels per input pixel: crisp squares
+        r = QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        p.fillRect(r, QColor("#000000"))
+        if self._image is not None:
+            p.setRenderHint(QPainter.SmoothPixmapTransform, False)
+            p.drawImage(r, self._image)
+            if self.show_saliency and self._overlay is not None:
+                p.drawImage(r, self._overlay)
+        else:
+            p.setPen(QColor("#7d8597"))
+            p.drawText(r, Qt.AlignCenter, "28 × 28\nmodel input")
+        p.setPen(QPen(QColor(style.BORDER), 1))
+        p.drawRect(r.adjusted(-0.5, -0.5, 0.5, 0.5))
+        p.end()

@@ -1,0 +1,241 @@
+"""Feature maps and kernels: what each layer computes for the current drawing, and with what.
+
+Both views are handed a Predictor and the latest Prediction; they never run the model.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget)
+
+from .maps import WEIGHT_CMAP, MapGrid
+
+
+def _caption(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("muted")
+    label.setWordWrap(True)
+    return label
+
+
+class _Chooser(QWidget):
+    """A row: 'Layer [combo]' plus a muted description on the right."""
+
+    def __init__(self, label: str, parent=None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel(label))
+        self.combo = QComboBox()
+        self.combo.setMinimumWidth(120)
+        row.addWidget(self.combo)
+        self.extra = QHBoxLayout()
+        row.addLayout(self.extra)
+        row.addStretch(1)
+        self.info = _caption("")
+        self.info.setWordWrap(False)
+        row.addWidget(self.info)
+
+
+class FeatureMapsView(QWidget):
+    """Every activation map of the chosen layer, live; click one to see it large beside its kernel."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.predictor = None
+        self.prediction = None
+        self.selected: int | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        self.chooser = _Chooser("Layer")
+        self.chooser.combo.currentTextChanged.connect(self._layer_changed)
+        lay.addWidget(self.chooser)
+        self.message = _caption("")
+        self.message.setAlignment(Qt.AlignCenter)
+        lay.addWidget(self.message)
+        split = QSplitter(Qt.Vertical)
+        self.grid = MapGrid()
+        self.grid.clicked.connect(self.select_map)
+        split.addWidget(self.grid)
+        detail = QWidget()
+        dl = QHBoxLayout(detail)
+        dl.setContentsMargins(0, 0, 0, 0)
+        left = QVBoxLayout()
+        self.detail_title = _caption("Click a map to see it large, next to the kernel that made it.")
+        left.addWidget(self.detail_title)
+        self.large = MapGrid()
+        left.addWidget(self.large, 1)
+        dl.addLayout(left, 3)
+        right = QVBoxLayout()
+        self.kernel_title = _caption("")
+        right.addWidget(self.kernel_title)
+        self.kernel = MapGrid(cmap=WEIGHT_CMAP, symmetric=True)
+        right.addWidget(self.kernel, 1)
+        dl.addLayout(right, 2)
+        split.addWidget(detail)
+        split.setSizes([460, 240])
+        lay.addWidget(split, 1)
+        self.split = split
+
+    @property
+    def layer(self) -> str:
+        return self.chooser.combo.currentText()
+
+    def set_predictor(self, predictor) -> None:
+        self.predictor = predictor
+        self.selected = None
+        layers = predictor.layers if predictor else []
+        combo = self.chooser.combo
+        combo.blockSignals(True)
+        previous = combo.currentText()
+        combo.clear()
+        combo.addItems(layers)
+        if previous in layers:
+            combo.setCurrentText(previous)
+        combo.blockSignals(False)
+        combo.setEnabled(bool(layers))
+        if predictor is None:
+            self.message.setText("No model loaded.")
+        elif not layers:
+            self.message.setText("This model exposes no layer activations (no act:* outputs"
+                                 + (" and no digitpad metadata" if predictor.metadata is None else "")
+                                 + "), so there are no feature maps to show. Predictions still work.")
+        else:
+            self.message.setText("")
+        self.message.setVisible(not layers)
+        self.split.setVisible(bool(layers))
+        self.grid.clear_maps()
+        self.large.clear_maps()
+        self.kernel.clear_maps()
+        self.detail_title.setText("Click a map to see it large, next to the kernel that made it.")
+        self.kernel_title.setText("")
+
+    def show_prediction(self, prediction) -> None:
+        self.prediction = prediction
+        if not self.isVisible():
+            return  # refreshed in showEvent: no work for a hidden tab
+        self._refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._refresh()
+
+    def _layer_changed(self, _name: str) -> None:
+        self.selected = None
+        self.grid.clear_maps()
+        self.large.clear_maps()
+        self.kernel.clear_maps()
+        self._refresh()
+
+    def _refresh(self) -> None:
+        acts = None
+        if self.prediction is not None and self.layer:
+            acts = self.prediction.activations.get(self.layer)
+        if acts is None:
+            self.chooser.info.setText("Draw something to see this layer's maps." if self.layer else "")
+            self.grid.clear_maps()
+            self.large.clear_maps()
+            return
+        c, h, w = acts.shape
+        lo, hi = float(acts.min()), float(acts.max())
+        self.grid.set_maps(acts)
+        self.chooser.info.setText(f"{c} maps · {h}×{w} · values {lo:.2g} … {hi:.2g}")
+        if self.selected is not None and self.selected < c:
+            self.large.set_maps(acts[self.selected], levels=self.grid.levels)
+            self.grid.highlight(self.selected)
+
+    def select_map(self, index: int) -> None:
+        self.selected = index
+        self.detail_title.setText(f"{self.layer}, map {index} (same colour scale as the grid)")
+        self._refresh()
+        k = self.predictor.kernels(self.layer) if self.predictor else None
+        if k is None or index >= k.shape[0]:
+            self.kernel.clear_maps()
+            self.kernel_title.setText("Kernel: not available (no weights named in the model's metadata).")
+            return
+        w = k[index]  # [in, kh, kw]: one slice per input channel
+        self.kernel.set_maps(w)
+        self.kernel_title.setText(f"Its kernel: {w.shape[0]} input channel{'s' * (w.shape[0] > 1)}, "
+                                  f"{w.shape[1]}×{w.shape[2]}")
+
+
+class KernelsView(QWidget):
+    """Learned filters read from the file: first layer as is, deeper layers per input channel."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.predictor = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        self.chooser = _Chooser("Layer")
+        self.chooser.combo.currentTextChanged.connect(self._refresh)
+        self.in_label = QLabel("  Input channel")
+        self.in_combo = QComboBox()
+        self.in_combo.currentIndexChanged.connect(lambda _i: self._draw())
+        self.chooser.extra.addWidget(self.in_label)
+        self.chooser.extra.addWidget(self.in_combo)
+        lay.addWidget(self.chooser)
+        self.message = _caption("")
+        self.message.setAlignment(Qt.AlignCenter)
+        lay.addWidget(self.message)
+        self.grid = MapGrid(cmap=WEIGHT_CMAP, symmetric=True)
+        lay.addWidget(self.grid, 1)
+        self.weights: np.ndarray | None = None
+        self._loaded_for = None
+
+    def set_predictor(self, predictor) -> None:
+        self.predictor = predictor
+        self._loaded_for = None
+        if self.isVisible():
+            self._load()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._loaded_for is not self.predictor:
+            self._load()
+
+    def _load(self) -> None:
+        """Fill the layer list; reading kernels needs the onnx package, so only when shown."""
+        self._loaded_for = self.predictor
+        combo = self.chooser.combo
+        combo.blockSignals(True)
+        combo.clear()
+        layers = []
+        if self.predictor is not None:
+            layers = [name for name in self.predictor.layers if self.predictor.kernels(name) is not None]
+        combo.addItems(layers)
+        combo.blockSignals(False)
+        if not layers:
+            why = ("No model loaded." if self.predictor is None else
+                   "This model has no digitpad metadata naming its weights, so its kernels cannot be shown."
+                   if self.predictor.metadata is None else "The model's metadata names no conv kernels.")
+            self.message.setText(why)
+        self.message.setVisible(not layers)
+        self.grid.setVisible(bool(layers))
+        self._refresh()
+
+    def _refresh(self, *_):
+        self.weights = None
+        layer = self.chooser.combo.currentText()
+        if self.predictor is not None and layer:
+            self.weights = self.predictor.kernels(layer)
+        n_in = 0 if self.weights is None else self.weights.shape[1]
+        self.in_combo.blockSignals(True)
+        self.in_combo.clear()
+        self.in_combo.addItems([str(i) for i in range(n_in)])
+        self.in_combo.blockSignals(False)
+        self.in_label.setVisible(n_in > 1)
+        self.in_combo.setVisible(n_in > 1)
+        self._draw()
+
+    def _draw(self) -> None:
+        w = self.weights
+        if w is None:
+            self.grid.clear_maps()
+            self.chooser.info.setText("")
+            return
+        c_in = max(0, self.in_combo.currentIndex())
+        m = float(np.abs(w).max()) or 1.0
+        self.grid.set_maps(w[:, c_in], levels=(-m, m))  # one scale for the whole layer
+        where = "" if w.shape[1] == 1 else f", input channel {c_in} of {w.shape[1]}"
+        self.chooser.info.setText(f"{w.shape[0]} filters · {w.shape[2]}×{w.shape[3]}{where} · |w| ≤ {m:.2g}")

@@ -1,0 +1,112 @@
+"""The answer: the top class large with its confidence, and a bar for each class.
+
+Painted by hand (no pyqtgraph): it is on screen from the first frame and repaints at
+60 Hz while you draw, so it must be cheap to import and to paint.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QWidget
+
+from . import style
+
+CONFIDENT = 0.80   # below this the panel says it is not sure
+RUNNER_UP = 0.15   # a second class above this is named in "not sure: 4 or 9?"
+
+
+def verdict(probs: np.ndarray, classes: list[str]) -> tuple[str, bool]:
+    """(caption, sure) for the prediction panel; pure so it can be tested without Qt."""
+    order = np.argsort(probs)[::-1]
+    top, second = int(order[0]), int(order[1])
+    if probs[top] >= CONFIDENT:
+        return "confident", True
+    if probs[second] >= RUNNER_UP:
+        return f"not sure: {classes[top]} or {classes[second]}?", False
+    return f"not sure: maybe {classes[top]}?", False
+
+
+class PredictionPanel(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.probs: np.ndarray | None = None
+        self.classes = [str(d) for d in range(10)]
+        self.empty_text = "Draw a digit on the canvas"
+        self.setMinimumSize(240, 380)
+
+    def sizeHint(self) -> QSize:
+        return QSize(270, 400)
+
+    def set_classes(self, classes: list[str]) -> None:
+        self.classes = list(classes)
+        self.update()
+
+    def show_probs(self, probs: np.ndarray | None) -> None:
+        self.probs = None if probs is None else np.asarray(probs, dtype=np.float32)
+        self.update()
+
+    @property
+    def top_class(self) -> str | None:
+        return None if self.probs is None else self.classes[int(np.argmax(self.probs))]
+
+    @property
+    def caption(self) -> str:
+        return self.empty_text if self.probs is None else verdict(self.probs, self.classes)[0]
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        w = self.width()
+        head_h = 130.0
+        # -- headline -----------------------------------------------------------------
+        if self.probs is None:
+            p.setPen(QColor(style.BAR_IDLE))
+            p.setFont(style.title_font(54, QFont.Light))
+            p.drawText(QRectF(0, 0, w, 96), Qt.AlignHCenter | Qt.AlignVCenter, "–")
+            p.setPen(QColor(style.MUTED))
+            p.setFont(style.title_font(10.5, QFont.Normal))
+            p.drawText(QRectF(0, 92, w, 30), Qt.AlignHCenter | Qt.AlignTop, self.empty_text)
+        else:
+            top = int(np.argmax(self.probs))
+            caption, sure = verdict(self.probs, self.classes)
+            label = self.classes[top]
+            p.setPen(QColor(style.TEXT if sure else style.WARN_TEXT))
+            p.setFont(style.title_font(54 if len(label) <= 2 else 20, QFont.DemiBold))
+            p.drawText(QRectF(0, 0, w, 84), Qt.AlignHCenter | Qt.AlignVCenter, label)
+            p.setFont(style.title_font(15, QFont.DemiBold))
+            p.setPen(QColor(style.ACCENT if sure else style.WARN_TEXT))
+            p.drawText(QRectF(0, 80, w, 24), Qt.AlignHCenter | Qt.AlignVCenter, f"{self.probs[top] * 100:.1f} %")
+            p.setFont(style.title_font(10, QFont.Normal))
+            p.setPen(QColor(style.MUTED if sure else style.WARN_TEXT))
+            p.drawText(QRectF(0, 104, w, 20), Qt.AlignHCenter | Qt.AlignVCenter, caption)
+        # -- one bar per class --------------------------------------------------------------
+        rows = len(self.classes)
+        top_y = head_h + 8
+        row_h = max(18.0, (self.height() - top_y - 4) / rows)
+        names_long = max(len(c) for c in self.classes) > 2
+        label_w = 84.0 if names_long else 22.0
+        pct_w = 52.0
+        bar_x = label_w + 8
+        bar_w = max(10.0, w - bar_x - pct_w - 4)
+        best = int(np.argmax(self.probs)) if self.probs is not None else -1
+        small = style.title_font(9.5 if names_long else 11, QFont.Normal)
+        for i, name in enumerate(self.classes):
+            y = top_y + i * row_h
+            bar_h = min(12.0, row_h * 0.55)
+            by = y + (row_h - bar_h) / 2
+            value = float(self.probs[i]) if self.probs is not None else 0.0
+            p.setFont(small)
+            p.setPen(QColor(style.TEXT if i == best else style.MUTED))
+            p.drawText(QRectF(0, y, label_w, row_h), Qt.AlignRight | Qt.AlignVCenter, name)
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor("#eef0f5"))
+            p.drawRoundedRect(QRectF(bar_x, by, bar_w, bar_h), bar_h / 2, bar_h / 2)
+            if value > 0.002:
+                p.setBrush(QColor(style.ACCENT if i == best else style.BAR_IDLE))
+                p.drawRoundedRect(QRectF(bar_x, by, max(bar_h, bar_w * value), bar_h), bar_h / 2, bar_h / 2)
+            if self.probs is not None:
+                p.setPen(QColor(style.TEXT if i == best else style.MUTED))
+                text = f"{value * 100:.1f}%" if value >= 0.001 else "<0.1%"
+                p.drawText(QRectF(w - pct_w, y, pct_w, row_h), Qt.AlignRight | Qt.AlignVCenter, text)
+        p.end()

@@ -1,0 +1,293 @@
+"""The drawing workbench tab: canvas and tools, the live answer, and the inspectors.
+
+Data flow on every (throttled) canvas change, all on the UI thread and ~1-2 ms:
+canvas.to_array() -> preprocess.to_model_input() -> Predictor.predict() -> views.
+Saliency goes to a worker thread; the pyqtgraph inspectors are built right after the
+window first appears, so pyqtgraph's import does not delay the first paint.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
+                               QSizePolicy, QSlider, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+
+from .canvas import DrawingCanvas
+from .preprocess import input_hints, to_model_input
+from .views.input_view import ModelInputView
+from .views.model_panel import ModelInfoView, ModelPicker
+from .views.prediction import PredictionPanel
+from .workers import SaliencyWorker
+
+
+CANVAS_SIZE = 400
+
+
+def card(title: str | None = None) -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame()
+    frame.setObjectName("card")
+    lay = QVBoxLayout(frame)
+    lay.setContentsMargins(14, 12, 14, 14)
+    lay.setSpacing(8)
+    if title:
+        label = QLabel(title.upper())
+        label.setObjectName("cardTitle")
+        lay.addWidget(label)
+    return frame, lay
+
+
+class Workbench(QWidget):
+    predictionShown = Signal(object)   # the Prediction now on screen (None: empty canvas)
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.setObjectName("workbench")
+        self.controller = controller
+        self.prediction = None
+        self.model_input: np.ndarray | None = None
+        self.hints: list[str] = []
+        self.feature_maps = None
+        self.kernels_view = None
+        self.saliency = SaliencyWorker(self)
+        self.saliency.ready.connect(self._saliency_ready)
+        self.saliency_seconds = 0.0
+        self._build()
+        controller.modelChanged.connect(self._model_changed)
+        controller.loadFailed.connect(self.show_error)
+        controller.libraryChanged.connect(self.refresh_models)
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(14, 12, 14, 10)
+        outer.setSpacing(10)
+        top = QHBoxLayout()
+        self.picker = ModelPicker()
+        self.picker.chosen.connect(self.controller.load)
+        self.picker.openRequested.connect(self.open_model_dialog)
+        top.addWidget(self.picker)
+        top.addStretch(1)
+        outer.addLayout(top)
+        self.banner = QLabel("")
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        self.banner.mousePressEvent = lambda _e: self.banner.setVisible(False)  # click to dismiss
+        outer.addWidget(self.banner)
+
+        row = QHBoxLayout()
+        row.setSpacing(12)
+        outer.addLayout(row, 1)
+
+        # Canvas and tools
+        draw_card, dl = card("Draw")
+        self.canvas = DrawingCanvas(size=CANVAS_SIZE)
+        self.canvas.changed.connect(self.update_prediction)
+        self.canvas.historyChanged.connect(self._update_tool_state)
+        dl.addWidget(self.canvas, 0, Qt.AlignHCenter)
+        dl.addSpacing(4)
+        dl.addLayout(self._tools())
+        tips = QLabel("Draw one digit, large, in the middle. Esc or Delete clears; "
+                      "Ctrl+Z undoes a stroke, Ctrl+Shift+Z redoes; right-click undoes too.")
+        tips.setObjectName("muted")
+        tips.setWordWrap(True)
+        dl.addWidget(tips)
+        dl.addStretch(1)
+        draw_card.setFixedWidth(CANVAS_SIZE + 30)
+        row.addWidget(draw_card, 0)
+
+        # The answer and the input the network sees
+        answer_card, al = card("Prediction")
+        self.panel = PredictionPanel()
+        al.addWidget(self.panel)
+        sees = QLabel("WHAT THE NETWORK SEES")
+        sees.setObjectName("cardTitle")
+        al.addWidget(sees)
+        self.input_view = ModelInputView()
+        al.addWidget(self.input_view)
+        self.saliency_box = QCheckBox("Show saliency (where it looks)")
+        self.saliency_box.toggled.connect(self._saliency_toggled)
+        al.addWidget(self.saliency_box)
+        self.saliency_legend = QLabel("<span style='color:#e8552a'>■</span> supports the answer  "
+                                      "<span style='color:#3c8cff'>■</span> argues against")
+        self.saliency_legend.setObjectName("muted")
+        self.saliency_legend.setVisible(False)
+        al.addWidget(self.saliency_legend)
+        self.hint_label = QLabel("")
+        self.hint_label.setObjectName("hint")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setVisible(False)
+        al.addWidget(self.hint_label)
+        al.addStretch(1)
+        answer_card.setFixedWidth(300)
+        row.addWidget(answer_card, 0)
+
+        # Inspectors: pyqtgraph views are created after the first paint (see build_inspectors)
+        inspect_card, il = card(None)
+        il.setContentsMargins(6, 6, 6, 6)
+        self.inspector = QTabWidget()
+        self.inspector.setDocumentMode(True)
+        self._maps_holder = self._placeholder("Loading feature maps…")
+        self._kernels_holder = self._placeholder("Loading kernels…")
+        self.inspector.addTab(self._maps_holder, "Feature maps")
+        self.inspector.addTab(self._kernels_holder, "Kernels")
+        self.model_info = ModelInfoView()
+        self.inspector.addTab(self.model_info, "Model")
+        il.addWidget(self.inspector)
+        inspect_card.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        row.addWidget(inspect_card, 1)
+
+        # Shortcuts work anywhere in this tab, not only when the canvas has focus.
+        for keys, slot in ((QKeySequence.Undo, self.canvas.undo), ("Ctrl+Shift+Z", self.canvas.redo),
+                           (QKeySequence.Redo, self.canvas.redo), ("Esc", self.canvas.clear),
+                           ("Delete", self.canvas.clear)):
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+
+    def _placeholder(self, text: str) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        label = QLabel(text)
+        label.setObjectName("muted")
+        label.setAlignment(Qt.AlignCenter)
+        lay.addWidget(label)
+        return w
+
+    def _tools(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.pen_button = QToolButton(text="Pen", checkable=True, checked=True)
+        self.eraser_button = QToolButton(text="Eraser", checkable=True)
+        group = QButtonGroup(self)
+        group.addButton(self.pen_button)
+        group.addButton(self.eraser_button)
+        self.eraser_button.toggled.connect(lambda on: setattr(self.canvas, "eraser", on))
+        row.addWidget(self.pen_button)
+        row.addWidget(self.eraser_button)
+        self.width_slider = QSlider(Qt.Horizontal)
+        self.width_slider.setRange(8, 60)
+        self.width_slider.setValue(int(self.canvas.pen_width))
+        self.width_slider.setFixedWidth(80)
+        self.width_slider.setToolTip("Pen width")
+        self.width_slider.valueChanged.connect(self._set_pen_width)
+        row.addWidget(self.width_slider)
+        self.width_label = QLabel(f"{int(self.canvas.pen_width)} px")
+        self.width_label.setObjectName("muted")
+        self.width_label.setFixedWidth(36)
+        row.addWidget(self.width_label)
+        row.addStretch(1)
+        row.addSpacing(8)
+        self.undo_button = QToolButton(text="Undo")
+        self.undo_button.setToolTip("Undo stroke (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.redo_button = QToolButton(text="Redo")
+        self.redo_button.setToolTip("Redo stroke (Ctrl+Shift+Z)")
+        self.redo_button.clicked.connect(self.canvas.redo)
+        self.clear_button = QToolButton(text="Clear")
+        self.clear_button.setToolTip("Clear the canvas (Esc, Delete)")
+        self.clear_button.clicked.connect(self.canvas.clear)
+        for b in (self.undo_button, self.redo_button, self.clear_button):
+            row.addWidget(b)
+        for b in (self.pen_button, self.eraser_button, self.undo_button, self.redo_button, self.clear_button):
+            # QSS padding is not part of QToolButton's size hint: make room for the text.
+            b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 18)
+        self._update_tool_state()
+        return row
+
+    def _set_pen_width(self, value: int) -> None:
+        self.canvas.pen_width = float(value)
+        self.width_label.setText(f"{value} px")
+
+    def _update_tool_state(self) -> None:
+        self.undo_button.setEnabled(self.canvas.can_undo())
+        self.redo_button.setEnabled(self.canvas.can_redo())
+        self.clear_button.setEnabled(not self.canvas.is_empty())
+
+    def build_inspectors(self) -> None:
+        """Create the pyqtgraph views (imports pyqtgraph); called once the window is shown."""
+        if self.feature_maps is not None:
+            return
+        from .views.inspect import FeatureMapsView, KernelsView
+
+        self.feature_maps = FeatureMapsView()
+        self.kernels_view = KernelsView()
+        current = self.inspector.currentIndex()
+        for index, (holder, view, title) in enumerate(((self._maps_holder, self.feature_maps, "Feature maps"),
+                                                       (self._kernels_holder, self.kernels_view, "Kernels"))):
+            self.inspector.removeTab(index)
+            self.inspector.insertTab(index, view, title)
+            holder.deleteLater()
+        self.inspector.setCurrentIndex(current)
+        self.feature_maps.set_predictor(self.controller.predictor)
+        self.kernels_view.set_predictor(self.controller.predictor)
+        self.feature_maps.show_prediction(self.prediction)
+
+    # -- models ----------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        p = self.controller.predictor
+        self.picker.set_entries(self.controller.library.entries(), p.path if p else None)
+
+    def open_model_dialog(self) -> None:
+        start = str(self.controller.library.root / "models")
+        path, _ = QFileDialog.getOpenFileName(self, "Open an ONNX model", start, "ONNX models (*.onnx);;All files (*)")
+        if path:
+            self.controller.load(Path(path))
+
+    def show_error(self, message: str) -> None:
+        self.banner.setText(message + "   (click to dismiss)")
+        self.banner.setVisible(True)
+        self.refresh_models()  # put the picker back on the model that is still active
+
+    def _model_changed(self, predictor) -> None:
+        self.banner.setVisible(False)
+        self.refresh_models()
+        self.panel.set_classes(predictor.classes)
+        self.model_info.show_model(predictor)
+        if self.feature_maps is not None:
+            self.feature_maps.set_predictor(predictor)
+            self.kernels_view.set_predictor(predictor)
+        self.update_prediction()  # the same drawing, seen by the new model
+
+    # -- the live loop ---------------------------------------------------------------------
+    def update_prediction(self) -> None:
+        predictor = self.controller.predictor
+        img = self.canvas.to_array()
+        x = to_model_input(img)
+        self.model_input = x
+        self.input_view.show_input(None if x is None else x[0, 0])
+        self.hints = input_hints(img, x) if x is not None else []
+        self.hint_label.setText("\n".join(self.hints))
+        self.hint_label.setVisible(bool(self.hints))
+        if x is None or predictor is None:
+            self.prediction = None
+            self.panel.empty_text = ("Draw a digit on the canvas" if predictor is not None
+                                     else "No model loaded: open an ONNX file")
+            self.panel.show_probs(None)
+        else:
+            self.prediction = predictor.predict(x)
+            self.panel.show_probs(self.prediction.probs)
+        if self.feature_maps is not None:
+            self.feature_maps.show_prediction(self.prediction)
+        if self.saliency_box.isChecked():
+            self.saliency.request(predictor, None if x is None else x[0, 0])
+        self.predictionShown.emit(self.prediction)
+
+    def _saliency_toggled(self, on: bool) -> None:
+        self.input_view.set_saliency_visible(on)
+        self.saliency_legend.setVisible(on)
+        if on:
+            x = self.model_input
+            self.saliency.request(self.controller.predictor, None if x is None else x[0, 0])
+
+    def _saliency_ready(self, sal, target: int, seconds: float) -> None:
+        self.saliency_seconds = seconds
+        self.input_view.show_saliency_map(sal)
+
+    def shutdown(self) -> None:
+        self.saliency.stop()
