@@ -1,24 +1,24 @@
 """Checkpoints: everything needed to continue a run, written atomically."""
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from digitpad.fileio import atomic_write_bytes
 
 from .errors import TrainError
 
 
 def atomic_save(obj: Any, path: Path) -> None:
     """torch.save to a temporary file beside ``path``, then rename: never a half-written file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
+        atomic_write_bytes(path, buf.getvalue())
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise TrainError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
 
 

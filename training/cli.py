@@ -14,6 +14,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from digitpad.fileio import atomic_write_text
+
 from .config import PRESETS, TrainConfig, preset
 from .errors import TrainError
 from .progress import Reporter
@@ -71,12 +73,9 @@ def _check_writable(out: Path) -> None:
 
 
 def _write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        tmp.write_text(json.dumps(obj, indent=1))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(obj, indent=1))
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise TrainError(f"cannot write {path}: {e.strerror or e}") from None
 
 

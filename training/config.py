@@ -12,7 +12,7 @@ class TrainConfig:
     arch: str = "digitpad"
     dataset: str = "mnist"
     data_dir: str | None = None      # None: torchvision download into the user's data folder
-    epochs: int = 12
+    epochs: int = 15
     batch_size: int = 128
     lr: float = 3e-3
     optimizer: str = "adamw"         # adamw | sgd

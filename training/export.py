@@ -6,7 +6,6 @@ never sees half a model.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import platform
 import warnings
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 
 from digitpad import contract
+from digitpad.fileio import atomic_write_bytes
 
 from .errors import TrainError
 from .models import Net
@@ -106,12 +106,9 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
     proto.producer_name = "digitpad-train"
     onnx.checker.check_model(proto, full_check=True)
 
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(proto.SerializeToString())
-        os.replace(tmp, out)
+        atomic_write_bytes(out, proto.SerializeToString())
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise TrainError(f"cannot write {out}: {e.strerror or e}") from None
     return {**meta.__dict__, "layers": [vars(layer) for layer in layers]}

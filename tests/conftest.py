@@ -1,0 +1,43 @@
+"""Fixtures shared by the engine and the app tests: real MNIST and a small real model."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_MODEL = REPO / "assets" / "models" / "default.onnx"
+
+
+def _shared_datasets() -> Path:
+    return Path(os.environ.get("DIGITPAD_TEST_DATA", REPO.parent / "shared" / "datasets"))
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    path = _shared_datasets()
+    if not (path / "MNIST").is_dir():
+        pytest.fail(f"real MNIST not found at {path}: set DIGITPAD_TEST_DATA to a folder with MNIST/raw/*.gz")
+    return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_user_data(tmp_path_factory):
+    """Nothing a test does may touch the real user's data folder."""
+    if not os.environ.get("DIGITPAD_DATA_DIR"):
+        os.environ["DIGITPAD_DATA_DIR"] = str(tmp_path_factory.mktemp("user-data"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory, mnist_dir) -> Path:
+    """A real digitpad model: the small 3-block arch trained for a few seconds on 6,000 digits
+    (about 96% on the MNIST test set), exported through the real engine."""
+    from training.cli import main
+
+    out = tmp_path_factory.mktemp("tiny-model") / "tiny.onnx"
+    rc = main(["--arch", "digitpad-s", "--limit", "6000", "--epochs", "2", "--batch-size", "64",
+               "--lr", "3e-3", "--no-augment", "--data-dir", str(mnist_dir), "--threads", "2",
+               "--out", str(out), "--progress", "none"])
+    assert rc == 0 and out.is_file()
+    return out
