@@ -47,7 +47,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Skipped unusable models: " + self._problems(), 10000)
         self.controller.watch_user_models()
         # pyqtgraph views right after the first frame: the window appears sooner.
-        QTimer.singleShot(0, self.workbench.build_inspectors)
+        QTimer.singleShot(0, self.workbench, self.workbench.build_inspectors)
         self.workbench.canvas.setFocus()
 
     def _problems(self) -> str:

@@ -5,88 +5,87 @@ on the UI thread at 60 Hz it would eat most of each frame. A worker thread compu
 instead, and only the newest request is kept: while one runs, newer drawings replace
 the pending one, so the worker never falls behind the pen. ONNX Runtime releases the
 GIL during a run and sessions may be shared across threads.
+
+A plain daemon thread rather than a QThread: a QThread still running when its parent
+widget is destroyed aborts the process, and a daemon thread never blocks exit. Its
+results reach the UI thread as queued signals, dropped if the receiver is gone.
 """
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from .saliency import occlusion_saliency
 
 
-class _SaliencyJob(QObject):
-    done = Signal(int, object, int, float)   # request id, saliency [28,28], target class, seconds
-    failed = Signal(int, str)
-
-    @Slot(int, object, object)
-    def run(self, request_id: int, predictor, x28) -> None:
-        import time
-
-        t0 = time.perf_counter()
-        try:
-            sal, target = occlusion_saliency(predictor, x28)
-        except Exception as e:  # a model that fails on batches: report, don't crash the thread
-            self.failed.emit(request_id, str(e))
-            return
-        self.done.emit(request_id, sal, target, time.perf_counter() - t0)
-
-
 class SaliencyWorker(QObject):
-    """``request(predictor, x28)``; ``ready(saliency, target, seconds)`` for the newest request only."""
+    """``request(predictor, x28)``; ``ready(saliency or None, target, seconds)`` for the newest request."""
 
     ready = Signal(object, int, float)
-    _start = Signal(int, object, object)
+    _finished = Signal(int, object, int, float)   # from the worker thread, queued to the UI thread
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._thread = QThread(self)
-        self._thread.setObjectName("digitpad-saliency")
-        self._job = _SaliencyJob()
-        self._job.moveToThread(self._thread)
-        self._start.connect(self._job.run)
-        self._job.done.connect(self._on_done)
-        self._job.failed.connect(self._on_failed)
-        self._thread.start()
-        self._lock = threading.Lock()
-        self._next_id = 0
-        self._running: int | None = None
+        self._cond = threading.Condition()
         self._pending: tuple | None = None
-        self._wanted = -1
+        self._latest = 0
+        self._busy = False
+        self._stopped = False
+        self._finished.connect(self._deliver)
+        self._thread = threading.Thread(target=self._loop, name="digitpad-saliency", daemon=True)
+        self._thread.start()
 
     def request(self, predictor, x28: np.ndarray | None) -> None:
-        self._next_id += 1
-        self._wanted = self._next_id
-        if x28 is None or predictor is None:
-            self._pending = None
+        with self._cond:
+            self._latest += 1
+            if x28 is None or predictor is None:
+                self._pending = None
+                request_id = None
+            else:
+                self._pending = (self._latest, predictor, np.array(x28, dtype=np.float32, copy=True))
+                self._cond.notify()
+                return
+        if request_id is None:
             self.ready.emit(None, -1, 0.0)
-            return
-        self._pending = (self._next_id, predictor, np.array(x28, dtype=np.float32, copy=True))
-        if self._running is None:
-            self._dispatch()
 
     def busy(self) -> bool:
-        return self._running is not None or self._pending is not None
-
-    def _dispatch(self) -> None:
-        request_id, predictor, x = self._pending
-        self._pending = None
-        self._running = request_id
-        self._start.emit(request_id, predictor, x)
-
-    def _on_done(self, request_id: int, sal, target: int, seconds: float) -> None:
-        self._running = None
-        if request_id == self._wanted:
-            self.ready.emit(sal, target, seconds)
-        if self._pending is not None:
-            self._dispatch()
-
-    def _on_failed(self, request_id: int, _message: str) -> None:
-        self._running = None
-        if self._pending is not None:
-            self._dispatch()
+        with self._cond:
+            return self._busy or self._pending is not None
 
     def stop(self) -> None:
-        self._thread.quit()
-        self._thread.wait(2000)
+        with self._cond:
+            self._stopped = True
+            self._pending = None
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._stopped:
+                    self._cond.wait()
+                if self._stopped:
+                    return
+                request_id, predictor, x = self._pending
+                self._pending = None
+                self._busy = True
+            t0 = time.perf_counter()
+            try:
+                sal, target = occlusion_saliency(predictor, x)
+            except Exception:  # a model that fails on batches: no overlay, no crash
+                sal, target = None, -1
+            seconds = time.perf_counter() - t0
+            with self._cond:
+                self._busy = False
+                stopped = self._stopped
+            if not stopped:
+                try:
+                    self._finished.emit(request_id, sal, target, seconds)
+                except RuntimeError:
+                    return  # the QObject is gone: the window closed
+
+    def _deliver(self, request_id: int, sal, target: int, seconds: float) -> None:
+        if request_id == self._latest:  # older results are stale: the drawing moved on
+            self.ready.emit(sal, target, seconds)
