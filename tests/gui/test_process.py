@@ -1,0 +1,81 @@
+"""Whole-process properties, each checked in a fresh interpreter."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import PySide6
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_python(code: str, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DIGITPAD_DATA_DIR=str(tmp_path / "data"),
+               PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests" / "gui")]))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_pyside6_below_6_12():
+    # 6.12.0 drops a reference to None on every call that returns nothing and aborts
+    # the interpreter after a few thousand of them (see DEVELOPERS.md).
+    major, minor = (int(p) for p in PySide6.__version__.split(".")[:2])
+    assert (major, minor) < (6, 12), f"PySide6 {PySide6.__version__}: pyproject pins <6.12"
+
+
+def test_many_none_returning_qt_calls_do_not_crash(tmp_path):
+    """>= 50,000 None-returning Qt calls (QPainterPath.lineTo/quadTo, QPainter.drawPath,
+    setPen, setRenderHint, end...) from real drawing, then exit 0: PySide6 6.12.0 fails this."""
+    result = run_python("""
+        import math
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from digitpad.canvas import DrawingCanvas
+        c = DrawingCanvas(size=200)
+        points = 0
+        for k in range(60):
+            stroke = [(100 + 80 * math.sin(t / 40 + k), 100 + 80 * math.cos(t / 37)) for t in range(300)]
+            c.draw_stroke(stroke, width=6)
+            points += len(stroke)
+            if k % 20 == 19:
+                c.undo(); c.redo()           # re-render everything: more calls
+        c.clear()
+        app.processEvents()
+        print("POINTS", points)
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    # Each point paints one piece: QPainterPath.quadTo, QWidget.update, and per image (ink and
+    # view) QPainter.setRenderHint, setPen and drawPath: at least 7 None-returning calls.
+    assert int(result.stdout.split("POINTS")[1]) * 7 >= 50_000
+
+
+def test_app_never_imports_torch(tmp_path, random_model):
+    result = run_python(f"""
+        import sys
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from digitpad.app import MainWindow
+        w = MainWindow(model_path={str(random_model)!r})
+        w.show()
+        for _ in range(20):
+            app.processEvents()
+        w.workbench.build_inspectors()
+        w.workbench.canvas.draw_stroke([(200, 80), (200, 320)])
+        w.workbench.saliency_box.setChecked(True)
+        w.workbench.inspector.setCurrentIndex(1)
+        app.processEvents()
+        heavy = sorted(m for m in ("torch", "torchvision", "training") if m in sys.modules)
+        print("HEAVY", heavy)
+        w.close()
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "HEAVY []" in result.stdout, result.stdout
+
+
+def test_console_entry_point_help(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "digitpad", "--help"], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and "--model" in result.stdout
