@@ -15,7 +15,8 @@ def train_cmd(*args: str) -> list[str]:
 
 def run_train(*args: str, timeout: float = 300) -> tuple[int, list[dict], str]:
     """Run to completion; return (exit code, parsed events, stderr). Every stdout line must be JSON."""
-    proc = subprocess.run(train_cmd(*args, "--progress", "jsonl") if "export" not in args[:1]
-                          else train_cmd(*args), cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    if "--progress" not in args:
+        args = (*args, "--progress", "jsonl")
+    proc = subprocess.run(train_cmd(*args), cwd=REPO, capture_output=True, text=True, timeout=timeout)
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     return proc.returncode, events, proc.stderr
