@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=S, help="torch threads in this process")
     p.add_argument("--limit", type=int, default=S, help="train on the first N images only")
     p.add_argument("--out", default=S, help="FILE.onnx (default: a new file in the app's model library)")
+    p.add_argument("--extra", action="append", default=S, metavar="FILE.npz",
+                   help="extra labelled digits to train on (repeatable): images uint8 [N,28,28], labels")
+    p.add_argument("--extra-repeat", type=int, default=S, help="times each extra sample is seen per epoch")
+    p.add_argument("--init", default=S, metavar="CKPT_OR_ONNX", help="start from these weights (fine-tuning)")
     p.add_argument("--resume", nargs="?", const=True, default=None, metavar="CKPT",
                    help="continue from CKPT, or from the checkpoint beside --out")
     p.add_argument("--progress", choices=["bar", "jsonl", "none"], default="bar")
@@ -99,6 +103,8 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         cfg = replace(cfg, **given)
     else:
         cfg = replace(preset(args.preset), **given)
+        if cfg.init and "arch" not in given:  # fine-tuning: the arch is the starting model's
+            cfg.arch = checkpoint.load(train.init_checkpoint_path(cfg.init))["config"]["arch"]
     cfg.validate()
     if cfg.out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

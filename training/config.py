@@ -25,6 +25,9 @@ class TrainConfig:
     threads: int | None = None       # torch intra-op threads; None = torch's default
     limit: int | None = None         # train on the first N images only (tests, quick trials)
     out: str | None = None           # .onnx path; None = a new file in the user's model library
+    extra: list[str] | None = None   # .npz files (images uint8 [N,28,28], labels) mixed into training
+    extra_repeat: int = 1            # each extra sample appears this many times per epoch
+    init: str | None = None          # start from these weights (.ckpt.pt, or an .onnx with one beside it)
 
     def validate(self) -> "TrainConfig":
         problems = []
@@ -48,6 +51,8 @@ class TrainConfig:
             problems.append(f"--threads must be >= 1 (got {self.threads})")
         if self.limit is not None and self.limit < 1:
             problems.append(f"--limit must be >= 1 (got {self.limit})")
+        if self.extra_repeat < 1:
+            problems.append(f"--extra-repeat must be >= 1 (got {self.extra_repeat})")
         if problems:
             raise TrainError("; ".join(problems))
         return self

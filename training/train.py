@@ -64,6 +64,26 @@ class RunResult:
     test_split: data.Split | None = None
 
 
+def init_checkpoint_path(path: str) -> Path:
+    p = Path(path)
+    if p.suffix == ".onnx":
+        p = checkpoint.checkpoint_path(p)
+        if not p.is_file():
+            raise TrainError(f"--init {path}: no checkpoint {p.name} beside it; fine-tuning needs the "
+                             "PyTorch weights that digitpad-train keeps next to every model it exports")
+    return p
+
+
+def load_init_weights(path: str, arch: str) -> dict:
+    """Weights to fine-tune from: a checkpoint, or an exported .onnx with its checkpoint beside it
+    (ONNX holds inference weights only; fine-tuning needs the PyTorch state, BN statistics included)."""
+    ckpt = checkpoint.load(init_checkpoint_path(path))
+    if ckpt["config"].get("arch") != arch:
+        raise TrainError(f"--init {path} is a {ckpt['config'].get('arch')} model, not {arch} "
+                         f"(pass --arch {ckpt['config'].get('arch')})")
+    return ckpt["model"]
+
+
 def make_optimizer(model, cfg: TrainConfig, total_steps: int):
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -112,12 +132,18 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
     train_split, test_split = data.load(cfg.dataset, cfg.data_dir)
     if cfg.limit:
         train_split = data.Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit])
+    if cfg.extra:
+        extras = [data.load_extra(p) for p in cfg.extra]
+        train_split = data.concat(train_split, *(extras * cfg.extra_repeat))
     train_x = torch.from_numpy(train_split.images.copy()).to(device)
     train_y = torch.from_numpy(train_split.labels).to(device)
     test_x = torch.from_numpy(test_split.images.copy()).to(device)
     test_y = torch.from_numpy(test_split.labels).to(device)
 
-    model = models.build(cfg.arch).to(device, memory_format=torch.channels_last)
+    model = models.build(cfg.arch)
+    if cfg.init and resume is None:
+        model.load_state_dict(load_init_weights(cfg.init, cfg.arch))
+    model = model.to(device, memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     opt, sched = make_optimizer(model, cfg, total_steps)
