@@ -23,8 +23,12 @@ class Reporter:
     # --- events -------------------------------------------------------------
     def emit(self, event: str, **data: Any) -> None:
         if self.mode == "jsonl":
-            sys.stdout.write(json.dumps({"event": event, **data}) + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(json.dumps({"event": event, **data}) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # The reader (the app) went away; the run goes on and still writes its files.
+                self.mode = "none"
 
     def log(self, text: str) -> None:
         if self._bar is not None:
