@@ -1,0 +1,156 @@
+"""Judge a model on a test set with ONNX Runtime: accuracy, confusion matrix, per-class
+accuracy, and which images it gets wrong. Qt-free, numpy + onnxruntime only.
+
+The test set is read with the engine's own IDX reader (``training.data`` is numpy-only;
+importing it does not import torch).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnxruntime as ort
+
+from ..contract import INPUT_SIZE
+from ..inference import Predictor, session_options
+
+BATCH = 500
+
+
+@dataclass
+class TestSet:
+    images: np.ndarray      # uint8 [N, 28, 28], white ink on black
+    labels: np.ndarray      # int64 [N]
+    dataset: str
+    folder: Path
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def image(self, i: int) -> np.ndarray:
+        """float32 [28, 28] in 0..1: exactly what the model was fed."""
+        return self.images[i].astype(np.float32) / 255.0
+
+
+class TestSetError(Exception):
+    """The test set cannot be read; the message is for the user."""
+
+
+def load_test_set(folder: str | Path, dataset: str = "mnist") -> TestSet:
+    from training.data import DATASETS, load_split
+    from training.errors import TrainError
+
+    if dataset not in DATASETS:
+        raise TestSetError(f"unknown dataset {dataset!r}")
+    try:
+        split = load_split(Path(folder), dataset, "test")
+    except TrainError as e:
+        raise TestSetError(str(e)) from None
+    return TestSet(split.images, split.labels, dataset, Path(folder))
+
+
+def find_test_folder(dataset: str, candidates: list[str | Path | None]) -> Path | None:
+    """The first candidate folder that holds the dataset's test files."""
+    from training.data import DATASETS, _FILES, _find
+    from training.errors import TrainError
+
+    for c in candidates:
+        if not c:
+            continue
+        try:
+            for stem in _FILES["test"]:
+                _find(Path(c), DATASETS[dataset], stem)
+            return Path(c)
+        except (TrainError, KeyError, OSError):
+            continue
+    return None
+
+
+@dataclass
+class EvalResult:
+    model_name: str
+    dataset: str
+    classes: list[str]
+    labels: np.ndarray       # [N]
+    preds: np.ndarray        # [N]
+    probs: np.ndarray        # [N, 10]
+    seconds: float
+    test: TestSet | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probs[np.arange(self.n), self.preds]
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.preds == self.labels).mean()) if self.n else float("nan")
+
+    @property
+    def confusion(self) -> np.ndarray:
+        """[true, predicted] counts."""
+        m = np.zeros((10, 10), np.int64)
+        np.add.at(m, (self.labels, self.preds), 1)
+        return m
+
+    @property
+    def per_class_accuracy(self) -> np.ndarray:
+        m = self.confusion
+        totals = m.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(totals > 0, np.diag(m) / np.maximum(totals, 1), np.nan)
+
+    def cell(self, true: int, pred: int) -> np.ndarray:
+        """Indices of test images with this true label and prediction. Mistakes come most
+        confident first (the worst); a diagonal cell's correct answers least confident first."""
+        idx = np.flatnonzero((self.labels == true) & (self.preds == pred))
+        conf = self.confidence[idx]
+        order = np.argsort(conf, kind="stable")
+        return idx[order] if true == pred else idx[order[::-1]]
+
+    def mistakes(self) -> np.ndarray:
+        idx = np.flatnonzero(self.labels != self.preds)
+        return idx[np.argsort(-self.confidence[idx], kind="stable")]
+
+
+def evaluation_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
+    """A second session for batch work: more threads than the drawing tab's batch-1 session,
+    and only the class scores are asked for."""
+    so = session_options()
+    so.intra_op_num_threads = threads or max(1, min(4, os.cpu_count() or 1))
+    return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+
+
+def evaluate(predictor: Predictor, test: TestSet, *, batch: int = BATCH, threads: int | None = None,
+             progress: Callable[[int, int], None] | None = None,
+             cancelled: Callable[[], bool] | None = None) -> EvalResult | None:
+    """Run the whole test set through the model. None if cancelled."""
+    t0 = time.perf_counter()
+    session = None
+    wanted = [n for n in (predictor.logits_name, predictor.probs_name) if n]
+    if predictor.fixed_batch != 1:
+        session = evaluation_session(predictor.path, threads)
+    n = len(test)
+    probs = np.empty((n, 10), np.float32)
+    for i in range(0, n, batch):
+        if cancelled is not None and cancelled():
+            return None
+        x = (test.images[i:i + batch].astype(np.float32) * (1.0 / 255.0)).reshape(-1, 1, INPUT_SIZE, INPUT_SIZE)
+        if session is not None:
+            values = session.run(wanted, {predictor.input_name: x})
+            _, p = predictor._scores(dict(zip(wanted, values)))
+        else:
+            p = predictor.predict_batch(x)
+        probs[i:i + len(x)] = p
+        if progress is not None:
+            progress(min(i + batch, n), n)
+    return EvalResult(model_name=predictor.name, dataset=test.dataset, classes=list(predictor.classes),
+                      labels=np.asarray(test.labels, np.int64), preds=probs.argmax(axis=1), probs=probs,
+                      seconds=time.perf_counter() - t0, test=test)

@@ -1,0 +1,370 @@
+"""The Evaluate tab: the active model on the whole test set. Accuracy, a confusion matrix
+whose cells open a gallery of those test images, per-class accuracy; any image opens in
+the drawing tab (``openImage``) to see its feature maps and saliency."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+                               QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from ..views import style
+from ..workbench import card
+from .evaluator import EvalResult, find_test_folder
+from .worker import EvaluationWorker
+
+SETTINGS_KEY = "evaluation_data_dir"
+GALLERY_LIMIT = 400
+THUMB = 56
+ACC_COLUMN = 10
+
+
+def thumbnail(img_u8: np.ndarray, size: int = THUMB) -> QPixmap:
+    a = np.ascontiguousarray(img_u8, dtype=np.uint8)
+    qimg = QImage(a.data, 28, 28, 28, QImage.Format_Grayscale8).copy()
+    return QPixmap.fromImage(qimg.scaled(size, size, Qt.IgnoreAspectRatio, Qt.FastTransformation))
+
+
+def _mix(a: str, b: str, t: float) -> QColor:
+    ca, cb = QColor(a), QColor(b)
+    return QColor(int(ca.red() + (cb.red() - ca.red()) * t), int(ca.green() + (cb.green() - ca.green()) * t),
+                  int(ca.blue() + (cb.blue() - ca.blue()) * t))
+
+
+class EvaluationView(QWidget):
+    openImage = Signal(object, str)      # float32 [28, 28] 0..1, a caption
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.setObjectName("workbench")
+        self.controller = controller
+        self.result: EvalResult | None = None
+        self.evaluated_key: str | None = None
+        self.cell_indices = np.zeros(0, np.int64)
+        self.cell: tuple[int, int] | None = None
+        self.worker = EvaluationWorker(self)
+        self.worker.progress.connect(self._progress)
+        self.worker.finished.connect(self._finished)
+        self.worker.failed.connect(self._failed)
+        self._build()
+        controller.modelChanged.connect(self._model_changed)
+        if controller.predictor is not None:
+            self._model_changed(controller.predictor)
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(14, 12, 14, 10)
+        outer.setSpacing(10)
+        head, hl = card(None)
+        row = QHBoxLayout()
+        self.title = QLabel("No model loaded")
+        self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        row.addWidget(self.title)
+        row.addStretch(1)
+        label = QLabel("Test set folder")
+        label.setObjectName("muted")
+        row.addWidget(label)
+        self.folder = QLineEdit()
+        self.folder.setMinimumWidth(280)
+        self.folder.setPlaceholderText("folder with MNIST/raw/t10k-*")
+        self.folder.editingFinished.connect(self._folder_edited)
+        row.addWidget(self.folder)
+        browse = QPushButton("…")
+        browse.setFixedWidth(32)
+        browse.clicked.connect(self._browse)
+        row.addWidget(browse)
+        self.run_button = QPushButton("Evaluate")
+        self.run_button.clicked.connect(self.evaluate)
+        row.addWidget(self.run_button)
+        hl.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(6)
+        self.progress.setStyleSheet("QProgressBar { background: #e2e5ec; border: none; border-radius: 3px; }"
+                                    "QProgressBar::chunk { background: #3b6ef5; border-radius: 3px; }")
+        self.progress.setVisible(False)
+        hl.addWidget(self.progress)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.RichText)
+        hl.addWidget(self.summary)
+        outer.addWidget(head)
+
+        body = QHBoxLayout()
+        body.setSpacing(12)
+        outer.addLayout(body, 1)
+        matrix_card, ml = card("Confusion matrix: rows true class, columns prediction")
+        self.matrix = QTableWidget(10, 11)
+        self.matrix.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.matrix.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.matrix.setFocusPolicy(Qt.StrongFocus)
+        self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.matrix.verticalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.matrix.setStyleSheet("QTableWidget { gridline-color: #eef0f4; border: none; }"
+                                  "QTableWidget::item:selected { border: 2px solid #1d2333; color: #1d2333; }")
+        self.matrix.cellClicked.connect(self.show_cell)
+        self.matrix.setMinimumSize(520, 380)
+        ml.addWidget(self.matrix, 1)
+        self.matrix_note = QLabel("Click a cell to see those test images. The last column is each class's "
+                                  "accuracy (recall).")
+        self.matrix_note.setObjectName("muted")
+        self.matrix_note.setWordWrap(True)
+        ml.addWidget(self.matrix_note)
+        body.addWidget(matrix_card, 5)
+
+        gallery_card, gl = card("Gallery")
+        top = QHBoxLayout()
+        self.gallery_title = QLabel("Evaluate a model to see its mistakes")
+        self.gallery_title.setWordWrap(True)
+        self.gallery_title.setStyleSheet("font-weight: 600;")
+        top.addWidget(self.gallery_title, 1)
+        self.all_button = QPushButton("All mistakes")
+        self.all_button.clicked.connect(self.show_mistakes)
+        top.addWidget(self.all_button, 0, Qt.AlignTop)
+        gl.addLayout(top)
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListWidget.IconMode)
+        self.gallery.setIconSize(QSize(THUMB, THUMB))
+        self.gallery.setGridSize(QSize(THUMB + 40, THUMB + 44))
+        self.gallery.setResizeMode(QListWidget.Adjust)
+        self.gallery.setMovement(QListWidget.Static)
+        self.gallery.setUniformItemSizes(True)
+        self.gallery.setWordWrap(True)
+        self.gallery.setStyleSheet("QListWidget { border: none; }")
+        self.gallery.itemDoubleClicked.connect(lambda _i: self.open_selected())
+        self.gallery.itemSelectionChanged.connect(self._gallery_selected)
+        gl.addWidget(self.gallery, 1)
+        bottom = QHBoxLayout()
+        self.gallery_note = QLabel("")
+        self.gallery_note.setObjectName("muted")
+        self.gallery_note.setWordWrap(True)
+        bottom.addWidget(self.gallery_note, 1)
+        self.open_button = QPushButton("Open in drawing tab")
+        self.open_button.setToolTip("Show this test image in the drawing tab: prediction, feature maps, saliency")
+        self.open_button.clicked.connect(self.open_selected)
+        self.open_button.setEnabled(False)
+        bottom.addWidget(self.open_button, 0, Qt.AlignTop)
+        gl.addLayout(bottom)
+        gallery_card.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        body.addWidget(gallery_card, 4)
+        self._clear_matrix()
+
+    # -- model and data ------------------------------------------------------------------------
+    def dataset(self) -> str:
+        p = self.controller.predictor
+        ds = p.metadata.dataset if p is not None and p.metadata else "mnist"
+        return ds if ds in ("mnist", "fashion-mnist") else "mnist"
+
+    def _default_folder(self) -> str:
+        from ..training_tab.model import shared_datasets_dir
+
+        lib = self.controller.library
+        form = lib.get("training_form") or {}
+        try:
+            from training.data import default_data_dir
+            user = default_data_dir()
+        except Exception:
+            user = None
+        found = find_test_folder(self.dataset(), [lib.get(SETTINGS_KEY), form.get("data_dir") if isinstance(
+            form, dict) else None, shared_datasets_dir(), user])
+        return str(found) if found else ""
+
+    def _model_changed(self, predictor) -> None:
+        self.title.setText(f"Evaluate {predictor.name}" if predictor else "No model loaded")
+        if not self.folder.text() or find_test_folder(self.dataset(), [self.folder.text()]) is None:
+            self.folder.setText(self._default_folder())
+        if self.isVisible():
+            self.evaluate_if_stale()
+        elif self.result is not None:
+            self.summary.setText(f"<span style='color:{style.MUTED}'>The active model changed: "
+                                 f"it is evaluated when you open this tab.</span>")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.evaluate_if_stale()
+
+    def evaluate_if_stale(self) -> None:
+        p = self.controller.predictor
+        if p is not None and self.evaluated_key != self._key() and not self.worker.busy():
+            self.evaluate()
+
+    def _key(self) -> str:
+        p = self.controller.predictor
+        return f"{p.path}|{p.path.stat().st_mtime if p and p.path.exists() else 0}|{self.folder.text()}" if p else ""
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder with the test set", self.folder.text())
+        if path:
+            self.folder.setText(path)
+            self._folder_edited()
+
+    def _folder_edited(self) -> None:
+        if self.folder.text().strip():
+            self.controller.library.set(SETTINGS_KEY, self.folder.text().strip())
+            self.evaluate_if_stale()
+
+    # -- running -------------------------------------------------------------------------------
+    def evaluate(self) -> bool:
+        p = self.controller.predictor
+        if p is None:
+            self.summary.setText("No model is loaded.")
+            return False
+        folder = self.folder.text().strip()
+        if not folder:
+            self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>No {self.dataset()} test set found. "
+                                 "Choose the folder that holds its IDX files (t10k-images-idx3-ubyte[.gz]); a "
+                                 "training run with “Download” puts them in the app's data folder.</span>")
+            return False
+        self.evaluated_key = self._key()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.run_button.setEnabled(False)
+        self.summary.setText(f"<span style='color:{style.MUTED}'>Evaluating {html.escape(p.name)} on the "
+                             f"{self.dataset()} test set…</span>")
+        self.worker.request(p, folder, self.dataset())
+        return True
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setValue(int(100 * done / max(total, 1)))
+
+    def _failed(self, message: str) -> None:
+        self.progress.setVisible(False)
+        self.run_button.setEnabled(True)
+        self.evaluated_key = None
+        self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>{html.escape(message)}</span>")
+
+    def _finished(self, result: EvalResult) -> None:
+        self.progress.setVisible(False)
+        self.run_button.setEnabled(True)
+        self.result = result
+        per = result.per_class_accuracy
+        worst = np.argsort(per)[:3]
+        correct = int((result.preds == result.labels).sum())
+        names = result.classes
+        self.summary.setText(
+            f"Test accuracy <b style='font-size:15px'>{result.accuracy * 100:.2f} %</b> "
+            f"({correct:,} of {result.n:,} {result.dataset} test images; {result.n - correct:,} mistakes) · "
+            f"evaluated in {result.seconds:.2f} s · hardest classes: "
+            + ", ".join(f"{html.escape(names[c])} ({per[c] * 100:.1f} %)" for c in worst))
+        self._fill_matrix(result)
+        self.show_mistakes()
+
+    # -- the matrix ------------------------------------------------------------------------------
+    def _clear_matrix(self) -> None:
+        m = self.matrix
+        m.setHorizontalHeaderLabels([str(i) for i in range(10)] + ["Accuracy"])
+        m.setVerticalHeaderLabels([str(i) for i in range(10)])
+        for r in range(10):
+            for c in range(11):
+                m.setItem(r, c, QTableWidgetItem(""))
+
+    def _fill_matrix(self, result: EvalResult) -> None:
+        m = self.matrix
+        names = result.classes
+        short = [n if len(n) <= 8 else n[:7] + "…" for n in names]
+        m.setHorizontalHeaderLabels(short + ["Accuracy"])
+        m.setVerticalHeaderLabels(short)
+        conf = result.confusion
+        totals = np.maximum(conf.sum(axis=1), 1)
+        off_max = max(1, int((conf - np.diag(np.diag(conf))).max()))
+        per = result.per_class_accuracy
+        for r in range(10):
+            for c in range(10):
+                n = int(conf[r, c])
+                item = QTableWidgetItem(f"{n:,}" if n else "·")
+                item.setTextAlignment(Qt.AlignCenter)
+                if r == c:
+                    t = n / totals[r]
+                    bg = _mix("#ffffff", "#2f7d4f", 0.15 + 0.55 * t)
+                    fg = QColor("#ffffff")
+                elif n:
+                    t = np.log1p(n) / np.log1p(off_max)
+                    bg = _mix("#fff1ec", "#d9481c", t)
+                    fg = QColor("#ffffff" if t > 0.55 else style.TEXT)
+                else:
+                    bg, fg = QColor("#ffffff"), QColor("#c3c8d2")
+                item.setBackground(QBrush(bg))
+                item.setForeground(QBrush(fg))
+                item.setToolTip(f"true {names[r]}, predicted {names[c]}: {n:,} images "
+                                f"({n / totals[r] * 100:.1f} % of {names[r]})")
+                m.setItem(r, c, item)
+            acc = QTableWidgetItem(f"{per[r] * 100:.1f} %")
+            acc.setTextAlignment(Qt.AlignCenter)
+            acc.setBackground(QBrush(_mix("#fdecec", "#e7f6ec", float(np.clip((per[r] - 0.8) / 0.2, 0, 1)))))
+            acc.setForeground(QBrush(QColor(style.TEXT)))
+            acc.setFlags(Qt.ItemIsEnabled)
+            acc.setToolTip(f"{names[r]}: {per[r] * 100:.2f} % recognised ({int(conf[r, r]):,} of "
+                           f"{int(conf[r].sum()):,})")
+            m.setItem(r, ACC_COLUMN, acc)
+
+    # -- the gallery -----------------------------------------------------------------------------
+    def show_cell(self, true: int, pred: int) -> None:
+        if self.result is None or pred >= 10:
+            return
+        r = self.result
+        self.cell = (true, pred)
+        idx = r.cell(true, pred)
+        names = r.classes
+        if true == pred:
+            title = f"{names[true]} recognised correctly: {len(idx):,} images, least confident first"
+        else:
+            title = f"True {names[true]}, predicted {names[pred]}: {len(idx):,} images, most confident first"
+        self._fill_gallery(idx, title)
+
+    def show_mistakes(self) -> None:
+        if self.result is None:
+            return
+        self.cell = None
+        self.matrix.clearSelection()
+        idx = self.result.mistakes()
+        self._fill_gallery(idx, f"All {len(idx):,} mistakes, most confident first")
+
+    def _fill_gallery(self, idx: np.ndarray, title: str) -> None:
+        r = self.result
+        test = r.test
+        self.cell_indices = idx
+        self.gallery_title.setText(title)
+        self.gallery.clear()
+        conf = r.confidence
+        shown = idx[:GALLERY_LIMIT]
+        for i in shown:
+            t, p = int(r.labels[i]), int(r.preds[i])
+            item = QListWidgetItem(QIcon(thumbnail(test.images[i])), f"{r.classes[t]}→{r.classes[p]}\n"
+                                   f"{conf[i] * 100:.1f} %")
+            item.setData(Qt.UserRole, int(i))
+            item.setToolTip(f"Test image #{i}: true {r.classes[t]}, predicted {r.classes[p]} with "
+                            f"{conf[i] * 100:.2f} % confidence. Double-click to open it in the drawing tab.")
+            self.gallery.addItem(item)
+        more = f" Showing the first {GALLERY_LIMIT:,}." if len(idx) > GALLERY_LIMIT else ""
+        self.gallery_note.setText(("Nothing here." if not len(idx) else
+                                   "Label: true→predicted, and the model's confidence." + more))
+        self.open_button.setEnabled(False)
+
+    def _gallery_selected(self) -> None:
+        self.open_button.setEnabled(bool(self.gallery.selectedItems()))
+
+    def gallery_indices(self) -> list[int]:
+        return [self.gallery.item(i).data(Qt.UserRole) for i in range(self.gallery.count())]
+
+    def open_index(self, i: int) -> None:
+        r = self.result
+        if r is None or r.test is None:
+            return
+        t, p = int(r.labels[i]), int(r.preds[i])
+        caption = (f"Test image #{i} from {r.dataset}: true {r.classes[t]}, the model said {r.classes[p]} "
+                   f"({r.confidence[i] * 100:.1f} %).")
+        self.openImage.emit(r.test.image(i), caption)
+
+    def open_selected(self) -> None:
+        items = self.gallery.selectedItems()
+        if items:
+            self.open_index(int(items[0].data(Qt.UserRole)))
+
+    def shutdown(self) -> None:
+        self.worker.cancel()

@@ -1,0 +1,290 @@
+"""The engine in a QProcess: start, stop gracefully, resume, export; jsonl events in, signals out.
+
+Reading the pipe costs the UI thread microseconds per event (the engine sends at most
+~10 step events a second); the views redraw on their own timer, not per event.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+from . import model
+from .model import RunSettings, RunState
+
+STOP_GRACE_MS = 30_000   # after Stop, the engine finishes its step (and an epoch's evaluation)
+
+
+def _engine_environment() -> QProcessEnvironment:
+    env = QProcessEnvironment.systemEnvironment()
+    env.insert("PYTHONUNBUFFERED", "1")
+    # A checkout run without installing: let the child find the ``training`` package too.
+    import digitpad
+
+    root = str(Path(digitpad.__file__).resolve().parent.parent)
+    old = env.value("PYTHONPATH", "")
+    env.insert("PYTHONPATH", root + (os.pathsep + old if old else ""))
+    return env
+
+
+def _engine_process(parent: QObject) -> QProcess:
+    proc = QProcess(parent)
+    proc.setProcessEnvironment(_engine_environment())
+    proc.setProgram(model.engine_command()[0])
+    return proc
+
+
+class TrainingRunner(QObject):
+    """One engine process at a time. ``state`` is the live RunState.
+
+    Signals: ``event(dict)`` for every jsonl event, ``logLine(str)`` for every stderr line,
+    ``statusChanged(str)``, ``finished(str)`` with the final status (completed, stopped,
+    failed), ``exported(Path)`` when a model file is written.
+    """
+
+    event = Signal(dict)
+    logLine = Signal(str)
+    statusChanged = Signal(str)
+    finished = Signal(str)
+    exported = Signal(Path)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = RunState()
+        self.mode = ""                 # train | resume | export
+        self.proc: QProcess | None = None
+        self._out_buf = b""
+        self._err_buf = b""
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.timeout.connect(self._kill_after_grace)
+        self.arguments: list[str] = []
+
+    # -- control ----------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.proc is not None and self.proc.state() != QProcess.NotRunning
+
+    def start(self, settings: RunSettings, out: Path, threads: int | None = None) -> None:
+        self.state = RunState(out=Path(out), status="starting")
+        self.state.epochs = settings.epochs
+        self._launch("train", model.train_args(settings, Path(out), threads))
+
+    def resume(self, threads: int | None = None) -> None:
+        """Continue the stopped run in ``state`` from its checkpoint; its curves carry on."""
+        out = self.state.out
+        if out is None:
+            raise RuntimeError("no run to resume")
+        self.state.status = "starting"
+        self.state.error = ""
+        self.state.stderr_tail.clear()
+        self._launch("resume", model.resume_args(out, threads))
+
+    def export_checkpoint(self, data_dir: str | None) -> None:
+        """Export the stopped run's last checkpoint to its .onnx (partial training, real metrics)."""
+        out = self.state.out
+        ckpt = self.state.checkpoint or (model.checkpoint_for(out) if out else None)
+        if out is None or ckpt is None:
+            raise RuntimeError("no checkpoint to export")
+        self.state.error = ""
+        self._launch("export", model.export_args(ckpt, out, data_dir or self.state.config.get("data_dir")))
+
+    def stop(self) -> None:
+        """Graceful: SIGTERM, the engine stops after its current step and keeps a checkpoint."""
+        if not self.is_running():
+            return
+        if self.mode == "export":
+            self.proc.kill()  # nothing to keep: the export writes atomically or not at all
+            return
+        self.state.status = "stopping"
+        self.statusChanged.emit("stopping")
+        self.proc.terminate()
+        self._kill_timer.start(STOP_GRACE_MS)
+
+    def kill(self) -> None:
+        if self.is_running():
+            self.proc.kill()
+
+    def wait(self, msecs: int) -> bool:
+        return self.proc is None or self.proc.waitForFinished(msecs)
+
+    # -- process plumbing ------------------------------------------------------------------------
+    def _launch(self, mode: str, args: list[str]) -> None:
+        if self.is_running():
+            raise RuntimeError("a training process is already running")
+        self.mode = mode
+        self._out_buf = self._err_buf = b""
+        proc = _engine_process(self)
+        self.arguments = model.engine_command()[1:] + args
+        proc.setArguments(self.arguments)
+        proc.readyReadStandardOutput.connect(self._read_stdout)
+        proc.readyReadStandardError.connect(self._read_stderr)
+        proc.finished.connect(self._finished)
+        proc.errorOccurred.connect(self._error_occurred)
+        if self.proc is not None:
+            self.proc.deleteLater()
+        self.proc = proc
+        if mode != "export":
+            self.state.status = "starting"
+        self.statusChanged.emit("exporting" if mode == "export" else "starting")
+        self.logLine.emit("$ digitpad-train " + " ".join(args))
+        proc.start()
+
+    def _read_stdout(self) -> None:
+        self._out_buf += bytes(self.proc.readAllStandardOutput())
+        *lines, self._out_buf = self._out_buf.split(b"\n")
+        for raw in lines:
+            self._handle_line(raw)
+
+    def _handle_line(self, raw: bytes) -> None:
+        text = raw.decode("utf-8", "replace").strip()
+        if not text:
+            return
+        try:
+            ev = json.loads(text)
+        except ValueError:
+            self.logLine.emit(text)   # stray output on stdout: show it rather than lose it
+            return
+        if not isinstance(ev, dict) or "event" not in ev:
+            self.logLine.emit(text)
+            return
+        before = self.state.status
+        if self.mode == "export" and ev["event"] == "done":
+            pass  # an export's "done" is not the training run's end
+        else:
+            self.state.feed(ev)
+        self.event.emit(ev)
+        if ev["event"] == "exported":
+            self.exported.emit(Path(ev["path"]))
+        if self.state.status != before:
+            self.statusChanged.emit(self.state.status)
+
+    def _read_stderr(self) -> None:
+        self._err_buf += bytes(self.proc.readAllStandardError())
+        *lines, self._err_buf = self._err_buf.split(b"\n")
+        for raw in lines:
+            for part in raw.decode("utf-8", "replace").split("\r"):  # a progress bar's rewrites
+                line = part.rstrip()
+                if line:
+                    self.state.stderr_tail.append(line)
+                    self.logLine.emit(line)
+
+    def _error_occurred(self, error) -> None:
+        if error == QProcess.FailedToStart:
+            self.state.error = f"could not start the training engine ({self.proc.errorString()})"
+            self.state.status = "failed"
+            self.statusChanged.emit("failed")
+            self.finished.emit("failed")
+
+    def _kill_after_grace(self) -> None:
+        if self.is_running():
+            self.logLine.emit("The engine did not stop in time; killing it.")
+            self.proc.kill()
+
+    def _finished(self, code: int, exit_status) -> None:
+        self._kill_timer.stop()
+        if self.proc is not None:  # whatever is left in the pipes
+            self._out_buf += bytes(self.proc.readAllStandardOutput())
+            self._err_buf += bytes(self.proc.readAllStandardError())
+        for raw in self._out_buf.split(b"\n"):
+            self._handle_line(raw)
+        for raw in self._err_buf.split(b"\n"):
+            line = raw.decode("utf-8", "replace").rstrip()
+            if line:
+                self.state.stderr_tail.append(line)
+                self.logLine.emit(line)
+        self._out_buf = self._err_buf = b""
+        st = self.state
+        crashed = exit_status == QProcess.CrashExit
+        if self.mode == "export":
+            if not crashed and code == 0 and st.exported is not None:
+                final = st.status
+            else:
+                final = "failed"
+                st.error = st.error or self._exit_words(code, crashed)
+                st.status = "stopped"   # the checkpoint is still there to export or resume
+        elif not crashed and code == 0 and st.status in ("completed", "stopped"):
+            final = st.status
+        elif st.status == "stopping" and not st.total_steps:
+            final = st.status = "cancelled"   # stopped while the engine was still starting up
+        else:
+            final = "failed"
+            st.error = st.error or self._exit_words(code, crashed)
+            st.status = "failed"
+        if final in ("completed", "stopped"):
+            model.save_log(st)
+        elif st.out is not None:
+            model.remove_temporaries(st.out)
+        self.statusChanged.emit(st.status)
+        self.finished.emit(final)
+
+    @staticmethod
+    def _exit_words(code: int, crashed: bool) -> str:
+        if crashed:
+            return "the training process was killed or crashed"
+        return f"the training process exited with code {code}"
+
+
+class DeviceProbe(QObject):
+    """Whether CUDA can be offered, found without importing torch here.
+
+    No ``nvidia-smi`` on PATH: no NVIDIA driver, answered at once. Otherwise a short
+    ``torch.cuda.is_available()`` in a child process (a few seconds, never on the UI thread).
+    """
+
+    ready = Signal(bool, str)   # available, reason when not
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.available: bool | None = None
+        self.reason = "checking for a CUDA GPU…"
+        self._proc: QProcess | None = None
+
+    def start(self) -> None:
+        if shutil.which("nvidia-smi") is None:
+            QTimer.singleShot(0, self, lambda: self._answer(False, "no NVIDIA GPU driver here (nvidia-smi not found)"))
+            return
+        self._proc = _engine_process(self)
+        self._proc.setArguments(["-c", "import torch; print(torch.cuda.is_available(), torch.version.cuda)"])
+        self._proc.finished.connect(self._probe_finished)
+        self._proc.errorOccurred.connect(lambda _e: self._answer(False, "could not ask PyTorch about CUDA"))
+        self._proc.start()
+
+    def _probe_finished(self, code: int, _status) -> None:
+        out = bytes(self._proc.readAllStandardOutput()).decode(errors="replace").split()
+        if code == 0 and out and out[0] == "True":
+            self._answer(True, "")
+        elif code == 0 and len(out) > 1 and out[1] == "None":
+            self._answer(False, "this PyTorch is a CPU-only build")
+        else:
+            self._answer(False, "PyTorch sees no usable CUDA GPU")
+
+    def _answer(self, ok: bool, reason: str) -> None:
+        if self.available is not None:
+            return
+        self.available, self.reason = ok, reason
+        self.ready.emit(ok, reason)
+
+
+class ArchLister(QObject):
+    """``digitpad-train --list-archs`` in a child process (the engine imports torch)."""
+
+    ready = Signal(list)   # [ArchInfo]
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._proc: QProcess | None = None
+
+    def start(self) -> None:
+        self._proc = _engine_process(self)
+        self._proc.setArguments(model.engine_command()[1:] + ["--list-archs"])
+        self._proc.finished.connect(self._done)
+        self._proc.start()
+
+    def _done(self, code: int, _status) -> None:
+        if code == 0:
+            archs = model.parse_list_archs(bytes(self._proc.readAllStandardOutput()).decode(errors="replace"))
+            if archs:
+                self.ready.emit(archs)
