@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         elif self.controller.startup_problems:
             self.statusBar().showMessage("Skipped unusable models: " + self._problems(), 10000)
         self.controller.watch_user_models()
+        self._add_training_tabs()
         # pyqtgraph views right after the first frame: the window appears sooner.
         QTimer.singleShot(0, self.workbench, self.workbench.build_inspectors)
         self.workbench.canvas.setFocus()
@@ -55,6 +56,20 @@ class MainWindow(QMainWindow):
 
     def add_tab(self, widget, title: str) -> int:
         return self.tabs.addTab(widget, title)
+
+    def _add_training_tabs(self) -> None:
+        from .evaluation import EvaluationView
+        from .training_tab import TrainingTab
+
+        self.training = TrainingTab(self.controller)
+        self.evaluation = EvaluationView(self.controller)
+        self.add_tab(self.training, "Train")
+        self.add_tab(self.evaluation, "Evaluate")
+        show = self.tabs.setCurrentWidget
+        self.training.useModel.connect(lambda p: self.controller.load(p) and show(self.workbench))
+        self.training.evaluateModel.connect(lambda p: self.controller.load(p) and show(self.evaluation))
+        self.evaluation.openImage.connect(lambda x, caption: (self.workbench.show_external_input(x, caption),
+                                                              show(self.workbench)))
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -84,5 +99,10 @@ class MainWindow(QMainWindow):
             self.time_label.setText(f"Inference {prediction.seconds * 1000:.2f} ms")
 
     def closeEvent(self, event) -> None:
+        if hasattr(self, "training") and not self.training.confirm_close(self):
+            event.ignore()  # a run is stopping (the window closes when it has) or the user said no
+            return
+        if hasattr(self, "evaluation"):
+            self.evaluation.shutdown()
         self.workbench.shutdown()
         super().closeEvent(event)

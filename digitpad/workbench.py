@@ -289,5 +289,25 @@ class Workbench(QWidget):
         self.saliency_seconds = seconds
         self.input_view.show_saliency_map(sal)
 
+    def show_external_input(self, x28, caption: str = "") -> None:
+        """Show a ready-made 28x28 model input (e.g. a test image from the evaluation view)
+        as if it had been drawn: prediction, feature maps, saliency. The canvas is cleared
+        (Undo brings the drawing back); drawing again replaces the image."""
+        self.canvas.clear()
+        x = np.ascontiguousarray(x28, dtype=np.float32).reshape(1, 1, 28, 28)
+        self.model_input = x
+        self.input_view.show_input(x[0, 0])
+        self.hints = [caption] if caption else []
+        self.hint_label.setText(caption)
+        self.hint_label.setVisible(bool(caption))
+        predictor = self.controller.predictor
+        self.prediction = predictor.predict(x) if predictor is not None else None
+        self.panel.show_probs(None if self.prediction is None else self.prediction.probs)
+        if self.feature_maps is not None:
+            self.feature_maps.show_prediction(self.prediction)
+        if self.saliency_box.isChecked():
+            self.saliency.request(predictor, x[0, 0])
+        self.predictionShown.emit(self.prediction)
+
     def shutdown(self) -> None:
         self.saliency.stop()
