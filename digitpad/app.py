@@ -75,7 +75,8 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.model_label = QLabel("")
         self.time_label = QLabel("")
-        self.time_label.setMinimumWidth(220)
+        # Fixed size: updating a fixed-size label does not re-lay out the window (60 Hz).
+        self.time_label.setFixedSize(200, self.time_label.sizeHint().height() + 4)
         bar.addPermanentWidget(self.model_label)
         bar.addPermanentWidget(self.time_label)
 

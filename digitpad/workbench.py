@@ -261,9 +261,10 @@ class Workbench(QWidget):
         x = to_model_input(img)
         self.model_input = x
         self.input_view.show_input(None if x is None else x[0, 0])
-        self.hints = input_hints(img, x) if x is not None else []
-        self.hint_label.setText("\n".join(self.hints))
-        self.hint_label.setVisible(bool(self.hints))
+        if not self.canvas.is_drawing():
+            # Hints wait for the pen to lift: "very small" is true of every digit's first
+            # millimetres, and nagging mid-stroke helps nobody.
+            self._show_hints(input_hints(img, x) if x is not None else [])
         if x is None or predictor is None:
             self.prediction = None
             self.panel.empty_text = ("Draw a digit on the canvas" if predictor is not None
@@ -277,6 +278,12 @@ class Workbench(QWidget):
         if self.saliency_box.isChecked():
             self.saliency.request(predictor, None if x is None else x[0, 0])
         self.predictionShown.emit(self.prediction)
+
+    def _show_hints(self, hints: list[str]) -> None:
+        if hints != self.hints:  # a QLabel text change re-lays out the window: only when needed
+            self.hints = hints
+            self.hint_label.setText("\n".join(hints))
+            self.hint_label.setVisible(bool(hints))
 
     def _saliency_toggled(self, on: bool) -> None:
         self.input_view.set_saliency_visible(on)

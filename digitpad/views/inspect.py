@@ -34,6 +34,10 @@ class _Chooser(QWidget):
         row.addStretch(1)
         self.info = _caption("")
         self.info.setWordWrap(False)
+        self.info.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        # Fixed size: it changes every frame while drawing, and a fixed-size label
+        # does not make Qt re-lay out the window.
+        self.info.setFixedSize(300, self.info.sizeHint().height() + 4)
         row.addWidget(self.info)
 
 

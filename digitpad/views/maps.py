@@ -1,7 +1,8 @@
 """A grid of small images sharing one colour map and one value scale (pyqtgraph).
 
-All tiles are ImageItems in a single ViewBox, positioned on a grid: one scene, one
-colour bar for all tiles, and updating 64 tiles costs a few hundred microseconds.
+The tiles are laid out into one mosaic image (NaN between tiles, which pyqtgraph draws
+transparent) shown by a single ImageItem: one colour lookup and one draw per update
+instead of one per tile, which matters at 60 Hz with 64 maps on a 2-core laptop.
 Imported lazily (pyqtgraph takes ~0.4 s to import), after the window is on screen.
 """
 from __future__ import annotations
@@ -22,19 +23,18 @@ WEIGHT_CMAP = "CET-D1A"   # diverging: negative weights blue, positive red, zero
 GAP = 0.12                # space between tiles, as a fraction of a tile
 
 
-class _Tile(pg.ImageItem):
-    def __init__(self, index: int, on_click):
+class _Mosaic(pg.ImageItem):
+    def __init__(self, on_click):
         super().__init__()
-        self.index = index
         self._on_click = on_click
 
     def mouseClickEvent(self, ev):
         ev.accept()
-        self._on_click(self.index)
+        self._on_click(ev.pos().x(), ev.pos().y())
 
 
 class MapGrid(pg.GraphicsLayoutWidget):
-    """Tiles [N, H, W] in a near-square grid with a colour bar. ``clicked(i)`` on a tile."""
+    """Maps [N, H, W] in a near-square grid with a colour bar. ``clicked(i)`` on a tile."""
 
     clicked = Signal(int)
 
@@ -45,33 +45,34 @@ class MapGrid(pg.GraphicsLayoutWidget):
         self.ci.layout.setContentsMargins(4, 4, 4, 4)
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.view.setDefaultPadding(0.01)
-        self.tiles: list[_Tile] = []
+        self.image = _Mosaic(self._click_at)
+        self.image.setColorMap(self.cmap)
+        self.view.addItem(self.image)
         self.frame: pg.QtWidgets.QGraphicsRectItem | None = None
+        self.maps: np.ndarray | None = None
         self.levels = (0.0, 1.0)
         self.bar = None
         if bar:
             self.bar = pg.ColorBarItem(values=(0, 1), colorMap=self.cmap, interactive=False, width=12)
+            self.bar.setImageItem(self.image)
             self.addItem(self.bar)
         self._shape: tuple[int, int, int] | None = None
+        self.cols = self.rows = 1
+        self.gap = 1
+
+    @property
+    def count(self) -> int:
+        return 0 if self.maps is None else len(self.maps)
 
     def _layout(self, n: int, h: int, w: int) -> None:
-        for t in self.tiles:
-            self.view.removeItem(t)
-        cols = max(1, math.ceil(math.sqrt(n * h / w)))
-        self.cols = cols
-        self.tiles = []
-        step_x, step_y = w * (1 + GAP), h * (1 + GAP)
-        for i in range(n):
-            t = _Tile(i, self.clicked.emit)
-            t.setColorMap(self.cmap)
-            t.setPos((i % cols) * step_x, (i // cols) * step_y)
-            self.view.addItem(t)
-            self.tiles.append(t)
-        rows = math.ceil(n / cols)
-        self.view.setRange(xRange=(0, cols * step_x - w * GAP), yRange=(0, rows * step_y - h * GAP), padding=0.02)
-        if self.bar is not None:
-            self.bar.setImageItem(self.tiles)  # one scale for every tile
+        self.cols = max(1, math.ceil(math.sqrt(n * h / w)))
+        self.rows = math.ceil(n / self.cols)
+        self.gap = max(1, round(0.15 * max(h, w)))
         self._shape = (n, h, w)
+        self._mosaic = np.full((self.rows * self.cols, h + self.gap, w + self.gap), np.nan, np.float32)
+        full_h = self.rows * (h + self.gap) - self.gap
+        full_w = self.cols * (w + self.gap) - self.gap
+        self.view.setRange(xRange=(0, full_w), yRange=(0, full_h), padding=0.02)
         self.highlight(None)
 
     def set_maps(self, maps: np.ndarray, levels: tuple[float, float] | None = None) -> None:
@@ -87,29 +88,47 @@ class MapGrid(pg.GraphicsLayoutWidget):
             else:
                 lo, hi = float(maps.min()), float(maps.max())
                 levels = (lo, hi if hi > lo else lo + 1.0)
+        self.maps = maps
         self.levels = levels
-        for t, m in zip(self.tiles, maps):
-            t.setImage(m, levels=levels, autoLevels=False)
+        n, h, w = maps.shape
+        self._mosaic[:n, :h, :w] = maps
+        g = self.gap
+        mosaic = (self._mosaic.reshape(self.rows, self.cols, h + g, w + g).transpose(0, 2, 1, 3)
+                  .reshape(self.rows * (h + g), self.cols * (w + g))[:-g, :-g])
+        self.image.setImage(np.ascontiguousarray(mosaic), levels=levels, autoLevels=False)
+        self.image.setVisible(True)
         if self.bar is not None:
             self.bar.setLevels(levels)
+
+    def tile_origin(self, index: int) -> tuple[float, float]:
+        _, h, w = self._shape
+        return (index % self.cols) * (w + self.gap), (index // self.cols) * (h + self.gap)
+
+    def _click_at(self, x: float, y: float) -> None:
+        if self._shape is None:
+            return
+        n, h, w = self._shape
+        col, row = int(x // (w + self.gap)), int(y // (h + self.gap))
+        inside = x % (w + self.gap) < w and y % (h + self.gap) < h
+        index = row * self.cols + col
+        if inside and 0 <= col < self.cols and index < n:
+            self.clicked.emit(index)
 
     def highlight(self, index: int | None) -> None:
         """Outline one tile (the one shown large)."""
         if self.frame is not None:
             self.view.removeItem(self.frame)
             self.frame = None
-        if index is None or self._shape is None or index >= len(self.tiles):
+        if index is None or self._shape is None or index >= self._shape[0]:
             return
         _, h, w = self._shape
-        pos = self.tiles[index].pos()
-        self.frame = pg.QtWidgets.QGraphicsRectItem(pos.x() - 0.4, pos.y() - 0.4, w + 0.8, h + 0.8)
-        pen = pg.mkPen(QColor(style.ACCENT), width=2, cosmetic=True)
-        self.frame.setPen(pen)
+        x, y = self.tile_origin(index)
+        self.frame = pg.QtWidgets.QGraphicsRectItem(x - 0.4, y - 0.4, w + 0.8, h + 0.8)
+        self.frame.setPen(pg.mkPen(QColor(style.ACCENT), width=2, cosmetic=True))
         self.view.addItem(self.frame)
 
     def clear_maps(self) -> None:
-        for t in self.tiles:
-            self.view.removeItem(t)
-        self.tiles = []
+        self.maps = None
         self._shape = None
+        self.image.setVisible(False)
         self.highlight(None)

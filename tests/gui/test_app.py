@@ -75,14 +75,19 @@ def test_feature_maps_follow_the_drawing_and_show_kernels(window, qtbot):
     fm = wb.feature_maps
     wb.inspector.setCurrentWidget(fm)
     draw(wb.canvas, loop(wb.canvas.width()))
-    assert fm.layer == "conv1" and len(fm.grid.tiles) == 4
-    assert fm.grid.tiles[0].image.shape == (14, 14)
+    assert fm.layer == "conv1" and fm.grid.count == 4
+    assert fm.grid.maps.shape == (4, 14, 14)
+    assert np.allclose(fm.grid.maps, wb.prediction.activations["conv1"])
     fm.chooser.combo.setCurrentText("conv2")
-    assert len(fm.grid.tiles) == 8
-    fm.grid.clicked.emit(3)      # what a click on tile 3 does
-    assert fm.selected == 3 and fm.large.tiles[0].image.shape == (7, 7)
-    assert len(fm.kernel.tiles) == 4 and fm.kernel.tiles[0].image.shape == (3, 3)   # 4 input channels
+    assert fm.grid.count == 8 and fm.grid.cols == 3   # a near-square grid
+    x, y = fm.grid.tile_origin(3)
+    fm.grid._click_at(x + 2.5, y + 3.5)    # where a mouse click on tile 3 lands
+    assert fm.selected == 3 and fm.large.maps.shape == (1, 7, 7)
+    assert fm.kernel.maps.shape == (4, 3, 3)   # its kernel: one 3x3 slice per input channel
+    assert np.allclose(fm.kernel.maps, wb.controller.predictor.kernels("conv2")[3])
     assert fm.grid.frame is not None
+    fm.grid._click_at(x - 0.5 * fm.grid.gap, y)   # the gap between tiles selects nothing new
+    assert fm.selected == 3
     # the colour scale is shared and shown
     assert fm.grid.bar is not None and fm.grid.levels[1] >= float(wb.prediction.activations["conv2"].max()) - 1e-6
 
@@ -92,13 +97,14 @@ def test_kernels_view_first_and_deeper_layers(window):
     kv = wb.kernels_view
     wb.inspector.setCurrentWidget(kv)
     assert kv.chooser.combo.count() == 2
-    assert len(kv.grid.tiles) == 4 and not kv.in_combo.isVisibleTo(window)   # conv1: 4 filters, 1 input
+    assert kv.grid.count == 4 and not kv.in_combo.isVisibleTo(window)   # conv1: 4 filters, 1 input
     kv.chooser.combo.setCurrentText("conv2")
     assert kv.in_combo.isVisibleTo(window) and kv.in_combo.count() == 4
-    first = kv.grid.tiles[0].image.copy()
+    first = kv.grid.maps.copy()
     kv.in_combo.setCurrentIndex(2)
     w = wb.controller.predictor.kernels("conv2")
-    assert np.allclose(kv.grid.tiles[0].image, w[0, 2]) and not np.allclose(first, kv.grid.tiles[0].image)
+    assert np.allclose(kv.grid.maps, w[:, 2]) and not np.allclose(first, kv.grid.maps)
+    assert kv.grid.levels == (-float(np.abs(w).max()), float(np.abs(w).max()))   # one scale per layer
 
 
 def test_saliency_overlay_toggles(window, qtbot):

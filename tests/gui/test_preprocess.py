@@ -128,3 +128,13 @@ def test_hint_thin_and_thick():
 def test_hint_separate_blobs():
     img = np.clip(bar(top=40, bottom=260, left=60, right=80) + bar(top=40, bottom=260, left=220, right=240), 0, 1)
     assert any("separate" in h for h in input_hints(img))
+
+
+@pytest.mark.parametrize("shape, scale, offset", [((300, 200), 20 / 300, 3.7), ((50, 50), 0.4, 4.2),
+                                                  ((400, 400), 0.05, -0.3), ((21, 9), 20 / 21, 4.0)])
+def test_fast_shrink_equals_dense_area_resampling(shape, scale, offset):
+    from digitpad.preprocess import _area_weights, _shrink_rows
+
+    a = np.random.default_rng(1).uniform(0, 1, shape).astype(np.float32)
+    dense = _area_weights(shape[0], 28, scale, offset) @ a
+    assert np.allclose(_shrink_rows(a, 28, scale, offset), dense, atol=1e-4)
