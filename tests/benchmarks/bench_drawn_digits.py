@@ -1,0 +1,145 @@
+"""Drawn-digit benchmark: digits replayed as pen strokes through the real canvas.
+
+    .venv/bin/python tests/benchmarks/bench_drawn_digits.py [--model PATH ...] [--seed 0]
+        [--per-cell 8] [--per-class 100] [--renderer canvas|numpy] [--json OUT.json] [--failures OUT.png]
+
+Each drawing takes the path a user's drawing takes: ``DrawingCanvas.draw_stroke`` on a
+canvas of the app's size (400 px), ``canvas.to_array()``, ``preprocess.to_model_input``,
+``inference.Predictor``. The set (see digitpad/handwriting/bench.py) is 25 styles' held-out
+"bench" template variants x 5 conditions (normal, thin, thick, small, off-centre) plus MNIST
+*test* digits traced from their skeletons and re-stroked with a round pen. Seeded:
+the same arguments give the same drawings and the same figures.
+
+Prints accuracy overall, per class, per condition and per style, and the worst
+confusions; ``--json`` writes the same as JSON. Several ``--model``s share one replay.
+Asserts nothing: it measures (the targets are >= 97% overall, no class below 90%).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from digitpad.handwriting import bench  # noqa: E402
+from digitpad.handwriting.strokes import CANVAS_SIZE  # noqa: E402
+
+
+def replay_through_canvas(drawings) -> np.ndarray:
+    """[N, 1, 28, 28] model inputs, each drawn stroke by stroke on the app's canvas widget."""
+    from PySide6.QtWidgets import QApplication
+
+    from digitpad.canvas import DrawingCanvas
+    from digitpad.preprocess import to_model_input
+
+    app = QApplication.instance() or QApplication([])  # noqa: F841 (the canvas needs one)
+    canvas = DrawingCanvas(size=CANVAS_SIZE)
+    xs = np.zeros((len(drawings), 1, 28, 28), np.float32)
+    for i, d in enumerate(drawings):
+        canvas.clear()
+        for s in d.strokes:
+            canvas.draw_stroke(s, width=d.width)
+        x = to_model_input(canvas.to_array())
+        if x is not None:
+            xs[i] = x[0]
+    return xs
+
+
+def replay_numpy(drawings) -> np.ndarray:
+    from digitpad.handwriting.raster import model_input
+
+    xs = np.zeros((len(drawings), 1, 28, 28), np.float32)
+    for i, d in enumerate(drawings):
+        x = model_input(d)
+        if x is not None:
+            xs[i] = x[0]
+    return xs
+
+
+def mnist_test(data_dir: Path):
+    from training.data import load_split  # numpy-only IDX reader (no torch)
+
+    return load_split(data_dir, "mnist", "test")
+
+
+def save_failures(path: Path, xs, drawings, preds, limit: int = 200) -> None:
+    from PySide6.QtGui import QImage
+
+    bad = [i for i, (d, p) in enumerate(zip(drawings, preds)) if d.label != p][:limit]
+    if not bad:
+        return
+    cols = 20
+    rows = (len(bad) + cols - 1) // cols
+    sheet = np.zeros((rows * 30, cols * 30), np.uint8)
+    for k, i in enumerate(bad):
+        r, c = divmod(k, cols)
+        sheet[r * 30 + 1:r * 30 + 29, c * 30 + 1:c * 30 + 29] = np.rint(xs[i, 0] * 255)
+    img = QImage(sheet.data, sheet.shape[1], sheet.shape[0], sheet.shape[1], QImage.Format_Grayscale8)
+    img.scaled(sheet.shape[1] * 3, sheet.shape[0] * 3).save(str(path))
+    with open(path.with_suffix(".txt"), "w") as f:
+        for k, i in enumerate(bad):
+            d = drawings[i]
+            f.write(f"{k:3d} true {d.label} pred {preds[i]}  {d.style} / {d.condition} / {d.meta}\n")
+
+
+def main(argv=None) -> int:
+    from digitpad.library import shipped_model_path
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", action="append", type=Path, help="ONNX model (repeatable); default: the shipped model")
+    ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "datasets",
+                    help="folder with MNIST/raw (the test split is traced)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--per-cell", type=int, default=16, help="drawings per style and condition")
+    ap.add_argument("--per-class", type=int, default=100, help="MNIST test digits traced per class (0: none)")
+    ap.add_argument("--renderer", choices=("canvas", "numpy"), default="canvas",
+                    help="canvas: the real DrawingCanvas (default); numpy: handwriting.raster (faster)")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--failures", type=Path, help="PNG sheet of misread inputs (first model), with a .txt index")
+    args = ap.parse_args(argv)
+    models = args.model or [shipped_model_path()]
+
+    t0 = time.perf_counter()
+    drawings = bench.template_drawings(args.seed, args.per_cell)
+    if args.per_class:
+        test = mnist_test(args.data_dir)
+        drawings += bench.mnist_drawings(test.images, test.labels, args.seed, args.per_class)
+    t1 = time.perf_counter()
+    xs = (replay_through_canvas if args.renderer == "canvas" else replay_numpy)(drawings)
+    t2 = time.perf_counter()
+    print(f"{len(drawings)} drawings: built in {t1 - t0:.1f} s, replayed ({args.renderer}) in {t2 - t1:.1f} s",
+          file=sys.stderr)
+
+    from digitpad.inference import Predictor
+
+    results = {}
+    for k, path in enumerate(models):
+        p = Predictor(path)
+        preds = np.concatenate([p.predict_batch(xs[i:i + 512]).argmax(1) for i in range(0, len(xs), 512)])
+        summary = bench.summarise(drawings, preds)
+        summary["model"] = str(path)
+        if p.metadata and p.metadata.metrics:
+            summary["model_test_accuracy"] = p.metadata.metrics.get("test_accuracy")
+        results[str(path)] = summary
+        mt = summary.get("model_test_accuracy")
+        title = f"== {path}" + (f"  (MNIST test accuracy in its metadata: {mt * 100:.2f}%)" if mt else "")
+        print(bench.format_report(summary, title))
+        if args.failures and k == 0:
+            save_failures(args.failures, xs, drawings, preds)
+    if args.json:
+        args.json.write_text(json.dumps({"seed": args.seed, "per_cell": args.per_cell, "per_class": args.per_class,
+                                         "renderer": args.renderer, "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
