@@ -174,7 +174,7 @@ def input_hints(img: np.ndarray, x28: np.ndarray | None = None) -> list[str]:
         hints.append("Very thick strokes: try a narrower pen.")
     sizes = _components(np.asarray(x28).reshape(SIZE, SIZE) > 0.3)
     total = sum(sizes)
-    big = [s for s in sizes if s >= max(4, 0.08 * total)]
+    big = [s for s in sizes if s >= max(3, 0.04 * total)]  # a stray dot counts; AA specks do not
     if len(big) >= 2:
         hints.append(f"{len(big)} separate pieces: MNIST digits are one connected shape.")
     return hints

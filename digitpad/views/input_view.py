@@ -37,7 +37,7 @@ class ModelInputView(QWidget):
         self._overlay: QImage | None = None
         self.show_saliency = False
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        self.setFixedHeight(196)
+        self.setFixedHeight(168)  # 6 screen pixels per input pixel
 
     def sizeHint(self) -> QSize:
         return QSize(196, 196)

@@ -19,12 +19,14 @@ def _caption(text: str) -> QLabel:
 
 
 class _Chooser(QWidget):
-    """A row: 'Layer [combo]' plus a muted description on the right."""
+    """'Layer [combo]' (plus extra controls) and, under it, a muted line about what is shown."""
 
     def __init__(self, label: str, parent=None):
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(4)
+        row = QHBoxLayout()
         row.addWidget(QLabel(label))
         self.combo = QComboBox()
         self.combo.setMinimumWidth(120)
@@ -32,13 +34,13 @@ class _Chooser(QWidget):
         self.extra = QHBoxLayout()
         row.addLayout(self.extra)
         row.addStretch(1)
+        col.addLayout(row)
         self.info = _caption("")
         self.info.setWordWrap(False)
-        self.info.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         # Fixed size: it changes every frame while drawing, and a fixed-size label
         # does not make Qt re-lay out the window.
-        self.info.setFixedSize(300, self.info.sizeHint().height() + 4)
-        row.addWidget(self.info)
+        self.info.setFixedSize(420, self.info.sizeHint().height() + 4)
+        col.addWidget(self.info)
 
 
 class FeatureMapsView(QWidget):
@@ -113,6 +115,11 @@ class FeatureMapsView(QWidget):
         self.kernel.clear_maps()
         self.detail_title.setText("Click a map to see it large, next to the kernel that made it.")
         self.kernel_title.setText("")
+        self._show_detail(False)
+
+    def _show_detail(self, on: bool) -> None:
+        self.large.setVisible(on)
+        self.kernel.setVisible(on)
 
     def show_prediction(self, prediction) -> None:
         self.prediction = prediction
@@ -126,6 +133,7 @@ class FeatureMapsView(QWidget):
 
     def _layer_changed(self, _name: str) -> None:
         self.selected = None
+        self._show_detail(False)
         self.grid.clear_maps()
         self.large.clear_maps()
         self.kernel.clear_maps()
@@ -150,6 +158,7 @@ class FeatureMapsView(QWidget):
 
     def select_map(self, index: int) -> None:
         self.selected = index
+        self._show_detail(True)
         self.detail_title.setText(f"{self.layer}, map {index} (same colour scale as the grid)")
         self._refresh()
         k = self.predictor.kernels(self.layer) if self.predictor else None

@@ -33,7 +33,7 @@ class PredictionPanel(QWidget):
         self.probs: np.ndarray | None = None
         self.classes = [str(d) for d in range(10)]
         self.empty_text = "Draw a digit on the canvas"
-        self.setMinimumSize(240, 380)
+        self.setMinimumSize(240, 320)
 
     def sizeHint(self) -> QSize:
         return QSize(270, 400)
