@@ -1,0 +1,135 @@
+"""The evaluation view: a known model on a known set, the matrix, the gallery, the drawing tab."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from known import MISLABELLED, PER_CLASS
+
+from digitpad.evaluation.evaluator import evaluate, find_test_folder, load_test_set
+from digitpad.inference import Predictor
+
+
+def test_known_model_on_known_set(pattern_model, known_set):
+    folder, images, labels, expected = known_set
+    test = load_test_set(folder)
+    assert np.array_equal(test.images, images) and np.array_equal(test.labels, labels)
+    r = evaluate(Predictor(pattern_model), test, batch=7)       # several batches, one ragged
+    assert np.array_equal(r.confusion, expected)
+    n = 10 * PER_CLASS + len(MISLABELLED)
+    assert r.accuracy == pytest.approx(10 * PER_CLASS / n)
+    per = r.per_class_accuracy
+    assert per[3] == pytest.approx(PER_CLASS / (PER_CLASS + 2)) and per[2] == 1.0
+    # cell (true 3, predicted 5): the two mislabelled 5-patterns
+    assert list(labels[r.cell(3, 5)]) == [3, 3] and set(r.preds[r.cell(3, 5)]) == {5}
+    # a diagonal cell lists the least confident (faintest) first
+    diag = r.cell(4, 4)
+    assert list(r.confidence[diag]) == sorted(r.confidence[diag])
+    mistakes = r.mistakes()
+    assert len(mistakes) == len(MISLABELLED)
+    assert list(r.confidence[mistakes]) == sorted(r.confidence[mistakes], reverse=True)
+
+
+def test_batch_answers_match_one_by_one(pattern_model, known_set):
+    p = Predictor(pattern_model)
+    test = load_test_set(known_set[0])
+    r = evaluate(p, test)
+    one = np.stack([p.predict(test.image(i)).probs for i in range(len(test))])
+    np.testing.assert_allclose(r.probs, one, atol=1e-5)
+
+
+def test_find_test_folder(known_set, tmp_path):
+    assert find_test_folder("mnist", [None, tmp_path, known_set[0]]) == known_set[0]
+    assert find_test_folder("fashion-mnist", [known_set[0]]) is None
+
+
+@pytest.fixture
+def eval_view(qtbot, controller, pattern_model, known_set):
+    from digitpad.evaluation.view import EvaluationView
+
+    controller.load(pattern_model)
+    view = EvaluationView(controller)
+    qtbot.addWidget(view)
+    view.folder.setText(str(known_set[0]))
+    view.resize(1200, 700)
+    with qtbot.waitSignal(view.worker.finished, timeout=20_000):
+        view.show()           # showing the tab evaluates the active model
+    return view
+
+
+def test_view_shows_matrix_and_accuracy(eval_view, known_set):
+    expected = known_set[3]
+    m = eval_view.matrix
+    for r in range(10):
+        for c in range(10):
+            text = m.item(r, c).text()
+            assert (int(text) if text != "·" else 0) == expected[r, c]
+    assert "88.24 %" in eval_view.summary.text()                      # 30 of 34
+    assert m.item(3, 10).text() == "60.0 %"                            # per-class accuracy column
+    # the gallery starts with all mistakes
+    assert sorted(eval_view.gallery_indices()) == sorted(np.flatnonzero(eval_view.result.labels
+                                                                        != eval_view.result.preds))
+
+
+def test_clicking_a_cell_fills_the_gallery(eval_view, qtbot):
+    m = eval_view.matrix
+    rect = m.visualItemRect(m.item(3, 5))
+    qtbot.mouseClick(m.viewport(), Qt.LeftButton, pos=rect.center())
+    assert eval_view.cell == (3, 5)
+    shown = eval_view.gallery_indices()
+    assert len(shown) == 2 and all(eval_view.result.labels[i] == 3 and eval_view.result.preds[i] == 5 for i in shown)
+    assert "True 3, predicted 5" in eval_view.gallery_title.text()
+    assert "3→5" in eval_view.gallery.item(0).text()
+    # an empty cell empties the gallery, the diagonal shows correct answers
+    qtbot.mouseClick(m.viewport(), Qt.LeftButton, pos=m.visualItemRect(m.item(2, 9)).center())
+    assert eval_view.gallery.count() == 0
+    qtbot.mouseClick(m.viewport(), Qt.LeftButton, pos=m.visualItemRect(m.item(8, 8)).center())
+    assert eval_view.gallery.count() == PER_CLASS
+
+
+def test_open_image_emits_the_test_image(eval_view, qtbot, known_set):
+    images = known_set[1]
+    eval_view.gallery.setCurrentRow(0)
+    assert eval_view.open_button.isEnabled()
+    i = eval_view.gallery_indices()[0]
+    with qtbot.waitSignal(eval_view.openImage) as blocker:
+        qtbot.mouseClick(eval_view.open_button, Qt.LeftButton)
+    x, caption = blocker.args
+    np.testing.assert_allclose(x, images[i] / 255.0)
+    assert f"#{i}" in caption
+
+
+def test_missing_test_set_is_said_in_words(qtbot, controller, pattern_model, tmp_path):
+    from digitpad.evaluation.view import EvaluationView
+
+    controller.load(pattern_model)
+    view = EvaluationView(controller)
+    qtbot.addWidget(view)
+    view.folder.setText(str(tmp_path))
+    with qtbot.waitSignal(view.worker.failed, timeout=10_000):
+        view.evaluate()
+    assert "not found" in view.summary.text() and view.run_button.isEnabled()
+
+
+def test_open_in_drawing_tab_of_the_app(qtbot, pattern_model, known_set, monkeypatch):
+    from digitpad.app import MainWindow
+    from digitpad.evaluation import view as view_module
+
+    monkeypatch.setattr(view_module.EvaluationView, "_default_folder", lambda self: str(known_set[0]))
+    w = MainWindow(model_path=pattern_model)
+    qtbot.addWidget(w)
+    w.show()
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())][:3] == ["Draw", "Train", "Evaluate"]
+    with qtbot.waitSignal(w.evaluation.worker.finished, timeout=20_000):
+        w.tabs.setCurrentWidget(w.evaluation)
+    i = w.evaluation.gallery_indices()[0]
+    w.evaluation.open_index(i)
+    assert w.tabs.currentWidget() is w.workbench
+    wb = w.workbench
+    np.testing.assert_allclose(wb.model_input[0, 0], known_set[1][i] / 255.0)
+    assert wb.prediction.top == w.evaluation.result.preds[i]
+    assert f"#{i}" in wb.hint_label.text()
+    wb.canvas.draw_stroke([(100, 100), (200, 200)])                   # drawing takes over again
+    assert f"#{i}" not in wb.hint_label.text()
+    w.close()

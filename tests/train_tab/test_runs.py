@@ -1,0 +1,170 @@
+"""Real runs of the real engine from the Train tab: a tiny run to the end, Stop / Export /
+Resume, a killed process, a failing one, closing the window mid-run.
+
+Each run is a few hundred MNIST images; what costs time is the engine's start (torch).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digitpad.library import ModelLibrary, models_dir
+from digitpad.training_tab.model import RunSettings
+
+RUN_MS = 120_000     # generous: a loaded 2-core machine
+
+
+def tiny(mnist_dir, limit=300, epochs=2, name="") -> RunSettings:
+    s = RunSettings.from_preset("seed001")
+    s.download, s.data_dir, s.limit, s.epochs, s.batch_size, s.name = False, str(mnist_dir), limit, epochs, 32, name
+    return s
+
+
+def start(tab, settings) -> None:
+    tab.set_settings(settings)
+    assert tab.start(), tab.problem_label.text()
+
+
+def library_models() -> list[Path]:
+    return sorted(models_dir().glob("*.onnx"))
+
+
+def test_tiny_run_to_the_end_joins_the_library(tab, qtbot, mnist_dir, controller):
+    epochs = []
+    tab.runner.event.connect(lambda ev: ev["event"] == "epoch" and epochs.append(ev))
+    start(tab, tiny(mnist_dir, name="tiny-run"))
+    assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
+    assert "--threads" in tab.runner.arguments and "--limit" in tab.runner.arguments
+    with qtbot.waitSignal(tab.runner.exported, timeout=RUN_MS) as exported:
+        pass
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["completed"]
+    path = exported.args[0]
+    assert path == models_dir() / "tiny-run.onnx" and path.is_file()
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    st = tab.runner.state
+    assert st.total_steps == 20 and st.step == 20 and len(st.history) == 2 and st.steps
+    tab._redraw_now()
+    assert tab.progress.value() == 1000 and "step 20/20" in tab.progress_text.text()
+    # the curves got the run (batched redraws: at most one per timer tick)
+    train_loss = tab.curves.plots["train_loss"].series[0]
+    assert len(train_loss[1]) == len(st.steps)
+    assert len(tab.curves.plots["test_accuracy"].series[0][1]) == 2
+    # the model is in the library with its metadata; one click makes it active
+    entry = next(e for e in ModelLibrary().entries() if e.path == path)
+    assert entry.metadata.arch == "seed001" and entry.metadata.metrics["test_accuracy"] > 0
+    assert not tab.use_button.isHidden() and not tab.result.isHidden()
+    assert "Model ready" in tab.result_text.text()
+    with qtbot.waitSignal(tab.useModel) as used:
+        tab.use_button.click()
+    assert used.args == [path]
+    # the history lists it, with the app's step log beside the engine's run log
+    assert (models_dir() / "tiny-run.log.json").is_file() and (models_dir() / "tiny-run.run.json").is_file()
+    tab.refresh_history()
+    assert tab.runs[0].stem == "tiny-run" and tab.runs[0].status == "completed"
+    assert len(tab.runs[0].curves()["train_loss"][0]) == len(st.steps)
+    # settings were remembered
+    assert ModelLibrary().get("training_form")["arch"] == "seed001"
+    # a second run may not overwrite the first
+    tab.set_settings(tiny(mnist_dir, name="tiny-run"))
+    assert not tab.start() and "already exists" in tab.problem_label.text()
+
+
+def test_stop_export_and_resume(tab, qtbot, mnist_dir):
+    s = tiny(mnist_dir, limit=4000, epochs=2, name="stopped-run")   # 250 steps: time to stop mid-run
+    start(tab, s)
+    with qtbot.waitSignal(tab.runner.event, timeout=RUN_MS, check_params_cb=lambda ev: ev["event"] == "step"):
+        pass
+    tab.stop()
+    assert tab.runner.state.status == "stopping" and not tab.stop_button.isEnabled()
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["stopped"]
+    st = tab.runner.state
+    stopped_at = st.step
+    assert 0 < stopped_at < st.total_steps and st.checkpoint.is_file()
+    assert library_models() == []                       # stopped: nothing exported yet
+    assert tab.resume_button.isEnabled() and not tab.export_button.isHidden() and tab.export_button.isEnabled()
+    assert "Stopped" in tab.result_text.text()
+    # export the stopped run's checkpoint: a partly trained model in the library
+    tab.export_checkpoint()
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["stopped"] and library_models() == [models_dir() / "stopped-run.onnx"]
+    assert "from the stopped run's checkpoint" in tab.result_text.text()
+    assert tab.resume_button.isEnabled()
+    # resume: the curves carry on from where the run stopped
+    n_before = len(st.steps)
+    tab.resume()
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["completed"], tab.result_text.text()
+    st = tab.runner.state
+    assert st.steps[:n_before] and st.steps[n_before] > stopped_at and st.step == st.total_steps
+    assert [h["epoch"] for h in st.history] == [1, 2]
+    assert "--resume" in tab.runner.arguments
+
+
+def test_killed_process_is_reported_and_leaves_nothing(tab, qtbot, mnist_dir):
+    start(tab, tiny(mnist_dir, name="killed-run"))
+    with qtbot.waitSignal(tab.runner.event, timeout=RUN_MS, check_params_cb=lambda ev: ev["event"] == "start"):
+        pass
+    tab.runner.proc.kill()
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["failed"]
+    text = tab.result_text.text()
+    assert "The training run failed" in text and "killed or crashed" in text
+    assert "Nothing was added to the model library" in text
+    assert library_models() == [] and not list(models_dir().glob(".*tmp*"))
+    assert ModelLibrary().entries() == [] or all(e.source == "shipped" for e in ModelLibrary().entries())
+    assert tab.start_button.isEnabled() and not tab.resume_button.isEnabled()
+
+
+def test_engine_error_shows_its_last_lines(tab, qtbot, tmp_path):
+    empty = tmp_path / "no-idx-here"
+    empty.mkdir()
+    s = tiny(empty, name="bad-data")
+    start(tab, s)
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["failed"]
+    text = tab.result_text.text()
+    assert "not found in" in text                          # the engine's error event
+    assert "digitpad-train: error:" in text                # and its stderr tail
+    assert "digitpad-train: error:" in tab.log.toPlainText()
+    assert library_models() == []
+
+
+def test_closing_the_window_mid_run_asks_then_stops(qtbot, mnist_dir, monkeypatch):
+    from digitpad.app import MainWindow
+    from digitpad.training_tab.tab import TrainingTab
+
+    answers = [False, True]
+    monkeypatch.setattr(TrainingTab, "ask_stop_on_close", lambda self: answers.pop(0))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    start(w.training, tiny(mnist_dir, limit=4000, name="closing-run"))
+    with qtbot.waitSignal(w.training.runner.event, timeout=RUN_MS,
+                          check_params_cb=lambda ev: ev["event"] == "step"):
+        pass
+    assert not w.close() and w.isVisible() and w.training.runner.is_running()     # "No": keep going
+    assert not w.close() and w.isVisible()                                           # "Yes": stopping
+    with qtbot.waitSignal(w.training.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["stopped"]
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
+    assert (models_dir() / "closing-run.ckpt.pt").is_file()                          # resumable later
+
+
+@pytest.mark.parametrize("cancel_early", [True])
+def test_stop_before_training_begins_cancels(tab, qtbot, mnist_dir, cancel_early):
+    start(tab, tiny(mnist_dir, name="early"))
+    tab.stop()                                   # the engine is still importing torch
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args in (["cancelled"], ["stopped"])
+    assert library_models() == []
