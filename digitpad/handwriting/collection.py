@@ -1,0 +1,371 @@
+"""Labelled digits on disk: one ``.npz`` format for synthetic training data, for the
+user's "My digits" collection and for its export, and the collection itself.
+
+The format (``FORMAT_VERSION`` 1), a NumPy ``.npz`` readable without pickle:
+
+=====================  ==========================  ===========================================
+key                    dtype / shape               meaning
+=====================  ==========================  ===========================================
+``images``             uint8 [N, 28, 28]           the model input, white ink on black (required)
+``labels``             int64 [N], 0..9             the digit (required)
+``format``             int64 scalar                1 (written always; assumed 1 when absent)
+``timestamps``         float64 [N]                 when drawn, Unix seconds (optional)
+``ids``                str [N]                     unique sample ids (optional)
+``sources``            str [N]                     e.g. "correction", "guided", "synth:7 plain"
+``stroke_points``      float32 [P, 3]              x, y, pressure in canvas pixels (optional,
+``stroke_counts``      int64 [S]                   points per stroke;    all five together)
+``sample_strokes``     int64 [N]                   strokes per sample (0 allowed)
+``stroke_widths``      float32 [S]                 pen width, canvas pixels
+``canvas_sizes``       float32 [N]                 side of the square canvas, pixels
+``stroke_erasers``     bool [S]                    eraser strokes (optional; default False)
+=====================  ==========================  ===========================================
+
+Stroke ``j`` of the file is ``stroke_points[sum(stroke_counts[:j]) : ... + stroke_counts[j]]``
+and sample ``i`` owns strokes ``sum(sample_strokes[:i])`` onwards. The training engine
+needs only ``images`` and ``labels``.
+
+:class:`Collection` keeps each sample in its own file under ``<data dir>/my_digits/``
+(written atomically), so a damaged file costs one sample, never the others; unreadable
+files are reported in ``problems`` and left where they are.
+"""
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..fileio import atomic_write_bytes
+
+FORMAT_VERSION = 1
+FOLDER = "my_digits"
+STROKE_KEYS = ("stroke_points", "stroke_counts", "sample_strokes", "stroke_widths", "canvas_sizes")
+KNOWN_KEYS = {"images", "labels", "format", "timestamps", "ids", "sources", "stroke_erasers", *STROKE_KEYS}
+
+
+class CollectionError(ValueError):
+    """A file that is not a usable digit collection; the message is meant for the user."""
+
+
+@dataclass
+class Stroke:
+    points: np.ndarray          # float32 [n, 3]: x, y, pressure (canvas pixels)
+    width: float
+    eraser: bool = False
+
+
+@dataclass
+class Sample:
+    label: int
+    image: np.ndarray                          # uint8 [28, 28], white on black
+    strokes: list[Stroke] | None = None        # None: not recorded (e.g. imported images only)
+    canvas_size: float = 0.0
+    timestamp: float = 0.0
+    id: str = ""
+    source: str = ""
+
+
+@dataclass
+class DigitArrays:
+    """The arrays of one file, validated."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    timestamps: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    sources: np.ndarray | None = None
+    strokes: dict[str, np.ndarray] | None = None   # the STROKE_KEYS (+ stroke_erasers)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+# -- conversions ---------------------------------------------------------------------------------
+def as_uint8_image(x) -> np.ndarray:
+    """A 28x28 model input (float 0..1 [1, 1, 28, 28] / [28, 28], or uint8) as uint8 [28, 28]."""
+    a = np.asarray(x)
+    if a.size != 28 * 28:
+        raise ValueError(f"a model input has 28x28 pixels, got shape {a.shape}")
+    a = a.reshape(28, 28)
+    if a.dtype == np.uint8:
+        return a.copy()
+    return np.clip(np.rint(a.astype(np.float64) * 255), 0, 255).astype(np.uint8)
+
+
+def strokes_from_canvas(strokes) -> list[Stroke]:
+    """Canvas strokes (anything with ``points`` [(x, y, pressure)], ``width``, ``eraser``)."""
+    out = []
+    for s in strokes:
+        pts = np.asarray([(p[0], p[1], p[2] if len(p) > 2 else 1.0) for p in s.points], np.float32).reshape(-1, 3)
+        out.append(Stroke(pts, float(s.width), bool(getattr(s, "eraser", False))))
+    return out
+
+
+def pack(samples: list[Sample]) -> dict[str, np.ndarray]:
+    """Samples -> the format's arrays. Strokes are kept only if every sample has them."""
+    n = len(samples)
+    arrays = {
+        "format": np.int64(FORMAT_VERSION),
+        "images": np.stack([as_uint8_image(s.image) for s in samples]) if n else np.zeros((0, 28, 28), np.uint8),
+        "labels": np.asarray([int(s.label) for s in samples], np.int64),
+        "timestamps": np.asarray([float(s.timestamp) for s in samples], np.float64),
+        "ids": np.asarray([s.id for s in samples], dtype=str) if n else np.zeros(0, "<U1"),
+        "sources": np.asarray([s.source for s in samples], dtype=str) if n else np.zeros(0, "<U1"),
+    }
+    if n and all(s.strokes is not None for s in samples):
+        strokes = [st for s in samples for st in s.strokes]
+        arrays.update(
+            stroke_points=(np.concatenate([st.points.reshape(-1, 3) for st in strokes]).astype(np.float32)
+                           if strokes else np.zeros((0, 3), np.float32)),
+            stroke_counts=np.asarray([len(st.points) for st in strokes], np.int64),
+            sample_strokes=np.asarray([len(s.strokes) for s in samples], np.int64),
+            stroke_widths=np.asarray([st.width for st in strokes], np.float32),
+            canvas_sizes=np.asarray([s.canvas_size for s in samples], np.float32),
+            stroke_erasers=np.asarray([st.eraser for st in strokes], bool),
+        )
+    return arrays
+
+
+def unpack(d: DigitArrays) -> list[Sample]:
+    out = []
+    strokes_per_sample: list[list[Stroke] | None] = [None] * len(d)
+    if d.strokes is not None:
+        s = d.strokes
+        ends = np.cumsum(s["stroke_counts"])
+        starts = ends - s["stroke_counts"]
+        erasers = s.get("stroke_erasers", np.zeros(len(starts), bool))
+        all_strokes = [Stroke(s["stroke_points"][a:b].copy(), float(w), bool(e))
+                       for a, b, w, e in zip(starts, ends, s["stroke_widths"], erasers)]
+        k = 0
+        for i, m in enumerate(s["sample_strokes"]):
+            strokes_per_sample[i] = all_strokes[k:k + int(m)]
+            k += int(m)
+    for i in range(len(d)):
+        out.append(Sample(
+            label=int(d.labels[i]), image=d.images[i].copy(), strokes=strokes_per_sample[i],
+            canvas_size=float(d.strokes["canvas_sizes"][i]) if d.strokes is not None else 0.0,
+            timestamp=float(d.timestamps[i]) if d.timestamps is not None else 0.0,
+            id=str(d.ids[i]) if d.ids is not None else "",
+            source=str(d.sources[i]) if d.sources is not None else ""))
+    return out
+
+
+# -- file format ---------------------------------------------------------------------------------
+def to_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    validate(arrays)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def save(path: str | os.PathLike, arrays_or_samples) -> None:
+    """Write a collection file atomically (the old file survives any failure)."""
+    arrays = pack(arrays_or_samples) if isinstance(arrays_or_samples, list) else dict(arrays_or_samples)
+    arrays.setdefault("format", np.int64(FORMAT_VERSION))
+    atomic_write_bytes(path, to_bytes(arrays))
+
+
+def load(path: str | os.PathLike) -> DigitArrays:
+    """Read and validate a collection file; raises CollectionError with a reason a person can act on."""
+    path = Path(path)
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CollectionError(f"Cannot read {name}: {e.strerror or e}") from None
+    if not data:
+        raise CollectionError(f"{name} is empty.")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except ValueError as e:
+        if "pickle" in str(e).lower():
+            raise CollectionError(f"{name} holds Python objects (pickled data), which digitpad does not load.") from None
+        raise CollectionError(f"{name} is not a digit collection (.npz): {e}") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+        raise CollectionError(f"{name} is not a digit collection (.npz), or it is damaged or incomplete ({e}).") from None
+    try:
+        return validate(arrays)
+    except CollectionError as e:
+        raise CollectionError(f"{name}: {e}") from None
+
+
+def _shape(a: np.ndarray) -> str:
+    return f"{a.dtype} [{', '.join(map(str, a.shape))}]"
+
+
+def validate(arrays: dict[str, np.ndarray]) -> DigitArrays:
+    """Check the arrays against the format; return them as DigitArrays (CollectionError if not)."""
+    a = {k: np.asarray(v) for k, v in arrays.items()}
+    for key in ("images", "labels"):
+        if key not in a:
+            raise CollectionError(f"no '{key}' array (a digit collection needs 'images' and 'labels').")
+    fmt = int(a["format"]) if "format" in a and a["format"].size == 1 else FORMAT_VERSION
+    if fmt > FORMAT_VERSION:
+        raise CollectionError(f"format {fmt} is newer than this digitpad reads ({FORMAT_VERSION}); update digitpad.")
+    images, labels = a["images"], a["labels"]
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise CollectionError(f"'images' must be uint8 [N, 28, 28], got {_shape(images)}.")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise CollectionError(f"'labels' must be int64 [N], got {_shape(labels)}.")
+    n = len(images)
+    if len(labels) != n:
+        raise CollectionError(f"{n} images but {len(labels)} labels.")
+    if n and (labels.min() < 0 or labels.max() > 9):
+        raise CollectionError(f"labels must be digits 0..9, found {int(labels.min())}..{int(labels.max())}.")
+    for key, kind in (("timestamps", "f"), ("ids", "U"), ("sources", "U")):
+        if key in a and (a[key].shape != (n,) or (a[key].dtype.kind != kind and not
+                                                   (kind == "f" and a[key].dtype.kind in "iu"))):
+            raise CollectionError(f"'{key}' must be [{n}] ({'strings' if kind == 'U' else 'numbers'}), "
+                                  f"got {_shape(a[key])}.")
+    if "ids" in a and len(set(a["ids"].tolist())) != n:
+        raise CollectionError("'ids' are not unique.")
+    present = [k for k in STROKE_KEYS if k in a]
+    strokes = None
+    if present:
+        missing = [k for k in STROKE_KEYS if k not in a]
+        if missing:
+            raise CollectionError(f"strokes are incomplete: {', '.join(missing)} missing.")
+        pts, counts, per_sample = a["stroke_points"], a["stroke_counts"], a["sample_strokes"]
+        widths, sizes = a["stroke_widths"], a["canvas_sizes"]
+        if pts.ndim != 2 or pts.shape[1] != 3 or pts.dtype.kind != "f":
+            raise CollectionError(f"'stroke_points' must be float32 [P, 3], got {_shape(pts)}.")
+        for key, arr, length in (("sample_strokes", per_sample, n), ("canvas_sizes", sizes, n)):
+            if arr.shape != (length,):
+                raise CollectionError(f"'{key}' must have {length} entries, got {_shape(arr)}.")
+        s = int(per_sample.sum()) if per_sample.size else 0
+        for key, arr in (("stroke_counts", counts), ("stroke_widths", widths)):
+            if arr.shape != (s,):
+                raise CollectionError(f"'{key}' must have one entry per stroke ({s}), got {_shape(arr)}.")
+        if (counts.size and counts.min() < 1) or (per_sample.size and per_sample.min() < 0):
+            raise CollectionError("stroke counts must be positive.")
+        if int(counts.sum()) != len(pts):
+            raise CollectionError(f"'stroke_counts' add up to {int(counts.sum())} points, "
+                                  f"'stroke_points' has {len(pts)}.")
+        if not np.all(np.isfinite(pts)):
+            raise CollectionError("'stroke_points' has NaN or infinite values.")
+        strokes = {k: a[k] for k in STROKE_KEYS}
+        if "stroke_erasers" in a:
+            if a["stroke_erasers"].shape != (s,):
+                raise CollectionError(f"'stroke_erasers' must have {s} entries, got {_shape(a['stroke_erasers'])}.")
+            strokes["stroke_erasers"] = a["stroke_erasers"].astype(bool)
+    return DigitArrays(
+        images=images, labels=labels.astype(np.int64),
+        timestamps=a["timestamps"].astype(np.float64) if "timestamps" in a else None,
+        ids=a.get("ids"), sources=a.get("sources"), strokes=strokes,
+        extra={k: v for k, v in a.items() if k not in KNOWN_KEYS})
+
+
+# -- the user's collection -----------------------------------------------------------------------
+def default_folder() -> Path:
+    from ..library import data_dir
+
+    return data_dir() / FOLDER
+
+
+def new_id(label: int, when: float) -> str:
+    return f"{int(label)}-{time.strftime('%Y%m%dT%H%M%S', time.localtime(when))}-{secrets.token_hex(3)}"
+
+
+class Collection:
+    """The user's labelled drawings: ``<data dir>/my_digits/<id>.npz``, one sample per file."""
+
+    def __init__(self, folder: str | os.PathLike | None = None):
+        self.folder = Path(folder) if folder is not None else default_folder()
+        self._samples: dict[str, Sample] = {}
+        self.problems: list[tuple[Path, str]] = []   # files that could not be read (left untouched)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._samples, self.problems = {}, []
+        if not self.folder.is_dir():
+            return
+        for path in sorted(self.folder.glob("*.npz")):
+            try:
+                d = load(path)
+                if len(d) != 1:
+                    raise CollectionError(f"{path.name}: holds {len(d)} samples; a collection file holds one.")
+            except CollectionError as e:
+                self.problems.append((path, str(e)))
+                continue
+            s = unpack(d)[0]
+            s.id = path.stem   # the file name is the identity
+            self._samples[s.id] = s
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def samples(self, digit: int | None = None) -> list[Sample]:
+        """Samples, oldest first (all, or of one digit)."""
+        out = [s for s in self._samples.values() if digit is None or s.label == digit]
+        return sorted(out, key=lambda s: (s.timestamp, s.id))
+
+    def counts(self) -> list[int]:
+        c = [0] * 10
+        for s in self._samples.values():
+            c[s.label] += 1
+        return c
+
+    def get(self, sample_id: str) -> Sample | None:
+        return self._samples.get(sample_id)
+
+    def _write(self, s: Sample) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        save(self.folder / f"{s.id}.npz", [s])
+        self._samples[s.id] = s
+
+    def add(self, label: int, image, strokes=None, canvas_size: float = 0.0, source: str = "correction",
+            timestamp: float | None = None) -> Sample:
+        """Save a labelled drawing: its model input (28x28) and, if given, its strokes
+        (canvas strokes or :class:`Stroke`). Raises OSError if it cannot be written."""
+        if not 0 <= int(label) <= 9:
+            raise ValueError(f"label must be a digit 0..9, got {label}")
+        when = time.time() if timestamp is None else float(timestamp)
+        if strokes is not None and not all(isinstance(s, Stroke) for s in strokes):
+            strokes = strokes_from_canvas(strokes)
+        s = Sample(label=int(label), image=as_uint8_image(image), strokes=list(strokes) if strokes is not None else None,
+                   canvas_size=float(canvas_size), timestamp=when, id=new_id(label, when), source=source)
+        while s.id in self._samples or (self.folder / f"{s.id}.npz").exists():
+            s.id = new_id(label, when)
+        self._write(s)
+        return s
+
+    def delete(self, sample_id: str) -> bool:
+        s = self._samples.pop(sample_id, None)
+        try:
+            (self.folder / f"{sample_id}.npz").unlink()
+        except FileNotFoundError:
+            pass
+        return s is not None
+
+    def arrays(self, digit: int | None = None) -> dict[str, np.ndarray]:
+        return pack(self.samples(digit))
+
+    def export(self, path: str | os.PathLike) -> int:
+        """All samples in one file (atomic). Returns how many."""
+        samples = self.samples()
+        save(path, pack(samples))
+        return len(samples)
+
+    def import_file(self, path: str | os.PathLike) -> int:
+        """Add the samples of an exported (or synthetic) file. The whole file is checked
+        before anything is written; samples already here (same id) are skipped. Returns
+        how many were added."""
+        samples = unpack(load(path))   # CollectionError before any change
+        added = 0
+        for s in samples:
+            if s.id and s.id in self._samples:
+                continue
+            if not s.id or (self.folder / f"{s.id}.npz").exists():
+                s.id = new_id(s.label, s.timestamp or time.time())
+            if not s.timestamp:
+                s.timestamp = time.time()
+            self._write(s)
+            added += 1
+        return added
