@@ -15,13 +15,24 @@ from digitpad.training_tab.model import RunSettings, RunState, list_runs, parse_
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_parse_list_archs_matches_the_engine_and_the_static_table():
-    text = subprocess.run([sys.executable, "-m", "training", "--list-archs"], cwd=REPO, capture_output=True,
-                          text=True, timeout=120).stdout
-    archs = parse_list_archs(text)
-    assert archs and all(a.params > 0 for a in archs)
-    # The table shown before the engine answers must not lie.
-    assert {(a.name, a.params) for a in archs} == {(a.name, a.params) for a in model.KNOWN_ARCHS}
+def test_parse_list_archs():
+    text = "digitpad     141,418 params  default: 4 conv\nnoise\nseed001        9,098 params  tiny (seed 001)\n"
+    assert parse_list_archs(text) == [model.ArchInfo("digitpad", 141418, "default: 4 conv"),
+                                      model.ArchInfo("seed001", 9098, "tiny (seed 001)")]
+
+
+def test_the_tab_asks_the_engine_for_archs_and_cuda(tab, qtbot):
+    """The static table shown before the engine answers must not lie; CUDA is greyed out
+    with a reason when absent (found without importing torch here)."""
+    with qtbot.waitSignal(tab.arch_lister.ready, timeout=120_000) as archs:
+        tab.start_probes()
+    assert {(a.name, a.params) for a in archs.args[0]} == {(a.name, a.params) for a in model.KNOWN_ARCHS}
+    assert tab.arch.count() == len(archs.args[0]) and "params" in tab.arch.itemText(0)
+    qtbot.waitUntil(lambda: tab.device_probe.available is not None, timeout=120_000)
+    cuda = tab.device.model().item(model.DEVICES.index("cuda"))
+    assert cuda.isEnabled() == tab.device_probe.available
+    if not tab.device_probe.available:
+        assert "CUDA unavailable:" in tab.device_note.text() and cuda.toolTip()
 
 
 def test_presets_come_from_the_engine():
