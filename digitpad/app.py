@@ -47,6 +47,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Skipped unusable models: " + self._problems(), 10000)
         self.controller.watch_user_models()
         self._add_training_tabs()
+        from .handwriting.views import install as install_handwriting
+        install_handwriting(self)   # "Wrong? It was: 0-9" under the canvas, and the My digits tab
         # pyqtgraph views right after the first frame: the window appears sooner.
         QTimer.singleShot(0, self.workbench, self.workbench.build_inspectors)
         self.workbench.canvas.setFocus()
