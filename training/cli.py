@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--extra", action="append", default=S, metavar="FILE.npz",
                    help="extra labelled digits to train on (repeatable): images uint8 [N,28,28], labels")
     p.add_argument("--extra-repeat", type=int, default=S, help="times each extra sample is seen per epoch")
+    p.add_argument("--synthetic", type=int, default=S, metavar="N",
+                   help="add N synthetic drawn-style digits (the app's stroke templates) to training")
     p.add_argument("--init", default=S, metavar="CKPT_OR_ONNX", help="start from these weights (fine-tuning)")
     p.add_argument("--resume", nargs="?", const=True, default=None, metavar="CKPT",
                    help="continue from CKPT, or from the checkpoint beside --out")
