@@ -81,3 +81,22 @@ def test_corrupt_gzip(tmp_path, mnist_dir):
 def test_unknown_dataset():
     with pytest.raises(TrainError, match="unknown dataset 'cifar'"):
         data.load("cifar", "/nonexistent")
+
+
+def test_synthetic_digits_are_balanced_reproducible_and_mnist_like():
+    a, b = data.synthetic(60, seed=1), data.synthetic(60, seed=1)
+    assert a.images.shape == (60, 28, 28) and a.images.dtype == np.uint8
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.labels, b.labels)
+    assert np.bincount(a.labels, minlength=10).tolist() == [6] * 10
+    # Preprocessed like the canvas: the ink sits in the middle (20x20 box, centred by mass).
+    ink = a.images.astype(float)
+    border = ink.sum() - ink[:, 3:-3, 3:-3].sum()
+    assert border < 0.05 * ink.sum()
+    assert (a.images.reshape(60, -1).max(1) > 200).all()
+
+
+def test_extra_npz_round_trips(tmp_path):
+    path = tmp_path / "extra.npz"
+    np.savez(path, images=np.zeros((5, 28, 28), np.uint8), labels=np.arange(5))
+    split = data.load_extra(path)
+    assert len(split) == 5 and split.labels.dtype == np.int64
