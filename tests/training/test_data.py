@@ -92,7 +92,7 @@ def test_synthetic_digits_are_balanced_reproducible_and_mnist_like():
     ink = a.images.astype(float)
     border = ink.sum() - ink[:, 3:-3, 3:-3].sum()
     assert border < 0.05 * ink.sum()
-    assert (a.images.reshape(60, -1).max(1) > 200).all()
+    assert (a.images.reshape(60, -1).max(1) > 150).all()  # even thin pens leave bright strokes
 
 
 def test_extra_npz_round_trips(tmp_path):
