@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--extra-repeat", type=int, default=S, help="times each extra sample is seen per epoch")
     p.add_argument("--synthetic", type=int, default=S, metavar="N",
                    help="add N synthetic drawn-style digits (the app's stroke templates) to training")
+    p.add_argument("--restroke", type=int, default=S, metavar="N",
+                   help="add N MNIST training digits redrawn with a uniform round pen")
     p.add_argument("--init", default=S, metavar="CKPT_OR_ONNX", help="start from these weights (fine-tuning)")
     p.add_argument("--resume", nargs="?", const=True, default=None, metavar="CKPT",
                    help="continue from CKPT, or from the checkpoint beside --out")

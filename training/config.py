@@ -28,6 +28,7 @@ class TrainConfig:
     extra: list[str] | None = None   # .npz files (images uint8 [N,28,28], labels) mixed into training
     extra_repeat: int = 1            # each extra sample appears this many times per epoch
     synthetic: int = 0               # drawn-style digits from the app's stroke templates (training split)
+    restroke: int = 0                # MNIST training digits redrawn along their skeletons with a round pen
     init: str | None = None          # start from these weights (.ckpt.pt, or an .onnx with one beside it)
 
     def validate(self) -> "TrainConfig":
@@ -52,8 +53,8 @@ class TrainConfig:
             problems.append(f"--threads must be >= 1 (got {self.threads})")
         if self.limit is not None and self.limit < 1:
             problems.append(f"--limit must be >= 1 (got {self.limit})")
-        if self.synthetic < 0:
-            problems.append(f"--synthetic must be >= 0 (got {self.synthetic})")
+        if self.synthetic < 0 or self.restroke < 0:
+            problems.append(f"--synthetic and --restroke must be >= 0 (got {self.synthetic}, {self.restroke})")
         if self.extra_repeat < 1:
             problems.append(f"--extra-repeat must be >= 1 (got {self.extra_repeat})")
         if problems:
@@ -71,8 +72,8 @@ class TrainConfig:
 
 # Each preset is a set of overrides on TrainConfig's defaults.
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
-    "default": ("the shipped model: digitpad arch, MNIST plus 20,000 synthetic drawn digits, augmented",
-                dict(synthetic=20000)),
+    "default": ("the shipped model: digitpad arch, MNIST plus 20,000 template-drawn and 10,000 "
+                "re-stroked digits, augmented", dict(synthetic=20000, restroke=10000)),
     "fast": ("MNIST >= 99% in about 20 s on a 2-core CPU",
              dict(arch="digitpad-s", epochs=1, batch_size=128, lr=5e-3, augment=False, label_smoothing=0.0)),
     "accurate": ("MNIST >= 99.5% in about 2 minutes on a 2-core CPU",

@@ -117,14 +117,16 @@ def load_extra(path: str | os.PathLike) -> Split:
     return Split(images, labels.astype(np.int64))
 
 
-def synthetic(n: int, seed: int) -> Split:
+def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike | None = None) -> Split:
     """Digits drawn from the app's stroke templates (European 1s and 7s, one-stroke and open 4s,
-    ...), rendered with a round pen and preprocessed exactly as the canvas is. Only the
-    templates' training variants and seeds are reachable here; the drawn-digit benchmark
-    uses the others."""
+    ...) plus ``restroke`` MNIST *training* digits redrawn along their skeletons, all with a
+    round pen and preprocessed exactly as the canvas is. Only the templates' training variants
+    and seeds are reachable here; the drawn-digit benchmark uses the others."""
     from digitpad.handwriting import collection, synth
 
-    arrays = collection.pack(synth.generate(n, seed=seed, workers=min(2, os.cpu_count() or 1)))
+    samples = synth.generate(n, seed=seed, mnist_train=restroke, data_dir=data_dir or default_data_dir(),
+                             workers=min(2, os.cpu_count() or 1))
+    arrays = collection.pack(samples)
     return Split(arrays["images"], arrays["labels"].astype(np.int64))
 
 

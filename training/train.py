@@ -134,9 +134,9 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
     train_split, test_split = data.load(cfg.dataset, cfg.data_dir)
     if cfg.limit:
         train_split = data.Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit])
-    if cfg.synthetic:
-        reporter.log(f"drawing {cfg.synthetic} synthetic digits ...")
-        train_split = data.concat(train_split, data.synthetic(cfg.synthetic, cfg.seed))
+    if cfg.synthetic or cfg.restroke:
+        reporter.log(f"drawing {cfg.synthetic} template digits and re-stroking {cfg.restroke} MNIST digits ...")
+        train_split = data.concat(train_split, data.synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir))
     if cfg.extra:
         extras = [data.load_extra(p) for p in cfg.extra]
         train_split = data.concat(train_split, *(extras * cfg.extra_repeat))
