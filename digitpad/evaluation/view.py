@@ -18,6 +18,7 @@ from .evaluator import EvalResult, find_test_folder
 from .worker import EvaluationWorker
 
 SETTINGS_KEY = "evaluation_data_dir"
+DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 GALLERY_LIMIT = 400
 THUMB = 56
 ACC_COLUMN = 10
@@ -75,7 +76,8 @@ class EvaluationView(QWidget):
         self.folder.editingFinished.connect(self._folder_edited)
         row.addWidget(self.folder)
         browse = QPushButton("…")
-        browse.setFixedWidth(32)
+        browse.setStyleSheet("padding: 4px 6px;")
+        browse.setFixedWidth(34)
         browse.clicked.connect(self._browse)
         row.addWidget(browse)
         self.run_button = QPushButton("Evaluate")
@@ -226,7 +228,7 @@ class EvaluationView(QWidget):
         self.progress.setVisible(True)
         self.run_button.setEnabled(False)
         self.summary.setText(f"<span style='color:{style.MUTED}'>Evaluating {html.escape(p.name)} on the "
-                             f"{self.dataset()} test set…</span>")
+                             f"{DATASET_NAMES.get(self.dataset())} test set…</span>")
         self.worker.request(p, folder, self.dataset())
         return True
 
@@ -249,7 +251,7 @@ class EvaluationView(QWidget):
         names = result.classes
         self.summary.setText(
             f"Test accuracy <b style='font-size:15px'>{result.accuracy * 100:.2f} %</b> "
-            f"({correct:,} of {result.n:,} {result.dataset} test images; {result.n - correct:,} mistakes) · "
+            f"({correct:,} of {result.n:,} {DATASET_NAMES.get(result.dataset, result.dataset)} test images; {result.n - correct:,} mistakes) · "
             f"evaluated in {result.seconds:.2f} s · hardest classes: "
             + ", ".join(f"{html.escape(names[c])} ({per[c] * 100:.1f} %)" for c in worst))
         self._fill_matrix(result)
@@ -357,7 +359,7 @@ class EvaluationView(QWidget):
         if r is None or r.test is None:
             return
         t, p = int(r.labels[i]), int(r.preds[i])
-        caption = (f"Test image #{i} from {r.dataset}: true {r.classes[t]}, the model said {r.classes[p]} "
+        caption = (f"Test image #{i} from {DATASET_NAMES.get(r.dataset, r.dataset)}: true {r.classes[t]}, the model said {r.classes[p]} "
                    f"({r.confidence[i] * 100:.1f} %).")
         self.openImage.emit(r.test.image(i), caption)
 

@@ -16,6 +16,7 @@ from ..views import style
 from .model import Ema, smooth
 
 PALETTE = [style.ACCENT, "#e8702a", "#2a9d5c", "#9b4dca"]
+SHORT = {"train_loss": "loss ", "test_loss": "test loss ", "test_accuracy": "accuracy ", "lr": "lr "}
 PLOTS = [("train_loss", "Training loss (per step)", "step"),
          ("test_loss", "Test loss (per epoch)", "epoch"),
          ("test_accuracy", "Test accuracy (per epoch)", "epoch"),
@@ -28,6 +29,27 @@ def _fmt(key: str, v: float) -> str:
     if key == "lr":
         return f"{v:.2e}"
     return f"{v:.4f}"
+
+
+class PercentAxis(pg.AxisItem):
+    def tickStrings(self, values, scale, spacing):
+        decimals = 0 if spacing * 100 >= 1 else 1 if spacing * 100 >= 0.1 else 2
+        return [f"{v * 100:.{decimals}f} %" for v in values]
+
+
+class EpochAxis(pg.AxisItem):
+    """Whole epochs only: no tick at epoch 1.5."""
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        out = []
+        for spacing, values in levels:
+            if spacing < 1:
+                continue
+            out.append((spacing, [v for v in values if abs(v - round(v)) < 1e-9]))
+        if not out:
+            out = [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)])]
+        return out
 
 
 class _Plot:
@@ -56,9 +78,12 @@ class CurvesView(QWidget):
         lay.addWidget(self.glw)
         self.plots: dict[str, _Plot] = {}
         for i, (key, title, xlabel) in enumerate(PLOTS):
-            item = self.glw.addPlot(row=i // 2, col=i % 2)
+            axes = {"bottom": EpochAxis(orientation="bottom")} if xlabel == "epoch" else {}
+            if key == "test_accuracy":
+                axes["left"] = PercentAxis(orientation="left")
+            item = self.glw.addPlot(row=i // 2, col=i % 2, axisItems=axes)
             item.setTitle(title, color=style.TEXT, size="10pt")
-            item.showGrid(x=True, y=True, alpha=0.15)
+            # No grid: in software rendering its lines cost ~4x the rest of the plot's paint.
             item.setLabel("bottom", xlabel, color=style.MUTED)
             item.setMenuEnabled(False)
             item.hideButtons()
@@ -67,12 +92,16 @@ class CurvesView(QWidget):
                 item.getAxis(ax).setTextPen(pg.mkPen(style.MUTED))
             if key == "lr":
                 item.getAxis("left").enableAutoSIPrefix(False)
+            # A single epoch's point must not autoscale the axis to a negative loss or 140 %.
+            item.setLimits(yMin=0, **({"yMax": 1.0} if key == "test_accuracy" else {}))
+
             self.plots[key] = _Plot(item, key, xlabel)
         self.legend_text = ""
         self.glw.scene().sigMouseMoved.connect(self._hover)
         self._live_len = -1
         self._live_epochs = -1
         self._smoothed, self._ema = [], Ema()
+        self._x_span = None
 
     # -- drawing ---------------------------------------------------------------------------
     def clear(self) -> None:
@@ -86,6 +115,9 @@ class CurvesView(QWidget):
             p.vline.hide()
         self._live_len = self._live_epochs = -1
         self._smoothed, self._ema = [], Ema()
+        self._x_span = None
+        for p in self.plots.values():
+            p.item.enableAutoRange()
 
     def _add(self, key: str, label: str, xs, ys, colour: str, symbol: bool, raw=None) -> None:
         p = self.plots[key]
@@ -134,6 +166,14 @@ class CurvesView(QWidget):
             self._add("test_loss", "run", [], [], colour, True)
             self._add("test_accuracy", "run", [], [], colour, True)
         self._live_len, self._live_epochs = n, e
+        if state.total_steps and self._x_span != (state.total_steps, state.epochs):
+            # The x axes span the whole run: the curves grow from the left, and the axes
+            # do not re-tick on every update.
+            self._x_span = (state.total_steps, state.epochs)
+            for key in ("train_loss", "lr"):
+                self.plots[key].item.setXRange(0, state.total_steps, padding=0.01)
+            for key in ("test_loss", "test_accuracy"):
+                self.plots[key].item.setXRange(0.5, max(state.epochs, 1) + 0.5, padding=0)
         steps = np.asarray(state.steps, float)
         losses = np.asarray(state.losses, float)
         if n < len(self._smoothed):
@@ -169,7 +209,7 @@ class CurvesView(QWidget):
                 i = bisect.bisect_left(xs.tolist(), x)
                 i = min(range(max(0, i - 1), min(len(xs), i + 1)), key=lambda j: abs(xs[j] - x))
                 snap = xs[i] if snap is None else snap
-                name = f"{label}: " if len(p.series) > 1 else ""
+                name = f"{label}: " if len(p.series) > 1 else SHORT[p.key]
                 lines.append(f"{name}{_fmt(p.key, float(ys[i]))}")
             if not lines:
                 p.label.hide()

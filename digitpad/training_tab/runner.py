@@ -16,6 +16,21 @@ from . import model
 from .model import RunSettings, RunState
 
 STOP_GRACE_MS = 30_000   # after Stop, the engine finishes its step (and an epoch's evaluation)
+ENGINE_NICE = 10         # the engine yields the CPU to the window (and to the user's other work)
+
+
+def lower_priority(pid: int, nice: int | None = None) -> bool:
+    """Make a child process 'nicer' (POSIX). When the engine uses every core, the UI thread
+    still gets the CPU the moment it needs it; with spare cores nothing changes."""
+    nice = ENGINE_NICE if nice is None else nice
+    if not pid or not nice or not hasattr(os, "setpriority"):
+        return False
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, pid)
+        os.setpriority(os.PRIO_PROCESS, pid, max(current, nice))
+        return True
+    except OSError:
+        return False
 
 
 def _engine_environment() -> QProcessEnvironment:
@@ -126,6 +141,7 @@ class TrainingRunner(QObject):
         if self.proc is not None:
             self.proc.deleteLater()
         self.proc = proc
+        proc.started.connect(lambda: lower_priority(proc.processId()))
         if mode != "export":
             self.state.status = "starting"
         self.statusChanged.emit("exporting" if mode == "export" else "starting")

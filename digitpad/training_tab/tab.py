@@ -85,7 +85,8 @@ class TrainingTab(QWidget):
 
     def _build_form(self) -> QWidget:
         frame, lay = card("Set up a run")
-        frame.setFixedWidth(360)
+        frame.setFixedWidth(380)
+        frame.setStyleSheet("QPushButton:disabled { color: #b4bac6; background: #f6f7f9; }")
         form = QFormLayout()
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(7)
@@ -116,7 +117,8 @@ class TrainingTab(QWidget):
         dl.setContentsMargins(0, 0, 0, 0)
         dl.setSpacing(4)
         self.source_local = QRadioButton("Local folder with IDX files")
-        self.source_download = QRadioButton("Download (into the app's data folder)")
+        self.source_download = QRadioButton("Download it")
+        self.source_download.setToolTip("torchvision downloads the dataset into the app's data folder (once)")
         group = QButtonGroup(self)
         group.addButton(self.source_local)
         group.addButton(self.source_download)
@@ -125,7 +127,8 @@ class TrainingTab(QWidget):
         self.data_dir = QLineEdit()
         self.data_dir.setPlaceholderText("folder with MNIST/raw/*.gz")
         browse = QPushButton("…")
-        browse.setFixedWidth(32)
+        browse.setStyleSheet("padding: 4px 6px;")
+        browse.setFixedWidth(34)
         browse.setToolTip("Choose the folder")
         browse.clicked.connect(self._browse_data)
         row.addWidget(self.data_dir, 1)
@@ -155,7 +158,9 @@ class TrainingTab(QWidget):
             self.schedule.addItem({"onecycle": "One-cycle", "cosine": "Cosine decay",
                                    "constant": "Constant"}[name], name)
         form.addRow("LR schedule", self.schedule)
-        self.augment = QCheckBox("Augment (random shifts, rotations, strokes)")
+        self.augment = QCheckBox("Augment the images")
+        self.augment.setToolTip("Random shifts, rotations, scaling and stroke width: slower to learn, "
+                                "better on drawn digits")
         form.addRow("", self.augment)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_147_483_647)
@@ -181,6 +186,11 @@ class TrainingTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setWidget(inner)
+        inner.setMinimumWidth(0)
+        for combo in (self.preset, self.arch, self.dataset, self.optimizer, self.schedule, self.device):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+        self.data_dir.setMinimumWidth(60)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         lay.addWidget(scroll, 1)
 
@@ -234,6 +244,9 @@ class TrainingTab(QWidget):
         hl.addWidget(self.progress)
         self.progress_text = _muted("Choose the settings on the left and press Start. The run uses the same "
                                     "engine as digitpad-train in a shell, in its own process.")
+        # Fixed height: a label whose text changes 10 times a second must not re-lay out the window.
+        self.progress_text.setFixedHeight(2 * self.progress_text.fontMetrics().lineSpacing() + 4)
+        self.progress_text.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         hl.addWidget(self.progress_text)
         # The outcome: a model to use, a checkpoint to resume or export, or what went wrong.
         self.result = QFrame()
