@@ -5,20 +5,28 @@
   input) with that label in the user's collection.
 - :class:`MyDigitsView`: the collection per digit (delete selected), export / import as
   one .npz, and a guided mode that asks for each digit three times on its own canvas.
+- :class:`FineTunePanel` (in the My digits tab): "Fine-tune on my digits" runs the training
+  engine (the Train tab's runner) from the active model on the user's digits mixed with
+  MNIST, then shows held-out accuracy before and after and offers the new model.
 - :func:`install` adds both to a ``MainWindow`` (one call from app.py).
 
-The data side is ``collection.Collection`` (Qt-free, tested on its own).
+The data side is ``collection.Collection`` and ``finetune`` (Qt-free, tested on their own).
 """
 from __future__ import annotations
 
+import html
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMessageBox, QPushButton, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from ..canvas import DrawingCanvas
 from ..preprocess import to_model_input
+from . import finetune
 from .collection import Collection, CollectionError
 
 GUIDED_REPEATS = 3
@@ -51,7 +59,10 @@ class CorrectionBar(QWidget):
         lay.setSpacing(3)
         label = QLabel("Wrong? It was:")
         label.setObjectName("muted")
+        # Never squeezed by the ten buttons beside it (it read "Wron" in a 430 px card).
+        label.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Preferred)
         lay.addWidget(label)
+        self.label = label
         self.buttons = []
         for d in range(10):
             b = QToolButton()
@@ -89,7 +100,7 @@ class CorrectionBar(QWidget):
 class MyDigitsView(QWidget):
     changed = Signal()
 
-    def __init__(self, collection: Collection, parent=None):
+    def __init__(self, collection: Collection, controller=None, parent=None):
         super().__init__(parent)
         self.collection = collection
         self.guided_queue: list[int] = []
@@ -148,6 +159,10 @@ class MyDigitsView(QWidget):
         for b in (self.start_button, self.next_button, self.skip_button):
             row.addWidget(b)
         right.addLayout(row)
+        right.addSpacing(14)
+        self.finetune = FineTunePanel(collection, controller)
+        right.addWidget(self.finetune)
+        self.changed.connect(self.finetune.update_state)
         right.addStretch(1)
         for key in ("Return", "Enter"):
             sc = QShortcut(QKeySequence(key), self.canvas)
@@ -167,6 +182,8 @@ class MyDigitsView(QWidget):
             self.list.addItem(item)
         counts = self.collection.counts()
         self.counts_label.setText("  ".join(f"{d}: {n}" for d, n in enumerate(counts)) + f"   total {sum(counts)}")
+        if hasattr(self, "finetune"):
+            self.finetune.update_state()
         if self.collection.problems:
             names = ", ".join(p.name for p, _ in self.collection.problems[:3])
             self.message.setText(f"{len(self.collection.problems)} file(s) in {self.collection.folder} could not be "
@@ -256,6 +273,276 @@ class MyDigitsView(QWidget):
             self._show_prompt()
 
 
+class _FineTuneRunner:
+    """Made on first use: the Train tab's engine runner (QProcess, jsonl events), started
+    with a fine-tuning command line instead of the training form's."""
+
+    @staticmethod
+    def make(parent):
+        from ..training_tab.model import RunState
+        from ..training_tab.runner import TrainingRunner
+
+        class FineTuneRunner(TrainingRunner):
+            def start_args(self, args: list[str], out: Path, epochs: int) -> None:
+                self.state = RunState(out=Path(out), status="starting")
+                self.state.epochs = epochs
+                self._launch("train", args)
+
+        return FineTuneRunner(parent)
+
+
+class FineTunePanel(QFrame):
+    """"Fine-tune on my digits": split, export, run the engine, measure before/after, offer the model.
+
+    ``controller``: the app's ModelController (the active model, the library, switching);
+    ``other_run_busy``: a callable, True while the Train tab's run is going (one engine at a time).
+    Signals: ``finished(str)`` (completed | failed | cancelled), ``useModel(Path)``.
+    """
+
+    finished = Signal(str)
+    useModel = Signal(Path)
+
+    def __init__(self, collection: Collection, controller=None, other_run_busy=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.collection = collection
+        self.controller = controller
+        self.other_run_busy = other_run_busy
+        self.recipe = finetune.Recipe()
+        self.threads: int | None = None
+        self.runner = None
+        self.split: finetune.Split | None = None
+        self.base: Path | None = None
+        self.extra_file: Path | None = None
+        self.before: finetune.Score | None = None
+        self.after: finetune.Score | None = None
+        self.new_model: Path | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 12)
+        lay.setSpacing(6)
+        title = QLabel("FINE-TUNE ON MY DIGITS")
+        title.setObjectName("cardTitle")
+        lay.addWidget(title)
+        row = QHBoxLayout()
+        self.button = QPushButton("Fine-tune on my digits")
+        self.button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setVisible(False)
+        row.addWidget(self.button)
+        row.addWidget(self.cancel_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.reason = QLabel("")
+        self.reason.setObjectName("muted")
+        self.reason.setWordWrap(True)
+        lay.addWidget(self.reason)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(8)
+        self.progress.setVisible(False)
+        lay.addWidget(self.progress)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.result.setTextFormat(Qt.RichText)
+        self.result.setVisible(False)
+        lay.addWidget(self.result)
+        self.use_button = QPushButton("Use the new model")
+        self.use_button.clicked.connect(self._use)
+        self.use_button.setVisible(False)
+        lay.addWidget(self.use_button, 0, Qt.AlignLeft)
+        if controller is not None:
+            controller.modelChanged.connect(lambda _p: self.update_state())
+        self.update_state()
+
+    # -- state ---------------------------------------------------------------------------------
+    def active_model(self) -> Path | None:
+        p = getattr(self.controller, "predictor", None) if self.controller is not None else None
+        return Path(p.path) if p is not None else None
+
+    def is_running(self) -> bool:
+        return self.runner is not None and self.runner.is_running()
+
+    def blocker(self) -> str | None:
+        """Why the button is disabled, in words; None when fine-tuning can start."""
+        if self.is_running():
+            return None
+        if self.controller is None:
+            return "Fine-tuning needs the app's active model."
+        why = finetune.finetune_blocker(self.active_model())
+        if why:
+            return why
+        problem = finetune.split_samples(self.collection.samples()).problem()
+        if problem:
+            return problem
+        if self.other_run_busy is not None and self.other_run_busy():
+            return "A training run is going in the Train tab; fine-tune when it has finished."
+        return None
+
+    def update_state(self) -> None:
+        running = self.is_running()
+        why = self.blocker()
+        self.button.setEnabled(not running and why is None)
+        self.button.setToolTip(why or "")
+        self.cancel_button.setVisible(running)
+        if running:
+            return
+        if why:
+            self.reason.setText(why)
+        else:
+            split = finetune.split_samples(self.collection.samples())
+            model = self.active_model()
+            self.reason.setText(f"From the active model ({model.name}): {split.describe()}; mixed with MNIST so "
+                                f"MNIST accuracy holds. About a minute.")
+
+    # -- the run -------------------------------------------------------------------------------
+    def start(self) -> bool:
+        why = self.blocker()
+        if why or self.is_running():
+            self.update_state()
+            return False
+        from ..library import data_dir, models_dir
+
+        self.base = self.active_model()
+        self.split = finetune.split_samples(self.collection.samples())
+        self.after = self.new_model = None
+        self.result.setVisible(False)
+        self.use_button.setVisible(False)
+        try:
+            self.before = finetune.evaluate(self.base, self.split.held_out)
+            self.extra_file = finetune.write_training_file(self.split.train, data_dir())
+            out = finetune.new_model_path(models_dir(), self.base)
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except Exception as e:   # OSError, ModelLoadError, CollectionError: tell, start nothing
+            self._remove_extra()
+            self._show("error", f"<b>Could not start fine-tuning:</b> {html.escape(str(e))}")
+            return False
+        args = finetune.engine_args(self.base, self.extra_file, out, self.recipe, len(self.split.train),
+                                    self._mnist_folder(), self.threads)
+        if self.runner is None:
+            self.runner = _FineTuneRunner.make(self)
+            self.runner.event.connect(self._event)
+            self.runner.finished.connect(self._finished)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.reason.setText(f"Held out before: {self.before.text()}. Starting the training engine…")
+        self.runner.start_args(args, out, self.recipe.epochs)
+        self.update_state()
+        return True
+
+    def _mnist_folder(self) -> str | None:
+        """Where the Train tab finds MNIST (its remembered form); None: the engine downloads it."""
+        from ..training_tab.model import RunSettings, default_data_folder
+
+        if self.controller is not None:
+            s = RunSettings.from_dict(self.controller.library.get("training_form"))
+            return None if s.download else (s.data_dir or None)
+        return default_data_folder() or None
+
+    def cancel(self) -> None:
+        if self.is_running():
+            self.reason.setText("Cancelling…")
+            self.runner.stop()
+
+    def shutdown(self) -> None:
+        """The window is closing: end the run now and keep nothing of it."""
+        if self.is_running():
+            self.runner.kill()
+            self.runner.wait(5000)
+
+    def _event(self, ev: dict) -> None:
+        st = self.runner.state
+        self.progress.setValue(int(st.progress * 1000))
+        if ev.get("event") in ("start", "step", "epoch"):
+            self.reason.setText(f"Held out before: {self.before.text()}. Fine-tuning: {st.progress_text()}")
+        elif ev.get("event") == "exported":
+            self.reason.setText("Exported; measuring on your held-out digits…")
+
+    def _remove_extra(self) -> None:
+        if self.extra_file is not None:
+            self.extra_file.unlink(missing_ok=True)
+            self.extra_file = None
+
+    def _finished(self, final: str) -> None:
+        st = self.runner.state
+        self._remove_extra()
+        self.progress.setVisible(False)
+        out = st.out
+        exported = final == "completed" and st.exported is not None and Path(st.exported).is_file()
+        outcome = "failed"
+        if exported:
+            try:
+                self.after = finetune.evaluate(st.exported, self.split.held_out)
+            except Exception as e:   # ModelLoadError: the new file is unusable; keep nothing
+                st.error = f"the new model could not be opened ({e})"
+            else:
+                outcome = "completed"
+        if outcome == "completed":
+            self.new_model = Path(st.exported)
+            self._show("ok", self._result_text(st))
+            self.use_button.setVisible(True)
+            if self.controller is not None:
+                self.controller.libraryChanged.emit()
+        else:
+            if out is not None:
+                finetune.remove_run_files(out)
+            if final in ("stopped", "cancelled"):
+                outcome = "cancelled"
+                self._show("warn", "<b>Fine-tuning cancelled.</b> Nothing was kept.")
+            else:
+                tail = [line for line in st.stderr_tail if line.strip()][-4:]
+                detail = f"<pre style='margin:4px 0 0 0'>{html.escape(chr(10).join(tail))}</pre>" if tail else ""
+                self._show("error", f"<b>Fine-tuning failed:</b> {html.escape(st.error or 'unknown error')}. "
+                                    f"Nothing was added to the model library.{detail}")
+        self.update_state()
+        self.finished.emit(outcome)
+
+    def _result_text(self, st) -> str:
+        b, a = self.before, self.after
+        n = a.total
+        mnist_after = st.metrics.get("test_accuracy")
+        mnist_before = None
+        try:
+            from ..library import describe
+
+            meta = describe(self.base, "user").metadata
+            mnist_before = (meta.metrics or {}).get("test_accuracy") if meta else None
+        except Exception:
+            pass
+        mnist = ""
+        if isinstance(mnist_after, (int, float)):
+            was = f"{mnist_before * 100:.2f}% → " if isinstance(mnist_before, (int, float)) else ""
+            mnist = f"<br>MNIST test accuracy: {was}{mnist_after * 100:.2f}%"
+        return (f"<b>Done in {st.elapsed_s:.0f} s.</b> On your {n} held-out digits:<br>"
+                f"before <b>{b.text()}</b> → after <b>{a.text()}</b>{mnist}<br>"
+                f"New model: {html.escape(self.new_model.name)} (in the model library).")
+
+    def _show(self, kind: str, text: str) -> None:
+        bg, fg = {"ok": ("#e7f6ec", "#17603a"), "warn": ("#fff6e0", "#7a5200"),
+                  "error": ("#fdecec", "#9b1c1c")}[kind]
+        self.result.setStyleSheet(f"QLabel {{ background: {bg}; color: {fg}; border-radius: 6px; padding: 6px; }}")
+        self.result.setText(text)
+        self.result.setVisible(True)
+
+    def _use(self) -> None:
+        if self.new_model is not None and self.new_model.is_file():
+            self.useModel.emit(self.new_model)
+
+
+class _CloseWatcher(QObject):
+    """Ends a fine-tuning run (keeping nothing of it) when the main window closes."""
+
+    def __init__(self, panel: FineTunePanel, parent):
+        super().__init__(parent)
+        self.panel = panel
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Close and self.panel.is_running():
+            self.panel.shutdown()
+        return False
+
+
 def install(window, collection: Collection | None = None):
     """Add the correction row under the Draw tab's canvas and a "My digits" tab."""
     collection = collection or Collection()
@@ -268,7 +555,15 @@ def install(window, collection: Collection | None = None):
     at = min(at + 1, layout.count())             # just below the tools row
     layout.insertWidget(at, bar)
     layout.insertWidget(at + 1, bar.status)
-    view = MyDigitsView(collection)
+    view = MyDigitsView(collection, window.controller)
+    panel = view.finetune
+    training = getattr(window, "training", None)
+    if training is not None:   # one engine at a time: the Train tab's run blocks fine-tuning
+        panel.other_run_busy = training.runner.is_running
+        training.runner.statusChanged.connect(lambda _s: panel.update_state())
+    panel.useModel.connect(lambda p: window.controller.load(p) and window.tabs.setCurrentWidget(wb))
+    window._finetune_close_watcher = _CloseWatcher(panel, window)
+    window.installEventFilter(window._finetune_close_watcher)
     window.add_tab(view, "My digits")
     bar.saved.connect(lambda _s: view.refresh())
     window.corrections, window.my_digits = bar, view

@@ -1,0 +1,280 @@
+"""Fine-tune on my digits: the Qt-free half (the view is in views.py).
+
+The flow the "My digits" tab runs:
+
+1. :func:`split_samples` splits the collection per digit into samples to learn from and
+   held-out samples to measure on (about one in three of each digit, at least one of every
+   digit that has two or more); :meth:`Split.problem` says when there are too few.
+2. :func:`write_training_file` writes the training part as a collection ``.npz`` (a
+   temporary file in the data folder; removed when the run ends).
+3. :func:`engine_args` is the ``digitpad-train`` command line: start from the active
+   model's checkpoint (``--init X.onnx`` finds ``X.ckpt.pt`` beside it), train on the
+   first ``mnist`` MNIST training digits plus the user's digits repeated ``repeat`` times
+   (so MNIST accuracy holds), a few epochs at a fine-tuning learning rate
+   (:class:`Recipe`), export to a new file in the user's models folder.
+4. :func:`evaluate` scores a model file on the held-out samples with the app's own
+   ``Predictor`` (ONNX Runtime), before and after.
+
+:func:`finetune_blocker` says why a model cannot be fine-tuned (no checkpoint beside it).
+:func:`remove_run_files` deletes what a failed or cancelled run left, so nothing
+half-written stays in the model library.
+
+:func:`unusual_writer` is a simulated writer for the test and the benchmark (one fixed
+form per digit, heavy backhand slant, wide letters), drawn from the stroke templates.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import collection
+from .collection import Sample
+
+HOLD_OUT_EVERY = 3          # about one sample in three of each digit is held out
+MIN_SAMPLES = 10            # fewer than this in all: too few to learn anything from
+TEMP_PREFIX = ".finetune-"  # the training file in the data folder (hidden; removed after the run)
+
+
+# -- the split -------------------------------------------------------------------------------
+@dataclass
+class Split:
+    train: list[Sample] = field(default_factory=list)
+    held_out: list[Sample] = field(default_factory=list)
+    total: int = 0
+
+    def counts(self, part: str) -> list[int]:
+        c = [0] * 10
+        for s in getattr(self, part):
+            c[s.label] += 1
+        return c
+
+    def problem(self) -> str | None:
+        """Why fine-tuning cannot start on this split, in words for the user; None if it can."""
+        if self.total < MIN_SAMPLES or not self.held_out:
+            return (f"Too few samples to fine-tune: {self.total} in My digits. Fine-tuning needs at least "
+                    f"{MIN_SAMPLES}, with at least 2 of a digit (about one in {HOLD_OUT_EVERY} of each digit is "
+                    f"held out to measure the result). The guided set draws each digit {3} times.")
+        return None
+
+    def describe(self) -> str:
+        digits = sum(1 for n in self.counts("train") if n)
+        return (f"{len(self.train)} of your digits to learn from ({digits} different digits), "
+                f"{len(self.held_out)} held out to measure")
+
+
+def held_out_positions(n: int, every: int = HOLD_OUT_EVERY) -> list[int]:
+    """Which of a digit's n samples (oldest first) are held out: round(n / every) of them,
+    spread evenly, at least one when n >= 2, none when n < 2 (a lone sample is learnt from)."""
+    if n < 2:
+        return []
+    k = max(1, round(n / every))
+    return sorted({min(n - 1, int((i + 0.5) * n / k)) for i in range(k)})
+
+
+def split_samples(samples: list[Sample], every: int = HOLD_OUT_EVERY) -> Split:
+    """Per digit, deterministic: the same collection always gives the same split."""
+    out = Split(total=len(samples))
+    for d in range(10):
+        mine = sorted((s for s in samples if s.label == d), key=lambda s: (s.timestamp, s.id))
+        held = set(held_out_positions(len(mine), every))
+        for i, s in enumerate(mine):
+            (out.held_out if i in held else out.train).append(s)
+    return out
+
+
+# -- the run ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recipe:
+    """How long and how hard to fine-tune. Chosen for <= ~60 s on a 2-core CPU for the
+    shipped arch, torch import and ONNX export included (tests/benchmarks/bench_finetune.py)."""
+
+    mnist: int = 6000            # --limit: the first N MNIST training digits, so MNIST accuracy holds
+    user_share: float = 0.25     # the user's digits as a share of an epoch (sets --extra-repeat)
+    max_repeat: int = 200
+    epochs: int = 2
+    lr: float = 1e-3             # a fine-tuning rate: a third of training from scratch
+    batch_size: int = 128
+    augment: bool = True         # the engine's affine/elastic/pen-width augmentation
+    seed: int = 0
+
+    def repeat(self, n_train: int) -> int:
+        """--extra-repeat K: the user's n digits, K times each, make ~user_share of an epoch."""
+        if n_train <= 0:
+            return 1
+        k = self.user_share * self.mnist / ((1 - self.user_share) * n_train)
+        return int(min(self.max_repeat, max(1, math.ceil(k))))
+
+
+def default_threads() -> int:
+    """All cores: the engine runs at a lower priority (the runner renices it), so the window
+    still gets the CPU when it needs it, and a short fine-tune wants every core it can get."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def engine_args(init: Path, extra: Path, out: Path, recipe: Recipe, n_train: int,
+                data_dir: str | None, threads: int | None = None) -> list[str]:
+    """The ``digitpad-train`` arguments of a fine-tuning run (the arch comes from the checkpoint)."""
+    args = ["--init", str(init), "--extra", str(extra), "--extra-repeat", str(recipe.repeat(n_train)),
+            "--limit", str(recipe.mnist), "--epochs", str(recipe.epochs), "--lr", repr(float(recipe.lr)),
+            "--batch-size", str(recipe.batch_size), "--augment" if recipe.augment else "--no-augment",
+            "--synthetic", "0", "--restroke", "0",    # the default preset's extra data: not for a quick run
+            "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
+            "--threads", str(threads or default_threads()), "--out", str(out), "--progress", "jsonl"]
+    if data_dir:
+        args += ["--data-dir", str(data_dir)]
+    return args
+
+
+def checkpoint_beside(model: Path) -> Path:
+    return Path(model).with_suffix(".ckpt.pt")   # training.checkpoint.checkpoint_path
+
+
+def finetune_blocker(model: Path | None) -> str | None:
+    """Why this model cannot be fine-tuned, or None if it can."""
+    if model is None:
+        return "No model is loaded."
+    model = Path(model)
+    if model.suffix != ".onnx":
+        return f"{model.name} is not an .onnx model."
+    if not checkpoint_beside(model).is_file():
+        return (f"The active model ({model.name}) has no PyTorch checkpoint beside it "
+                f"({checkpoint_beside(model).name}), so it cannot be fine-tuned. Models trained in digitpad "
+                f"keep one; choose one of those in the Draw tab.")
+    return None
+
+
+def new_model_path(models_dir: Path, base: Path, now: dt.datetime | None = None) -> Path:
+    """A new file in the user's models folder: ``<base>-mine-<timestamp>.onnx`` (never an existing one)."""
+    stem = Path(base).stem.split("-mine-")[0]   # fine-tuning a fine-tuned model: no pile of suffixes
+    stamp = f"{(now or dt.datetime.now()):%Y%m%d-%H%M%S}"
+    path = Path(models_dir) / f"{stem}-mine-{stamp}.onnx"
+    n = 2
+    while path.exists() or checkpoint_beside(path).exists():
+        path = Path(models_dir) / f"{stem}-mine-{stamp}-{n}.onnx"
+        n += 1
+    return path
+
+
+def write_training_file(samples: list[Sample], folder: Path) -> Path:
+    """The training part as a collection .npz (images and labels only; the engine needs no
+    strokes): a new hidden file in ``folder``. Raises OSError if it cannot be written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".npz", dir=folder)
+    os.close(fd)
+    path = Path(name)
+    arrays = {
+        "format": np.int64(collection.FORMAT_VERSION),
+        "images": (np.stack([collection.as_uint8_image(s.image) for s in samples]) if samples
+                   else np.zeros((0, 28, 28), np.uint8)),
+        "labels": np.asarray([s.label for s in samples], np.int64),
+    }
+    try:
+        collection.save(path, arrays)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+RUN_FILE_SUFFIXES = (".onnx", ".ckpt.pt", ".run.json", ".log.json")
+
+
+def run_files(out: Path) -> list[Path]:
+    out = Path(out)
+    stem = out.name[:-len(".onnx")] if out.name.endswith(".onnx") else out.stem
+    return [out.with_name(stem + s) for s in RUN_FILE_SUFFIXES]
+
+
+def remove_run_files(out: Path) -> list[Path]:
+    """After a failed or cancelled run: its model, checkpoint and logs (and any temporary
+    file of an atomic write), so the library shows nothing half-made. Returns what was removed."""
+    out = Path(out)
+    removed = []
+    candidates = run_files(out) + list(out.parent.glob(f".{out.stem}*.tmp*")) + list(out.parent.glob(f".{out.name}*"))
+    for p in candidates:
+        try:
+            p.unlink()
+            removed.append(p)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass
+    return removed
+
+
+# -- measuring -------------------------------------------------------------------------------
+@dataclass
+class Score:
+    correct: int
+    total: int
+    per_digit: list[tuple[int, int]] = field(default_factory=list)   # (correct, total) per digit
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else float("nan")
+
+    def text(self) -> str:
+        return f"{self.accuracy * 100:.0f}% ({self.correct}/{self.total})" if self.total else "–"
+
+
+def images_of(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
+    """float32 [N, 1, 28, 28] model inputs and int64 [N] labels."""
+    if not samples:
+        return np.zeros((0, 1, 28, 28), np.float32), np.zeros(0, np.int64)
+    xs = np.stack([collection.as_uint8_image(s.image) for s in samples]).astype(np.float32)[:, None] / 255.0
+    return xs, np.asarray([s.label for s in samples], np.int64)
+
+
+def score(preds: np.ndarray, labels: np.ndarray) -> Score:
+    preds, labels = np.asarray(preds), np.asarray(labels)
+    per = [(int(((preds == labels) & (labels == d)).sum()), int((labels == d).sum())) for d in range(10)]
+    return Score(int((preds == labels).sum()), len(labels), per)
+
+
+def evaluate(model, samples: list[Sample]) -> Score:
+    """Accuracy of a model (a path, or a loaded ``Predictor``) on samples, with ONNX Runtime."""
+    from ..inference import Predictor
+
+    predictor = model if isinstance(model, Predictor) else Predictor(model)
+    xs, ys = images_of(samples)
+    if not len(ys):
+        return Score(0, 0)
+    probs = predictor.predict_batch(xs)
+    return score(probs.argmax(1), ys)
+
+
+# -- a simulated writer (test and benchmark) ---------------------------------------------------
+# One form per digit, as a real person writes each digit one way: European 1 and 7, an open 4,
+# a 9 like a q, a looped 2, ... in a heavy backhand slant (leaning left, beyond the engine's
+# augmentation and the templates' variation), wide letters and a thin pen. Bench variants
+# only: geometry no training data of the shipped model was drawn from.
+UNUSUAL_FORMS = {0: "0 narrow", 1: "1 european", 2: "2 loop", 3: "3 flat top", 4: "4 open", 5: "5 one stroke",
+                 6: "6 straight stem", 7: "7 crossbar", 8: "8 two loops", 9: "9 open top"}
+
+
+def unusual_hand():
+    from .strokes import Hand
+
+    return Hand(stroke_shift=0.02, warp=0.035, aspect=(1.25, 1.45), slant=(-0.60, -0.48), rotate_deg=4.0,
+                wobble=0.010)
+
+
+def unusual_writer(per_digit: int, seed: int, canvas_size: int = 400, condition: str = "thin") -> list:
+    """``per_digit`` drawings of each digit (strokes.Drawing, canvas pixels) by one simulated
+    writer with an unusual style; different seeds give different drawings by the same writer."""
+    from .strokes import draw, split_rng
+
+    hand = unusual_hand()
+    out = []
+    for d in range(10):
+        rng = split_rng("bench", 0x5717E, seed, d)
+        for _ in range(per_digit):
+            out.append(draw(UNUSUAL_FORMS[d], rng, "bench", condition, canvas_size, hand, variant=0))
+    return out
