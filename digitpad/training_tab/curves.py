@@ -102,9 +102,11 @@ class CurvesView(QWidget):
         self._live_epochs = -1
         self._smoothed, self._ema = [], Ema()
         self._x_span = None
+        self._live_items = False
 
     # -- drawing ---------------------------------------------------------------------------
     def clear(self) -> None:
+        self._live_items = False
         for p in self.plots.values():
             for *_rest, item in p.series:
                 p.item.removeItem(item)
@@ -153,18 +155,32 @@ class CurvesView(QWidget):
         for p in self.plots.values():
             p.item.enableAutoRange()
 
-    def show_live(self, state) -> None:
-        """Redraw from a RunState; cheap when nothing changed (call it from a timer)."""
-        n, e = len(state.steps), len(state.history)
-        if n == self._live_len and e == self._live_epochs:
-            return
-        if self._live_len < 0 or not self.plots["train_loss"].series:
+    def reset_live(self) -> None:
+        """Empty curves for a new run; the plot items are made once and reused, so pressing
+        Start costs the UI thread no item construction."""
+        if not self._live_items:
             self.clear()
             colour = PALETTE[0]
             self._add("train_loss", "run", [], [], colour, False, raw=[])
             self._add("lr", "run", [], [], colour, False)
             self._add("test_loss", "run", [], [], colour, True)
             self._add("test_accuracy", "run", [], [], colour, True)
+            self._live_items = True
+        for key in self.plots:
+            self._set(key, np.zeros(0), np.zeros(0), raw=np.zeros(0) if key == "train_loss" else None)
+        self._live_len = self._live_epochs = -1
+        self._smoothed, self._ema = [], Ema()
+        self._x_span = None
+        for p in self.plots.values():
+            p.item.enableAutoRange()
+
+    def show_live(self, state) -> None:
+        """Redraw from a RunState; cheap when nothing changed (call it from a timer)."""
+        n, e = len(state.steps), len(state.history)
+        if n == self._live_len and e == self._live_epochs:
+            return
+        if not self._live_items:
+            self.reset_live()
         self._live_len, self._live_epochs = n, e
         if state.total_steps and self._x_span != (state.total_steps, state.epochs):
             # The x axes span the whole run: the curves grow from the left, and the axes

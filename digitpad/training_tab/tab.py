@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
 from ..library import models_dir
 from ..workbench import card
 from . import model
-from .model import (DATASETS, DEVICES, KNOWN_ARCHS, OPTIMIZERS, SCHEDULES, ArchInfo, RunSettings,
+from .model import (DATASETS, DEVICES, KNOWN_ARCHS, OPTIMIZERS, SCHEDULES, ArchInfo, RunSettings, RunState,
                     format_duration, format_params, list_runs)
 from .runner import ArchLister, DeviceProbe, TrainingRunner
 
@@ -319,6 +319,10 @@ class TrainingTab(QWidget):
         row.addWidget(self.run_details, 1)
         self.history_use = QPushButton("Use in drawing tab")
         self.history_use.clicked.connect(self._use_selected_run)
+        self.history_resume = QPushButton("Resume")
+        self.history_resume.setToolTip("Continue this stopped run from its checkpoint")
+        self.history_resume.clicked.connect(self.resume_selected_run)
+        row.addWidget(self.history_resume, 0, Qt.AlignTop)
         self.history_refresh = QPushButton("Refresh")
         self.history_refresh.clicked.connect(self.refresh_history)
         row.addWidget(self.history_use, 0, Qt.AlignTop)
@@ -356,6 +360,7 @@ class TrainingTab(QWidget):
         self._plots_layout.addWidget(self.curves)
         self.history_curves = CurvesView()
         self._history_plots_layout.addWidget(self.history_curves)
+        self.curves.reset_live()
         if self.runner.state.steps or self.runner.state.history:
             self.curves.show_live(self.runner.state)
 
@@ -478,7 +483,7 @@ class TrainingTab(QWidget):
             return False
         self.remember_settings()
         self.ensure_plots()
-        self.curves.clear()
+        self.curves.reset_live()
         self.log.clear()
         self.result.setVisible(False)
         self.runner.start(s, out)
@@ -635,6 +640,7 @@ class TrainingTab(QWidget):
     def _history_selected(self) -> None:
         runs = self.selected_runs()
         self.history_use.setEnabled(len(runs) == 1 and runs[0].has_model)
+        self.history_resume.setEnabled(len(runs) == 1 and self._resumable(runs[0]))
         if len(runs) == 1:
             r, c = runs[0], runs[0].config
             aug = "augmented" if c.get("augment") else "no augmentation"
@@ -648,6 +654,31 @@ class TrainingTab(QWidget):
             self.run_details.setText("No runs yet." if not self.runs else "")
         if self.history_curves is not None:
             self.history_curves.set_runs([(r.stem, r.curves()) for r in runs])
+
+    def _resumable(self, run) -> bool:
+        return (run.status.startswith("stopped") and run.checkpoint_path.is_file()
+                and not self.runner.is_running())
+
+    def resume_selected_run(self) -> bool:
+        """Continue a stopped run from an earlier session (the window was closed mid-run)."""
+        runs = self.selected_runs()
+        if len(runs) != 1 or not self._resumable(runs[0]):
+            return False
+        r = runs[0]
+        st = RunState(out=r.model_path, status="stopped", config=dict(r.config), checkpoint=r.checkpoint_path,
+                      history=list(r.history), epochs=int(r.config.get("epochs") or 0), started_at=r.created)
+        for step, loss, lr in ((s[0], s[1], s[2]) for s in r.steps):
+            st.steps.append(int(step))
+            st.losses.append(float(loss))
+            st.lrs.append(float(lr))
+        st.step = st.steps[-1] if st.steps else 0
+        self.runner.state = st
+        self.ensure_plots()
+        self.curves.reset_live()
+        self.log.clear()
+        self.views.setCurrentIndex(0)
+        self.resume()
+        return True
 
     def _use_selected_run(self) -> None:
         runs = self.selected_runs()

@@ -156,6 +156,23 @@ def test_closing_the_window_mid_run_asks_then_stops(qtbot, mnist_dir, monkeypatc
     assert finished.args == ["stopped"]
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
     assert (models_dir() / "closing-run.ckpt.pt").is_file()                          # resumable later
+    steps_before = list(w.training.runner.state.steps)
+
+    # Next session: the history offers to resume it, and the curves carry on.
+    later = TrainingTab(w.controller)
+    qtbot.addWidget(later)
+    later.refresh_history()
+    run = later.runs[0]
+    assert run.stem == "closing-run" and run.status == "stopped" and later.history_resume.isEnabled()
+    assert [s[0] for s in run.steps] == steps_before
+    assert later.resume_selected_run()
+    with qtbot.waitSignal(later.runner.event, timeout=RUN_MS, check_params_cb=lambda ev: ev["event"] == "start") as ev:
+        pass
+    assert ev.args[0]["resumed"] and "--resume" in later.runner.arguments
+    assert later.runner.state.steps[:len(steps_before)] == steps_before
+    later.runner.kill()
+    with qtbot.waitSignal(later.runFinished, timeout=RUN_MS):
+        pass
 
 
 def test_stop_before_training_begins_cancels(tab, qtbot, mnist_dir):
