@@ -15,6 +15,7 @@ The data side is ``collection.Collection`` and ``finetune`` (Qt-free, tested on 
 from __future__ import annotations
 
 import html
+import time
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,9 @@ class CorrectionBar(QWidget):
         lay.setSpacing(3)
         label = QLabel("Wrong? It was:")
         label.setObjectName("muted")
-        # Never squeezed by the ten buttons beside it (it read "Wron" in a 430 px card).
+        # The Draw card is 400 px inside: ten buttons at their natural 36 px squeezed this label
+        # to "Wron". The label keeps its full width; the buttons share what is left (22-30 px each).
+        label.setMinimumWidth(label.sizeHint().width())
         label.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Preferred)
         lay.addWidget(label)
         self.label = label
@@ -68,10 +71,14 @@ class CorrectionBar(QWidget):
             b = QToolButton()
             b.setText(str(d))
             b.setToolTip(f"Save this drawing as a {d} in My digits (key {d})")
+            b.setMinimumWidth(22)
+            b.setMaximumWidth(30)
+            b.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+            b.setStyleSheet("QToolButton { padding-left: 0px; padding-right: 0px; }")
             b.clicked.connect(lambda _=False, d=d: self.correct(d))
             lay.addWidget(b)
             self.buttons.append(b)
-        lay.addStretch(1)
+        lay.addStretch(0)
         self.status = QLabel("")
         self.status.setObjectName("muted")
         scope = shortcut_scope or self
@@ -317,6 +324,7 @@ class FineTunePanel(QFrame):
         self.before: finetune.Score | None = None
         self.after: finetune.Score | None = None
         self.new_model: Path | None = None
+        self._t0 = self.seconds = 0.0   # wall-clock of the last run: button to result
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 10, 12, 12)
         lay.setSpacing(6)
@@ -426,6 +434,7 @@ class FineTunePanel(QFrame):
             self.runner.finished.connect(self._finished)
         self.progress.setValue(0)
         self.progress.setVisible(True)
+        self._t0 = time.monotonic()
         self.reason.setText(f"Held out before: {self.before.text()}. Starting the training engine…")
         self.runner.start_args(args, out, self.recipe.epochs)
         self.update_state()
@@ -466,6 +475,7 @@ class FineTunePanel(QFrame):
 
     def _finished(self, final: str) -> None:
         st = self.runner.state
+        self.seconds = time.monotonic() - self._t0
         self._remove_extra()
         self.progress.setVisible(False)
         out = st.out
@@ -514,7 +524,7 @@ class FineTunePanel(QFrame):
         if isinstance(mnist_after, (int, float)):
             was = f"{mnist_before * 100:.2f}% → " if isinstance(mnist_before, (int, float)) else ""
             mnist = f"<br>MNIST test accuracy: {was}{mnist_after * 100:.2f}%"
-        return (f"<b>Done in {st.elapsed_s:.0f} s.</b> On your {n} held-out digits:<br>"
+        return (f"<b>Done in {self.seconds:.0f} s.</b> On your {n} held-out digits:<br>"
                 f"before <b>{b.text()}</b> → after <b>{a.text()}</b>{mnist}<br>"
                 f"New model: {html.escape(self.new_model.name)} (in the model library).")
 

@@ -47,6 +47,7 @@ def test_split_holds_out_a_third_of_each_digit():
     few = finetune.split_samples(samples[:7] + [samples[10]])      # 7 zeros and one 1
     assert "Too few samples" in few.problem()
     assert finetune.Recipe(mnist=6000, user_share=0.25).repeat(50) == 40
+    assert finetune.Recipe(mnist=8000, user_share=0.25).repeat(30) == 89
 
 
 def test_finetune_through_the_ui_lifts_held_out_accuracy(qtbot, tiny_model_path, mnist_dir, private_data_dir):
