@@ -204,7 +204,8 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 loss_n += 1
                 elapsed = time.monotonic() - run_t0
                 rate = (global_step - run_step0) * cfg.batch_size / max(elapsed, 1e-9)
-                last = step_in_epoch == steps_per_epoch
+                # The last step of an epoch, and the step a stop lands on, always reach the app.
+                last = step_in_epoch == steps_per_epoch or stop.requested
                 # .item() syncs the device; only pay for it when an event will actually go out.
                 if last or reporter.mode == "bar" or reporter.due():
                     reporter.step(global_step, force=last, epoch=epoch + 1, loss=loss.item(),
