@@ -122,3 +122,20 @@ def test_too_few_samples_say_so(qtbot, tiny_model_path, mnist_dir, n):
     assert not panel.button.isEnabled() and f"Too few samples to fine-tune: {n} in My digits" in panel.reason.text()
     assert not panel.start()
     w.close()
+
+
+def test_cancel_keeps_nothing(qtbot, tiny_model_path, mnist_dir, private_data_dir):
+    w = _window(qtbot, tiny_model_path, mnist_dir)
+    for i in range(30):
+        w.corrections.collection.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
+    w.my_digits.refresh()
+    panel = w.my_digits.finetune
+    panel.recipe = finetune.Recipe(mnist=20000, epochs=3)    # long enough to be cancelled mid-run
+    with qtbot.waitSignal(panel.finished, timeout=ENGINE_TIMEOUT_MS) as done:
+        assert panel.start()
+        qtbot.waitUntil(lambda: panel.runner.state.step > 0, timeout=ENGINE_TIMEOUT_MS)
+        panel.cancel_button.click()
+    assert done.args == ["cancelled"] and "cancelled" in panel.result.text()
+    assert _files(private_data_dir / "models") == []                 # no model, checkpoint or log
+    assert not [n for n in _files(private_data_dir) if n.startswith(finetune.TEMP_PREFIX)]
+    w.close()
