@@ -392,6 +392,7 @@ class FineTunePanel(QFrame):
         running = self.is_running()
         why = self.blocker()
         self.button.setEnabled(not running and why is None)
+        self.button.setText("Fine-tuning…" if running else "Fine-tune on my digits")
         self.button.setToolTip(why or "")
         self.cancel_button.setVisible(running)
         if running:
