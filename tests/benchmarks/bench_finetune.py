@@ -5,9 +5,9 @@
         [--mnist M] [--epochs E] [--lr LR] [--user-share S] [--json OUT.json]
 
 One simulated writer with an unusual style (``finetune.unusual_writer``: one form per
-digit, European 1 and 7, open 4, q-like 9, heavy backhand slant, wide, thin pen) draws
-``--train-per-digit`` digits of each class to learn from and, from another random stream,
-``--held-out-per-digit`` of each class to measure on. Every drawing is replayed stroke by
+digit, slashed 0, long-flag 1 with a foot, hooked 7 with a crossbar, g-like 9, a heavy
+backhand slant, wide, thin pen) draws ``--train-per-digit`` digits of each class to learn
+from and, from another random stream, ``--held-out-per-digit`` of each class to measure on. Every drawing is replayed stroke by
 stroke through the app's canvas widget, then ``preprocess.to_model_input``: what the
 "Wrong? It was" row saves. The run is the app's own: ``finetune.engine_args`` (the
 recipe the My digits tab uses, flags can override it) through ``python -m training``,
