@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import, in every test folder
+
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL = REPO / "assets" / "models" / "default.onnx"
@@ -24,9 +26,17 @@ def mnist_dir() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_user_data(tmp_path_factory):
-    """Nothing a test does may touch the real user's data folder."""
+    """Nothing a test does may touch the real user's data folder (session-scoped fixtures too)."""
     if not os.environ.get("DIGITPAD_DATA_DIR"):
         os.environ["DIGITPAD_DATA_DIR"] = str(tmp_path_factory.mktemp("user-data"))
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path, monkeypatch):
+    """A fresh user data folder per test: models, settings and My digits start empty."""
+    folder = tmp_path / "digitpad-data"
+    monkeypatch.setenv("DIGITPAD_DATA_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,6 @@
 """GUI test setup: offscreen Qt, a private data folder per test, and model files."""
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
-
 import sys
 from pathlib import Path
 
@@ -15,14 +11,6 @@ sys.path.insert(0, str(Path(__file__).parent))  # model_factory, drawing helpers
 from model_factory import make_model  # noqa: E402
 
 from digitpad.library import shipped_model_path  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def private_data_dir(tmp_path, monkeypatch):
-    """Never read or write the real user data folder."""
-    folder = tmp_path / "digitpad-data"
-    monkeypatch.setenv("DIGITPAD_DATA_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture(scope="session")

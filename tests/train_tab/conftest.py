@@ -2,10 +2,6 @@
 IDX sets and a model whose answers are known in advance."""
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
-
 import sys
 from pathlib import Path
 
@@ -15,13 +11,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from known import make_pattern_model, write_known_set  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def private_data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "digitpad-data"
-    monkeypatch.setenv("DIGITPAD_DATA_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture(scope="session")
