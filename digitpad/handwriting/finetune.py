@@ -92,7 +92,9 @@ def split_samples(samples: list[Sample], every: int = HOLD_OUT_EVERY) -> Split:
 @dataclass(frozen=True)
 class Recipe:
     """How long and how hard to fine-tune. Chosen for <= ~60 s on a 2-core CPU for the
-    shipped arch, torch import and ONNX export included (tests/benchmarks/bench_finetune.py)."""
+    shipped arch, torch import and ONNX export included (tests/benchmarks/bench_finetune.py):
+    26.5 s on the idle 2-core machine for 50 digits, 10,700 samples; 75-107 s while other
+    training runs shared the two cores)."""
 
     mnist: int = 8000            # --limit: the first N MNIST training digits, so MNIST accuracy holds
     user_share: float = 0.25     # the user's digits as a share of an epoch (sets --extra-repeat)
