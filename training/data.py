@@ -36,7 +36,7 @@ class Split:
 def default_data_dir() -> Path:
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("digitpad")) / "datasets"
+    return Path(os.environ.get("DIGITPAD_DATA_DIR") or platformdirs.user_data_dir("digitpad")) / "datasets"
 
 
 def _find(data_dir: Path, folder: str, stem: str) -> Path:
@@ -117,17 +117,50 @@ def load_extra(path: str | os.PathLike) -> Split:
     return Split(images, labels.astype(np.int64))
 
 
+def _synthetic_cache_key(n: int, seed: int, restroke: int) -> str:
+    """Changes whenever the drawing code does, so a stale cache is never reused."""
+    import hashlib
+
+    import digitpad.handwriting as hw
+    import digitpad.preprocess as pre
+
+    h = hashlib.sha256(f"{n}-{seed}-{restroke}".encode())
+    for src in sorted(Path(hw.__file__).parent.glob("*.py")) + [Path(pre.__file__)]:
+        h.update(src.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike | None = None) -> Split:
     """Digits drawn from the app's stroke templates (European 1s and 7s, one-stroke and open 4s,
     ...) plus ``restroke`` MNIST *training* digits redrawn along their skeletons, all with a
     round pen and preprocessed exactly as the canvas is. Only the templates' training variants
-    and seeds are reachable here; the drawn-digit benchmark uses the others."""
+    and seeds are reachable here; the drawn-digit benchmark uses the others.
+
+    Drawing 30,000 digits takes minutes, so the result is cached in the user's data folder."""
+    import io
+
+    from digitpad.fileio import atomic_write_bytes
     from digitpad.handwriting import collection, synth
 
+    cache = default_data_dir().parent / "cache" / f"synthetic-{_synthetic_cache_key(n, seed, restroke)}.npz"
+    if cache.is_file():
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                return Split(z["images"], z["labels"].astype(np.int64))
+        except Exception:  # a damaged cache is only a cache: draw again
+            pass
     samples = synth.generate(n, seed=seed, mnist_train=restroke, data_dir=data_dir or default_data_dir(),
                              workers=min(2, os.cpu_count() or 1))
     arrays = collection.pack(samples)
-    return Split(arrays["images"], arrays["labels"].astype(np.int64))
+    split = Split(arrays["images"], arrays["labels"].astype(np.int64))
+    buf = io.BytesIO()
+    np.savez(buf, images=split.images, labels=split.labels)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cache, buf.getvalue())
+    except OSError:
+        pass  # no cache on a full or read-only disk; training goes on
+    return split
 
 
 def concat(*splits: Split) -> Split:
