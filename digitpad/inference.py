@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .contract import (ACT_PREFIX, INPUT_NAME, INPUT_SIZE, LOGITS, METADATA_KEY, MNIST_CLASSES,
+from .contract import (ACT_PREFIX, INPUT_SIZE, LOGITS, METADATA_KEY, MNIST_CLASSES,
                        PROBS, ModelMetadata)
 
 

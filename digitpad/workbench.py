@@ -7,11 +7,10 @@ window first appears, so pyqtgraph's import does not delay the first paint.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QSizePolicy, QSlider, QTabWidget, QToolButton, QVBoxLayout, QWidget)

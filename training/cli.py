@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 

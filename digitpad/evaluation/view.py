@@ -64,7 +64,7 @@ class EvaluationView(QWidget):
         head, hl = card(None)
         row = QHBoxLayout()
         self.title = QLabel("No model loaded")
-        self.title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.title.setObjectName("heading")  # style.py QSS
         row.addWidget(self.title)
         row.addStretch(1)
         label = QLabel("Test set folder")

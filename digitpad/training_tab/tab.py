@@ -229,7 +229,7 @@ class TrainingTab(QWidget):
         head, hl = card(None)
         top = QHBoxLayout()
         self.status_title = QLabel("No run yet")
-        self.status_title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.status_title.setObjectName("heading")  # style.py QSS
         top.addWidget(self.status_title)
         top.addStretch(1)
         self.device_used = _muted("", wrap=False)
@@ -642,7 +642,7 @@ class TrainingTab(QWidget):
         self.history_use.setEnabled(len(runs) == 1 and runs[0].has_model)
         self.history_resume.setEnabled(len(runs) == 1 and self._resumable(runs[0]))
         if len(runs) == 1:
-            r, c = runs[0], runs[0].config
+            c = runs[0].config
             aug = "augmented" if c.get("augment") else "no augmentation"
             self.run_details.setText(
                 f"{c.get('arch')} on {c.get('dataset')} · {c.get('epochs')} epochs · batch {c.get('batch_size')} · "

@@ -22,6 +22,7 @@ QMainWindow, QWidget#workbench {{ background: {BG}; }}
 QFrame#card {{ background: {CARD}; border: 1px solid {BORDER}; border-radius: 10px; }}
 QLabel#cardTitle {{ color: {MUTED}; font-weight: 600; font-size: 11px; letter-spacing: 0.5px; }}
 QLabel#muted {{ color: {MUTED}; }}
+QLabel#heading {{ font-size: 15px; font-weight: 600; }}
 QLabel#hint {{ background: {WARN_BG}; color: {WARN_TEXT}; border-radius: 6px; padding: 6px 8px; }}
 QLabel#banner {{ background: {ERROR_BG}; color: {ERROR_TEXT}; border-radius: 6px; padding: 8px 10px; }}
 QToolButton {{ border: 1px solid {BORDER}; border-radius: 6px; padding: 4px 7px; background: {CARD}; }}

@@ -37,23 +37,13 @@ def main() -> None:
     a = p.parse_args()
 
     from PySide6.QtCore import QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication(sys.argv)
-    from digitpad.app import MainWindow
+    from _train_tab_bench import open_train_tab
+
+    app, w = open_train_tab(sys.argv, a.nice)
+    from digitpad.training_tab import runner as trunner
     from digitpad.training_tab import model as tmodel
     from digitpad.training_tab.model import RunSettings
-
-    from digitpad.training_tab import runner as trunner
-
-    if a.nice is not None:
-        trunner.ENGINE_NICE = a.nice
-    w = MainWindow()
-    w.show()
-    w.tabs.setCurrentWidget(w.training)
-    t_end = time.perf_counter() + 1.0
-    while time.perf_counter() < t_end:
-        app.processEvents()
 
     s = RunSettings.from_preset("fast")
     s.arch, s.data_dir, s.download, s.limit, s.epochs = a.arch, a.data_dir, False, a.limit, a.epochs

@@ -19,7 +19,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,23 +37,14 @@ def main() -> None:
     a = p.parse_args()
 
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication(sys.argv)
-    from digitpad.app import MainWindow
+    from _train_tab_bench import open_train_tab
+
+    app, w = open_train_tab(sys.argv, a.nice)
+    from digitpad.training_tab import runner as trunner
     from digitpad.library import models_dir
     from digitpad.training_tab import model as tmodel
-    from digitpad.training_tab import runner as trunner
     from digitpad.training_tab.model import RunSettings
-
-    if a.nice is not None:
-        trunner.ENGINE_NICE = a.nice
-    w = MainWindow()
-    w.show()
-    w.tabs.setCurrentWidget(w.training)
-    t_end = time.perf_counter() + 1.0
-    while time.perf_counter() < t_end:
-        app.processEvents()
 
     def settings(name: str) -> RunSettings:
         s = RunSettings.from_preset("fast")

@@ -140,7 +140,7 @@ def test_picker_lists_user_models_and_switches(qtbot, random_model, private_data
     qtbot.addWidget(w)
     combo = w.workbench.picker.combo
     labels = [combo.itemText(i) for i in range(combo.count())]
-    assert any("mine" in t and "99.1 %" in t for t in labels)
+    assert any("mine" in t and "99.10 %" in t for t in labels)
     index = next(i for i, t in enumerate(labels) if "mine" in t)
     combo.activated.emit(index)
     assert w.controller.predictor.path == mine
