@@ -80,7 +80,7 @@ def test_problems_in_words(tmp_path):
 def test_default_data_folder_is_the_shared_datasets():
     shared = REPO.parent / "shared" / "datasets"
     if (shared / "MNIST").is_dir():
-        assert Path(RunSettings.defaults().data_dir) == shared.resolve()
+        assert Path(RunSettings.defaults().data_dir).resolve() == shared.resolve()
 
 
 def _events(n_epochs=2, spe=5, stop_at=None):
