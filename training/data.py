@@ -177,8 +177,11 @@ def download(dataset: str, root: Path) -> None:
         for train in (True, False):
             cls(str(root), train=train, download=True)
     except Exception as e:  # network errors come in many types
+        # torchvision's message spans several lines (one per mirror): keep the error one line.
+        reason = " ".join(str(e).split())
+        reason = reason if len(reason) < 160 else reason[:157] + "..."
         raise TrainError(
-            f"could not download {dataset} into {root} ({e}); pass --data-dir with local IDX files"
+            f"could not download {dataset} into {root} ({reason}); pass --data-dir with local IDX files"
         ) from None
 
 
