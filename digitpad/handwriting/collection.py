@@ -181,6 +181,9 @@ def load(path: str | os.PathLike) -> DigitArrays:
         raise CollectionError(f"Cannot read {name}: {e.strerror or e}") from None
     if not data:
         raise CollectionError(f"{name} is empty.")
+    if not data.startswith(b"PK"):
+        # Not a zip at all: np.load would try it as a pickle and blame "pickled data".
+        raise CollectionError(f"{name} is not a digit collection (.npz): not a zip archive.")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
