@@ -96,25 +96,16 @@ def load_split(data_dir: Path, dataset: str, split: str) -> Split:
 
 
 def load_extra(path: str | os.PathLike) -> Split:
-    """An .npz of extra labelled digits (the user's collection, synthetic styles):
-    ``images`` uint8 [N, 28, 28] white-on-black and ``labels`` int [N] in 0..9."""
-    path = Path(path)
+    """An .npz of extra labelled digits (the user's collection, synthetic styles), in the app's
+    digit collection format: ``images`` uint8 [N, 28, 28] white-on-black, ``labels`` 0..9.
+    The collection module is the one reader and validator of that format."""
+    from digitpad.handwriting.collection import CollectionError, load
+
     try:
-        with np.load(path, allow_pickle=False) as z:
-            images, labels = z["images"], z["labels"]
-    except FileNotFoundError:
-        raise TrainError(f"extra data {path} not found") from None
-    except KeyError as e:
-        raise TrainError(f"extra data {path} lacks the array {e}") from None
-    except Exception as e:  # zip/format errors come in many types
-        raise TrainError(f"extra data {path} is not a readable .npz ({e})") from None
-    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-        raise TrainError(f"extra data {path}: images must be uint8 [N, 28, 28], got {images.dtype} {images.shape}")
-    if labels.shape != (len(images),):
-        raise TrainError(f"extra data {path}: {len(images)} images but labels of shape {labels.shape}")
-    if len(labels) and (labels.min() < 0 or labels.max() > 9):
-        raise TrainError(f"extra data {path}: labels must be 0..9")
-    return Split(images, labels.astype(np.int64))
+        arrays = load(path)
+    except CollectionError as e:
+        raise TrainError(f"--extra {e}") from None
+    return Split(arrays.images, arrays.labels.astype(np.int64))
 
 
 def _synthetic_cache_key(n: int, seed: int, restroke: int) -> str:

@@ -41,9 +41,9 @@ def test_finetune_from_onnx_on_extra_style(tmp_path, mnist_dir):
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"not a zip", "not a readable .npz"),
-    ("missing", "lacks the array"),
-    ("badshape", "images must be uint8"),
+    (b"not a zip", "is not a digit collection (.npz)"),
+    ("missing", "no 'labels' array"),
+    ("badshape", "'images' must be uint8"),
 ])
 def test_bad_extra_file(tmp_path, mnist_dir, capsys, content, message):
     from training.cli import main
