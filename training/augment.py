@@ -16,11 +16,20 @@ import torch.nn.functional as F
 class AugmentConfig:
     rotate_deg: float = 12.0
     scale: tuple[float, float] = (0.85, 1.1)
+    aspect: float = 0.1          # height/width jitter: narrow and wide handwriting
     shear: float = 0.25          # radians-ish, both axes
     translate_px: float = 2.0
     elastic: float = 0.06        # displacement amplitude, in units of half the image
     elastic_grid: int = 5        # coarseness of the random field (5x5 control points)
     thickness_p: float = 0.5     # chance a sample's stroke width changes
+
+    def scaled(self, strength: float) -> "AugmentConfig":
+        """The same kinds of change, each magnitude times ``strength`` (0: identity)."""
+        lo, hi = self.scale
+        return AugmentConfig(
+            rotate_deg=self.rotate_deg * strength, scale=(1 - (1 - lo) * strength, 1 + (hi - 1) * strength),
+            aspect=self.aspect * strength, shear=self.shear * strength, translate_px=self.translate_px * strength,
+            elastic=self.elastic * strength, elastic_grid=self.elastic_grid, thickness_p=self.thickness_p * strength)
 
 
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator | None, device) -> torch.Tensor:
@@ -30,9 +39,8 @@ def _uniform(n: int, lo: float, hi: float, g: torch.Generator | None, device) ->
 def random_affine_grid(n: int, cfg: AugmentConfig, device, g: torch.Generator | None = None) -> torch.Tensor:
     """Sampling grid [n, 28, 28, 2] for a random affine plus a smooth elastic field."""
     rot = _uniform(n, -cfg.rotate_deg, cfg.rotate_deg, g, device) * (math.pi / 180)
-    # Aspect jitter (sx != sy) mimics narrow and wide handwriting.
     sx = _uniform(n, *cfg.scale, g, device)
-    sy = sx * _uniform(n, 0.9, 1.1, g, device)
+    sy = sx * _uniform(n, 1 - cfg.aspect, 1 + cfg.aspect, g, device)
     shx = _uniform(n, -cfg.shear, cfg.shear, g, device)
     t = cfg.translate_px * 2 / 28
     tx, ty = _uniform(n, -t, t, g, device), _uniform(n, -t, t, g, device)

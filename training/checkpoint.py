@@ -35,6 +35,11 @@ def load(path: Path) -> dict[str, Any]:
     return ckpt
 
 
+def inference_weights(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The weights a run evaluates and exports: the EMA copy when the run kept one."""
+    return ckpt.get("ema_model") or ckpt["model"]
+
+
 def checkpoint_path(out: Path) -> Path:
     """The checkpoint lives beside its model: ``net.onnx`` -> ``net.ckpt.pt``."""
     return Path(out).with_suffix(".ckpt.pt")

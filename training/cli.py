@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default=S, help="onecycle | cosine | constant")
     p.add_argument("--label-smoothing", type=float, default=S)
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=S)
+    p.add_argument("--mild-epochs", type=int, default=S, metavar="N",
+                   help="the last N epochs use augmentation at --mild-strength (0..1) of full strength")
+    p.add_argument("--mild-strength", type=float, default=S)
+    p.add_argument("--ema", type=float, default=S, metavar="DECAY",
+                   help="keep an exponential moving average of the weights (e.g. 0.999; 0: off); "
+                        "it is what gets evaluated and exported")
     p.add_argument("--device", default=S, help="auto | cpu | cuda")
     p.add_argument("--seed", type=int, default=S)
     p.add_argument("--threads", type=int, default=S, help="torch threads in this process")
@@ -157,7 +163,7 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     out = Path(args.out) if args.out else Path(str(args.checkpoint).removesuffix(".ckpt.pt") + ".onnx")
     _check_writable(out)
     net = models.build(cfg.arch)
-    net.load_state_dict(ckpt["model"])
+    net.load_state_dict(checkpoint.inference_weights(ckpt))
     _, test = data.load(cfg.dataset, args.data_dir or cfg.data_dir)
     import torch
 

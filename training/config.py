@@ -20,6 +20,9 @@ class TrainConfig:
     schedule: str = "onecycle"       # onecycle | cosine | constant
     label_smoothing: float = 0.05
     augment: bool = True
+    mild_epochs: int = 0             # the last N epochs augment at mild_strength: ends closer to clean digits
+    mild_strength: float = 0.5       # 0 = no augmentation, 1 = full
+    ema: float = 0.0                 # per-step decay of an EMA of the weights (0: off); EMA is evaluated/exported
     device: str = "auto"             # auto | cpu | cuda
     seed: int = 0
     threads: int | None = None       # torch intra-op threads; None = torch's default
@@ -55,6 +58,12 @@ class TrainConfig:
             problems.append(f"--limit must be >= 1 (got {self.limit})")
         if self.synthetic < 0 or self.restroke < 0:
             problems.append(f"--synthetic and --restroke must be >= 0 (got {self.synthetic}, {self.restroke})")
+        if self.mild_epochs < 0:  # more than --epochs is allowed: then every epoch is mild
+            problems.append(f"--mild-epochs must be >= 0 (got {self.mild_epochs})")
+        if not (0 <= self.mild_strength <= 1):
+            problems.append(f"--mild-strength must be in [0, 1] (got {self.mild_strength})")
+        if not (0 <= self.ema < 1):
+            problems.append(f"--ema must be in [0, 1) (got {self.ema})")
         if self.extra_repeat < 1:
             problems.append(f"--extra-repeat must be >= 1 (got {self.extra_repeat})")
         if problems:
@@ -73,7 +82,8 @@ class TrainConfig:
 # Each preset is a set of overrides on TrainConfig's defaults.
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "default": ("the shipped model: digitpad arch, MNIST plus 20,000 template-drawn and 10,000 "
-                "re-stroked digits, augmented", dict(synthetic=20000, restroke=10000)),
+                "re-stroked digits, augmented except over the last 3 epochs, weight EMA",
+                dict(synthetic=20000, restroke=10000, mild_epochs=3, mild_strength=0.0, ema=0.999)),
     "fast": ("MNIST >= 99% in about 20 s on a 2-core CPU",
              dict(arch="digitpad-s", epochs=1, batch_size=128, lr=5e-3, augment=False, label_smoothing=0.0)),
     "accurate": ("MNIST about 99.35% in 2 minutes on a 2-core CPU (aims at 99.5%)",

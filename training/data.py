@@ -109,14 +109,16 @@ def load_extra(path: str | os.PathLike) -> Split:
 
 
 def _synthetic_cache_key(n: int, seed: int, restroke: int) -> str:
-    """Changes whenever the drawing code does, so a stale cache is never reused."""
+    """Changes whenever the drawing code does, so a stale cache is never reused (and only
+    then: editing the fine-tuning or view code must not cost a five-minute redraw)."""
     import hashlib
 
     import digitpad.handwriting as hw
     import digitpad.preprocess as pre
 
     h = hashlib.sha256(f"{n}-{seed}-{restroke}".encode())
-    for src in sorted(Path(hw.__file__).parent.glob("*.py")) + [Path(pre.__file__)]:
+    drawing = [Path(hw.__file__).parent / f"{name}.py" for name in ("strokes", "skeleton", "raster", "synth")]
+    for src in drawing + [Path(pre.__file__)]:
         h.update(src.read_bytes())
     return h.hexdigest()[:16]
 

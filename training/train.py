@@ -6,6 +6,7 @@ the current step, so ``--resume`` continues where the run stopped.
 """
 from __future__ import annotations
 
+import copy
 import math
 import signal
 import time
@@ -81,7 +82,7 @@ def load_init_weights(path: str, arch: str) -> dict:
     if ckpt["config"].get("arch") != arch:
         raise TrainError(f"--init {path} is a {ckpt['config'].get('arch')} model, not {arch} "
                          f"(pass --arch {ckpt['config'].get('arch')})")
-    return ckpt["model"]
+    return checkpoint.inference_weights(ckpt)
 
 
 def make_optimizer(model, cfg: TrainConfig, total_steps: int):
@@ -100,6 +101,29 @@ def make_optimizer(model, cfg: TrainConfig, total_steps: int):
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
     return opt, sched
+
+
+class WeightEMA:
+    """An exponential moving average of the weights and BN statistics, with TensorFlow's
+    warm-up: after n updates the decay is min(decay, (1 + n) / (10 + n)), so a short run (an
+    80-step fine-tune, a test) is not stuck near its starting weights. torch's AveragedModel
+    has no warm-up, hence these few lines."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.module = copy.deepcopy(model).eval().requires_grad_(False)
+        self.decay, self.n = decay, 0
+        # state_dict tensors share storage with the live ones, and the optimiser updates in place.
+        self._pairs = list(zip(self.module.state_dict().values(), model.state_dict().values()))
+
+    @torch.no_grad()
+    def update(self) -> None:
+        d = min(self.decay, (1 + self.n) / (10 + self.n))
+        self.n += 1
+        for avg, cur in self._pairs:
+            if avg.is_floating_point():
+                avg.lerp_(cur, 1 - d)
+            else:  # BN's num_batches_tracked
+                avg.copy_(cur)
 
 
 def to_batch(images_u8: torch.Tensor) -> torch.Tensor:
@@ -152,7 +176,11 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
     steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     opt, sched = make_optimizer(model, cfg, total_steps)
-    aug_cfg = AugmentConfig()
+    # An EMA of the weights (and BN statistics) smooths out the last steps' noise; when kept,
+    # it is the model that is evaluated, exported and fine-tuned from.
+    ema = WeightEMA(model, cfg.ema) if cfg.ema else None
+    full_aug = AugmentConfig()
+    mild_aug = full_aug.scaled(cfg.mild_strength)
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     perm_gen = torch.Generator().manual_seed(cfg.seed + 2)
 
@@ -165,6 +193,9 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
         perm_gen.set_state(resume["perm_rng"])
         epoch, step_in_epoch = resume["epoch"], resume["step_in_epoch"]
         history, prior_s, perm = resume["history"], resume["elapsed_s"], resume.get("perm")
+        if ema is not None and resume.get("ema_model") is not None:
+            ema.module.load_state_dict(resume["ema_model"])
+            ema.n = resume["ema_n"]
 
     def save(ep: int, step: int, current_perm) -> None:
         checkpoint.atomic_save({
@@ -172,6 +203,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
             "scheduler": sched.state_dict(), "aug_rng": gen.get_state(), "perm_rng": perm_gen.get_state(),
             "epoch": ep, "step_in_epoch": step, "perm": current_perm, "history": history,
             "elapsed_s": prior_s + time.monotonic() - t0,
+            "ema_model": ema.module.state_dict() if ema else None, "ema_n": ema.n if ema else 0,
         }, ckpt_path)
 
     global_step = epoch * steps_per_epoch + step_in_epoch
@@ -187,6 +219,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
             if perm is None:
                 perm = torch.randperm(len(train_y), generator=perm_gen)
             perm_dev = perm.to(device)
+            aug_cfg = mild_aug if epoch >= cfg.epochs - cfg.mild_epochs else full_aug
             loss_sum, loss_n = torch.zeros((), device=device), 0
             while step_in_epoch < steps_per_epoch:
                 idx = perm_dev[step_in_epoch * cfg.batch_size:(step_in_epoch + 1) * cfg.batch_size]
@@ -198,6 +231,8 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 loss.backward()
                 opt.step()
                 sched.step()
+                if ema is not None:
+                    ema.update()
                 step_in_epoch += 1
                 global_step += 1
                 loss_sum += loss.detach()
@@ -220,7 +255,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 reporter.log(f"stopped at epoch {epoch + 1}, step {step_in_epoch}/{steps_per_epoch}; "
                              f"checkpoint {ckpt_path} (continue with --resume)")
                 break
-            metrics = evaluate(model, test_x, test_y)
+            metrics = evaluate(ema.module if ema else model, test_x, test_y)
             epoch += 1
             step_in_epoch, perm = 0, None
             record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(), **metrics,
@@ -234,4 +269,5 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 status = "stopped" if epoch < cfg.epochs else status
                 break
     reporter.close()
-    return RunResult(model.eval(), status, history, prior_s + time.monotonic() - t0, str(device), test_split)
+    final = ema.module if ema else model
+    return RunResult(final.eval(), status, history, prior_s + time.monotonic() - t0, str(device), test_split)

@@ -43,7 +43,7 @@ def main() -> None:
         from training import checkpoint, export, models
 
         net = models.build(meta.arch)
-        net.load_state_dict(checkpoint.load(ckpt)["model"])
+        net.load_state_dict(checkpoint.inference_weights(checkpoint.load(ckpt)))
         par = export.parity(model.read_bytes(), net.eval(), test.images)
         print(f"recomputed parity vs PyTorch: top-1 {par['parity_top1_agreement']:.2%}, "
               f"max |prob diff| {par['parity_max_prob_diff']:.2e}")

@@ -4,6 +4,7 @@ included) to each epoch's MNIST test accuracy, for the engine's presets, side by
     .venv/bin/python tests/benchmarks/bench_time_to_accuracy.py                 # fast, accurate, seed001
     .venv/bin/python tests/benchmarks/bench_time_to_accuracy.py --presets fast --repeat 3
     .venv/bin/python tests/benchmarks/bench_time_to_accuracy.py --seed-loop     # also seed 001's own loop
+    .venv/bin/python tests/benchmarks/bench_time_to_accuracy.py --presets accurate --flags "--epochs 6"
 """
 from __future__ import annotations
 
@@ -82,12 +83,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--seed-loop", action="store_true")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--flags", default="", help="extra digitpad-train flags for every preset, e.g. '--epochs 5'")
     args = ap.parse_args()
     results = {}
     for preset in args.presets.split(","):
         runs = []
         for r in range(args.repeat):
-            res = run_preset(preset, args.data_dir, ["--device", args.device])
+            res = run_preset(preset, args.data_dir, ["--device", args.device, *args.flags.split()])
             runs.append(res)
             print(f"{preset} run {r + 1}: " + "; ".join(f"ep{ep} {acc:.2%} @ {w:.1f}s" for ep, acc, w in res["epochs"]),
                   flush=True)

@@ -32,3 +32,13 @@ def test_thickness_change_both_ways_keeps_peak_brightness():
     assert (ink_y > ink_x * 1.05).any() and (ink_y < ink_x * 0.95).any()
     # Thin strokes stay fully bright, as a drawn stroke is.
     assert torch.allclose(y.amax((1, 2, 3)), torch.ones(400), atol=1e-4)
+
+
+def test_scaled_augmentation_is_identity_at_zero_and_gentler_at_half():
+    x = digit_batch(200)
+    full = AugmentConfig()
+    same = augment(x, full.scaled(0.0), torch.Generator().manual_seed(0))
+    assert torch.allclose(same, x, atol=1e-5)
+    change = {s: (augment(x, full.scaled(s), torch.Generator().manual_seed(0)) - x).abs().mean().item()
+              for s in (0.5, 1.0)}
+    assert 0 < change[0.5] < change[1.0]

@@ -49,6 +49,8 @@ def test_tiny_run_learns_and_streams_events_in_order(tmp_path, mnist_dir):
     (["--preset", "nope"], "unknown preset 'nope'"),
     (["--data-dir", "/nonexistent/data"], "data folder /nonexistent/data does not exist"),
     (["--resume", "/nonexistent/x.ckpt.pt"], "checkpoint /nonexistent/x.ckpt.pt not found"),
+    (["--ema", "1"], "--ema must be in"),
+    (["--mild-epochs", "-1", "--mild-strength", "2"], "--mild-epochs must be >= 0.*--mild-strength must be in"),
 ])
 def test_bad_input_one_clear_line_and_nothing_written(tmp_path, mnist_dir, capsys, args, message):
     if "--device" in args:
@@ -116,7 +118,9 @@ def _read_until(proc, predicate):
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mnist_dir):
     out = tmp_path / "m.onnx"
-    args = ["--limit", "2000", "--epochs", "3", "--lr", "3e-3", "--out", str(out)]
+    # With a weight EMA and a mild last epoch, so their state must survive the kill too.
+    args = ["--limit", "2000", "--epochs", "3", "--lr", "3e-3", "--ema", "0.9", "--mild-epochs", "1",
+            "--out", str(out)]
     proc = _start(args, mnist_dir)
     _read_until(proc, lambda e: e["event"] == "epoch" and e["epoch"] == 1)
     proc.kill()  # no chance to clean up: like a crash or an OOM kill
@@ -133,6 +137,14 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mnist_dir):
     assert out.is_file()
     history = json.loads(out.with_suffix(".run.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[-1]["test_accuracy"] > 0.8
+
+    # The EMA weights are the model: exporting the checkpoint again gives the run's own figure.
+    again = tmp_path / "again.onnx"
+    rc, events, stderr = run_train("export", str(out.with_suffix(".ckpt.pt")), "--out", str(again),
+                                   "--data-dir", str(mnist_dir), "--progress", "jsonl")
+    assert rc == 0, stderr
+    assert events[0]["metrics"]["test_accuracy"] == pytest.approx(history[-1]["test_accuracy"])
 
 
 def test_sigterm_stops_after_the_step_and_resume_finishes(tmp_path, mnist_dir):
