@@ -86,8 +86,10 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                 dict(synthetic=20000, restroke=10000, mild_epochs=3, mild_strength=0.0, ema=0.999)),
     "fast": ("MNIST >= 99% in about 20 s on a 2-core CPU",
              dict(arch="digitpad-s", epochs=1, batch_size=128, lr=5e-3, augment=False, label_smoothing=0.0)),
-    "accurate": ("MNIST about 99.35% in 2 minutes on a 2-core CPU (aims at 99.5%)",
-                 dict(arch="digitpad-s", epochs=7, batch_size=128, lr=5e-3, augment=True)),
+    "accurate": ("MNIST >= 99.5% in about 1 minute, 99.57% in under 2, on a 2-core CPU",
+                 # Half-strength augmentation throughout: the full strength needs more epochs than fit.
+                 dict(arch="digitpad-s", epochs=8, batch_size=128, lr=5e-3, augment=True,
+                      mild_epochs=8, mild_strength=0.5, ema=0.998)),
     "seed001": ("seed 001's recipe: tiny CNN, Adam, batch 64, 10 epochs, no augmentation",
                 dict(arch="seed001", epochs=10, batch_size=64, lr=1e-3, optimizer="adamw",
                      weight_decay=0.0, schedule="constant", label_smoothing=0.0, augment=False)),
