@@ -23,6 +23,25 @@ WEIGHT_CMAP = "CET-D1A"   # diverging: negative weights blue, positive red, zero
 GAP = 0.12                # space between tiles, as a fraction of a tile
 
 
+_NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceil(x: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= x.
+
+    Auto levels snap to these, so while someone draws the colour scale holds still instead
+    of flickering with every new maximum, and the colour bar's axis (pyqtgraph lays out its
+    ticks again on every change: ~2 ms a frame) is only redone when the scale really moves."""
+    if not math.isfinite(x) or x <= 0:
+        return 1.0
+    exp = math.floor(math.log10(x))
+    for step in _NICE_STEPS:
+        value = step * 10.0 ** exp
+        if value >= x * (1 - 1e-9):
+            return value
+    return 10.0 ** (exp + 1)
+
+
 class _Mosaic(pg.ImageItem):
     def __init__(self, on_click):
         super().__init__()
@@ -83,11 +102,13 @@ class MapGrid(pg.GraphicsLayoutWidget):
             self._layout(*maps.shape)
         if levels is None:
             if self.symmetric:
-                m = float(np.abs(maps).max()) or 1.0
+                m = nice_ceil(float(np.abs(maps).max()))
                 levels = (-m, m)
             else:
                 lo, hi = float(maps.min()), float(maps.max())
-                levels = (lo, hi if hi > lo else lo + 1.0)
+                lo = 0.0 if lo >= 0 else -nice_ceil(-lo)   # ReLU maps start at 0
+                levels = (lo, nice_ceil(hi) if hi > 0 else lo + 1.0)
+        changed = levels != self.levels
         self.maps = maps
         self.levels = levels
         n, h, w = maps.shape
@@ -97,7 +118,7 @@ class MapGrid(pg.GraphicsLayoutWidget):
                   .reshape(self.rows * (h + g), self.cols * (w + g))[:-g, :-g])
         self.image.setImage(np.ascontiguousarray(mosaic), levels=levels, autoLevels=False)
         self.image.setVisible(True)
-        if self.bar is not None:
+        if self.bar is not None and changed:
             self.bar.setLevels(levels)
 
     def tile_origin(self, index: int) -> tuple[float, float]:
