@@ -303,9 +303,10 @@ class FineTunePanel(QFrame):
 
     ``controller``: the app's ModelController (the active model, the library, switching);
     ``other_run_busy``: a callable, True while the Train tab's run is going (one engine at a time).
-    Signals: ``finished(str)`` (completed | failed | cancelled), ``useModel(Path)``.
+    Signals: ``started()``, ``finished(str)`` (completed | failed | cancelled), ``useModel(Path)``.
     """
 
+    started = Signal()
     finished = Signal(str)
     useModel = Signal(Path)
 
@@ -439,6 +440,7 @@ class FineTunePanel(QFrame):
         self.reason.setText(f"Held out before: {self.before.text()}. Starting the training engine…")
         self.runner.start_args(args, out, self.recipe.epochs)
         self.update_state()
+        self.started.emit()
         return True
 
     def _mnist_folder(self) -> str | None:
@@ -569,9 +571,12 @@ def install(window, collection: Collection | None = None):
     view = MyDigitsView(collection, window.controller)
     panel = view.finetune
     training = getattr(window, "training", None)
-    if training is not None:   # one engine at a time: the Train tab's run blocks fine-tuning
+    if training is not None:   # one engine at a time, whichever tab started it
         panel.other_run_busy = training.runner.is_running
         training.runner.statusChanged.connect(lambda _s: panel.update_state())
+        training.other_run_busy = panel.is_running
+        panel.started.connect(training.refresh_buttons)
+        panel.finished.connect(lambda _outcome: training.refresh_buttons())
     panel.useModel.connect(lambda p: window.controller.load(p) and window.tabs.setCurrentWidget(wb))
     window._finetune_close_watcher = _CloseWatcher(panel, window)
     window.installEventFilter(window._finetune_close_watcher)

@@ -48,6 +48,7 @@ class TrainingTab(QWidget):
         self.controller = controller
         self.archs: list[ArchInfo] = list(KNOWN_ARCHS)
         self.runner = TrainingRunner(self)
+        self.other_run_busy = None   # a callable, True while My digits fine-tunes (one engine at a time)
         self.runner.logLine.connect(self._log)
         self.runner.statusChanged.connect(self._status_changed)
         self.runner.finished.connect(self._finished)
@@ -469,11 +470,16 @@ class TrainingTab(QWidget):
         self.controller.library.set(SETTINGS_KEY, s.to_dict())
 
     # == running ==================================================================================
+    def _other_busy(self) -> bool:
+        return self.other_run_busy is not None and self.other_run_busy()
+
     def start(self) -> bool:
         if self.runner.is_running():
             return False
         s = self.settings()
         problems = s.problems([a.name for a in self.archs])
+        if self._other_busy():
+            problems.append("fine-tuning is running in the My digits tab; start when it has finished")
         out = s.out_path(models_dir())
         if not problems and out.exists():
             problems.append(f"a model named {out.stem} already exists; choose another name")
@@ -511,11 +517,16 @@ class TrainingTab(QWidget):
                                                               or s.data_dir))
         self._update_buttons()
 
+    def refresh_buttons(self) -> None:
+        self._update_buttons()
+
     def _update_buttons(self) -> None:
         running = self.runner.is_running()
         status = self.runner.state.status
         stopped = status == "stopped" and not running
-        self.start_button.setEnabled(not running)
+        other = self._other_busy()
+        self.start_button.setEnabled(not running and not other)
+        self.start_button.setToolTip("Fine-tuning is running in the My digits tab." if other else "")
         self.stop_button.setEnabled(running and self.runner.mode != "export" and status != "stopping")
         self.resume_button.setEnabled(stopped)
         self.export_button.setEnabled(stopped and self.runner.state.exported is None)

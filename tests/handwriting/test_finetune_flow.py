@@ -131,11 +131,16 @@ def test_cancel_keeps_nothing(qtbot, tiny_model_path, mnist_dir, private_data_di
     w.my_digits.refresh()
     panel = w.my_digits.finetune
     panel.recipe = finetune.Recipe(mnist=20000, epochs=3)    # long enough to be cancelled mid-run
+    train_tab = w.training
     with qtbot.waitSignal(panel.finished, timeout=ENGINE_TIMEOUT_MS) as done:
         assert panel.start()
+        # One engine at a time: the Train tab cannot start its own run meanwhile.
+        assert not train_tab.start_button.isEnabled()
+        assert not train_tab.start() and "fine-tuning is running" in train_tab.problem_label.text()
         qtbot.waitUntil(lambda: panel.runner.state.step > 0, timeout=ENGINE_TIMEOUT_MS)
         panel.cancel_button.click()
     assert done.args == ["cancelled"] and "cancelled" in panel.result.text()
+    assert train_tab.start_button.isEnabled()
     assert _files(private_data_dir / "models") == []                 # no model, checkpoint or log
     assert not [n for n in _files(private_data_dir) if n.startswith(finetune.TEMP_PREFIX)]
     w.close()
