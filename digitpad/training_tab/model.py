@@ -92,6 +92,9 @@ class RunSettings:
     values are just where the form starts)."""
 
     preset: str = "fast"
+    # A custom form starts from this preset, which also brings the settings the form does not
+    # show (extra synthetic data, weight EMA, the augmentation tail) to the run.
+    base_preset: str = "fast"
     arch: str = "digitpad-s"
     dataset: str = "mnist"
     download: bool = False           # True: no --data-dir, the engine downloads
@@ -111,7 +114,7 @@ class RunSettings:
     def from_preset(cls, name: str, base: "RunSettings | None" = None) -> "RunSettings":
         cfg = preset(name)
         s = RunSettings(**asdict(base)) if base else cls()
-        s.preset = name
+        s.preset = s.base_preset = name
         for f in ("arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed"):
             setattr(s, f, getattr(cfg, f))
         return s
@@ -182,7 +185,8 @@ def engine_command() -> list[str]:
 
 
 def train_args(s: RunSettings, out: Path, threads: int | None = None) -> list[str]:
-    args = ["--preset", s.preset if s.preset in PRESETS else "default",
+    base = s.preset if s.preset in PRESETS else s.base_preset if s.base_preset in PRESETS else "default"
+    args = ["--preset", base,
             "--arch", s.arch, "--dataset", s.dataset, "--epochs", str(s.epochs), "--batch-size", str(s.batch_size),
             "--lr", repr(float(s.lr)), "--optimizer", s.optimizer, "--schedule", s.schedule,
             "--augment" if s.augment else "--no-augment", "--seed", str(s.seed), "--device", s.device,

@@ -424,12 +424,14 @@ class TrainingTab(QWidget):
         ref = RunSettings.from_preset(name, s)
         if any(getattr(s, f) != getattr(ref, f) for f in ("arch", "dataset", "epochs", "batch_size", "lr",
                                                           "optimizer", "schedule", "augment", "seed")):
+            self._base_preset = name
             self.preset.setCurrentIndex(self.preset.findData("custom"))
-            self.preset_note.setText(f"Edited from “{name}”.")
+            self.preset_note.setText(f"Edited from “{name}”; its extra data and weight averaging still apply.")
 
     def settings(self) -> RunSettings:
         return RunSettings(
-            preset=self.preset.currentData() or "custom", arch=self.arch.currentData() or "digitpad",
+            preset=self.preset.currentData() or "custom", base_preset=getattr(self, "_base_preset", "default"),
+            arch=self.arch.currentData() or "digitpad",
             dataset=self.dataset.currentData(), download=self.source_download.isChecked(),
             data_dir=self.data_dir.text().strip(), epochs=self.epochs.value(), batch_size=self.batch.value(),
             lr=float(self.lr.value()), optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
@@ -438,6 +440,7 @@ class TrainingTab(QWidget):
 
     def set_settings(self, s: RunSettings) -> None:
         self._filling = True
+        self._base_preset = s.preset if s.preset in model.PRESETS else s.base_preset
         try:
             i = self.preset.findData(s.preset)
             self.preset.setCurrentIndex(i if i >= 0 else self.preset.findData("custom"))

@@ -56,6 +56,16 @@ def test_train_args_pass_every_field_and_leave_a_core(tmp_path):
     assert "--data-dir" not in model.train_args(s, tmp_path / "m.onnx")
 
 
+def test_a_custom_form_runs_on_the_preset_it_was_edited_from(tmp_path):
+    s = RunSettings.from_preset("accurate")
+    s.preset, s.epochs = "custom", 12
+    args = model.train_args(s, tmp_path / "m.onnx")
+    # --preset brings what the form does not show (EMA, the augmentation tail); the form's fields override it
+    assert args[args.index("--preset") + 1] == "accurate" and args[args.index("--epochs") + 1] == "12"
+    s.base_preset = "gone"   # remembered from an older version
+    assert model.train_args(s, tmp_path / "m.onnx")[1] == "default"
+
+
 def test_settings_round_trip_and_survive_garbage():
     s = RunSettings.defaults()
     s.epochs, s.lr, s.augment, s.device = 3, 0.01, True, "cpu"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from digitpad.library import ModelLibrary, models_dir
+from digitpad.training_tab import model
 from digitpad.training_tab.model import RunSettings
 
 RUN_MS = 120_000     # generous: a loaded 2-core machine
@@ -182,3 +183,20 @@ def test_stop_before_training_begins_cancels(tab, qtbot, mnist_dir):
         pass
     assert finished.args in (["cancelled"], ["stopped"])
     assert library_models() == []
+
+
+def test_editing_a_preset_keeps_it_as_the_base(tab):
+    i = tab.preset.findData("accurate")
+    tab.preset.setCurrentIndex(i)
+    tab.preset.activated.emit(i)   # what a user's pick sends
+    assert tab.epochs.value() == 8
+    tab.epochs.setValue(11)
+    assert tab.preset.currentData() == "custom" and "accurate" in tab.preset_note.text()
+    s = tab.settings()
+    assert (s.preset, s.base_preset, s.epochs) == ("custom", "accurate", 11)
+    args = model.train_args(s, Path("m.onnx"))
+    assert args[args.index("--preset") + 1] == "accurate"
+    # remembered and restored: the base survives a restart of the app
+    again = RunSettings.from_dict(s.to_dict())
+    tab.set_settings(again)
+    assert tab.settings().base_preset == "accurate"
