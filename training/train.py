@@ -179,6 +179,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
     # An EMA of the weights (and BN statistics) smooths out the last steps' noise; when kept,
     # it is the model that is evaluated, exported and fine-tuned from.
     ema = WeightEMA(model, cfg.ema) if cfg.ema else None
+    evaluated = ema.module if ema else model
     full_aug = AugmentConfig()
     mild_aug = full_aug.scaled(cfg.mild_strength)
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
@@ -255,7 +256,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 reporter.log(f"stopped at epoch {epoch + 1}, step {step_in_epoch}/{steps_per_epoch}; "
                              f"checkpoint {ckpt_path} (continue with --resume)")
                 break
-            metrics = evaluate(ema.module if ema else model, test_x, test_y)
+            metrics = evaluate(evaluated, test_x, test_y)
             epoch += 1
             step_in_epoch, perm = 0, None
             record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(), **metrics,
@@ -269,5 +270,4 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 status = "stopped" if epoch < cfg.epochs else status
                 break
     reporter.close()
-    final = ema.module if ema else model
-    return RunResult(final.eval(), status, history, prior_s + time.monotonic() - t0, str(device), test_split)
+    return RunResult(evaluated.eval(), status, history, prior_s + time.monotonic() - t0, str(device), test_split)

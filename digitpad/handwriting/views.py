@@ -575,8 +575,8 @@ def install(window, collection: Collection | None = None):
         panel.other_run_busy = training.runner.is_running
         training.runner.statusChanged.connect(lambda _s: panel.update_state())
         training.other_run_busy = panel.is_running
-        panel.started.connect(training.refresh_buttons)
-        panel.finished.connect(lambda _outcome: training.refresh_buttons())
+        panel.started.connect(training.update_buttons)
+        panel.finished.connect(lambda _outcome: training.update_buttons())
     panel.useModel.connect(lambda p: window.controller.load(p) and window.tabs.setCurrentWidget(wb))
     window._finetune_close_watcher = _CloseWatcher(panel, window)
     window.installEventFilter(window._finetune_close_watcher)

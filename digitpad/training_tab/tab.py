@@ -49,6 +49,7 @@ class TrainingTab(QWidget):
         self.archs: list[ArchInfo] = list(KNOWN_ARCHS)
         self.runner = TrainingRunner(self)
         self.other_run_busy = None   # a callable, True while My digits fine-tunes (one engine at a time)
+        self._base_preset = "default"   # the preset a "custom" form was edited from
         self.runner.logLine.connect(self._log)
         self.runner.statusChanged.connect(self._status_changed)
         self.runner.finished.connect(self._finished)
@@ -68,7 +69,7 @@ class TrainingTab(QWidget):
         self.arch_lister.ready.connect(self._archs_ready)
         self._build()
         self.set_settings(RunSettings.from_dict(self.controller.library.get(SETTINGS_KEY)))
-        self._update_buttons()
+        self.update_buttons()
 
     # == layout ===================================================================================
     def _build(self) -> None:
@@ -430,7 +431,7 @@ class TrainingTab(QWidget):
 
     def settings(self) -> RunSettings:
         return RunSettings(
-            preset=self.preset.currentData() or "custom", base_preset=getattr(self, "_base_preset", "default"),
+            preset=self.preset.currentData() or "custom", base_preset=self._base_preset,
             arch=self.arch.currentData() or "digitpad",
             dataset=self.dataset.currentData(), download=self.source_download.isChecked(),
             data_dir=self.data_dir.text().strip(), epochs=self.epochs.value(), batch_size=self.batch.value(),
@@ -497,12 +498,12 @@ class TrainingTab(QWidget):
         self.result.setVisible(False)
         self.runner.start(s, out)
         self._redraw.start()
-        self._update_buttons()
+        self.update_buttons()
         return True
 
     def stop(self) -> None:
         self.runner.stop()
-        self._update_buttons()
+        self.update_buttons()
 
     def resume(self) -> None:
         if self.runner.is_running() or self.runner.state.status != "stopped":
@@ -510,7 +511,7 @@ class TrainingTab(QWidget):
         self.result.setVisible(False)
         self.runner.resume()
         self._redraw.start()
-        self._update_buttons()
+        self.update_buttons()
 
     def export_checkpoint(self) -> None:
         if self.runner.is_running() or self.runner.state.status != "stopped":
@@ -518,12 +519,9 @@ class TrainingTab(QWidget):
         s = self.settings()
         self.runner.export_checkpoint(None if s.download else (self.runner.state.config.get("data_dir")
                                                               or s.data_dir))
-        self._update_buttons()
+        self.update_buttons()
 
-    def refresh_buttons(self) -> None:
-        self._update_buttons()
-
-    def _update_buttons(self) -> None:
+    def update_buttons(self) -> None:
         running = self.runner.is_running()
         status = self.runner.state.status
         stopped = status == "stopped" and not running
@@ -555,7 +553,7 @@ class TrainingTab(QWidget):
         out = self.runner.state.out
         self.status_title.setText(words.get(status, status) + (f": {out.stem}" if out else ""))
         self._dirty = True
-        self._update_buttons()
+        self.update_buttons()
 
     def _redraw_now(self) -> None:
         if not self._dirty:
@@ -607,7 +605,7 @@ class TrainingTab(QWidget):
         else:
             self._result_style("warn")
             self.result_text.setText("The run finished but no model file was written.")
-        self._update_buttons()
+        self.update_buttons()
         self.refresh_history()
         self.runFinished.emit(final)
         if self._quit_after_stop is not None:
