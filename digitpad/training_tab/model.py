@@ -86,6 +86,10 @@ def preset_names() -> list[tuple[str, str]]:
     return [(name, text) for name, (text, _overrides) in PRESETS.items()]
 
 
+# The form fields a preset sets; a form whose fields differ from its preset's is "custom".
+PRESET_FIELDS = ("arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed")
+
+
 @dataclass
 class RunSettings:
     """The set-up form, one field per engine flag (all passed explicitly, so a preset's
@@ -115,7 +119,7 @@ class RunSettings:
         cfg = preset(name)
         s = RunSettings(**asdict(base)) if base else cls()
         s.preset = s.base_preset = name
-        for f in ("arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed"):
+        for f in PRESET_FIELDS:
             setattr(s, f, getattr(cfg, f))
         return s
 

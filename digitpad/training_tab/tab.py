@@ -423,8 +423,7 @@ class TrainingTab(QWidget):
             return
         s = self.settings()
         ref = RunSettings.from_preset(name, s)
-        if any(getattr(s, f) != getattr(ref, f) for f in ("arch", "dataset", "epochs", "batch_size", "lr",
-                                                          "optimizer", "schedule", "augment", "seed")):
+        if any(getattr(s, f) != getattr(ref, f) for f in model.PRESET_FIELDS):
             self._base_preset = name
             self.preset.setCurrentIndex(self.preset.findData("custom"))
             self.preset_note.setText(f"Edited from “{name}”; its extra data and weight averaging still apply.")
