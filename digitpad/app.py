@@ -9,10 +9,10 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget
 
-from .controller import ModelController
-from .library import ModelLibrary
-from .views import style
-from .workbench import Workbench
+from .core.library import ModelLibrary
+from .gui import style
+from .gui.controller import ModelController
+from .gui.draw.workbench import Workbench
 
 
 class MainWindow(QMainWindow):
@@ -47,7 +47,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Skipped unusable models: " + self._problems(), 10000)
         self.controller.watch_user_models()
         self._add_training_tabs()
-        from .handwriting.views import install as install_handwriting
+        from .gui.mydigits.views import install as install_handwriting
         install_handwriting(self)   # "Wrong? It was: 0-9" under the canvas, and the My digits tab
         # pyqtgraph views right after the first frame: the window appears sooner.
         QTimer.singleShot(0, self.workbench, self.workbench.build_inspectors)
@@ -60,8 +60,8 @@ class MainWindow(QMainWindow):
         return self.tabs.addTab(widget, title)
 
     def _add_training_tabs(self) -> None:
-        from .evaluation import EvaluationView
-        from .training_tab import TrainingTab
+        from .gui.evaluate import EvaluationView
+        from .gui.train import TrainingTab
 
         self.training = TrainingTab(self.controller)
         self.evaluation = EvaluationView(self.controller)

@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import, i
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED_MODEL = REPO / "assets" / "models" / "default.onnx"
+SHIPPED_MODEL = REPO / "digitpad" / "assets" / "models" / "default.onnx"
 
 
 def _shared_datasets() -> Path:

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from digitpad.fileio import atomic_write_bytes
+from digitpad.core.fileio import atomic_write_bytes
 
 from .errors import TrainError
 

@@ -13,7 +13,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from digitpad.fileio import atomic_write_text
+from digitpad.core.fileio import atomic_write_text
 
 from .config import PRESETS, TrainConfig, preset
 from .errors import TrainError

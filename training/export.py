@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from digitpad import contract
-from digitpad.fileio import atomic_write_bytes
+from digitpad.core import contract
+from digitpad.core.fileio import atomic_write_bytes
 
 from .errors import TrainError
 from .models import Net

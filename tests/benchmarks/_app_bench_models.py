@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = REPO / "assets" / "models" / "default.onnx"
+SHIPPED = REPO / "digitpad" / "assets" / "models" / "default.onnx"
 
 
 def model_for(arch: str = "digitpad") -> tuple[Path, str]:

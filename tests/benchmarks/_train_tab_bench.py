@@ -11,7 +11,7 @@ def open_train_tab(argv: list[str], nice: int | None):
 
     app = QApplication(argv)
     from digitpad.app import MainWindow
-    from digitpad.training_tab import runner as trunner
+    from digitpad.gui import engine as trunner
 
     if nice is not None:
         trunner.ENGINE_NICE = nice

@@ -59,8 +59,8 @@ def main():
     ap.add_argument("--iters", type=int, default=3000)
     args = ap.parse_args()
 
-    from digitpad.inference import Predictor
-    from digitpad.preprocess import to_model_input
+    from digitpad.core.inference import Predictor
+    from digitpad.core.preprocess import to_model_input
 
     path, what = model_for(args.arch)
     p = Predictor(path)

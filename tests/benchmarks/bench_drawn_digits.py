@@ -5,7 +5,7 @@
 
 Each drawing takes the path a user's drawing takes: ``DrawingCanvas.draw_stroke`` on a
 canvas of the app's size (400 px), ``canvas.to_array()``, ``preprocess.to_model_input``,
-``inference.Predictor``. The set (see digitpad/handwriting/bench.py) is 25 styles' held-out
+``inference.Predictor``. The set (see digitpad/core/handwriting/bench.py) is 25 styles' held-out
 "bench" template variants x 5 conditions (normal, thin, thick, small, off-centre) plus MNIST
 *test* digits traced from their skeletons and re-stroked with a round pen. Seeded:
 the same arguments give the same drawings and the same figures.
@@ -30,16 +30,16 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from digitpad.handwriting import bench  # noqa: E402
-from digitpad.handwriting.strokes import CANVAS_SIZE  # noqa: E402
+from digitpad.core.handwriting import bench  # noqa: E402
+from digitpad.core.handwriting.strokes import CANVAS_SIZE  # noqa: E402
 
 
 def replay_through_canvas(drawings) -> np.ndarray:
     """[N, 1, 28, 28] model inputs, each drawn stroke by stroke on the app's canvas widget."""
     from PySide6.QtWidgets import QApplication
 
-    from digitpad.canvas import DrawingCanvas
-    from digitpad.preprocess import to_model_input
+    from digitpad.gui.canvas import DrawingCanvas
+    from digitpad.core.preprocess import to_model_input
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 (the canvas needs one)
     canvas = DrawingCanvas(size=CANVAS_SIZE)
@@ -55,7 +55,7 @@ def replay_through_canvas(drawings) -> np.ndarray:
 
 
 def replay_numpy(drawings) -> np.ndarray:
-    from digitpad.handwriting.raster import model_input
+    from digitpad.core.handwriting.raster import model_input
 
     xs = np.zeros((len(drawings), 1, 28, 28), np.float32)
     for i, d in enumerate(drawings):
@@ -66,7 +66,7 @@ def replay_numpy(drawings) -> np.ndarray:
 
 
 def mnist_test(data_dir: Path):
-    from training.data import load_split  # numpy-only IDX reader (no torch)
+    from digitpad.core.datasets import load_split  # numpy-only IDX reader (no torch)
 
     return load_split(data_dir, "mnist", "test")
 
@@ -92,7 +92,7 @@ def save_failures(path: Path, xs, drawings, preds, limit: int = 200) -> None:
 
 
 def main(argv=None) -> int:
-    from digitpad.library import shipped_model_path
+    from digitpad.core.library import shipped_model_path
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", action="append", type=Path, help="ONNX model (repeatable); default: the shipped model")
@@ -119,7 +119,7 @@ def main(argv=None) -> int:
     print(f"{len(drawings)} drawings: built in {t1 - t0:.1f} s, replayed ({args.renderer}) in {t2 - t1:.1f} s",
           file=sys.stderr)
 
-    from digitpad.inference import Predictor
+    from digitpad.core.inference import Predictor
 
     results = {}
     for k, path in enumerate(models):

@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/benchmarks/bench_evaluation.py [MODEL.onnx] [--data-dir D] [--repeat 5]
 
-The model: the argument, else the shipped assets/models/default.onnx, else a throwaway
+The model: the argument, else the shipped digitpad/assets/models/default.onnx, else a throwaway
 model of the shipped architecture (``digitpad``) trained for a few seconds (speed does not
 depend on the weights). Prints each run's wall and CPU time and the median. Target: <= 2 s.
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from digitpad.evaluation.evaluator import evaluate, load_test_set  # noqa: E402
-from digitpad.inference import Predictor  # noqa: E402
-from digitpad.library import shipped_model_path  # noqa: E402
+from digitpad.core.evaluation import evaluate, load_test_set  # noqa: E402
+from digitpad.core.inference import Predictor  # noqa: E402
+from digitpad.core.library import shipped_model_path  # noqa: E402
 
 
 def model_path(arg: str | None, data_dir: Path) -> Path:

@@ -14,7 +14,7 @@ recipe the My digits tab uses, flags can override it) through ``python -m traini
 the same command line the tab's runner starts. Wall-clock seconds are the engine
 process's, start to exit (torch import, MNIST load, training, ONNX export, parity check).
 
-Model: ``--model``, else the shipped ``assets/models/default.onnx`` (needs its
+Model: ``--model``, else the shipped ``digitpad/assets/models/default.onnx`` (needs its
 ``default.ckpt.pt`` beside it). Target (issue 5): held-out >= 98% in <= 60 s.
 """
 from __future__ import annotations
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from digitpad.handwriting import finetune  # noqa: E402
-from digitpad.handwriting.collection import Sample  # noqa: E402
+from digitpad.core.handwriting import finetune  # noqa: E402
+from digitpad.core.handwriting.collection import Sample  # noqa: E402
 
 
 def drawn_samples(per_digit: int, seed: int) -> list[Sample]:
@@ -55,7 +55,7 @@ def len_threads(cmd: list[str]) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", type=Path, default=REPO / "assets" / "models" / "default.onnx")
+    ap.add_argument("--model", type=Path, default=REPO / "digitpad" / "assets" / "models" / "default.onnx")
     ap.add_argument("--data-dir", default=str(REPO.parent / "shared" / "datasets"))
     ap.add_argument("--train-per-digit", type=int, default=5)
     ap.add_argument("--held-out-per-digit", type=int, default=20)
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
 
     base_mnist = None
     try:
-        from digitpad.inference import Predictor
+        from digitpad.core.inference import Predictor
 
         base_mnist = (Predictor(args.model).metadata.metrics or {}).get("test_accuracy")
     except Exception:

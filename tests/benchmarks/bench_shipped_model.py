@@ -1,7 +1,7 @@
 """The shipped model: MNIST test accuracy with ONNX Runtime, and its ONNX-vs-PyTorch parity
 (recomputed from the checkpoint shipped beside it, and as recorded in its metadata).
 
-    .venv/bin/python tests/benchmarks/bench_shipped_model.py [--model assets/models/default.onnx]
+    .venv/bin/python tests/benchmarks/bench_shipped_model.py [--model digitpad/assets/models/default.onnx]
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from digitpad import contract
+from digitpad.core import contract
 from training.data import load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=str(REPO / "assets" / "models" / "default.onnx"))
+    ap.add_argument("--model", default=str(REPO / "digitpad" / "assets" / "models" / "default.onnx"))
     ap.add_argument("--data-dir", default=str(REPO.parent / "shared" / "datasets"))
     args = ap.parse_args()
     model = Path(args.model)

@@ -41,9 +41,9 @@ def main() -> None:
     from _train_tab_bench import open_train_tab
 
     app, w = open_train_tab(sys.argv, a.nice)
-    from digitpad.training_tab import runner as trunner
-    from digitpad.training_tab import model as tmodel
-    from digitpad.training_tab.model import RunSettings
+    from digitpad.gui import engine as trunner
+    from digitpad.client import runs as tmodel
+    from digitpad.client.runs import RunSettings
 
     s = RunSettings.from_preset("fast")
     s.arch, s.data_dir, s.download, s.limit, s.epochs = a.arch, a.data_dir, False, a.limit, a.epochs

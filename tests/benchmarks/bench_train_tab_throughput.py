@@ -41,10 +41,10 @@ def main() -> None:
     from _train_tab_bench import open_train_tab
 
     app, w = open_train_tab(sys.argv, a.nice)
-    from digitpad.training_tab import runner as trunner
-    from digitpad.library import models_dir
-    from digitpad.training_tab import model as tmodel
-    from digitpad.training_tab.model import RunSettings
+    from digitpad.gui import engine as trunner
+    from digitpad.core.paths import models_dir
+    from digitpad.client import runs as tmodel
+    from digitpad.client.runs import RunSettings
 
     def settings(name: str) -> RunSettings:
         s = RunSettings.from_preset("fast")

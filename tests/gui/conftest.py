@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # model_factory, drawing helpers
 
 from model_factory import make_model  # noqa: E402
 
-from digitpad.library import shipped_model_path  # noqa: E402
+from digitpad.core.library import shipped_model_path  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +44,7 @@ def accurate_models(request) -> list[Path]:
     if shipped_model_path().is_file():
         found.append(shipped_model_path())
     if not found:
-        pytest.skip("no trained model yet (neither tests/conftest.py's tiny model nor assets/models/default.onnx)")
+        pytest.skip("no trained model yet (neither tests/conftest.py's tiny model nor digitpad/assets/models/default.onnx)")
     return found
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from digitpad.contract import LayerInfo, ModelMetadata
+from digitpad.core.contract import LayerInfo, ModelMetadata
 
 
 def _conv_net(rng, channels=(4, 8), input_shape=("N", 1, 28, 28), act_outputs=True,

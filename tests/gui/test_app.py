@@ -7,7 +7,7 @@ from drawing import draw, loop, vertical_line
 from model_factory import make_foreign_model, make_wrong_shape_model
 from PySide6.QtCore import QPoint, Qt
 
-from digitpad import library
+from digitpad.core import library
 from digitpad.app import MainWindow
 
 

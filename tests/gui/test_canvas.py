@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QApplication
 
-from digitpad.canvas import DrawingCanvas, Stroke
+from digitpad.gui.canvas import DrawingCanvas, Stroke
 
 
 @pytest.fixture

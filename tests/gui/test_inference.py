@@ -7,8 +7,8 @@ import pytest
 from model_factory import make_foreign_model, make_model, make_wrong_shape_model
 from onnx import TensorProto, helper
 
-from digitpad.inference import ModelLoadError, Predictor
-from digitpad.saliency import occlusion_saliency
+from digitpad.core.inference import ModelLoadError, Predictor
+from digitpad.core.saliency import occlusion_saliency
 
 
 def digit_like():

@@ -7,8 +7,8 @@ import onnx
 import pytest
 from model_factory import make_foreign_model, make_model
 
-from digitpad import library
-from digitpad.library import ModelLibrary, read_metadata_props, summary_lines
+from digitpad.core import library, paths
+from digitpad.core.library import ModelLibrary, read_metadata_props, summary_lines
 
 
 def test_metadata_scanner_agrees_with_onnx(random_model, tmp_path):
@@ -24,8 +24,8 @@ def test_scanner_rejects_garbage(tmp_path):
 
 
 def test_data_dir_from_environment(private_data_dir):
-    assert library.data_dir() == private_data_dir
-    assert library.models_dir() == private_data_dir / "models"
+    assert paths.data_dir() == private_data_dir
+    assert paths.models_dir() == private_data_dir / "models"
 
 
 def test_entries_list_shipped_user_and_opened(private_data_dir, tmp_path, monkeypatch):
@@ -65,7 +65,7 @@ def test_corrupt_settings_are_ignored(private_data_dir):
 
 
 def test_summary_lines(random_model):
-    from digitpad.inference import Predictor
+    from digitpad.core.inference import Predictor
 
     rows = dict(summary_lines(Predictor(random_model).metadata))
     assert rows["Architecture"] == "testnet" and rows["Dataset"] == "mnist"

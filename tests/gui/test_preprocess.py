@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitpad.preprocess import input_hints, stroke_width, to_model_input
+from digitpad.core.preprocess import input_hints, stroke_width, to_model_input
 
 CENTRE = 13.5  # pixel-index centre of a 28-pixel field
 
@@ -133,7 +133,7 @@ def test_hint_separate_blobs():
 @pytest.mark.parametrize("shape, scale, offset", [((300, 200), 20 / 300, 3.7), ((50, 50), 0.4, 4.2),
                                                   ((400, 400), 0.05, -0.3), ((21, 9), 20 / 21, 4.0)])
 def test_fast_shrink_equals_dense_area_resampling(shape, scale, offset):
-    from digitpad.preprocess import _area_weights, _shrink_rows
+    from digitpad.core.preprocess import _area_weights, _shrink_rows
 
     a = np.random.default_rng(1).uniform(0, 1, shape).astype(np.float32)
     dense = _area_weights(shape[0], 28, scale, offset) @ a

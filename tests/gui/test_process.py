@@ -33,7 +33,7 @@ def test_many_none_returning_qt_calls_do_not_crash(tmp_path):
         import math
         from PySide6.QtWidgets import QApplication
         app = QApplication([])
-        from digitpad.canvas import DrawingCanvas
+        from digitpad.gui.canvas import DrawingCanvas
         c = DrawingCanvas(size=200)
         points = 0
         for k in range(60):

@@ -26,8 +26,8 @@ def test_digits_from_mnist_itself(accurate_models, mnist_dir):
     """Real MNIST test digits, enlarged onto a canvas-sized image, survive preprocessing."""
     import gzip
 
-    from digitpad.inference import Predictor
-    from digitpad.preprocess import to_model_input
+    from digitpad.core.inference import Predictor
+    from digitpad.core.preprocess import to_model_input
 
     raw = mnist_dir / "MNIST" / "raw"
     img_file = next(p for p in (raw / "t10k-images-idx3-ubyte.gz", raw / "t10k-images-idx3-ubyte") if p.exists())

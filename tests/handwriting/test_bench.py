@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitpad.handwriting import bench, strokes
+from digitpad.core.handwriting import bench, strokes
 
 
 def test_template_set_is_reproducible_and_bench_only(monkeypatch):
@@ -23,7 +23,7 @@ def test_template_set_is_reproducible_and_bench_only(monkeypatch):
 
 
 def test_mnist_set_is_balanced(mnist_dir):
-    from training.data import load_split
+    from digitpad.core.datasets import load_split
 
     test = load_split(mnist_dir, "mnist", "test")
     ds = bench.mnist_drawings(test.images[:400], test.labels[:400], per_class=3)

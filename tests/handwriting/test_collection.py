@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from digitpad.handwriting import collection as C
+from digitpad.core.handwriting import collection as C
 
 
 class FakeStroke:  # what DrawingCanvas.strokes holds

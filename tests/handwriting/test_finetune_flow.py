@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from digitpad.handwriting import finetune
-from digitpad.handwriting.collection import Collection, Sample
+from digitpad.core.handwriting import finetune
+from digitpad.core.handwriting.collection import Collection, Sample
 
 ENGINE_TIMEOUT_MS = 180_000
 

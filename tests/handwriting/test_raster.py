@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitpad.handwriting import raster, strokes as S
-from digitpad.preprocess import to_model_input
+from digitpad.core.handwriting import raster, strokes as S
+from digitpad.core.preprocess import to_model_input
 
 
 def test_numpy_raster_matches_the_canvas(qapp):
-    from digitpad.canvas import DrawingCanvas
+    from digitpad.gui.canvas import DrawingCanvas
 
     canvas = DrawingCanvas(size=S.CANVAS_SIZE)
     rng = S.split_rng("bench", 11)

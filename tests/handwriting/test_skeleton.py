@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitpad.handwriting import raster, skeleton as K
-from digitpad.handwriting.strokes import split_rng
+from digitpad.core.handwriting import raster, skeleton as K
+from digitpad.core.handwriting.strokes import split_rng
 
 
 def test_thin_bar_is_one_pixel_wide():
@@ -24,7 +24,7 @@ def test_ring_traces_to_one_closed_stroke():
 
 
 def test_mnist_digits_restroked_look_like_themselves(mnist_dir):
-    from training.data import load_split
+    from digitpad.core.datasets import load_split
 
     test = load_split(mnist_dir, "mnist", "test")
     imgs, labels = test.images[:20], test.labels[:20]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitpad.handwriting import strokes as S
+from digitpad.core.handwriting import strokes as S
 
 
 def test_every_digit_has_styles_and_both_splits():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitpad.handwriting import collection, strokes, synth
+from digitpad.core.handwriting import collection, strokes, synth
 
 
 def test_cli_writes_a_valid_balanced_file(tmp_path):

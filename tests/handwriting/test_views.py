@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from digitpad.handwriting.collection import Collection
+from digitpad.core.handwriting.collection import Collection
 
 
 def _draw_seven(canvas):
@@ -45,7 +45,7 @@ def test_correction_in_the_main_window(qtbot, random_model_path):
 
 
 def test_my_digits_view_guided_delete_export_import(qtbot, tmp_path):
-    from digitpad.handwriting.views import GUIDED_REPEATS, MyDigitsView
+    from digitpad.gui.mydigits.views import GUIDED_REPEATS, MyDigitsView
 
     col = Collection()
     view = MyDigitsView(col)

@@ -26,15 +26,15 @@ def known_set(tmp_path_factory):
 
 @pytest.fixture
 def controller(private_data_dir):
-    from digitpad.controller import ModelController
-    from digitpad.library import ModelLibrary
+    from digitpad.gui.controller import ModelController
+    from digitpad.core.library import ModelLibrary
 
     return ModelController(ModelLibrary())
 
 
 @pytest.fixture
 def tab(qtbot, controller):
-    from digitpad.training_tab import TrainingTab
+    from digitpad.gui.train import TrainingTab
 
     t = TrainingTab(controller)
     qtbot.addWidget(t)

@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 
 from known import MISLABELLED, PER_CLASS
 
-from digitpad.evaluation.evaluator import evaluate, find_test_folder, load_test_set
-from digitpad.inference import Predictor
+from digitpad.core.evaluation import evaluate, find_test_folder, load_test_set
+from digitpad.core.inference import Predictor
 
 
 def test_known_model_on_known_set(pattern_model, known_set):
@@ -46,7 +46,7 @@ def test_find_test_folder(known_set, tmp_path):
 
 @pytest.fixture
 def eval_view(qtbot, controller, pattern_model, known_set):
-    from digitpad.evaluation.view import EvaluationView
+    from digitpad.gui.evaluate.view import EvaluationView
 
     controller.load(pattern_model)
     view = EvaluationView(controller)
@@ -101,7 +101,7 @@ def test_open_image_emits_the_test_image(eval_view, qtbot, known_set):
 
 
 def test_missing_test_set_is_said_in_words(qtbot, controller, pattern_model, tmp_path):
-    from digitpad.evaluation.view import EvaluationView
+    from digitpad.gui.evaluate.view import EvaluationView
 
     controller.load(pattern_model)
     view = EvaluationView(controller)
@@ -114,7 +114,7 @@ def test_missing_test_set_is_said_in_words(qtbot, controller, pattern_model, tmp
 
 def test_open_in_drawing_tab_of_the_app(qtbot, pattern_model, known_set, monkeypatch):
     from digitpad.app import MainWindow
-    from digitpad.evaluation import view as view_module
+    from digitpad.gui.evaluate import view as view_module
 
     monkeypatch.setattr(view_module.EvaluationView, "_default_folder", lambda self: str(known_set[0]))
     w = MainWindow(model_path=pattern_model)

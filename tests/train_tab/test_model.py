@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from digitpad.training_tab import model
-from digitpad.training_tab.model import RunSettings, RunState, list_runs, parse_list_archs
+from digitpad.client import runs as model
+from digitpad.client.runs import RunSettings, RunState, list_runs, parse_list_archs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -173,11 +173,11 @@ def test_gui_side_modules_never_import_torch(tmp_path, pattern_model, known_set)
     folder = known_set[0]
     code = f"""
 import sys
-from digitpad.training_tab import model
-from digitpad.training_tab.tab import TrainingTab
-from digitpad.evaluation.view import EvaluationView
-from digitpad.evaluation.evaluator import evaluate, load_test_set
-from digitpad.inference import Predictor
+from digitpad.client import runs as model
+from digitpad.gui.train.tab import TrainingTab
+from digitpad.gui.evaluate.view import EvaluationView
+from digitpad.core.evaluation import evaluate, load_test_set
+from digitpad.core.inference import Predictor
 r = evaluate(Predictor({str(pattern_model)!r}), load_test_set({str(folder)!r}))
 model.RunSettings.defaults().problems()
 print("TORCH" if "torch" in sys.modules else "NO-TORCH", r.accuracy)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digitpad.library import ModelLibrary, models_dir
-from digitpad.training_tab import model
-from digitpad.training_tab.model import RunSettings
+from digitpad.core.library import ModelLibrary
+from digitpad.core.paths import models_dir
+from digitpad.client import runs as model
+from digitpad.client.runs import RunSettings
 
 RUN_MS = 120_000     # generous: a loaded 2-core machine
 
@@ -139,7 +140,7 @@ def test_engine_error_shows_its_last_lines(tab, qtbot, tmp_path):
 
 def test_closing_the_window_mid_run_asks_then_stops(qtbot, mnist_dir, monkeypatch):
     from digitpad.app import MainWindow
-    from digitpad.training_tab.tab import TrainingTab
+    from digitpad.gui.train.tab import TrainingTab
 
     answers = [False, True]
     monkeypatch.setattr(TrainingTab, "ask_stop_on_close", lambda self: answers.pop(0))

@@ -8,7 +8,7 @@ import sys
 import onnx
 import pytest
 
-from digitpad import contract
+from digitpad.core import contract
 from training.cli import main
 
 from train_helpers import REPO, run_train, train_cmd

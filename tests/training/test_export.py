@@ -5,7 +5,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from digitpad import contract
+from digitpad.core import contract
 from training import export, models
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from . import model
-from .model import RunSettings, RunState
+from digitpad.client import runs as model
+from digitpad.client.runs import RunSettings, RunState
 
 STOP_GRACE_MS = 30_000   # after Stop, the engine finishes its step (and an epoch's evaluation)
 ENGINE_NICE = 10         # the engine yields the CPU to the window (and to the user's other work)

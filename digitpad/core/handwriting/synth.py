@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import paths
+from ..datasets import load_split
 from . import collection, skeleton
 from .raster import model_input, to_uint8
 from .strokes import Drawing, draw, split_rng, styles
@@ -77,9 +79,7 @@ def generate(n: int, seed: int = 0, mnist_train: int = 0, data_dir: str | Path |
     for c, start in enumerate(range(0, n, CHUNK)):
         jobs.append((template_chunk, (seed, c, start, min(n, start + CHUNK))))
     if mnist_train:
-        from training.data import load_split  # numpy-only IDX reader; CLI use only
-
-        train = load_split(Path(data_dir) if data_dir else _default_data_dir(), "mnist", "train")
+        train = load_split(Path(data_dir) if data_dir else paths.datasets_dir(), "mnist", "train")
         pick = split_rng(SPLIT, seed, 3).permutation(len(train.labels))[:mnist_train]
         for c, start in enumerate(range(0, len(pick), CHUNK)):
             idx = pick[start:start + CHUNK]
@@ -98,12 +98,6 @@ def generate(n: int, seed: int = 0, mnist_train: int = 0, data_dir: str | Path |
             if progress:
                 progress(k + 1, len(jobs))
     return out
-
-
-def _default_data_dir() -> Path:
-    from training.data import default_data_dir
-
-    return default_data_dir()
 
 
 def main(argv=None) -> int:

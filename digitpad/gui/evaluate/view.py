@@ -12,9 +12,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..views import style
-from ..workbench import card
-from .evaluator import EvalResult, find_test_folder
+from digitpad.core.evaluation import EvalResult, find_test_folder
+
+from .. import style
+from ..widgets import card
 from .worker import EvaluationWorker
 
 SETTINGS_KEY = "evaluation_data_dir"
@@ -163,15 +164,12 @@ class EvaluationView(QWidget):
         return ds if ds in ("mnist", "fashion-mnist") else "mnist"
 
     def _default_folder(self) -> str:
-        from ..training_tab.model import shared_datasets_dir
+        from digitpad.client.runs import shared_datasets_dir
+        from digitpad.core.paths import datasets_dir
 
         lib = self.controller.library
         form = lib.get("training_form") or {}
-        try:
-            from training.data import default_data_dir
-            user = default_data_dir()
-        except Exception:
-            user = None
+        user = datasets_dir()
         found = find_test_folder(self.dataset(), [lib.get(SETTINGS_KEY), form.get("data_dir") if isinstance(
             form, dict) else None, shared_datasets_dir(), user])
         return str(found) if found else ""

@@ -1,10 +1,9 @@
 """Where models live and which one was used last. No Qt here: views only render this.
 
-- the shipped model: ``assets/models/default.onnx`` next to the package,
-- the user's models: every ``*.onnx`` in ``<data dir>/models`` (the training engine
-  exports there), where ``<data dir>`` is ``platformdirs.user_data_dir("digitpad")``
-  or ``$DIGITPAD_DATA_DIR`` (tests point it at a temporary folder),
-- files opened by hand, remembered in ``<data dir>/settings.json`` with the last model.
+- the shipped model (package data, ``paths.shipped_model_path()``),
+- the user's models: every ``*.onnx`` in ``paths.models_dir()`` (the training engine
+  exports there),
+- files opened by hand, remembered in the settings with the last model.
 
 Listing reads each file's ``digitpad`` metadata with a tiny protobuf scanner instead of
 the ``onnx`` package, so filling the picker costs microseconds, not a 0.2 s import.
@@ -17,28 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .contract import METADATA_KEY, ModelMetadata
-
-DATA_DIR_ENV = "DIGITPAD_DATA_DIR"
-SETTINGS_FILE = "settings.json"
-
-
-def data_dir() -> Path:
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override)
-    import platformdirs  # only when no override: tests never touch the real folder
-
-    return Path(platformdirs.user_data_dir("digitpad", appauthor=False))
-
-
-def models_dir() -> Path:
-    return data_dir() / "models"
-
-
-def shipped_model_path() -> Path:
-    import digitpad
-
-    return Path(digitpad.__file__).resolve().parent.parent / "assets" / "models" / "default.onnx"
+from .paths import SETTINGS_FILE, data_dir, shipped_model_path
 
 
 # -- a minimal protobuf reader for ModelProto.metadata_props (field 14) -----------------------

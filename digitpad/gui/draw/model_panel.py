@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
-from ..library import ModelEntry, summary_lines
+from digitpad.core.library import ModelEntry, describe, summary_lines
 
 
 def _short(entry: ModelEntry) -> str:
@@ -53,7 +53,6 @@ class ModelPicker(QWidget):
         self.entries = list(entries)
         current_key = str(Path(current).resolve()) if current else None
         if current_key and all(e.key != current_key for e in self.entries):
-            from ..library import describe
             self.entries.append(describe(Path(current), "opened"))
         self.combo.blockSignals(True)
         self.combo.clear()

@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QHBoxLayout, QLab
                                QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
+from digitpad.core.handwriting import finetune
+from digitpad.core.handwriting.collection import Collection, CollectionError
+from digitpad.core.preprocess import to_model_input
+
 from ..canvas import DrawingCanvas
-from ..preprocess import to_model_input
-from . import finetune
-from .collection import Collection, CollectionError
 
 GUIDED_REPEATS = 3
 
@@ -286,8 +287,9 @@ class _FineTuneRunner:
 
     @staticmethod
     def make(parent):
-        from ..training_tab.model import RunState
-        from ..training_tab.runner import TrainingRunner
+        from digitpad.client.runs import RunState
+
+        from ..engine import TrainingRunner
 
         class FineTuneRunner(TrainingRunner):
             def start_args(self, args: list[str], out: Path, epochs: int) -> None:
@@ -412,7 +414,7 @@ class FineTunePanel(QFrame):
         if why or self.is_running():
             self.update_state()
             return False
-        from ..library import data_dir, models_dir
+        from digitpad.core.paths import data_dir, models_dir
 
         self.base = self.active_model()
         self.split = finetune.split_samples(self.collection.samples())
@@ -445,7 +447,7 @@ class FineTunePanel(QFrame):
 
     def _mnist_folder(self) -> str | None:
         """Where the Train tab finds MNIST (its remembered form); None: the engine downloads it."""
-        from ..training_tab.model import RunSettings, default_data_folder
+        from digitpad.client.runs import RunSettings, default_data_folder
 
         if self.controller is not None:
             s = RunSettings.from_dict(self.controller.library.get("training_form"))
@@ -517,7 +519,7 @@ class FineTunePanel(QFrame):
         mnist_after = st.metrics.get("test_accuracy")
         mnist_before = None
         try:
-            from ..library import describe
+            from digitpad.core.library import describe
 
             meta = describe(self.base, "user").metadata
             mnist_before = (meta.metrics or {}).get("test_accuracy") if meta else None

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Signal
 
-from .inference import ModelLoadError, Predictor
-from .library import ModelLibrary
+from digitpad.core.inference import ModelLoadError, Predictor
+from digitpad.core.library import ModelLibrary
 
 
 class ModelController(QObject):

@@ -1,8 +1,6 @@
 """Judge a model on a test set with ONNX Runtime: accuracy, confusion matrix, per-class
 accuracy, and which images it gets wrong. Qt-free, numpy + onnxruntime only.
-
-The test set is read with the engine's own IDX reader (``training.data`` is numpy-only;
-importing it does not import torch).
+The test set is read with the core's IDX reader (``datasets``), the one the engine uses.
 """
 from __future__ import annotations
 
@@ -15,8 +13,9 @@ from typing import Callable
 import numpy as np
 import onnxruntime as ort
 
-from ..contract import INPUT_SIZE
-from ..inference import Predictor
+from .contract import INPUT_SIZE
+from .datasets import DATASETS, DatasetError, first_folder_with, load_split
+from .inference import Predictor
 
 BATCH = 500
 
@@ -41,33 +40,18 @@ class TestSetError(Exception):
 
 
 def load_test_set(folder: str | Path, dataset: str = "mnist") -> TestSet:
-    from training.data import DATASETS, load_split
-    from training.errors import TrainError
-
     if dataset not in DATASETS:
         raise TestSetError(f"unknown dataset {dataset!r}")
     try:
         split = load_split(Path(folder), dataset, "test")
-    except TrainError as e:
+    except DatasetError as e:
         raise TestSetError(str(e)) from None
     return TestSet(split.images, split.labels, dataset, Path(folder))
 
 
 def find_test_folder(dataset: str, candidates: list[str | Path | None]) -> Path | None:
     """The first candidate folder that holds the dataset's test files."""
-    from training.data import DATASETS, _FILES, _find
-    from training.errors import TrainError
-
-    for c in candidates:
-        if not c:
-            continue
-        try:
-            for stem in _FILES["test"]:
-                _find(Path(c), DATASETS[dataset], stem)
-            return Path(c)
-        except (TrainError, KeyError, OSError):
-            continue
-    return None
+    return first_folder_with(dataset, "test", candidates)
 
 
 @dataclass

@@ -15,28 +15,17 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QSizePolicy, QSlider, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
-from .canvas import DrawingCanvas
-from .preprocess import input_hints, to_model_input
-from .views.input_view import ModelInputView
-from .views.model_panel import ModelInfoView, ModelPicker
-from .views.prediction import PredictionPanel
-from .workers import SaliencyWorker
+from digitpad.core.preprocess import input_hints, to_model_input
+
+from ..canvas import DrawingCanvas
+from ..widgets import card
+from ..workers import SaliencyWorker
+from .input_view import ModelInputView
+from .model_panel import ModelInfoView, ModelPicker
+from .prediction import PredictionPanel
 
 
 CANVAS_SIZE = 400
-
-
-def card(title: str | None = None) -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName("card")
-    lay = QVBoxLayout(frame)
-    lay.setContentsMargins(14, 12, 14, 14)
-    lay.setSpacing(8)
-    if title:
-        label = QLabel(title.upper())
-        label.setObjectName("cardTitle")
-        lay.addWidget(label)
-    return frame, lay
 
 
 class Workbench(QWidget):
@@ -212,7 +201,7 @@ class Workbench(QWidget):
         """Create the pyqtgraph views (imports pyqtgraph); called once the window is shown."""
         if self.feature_maps is not None:
             return
-        from .views.inspect import FeatureMapsView, KernelsView
+        from .inspect import FeatureMapsView, KernelsView
 
         self.feature_maps = FeatureMapsView()
         self.kernels_view = KernelsView()

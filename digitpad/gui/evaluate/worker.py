@@ -6,7 +6,7 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
-from .evaluator import TestSetError, evaluate, load_test_set
+from digitpad.core.evaluation import TestSetError, evaluate, load_test_set
 
 
 class EvaluationWorker(QObject):

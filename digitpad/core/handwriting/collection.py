@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import paths
 from ..fileio import atomic_write_bytes
 
 FORMAT_VERSION = 1
@@ -267,9 +268,7 @@ def validate(arrays: dict[str, np.ndarray]) -> DigitArrays:
 
 # -- the user's collection -----------------------------------------------------------------------
 def default_folder() -> Path:
-    from ..library import data_dir
-
-    return data_dir() / FOLDER
+    return paths.collection_dir()
 
 
 def new_id(label: int, when: float) -> str:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QWidget
 
-from . import style
+from .. import style
 
 CONFIDENT = 0.80   # below this the panel says it is not sure
 RUNNER_UP = 0.15   # a second class above this is named in "not sure: 4 or 9?"

@@ -19,7 +19,7 @@ from typing import Any
 
 from training.config import PRESETS, TrainConfig, preset
 
-from ..fileio import atomic_write_text
+from digitpad.core.fileio import atomic_write_text
 
 DATASETS = [("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST")]
 OPTIMIZERS = ["adamw", "sgd"]

@@ -12,8 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ..views import style
-from .model import Ema, smooth
+from digitpad.client.runs import Ema, smooth
+
+from .. import style
 
 PALETTE = [style.ACCENT, "#e8702a", "#2a9d5c", "#9b4dca"]
 SHORT = {"train_loss": "loss ", "test_loss": "test loss ", "test_accuracy": "accuracy ", "lr": "lr "}

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 
-from . import style
+from .. import style
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background=style.CARD, foreground=style.MUTED)
 

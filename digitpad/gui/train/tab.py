@@ -12,12 +12,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
                                QRadioButton, QScrollArea, QSpinBox, QSplitter,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from ..library import models_dir
-from ..workbench import card
-from . import model
-from .model import (DATASETS, DEVICES, KNOWN_ARCHS, OPTIMIZERS, SCHEDULES, ArchInfo, RunSettings, RunState,
+from digitpad.client import runs as model
+from digitpad.client.runs import (DATASETS, DEVICES, KNOWN_ARCHS, OPTIMIZERS, SCHEDULES, ArchInfo, RunSettings, RunState,
                     format_duration, format_params, list_runs)
-from .runner import ArchLister, DeviceProbe, TrainingRunner
+from digitpad.core.paths import models_dir
+
+from ..engine import ArchLister, DeviceProbe, TrainingRunner
+from ..widgets import card
 
 SETTINGS_KEY = "training_form"
 REDRAW_MS = 100          # plots and progress redraw at most 10 times a second

@@ -18,7 +18,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from .saliency import occlusion_saliency
+from digitpad.core.saliency import occlusion_saliency
 
 
 class SaliencyWorker(QObject):

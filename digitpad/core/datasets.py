@@ -1,0 +1,114 @@
+"""Datasets on disk: MNIST-style IDX files read straight into numpy arrays.
+
+Both processes read data through here: the engine to train, the app to evaluate and to
+re-stroke MNIST digits. numpy only; a damaged file fails with one clear ``DatasetError``.
+
+Accepted layouts for a data folder: torchvision's ``<root>/<Name>/raw/``, ``<root>/<Name>/``
+and the files directly in the folder, each file raw or gzipped.
+"""
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Our dataset names -> torchvision's class and folder names.
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
+
+
+class DatasetError(Exception):
+    """A data folder or file that cannot be used; the message is for the user."""
+
+
+@dataclass
+class Split:
+    images: np.ndarray  # uint8 [N, 28, 28], white ink on black
+    labels: np.ndarray  # int64 [N]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def find_file(data_dir: Path, dataset: str, stem: str) -> Path:
+    folder = DATASETS[dataset]
+    for base in (data_dir / folder / "raw", data_dir / folder, data_dir):
+        for name in (stem, stem + ".gz"):
+            if (base / name).is_file():
+                return base / name
+    raise DatasetError(
+        f"{stem}[.gz] not found in {data_dir} (looked in {folder}/raw/, {folder}/ and the folder itself)"
+    )
+
+
+def has_split(data_dir: str | Path | None, dataset: str, split: str) -> bool:
+    """Whether the folder holds the files of this split (without reading them)."""
+    if not data_dir or dataset not in DATASETS:
+        return False
+    try:
+        for stem in SPLIT_FILES[split]:
+            find_file(Path(data_dir), dataset, stem)
+    except (DatasetError, OSError):
+        return False
+    return True
+
+
+def first_folder_with(dataset: str, split: str, candidates) -> Path | None:
+    """The first candidate folder that holds the split's files."""
+    return next((Path(c) for c in candidates if has_split(c, dataset, split)), None)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        return path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DatasetError(f"cannot read {path}: {e}") from None
+
+
+def read_idx(path: Path, expect_magic: int) -> np.ndarray:
+    """Parse one IDX file, checking magic, dimensions and size so a damaged file fails loudly."""
+    raw = _read_bytes(path)
+    if len(raw) < 8:
+        raise DatasetError(f"{path}: not an IDX file (only {len(raw)} bytes)")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != expect_magic:
+        kind = "images" if expect_magic == IMAGES_MAGIC else "labels"
+        raise DatasetError(f"{path}: wrong magic number {magic} for an IDX {kind} file (expected {expect_magic})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    expected = header + int(np.prod(dims))
+    if len(raw) != expected:
+        what = "truncated" if len(raw) < expected else "has trailing bytes"
+        raise DatasetError(f"{path}: file {what}: {len(raw)} bytes, header says {expected}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def load_split(data_dir: str | Path, dataset: str, split: str) -> Split:
+    if dataset not in DATASETS:
+        raise DatasetError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    data_dir = Path(data_dir)
+    img_name, lbl_name = SPLIT_FILES[split]
+    images = read_idx(find_file(data_dir, dataset, img_name), IMAGES_MAGIC)
+    labels = read_idx(find_file(data_dir, dataset, lbl_name), LABELS_MAGIC)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DatasetError(f"{dataset} {split} images have shape {images.shape}, expected [N, 28, 28]")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DatasetError(f"{dataset} {split}: {len(images)} images but {len(labels)} labels (count mismatch)")
+    if labels.size and labels.max() > 9:
+        raise DatasetError(f"{dataset} {split}: label {int(labels.max())} out of range 0..9")
+    return Split(images, labels.astype(np.int64))
+
+
+def concat(*splits: Split) -> Split:
+    return Split(np.concatenate([s.images for s in splits]), np.concatenate([s.labels for s in splits]))

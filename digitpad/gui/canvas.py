@@ -1,0 +1,334 @@
+"""The drawing surface: a square of paper, a round antialiased pen, strokes kept as data.
+
+Two images are kept in step as you draw:
+- ``_ink``: what the model sees, white ink on black, 8-bit grey, one pixel per logical
+  pixel so ``to_array()`` is the same on every screen;
+- ``_view``: what you see, the ink colour on transparency at the device pixel ratio so
+  lines stay crisp on high-DPI screens.
+Each new point is drawn incrementally (quadratic pieces through the midpoints between
+samples, which smooths the polyline without lagging behind the pen); undo, redo and
+resizing re-render from the stroke list, which is also what replay or saving would use.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (QColor, QImage, QPainter, QPainterPath, QPen, QPointingDevice, QTabletEvent)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+PAPER = QColor("#fbfbfd")
+INK = QColor("#1d2333")
+FRAME = QColor("#d5d9e2")
+GUIDE = QColor("#eceef3")
+# Live updates are coalesced to at most one per 8 ms: twice a 60 Hz display's rate, so
+# every frame shows a prediction at most half a frame old (a full-frame throttle would
+# let a move wait 16 ms before processing even starts), while a 1000 Hz mouse or tablet
+# still costs at most 125 updates a second.
+EMIT_INTERVAL_S = 0.008
+
+
+@dataclass
+class Stroke:
+    """One pen-down polyline. Points are (x, y, pressure) in canvas pixels, pressure 0..1."""
+
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+    width: float = 30.0
+    eraser: bool = False
+
+
+def _pressure_width(width: float, pressure: float) -> float:
+    # Light touches still leave a visible line: width spans 35..100 % of the setting.
+    return width * (0.35 + 0.65 * max(0.0, min(1.0, pressure)))
+
+
+class DrawingCanvas(QWidget):
+    changed = Signal()          # the drawing changed (coalesced to <= 125 Hz while drawing)
+    strokeFinished = Signal()   # pen lifted: a good moment for slower work (saliency)
+    historyChanged = Signal()   # undo/redo availability may have changed
+
+    def __init__(self, size: int = 336, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._size = size
+        self.setFixedSize(size, size)
+        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setMouseTracking(True)  # for the pen-size outline under the cursor
+        self.setCursor(Qt.CrossCursor)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        self.pen_width = 30.0  # about MNIST's stroke (2-3 px of 20) for a digit filling the guide
+        self.eraser = False
+        self._strokes: list[Stroke] = []
+        self._redo: list[Stroke] = []
+        self._cleared: list[Stroke] = []   # what the last clear removed, for undo
+        self._current: Stroke | None = None
+        self._hover: QPointF | None = None
+        self._dpr = 0.0
+        self._ink = QImage()
+        self._view = QImage()
+        self._allocate()
+        self._last_emit = 0.0
+        self._emit_timer = QTimer(self)
+        self._emit_timer.setSingleShot(True)
+        self._emit_timer.timeout.connect(self._emit_changed)
+
+    # -- public API ------------------------------------------------------------------------
+    @property
+    def strokes(self) -> list[Stroke]:
+        return list(self._strokes)
+
+    def set_strokes(self, strokes: list[Stroke]) -> None:
+        """Replace the drawing (replay, load); the redo history is dropped."""
+        self._cleared = []
+        self._strokes = [Stroke(list(s.points), s.width, s.eraser) for s in strokes]
+        self._redo.clear()
+        self._rerender()
+        self._after_edit()
+
+    def draw_stroke(self, points, width: float | None = None, eraser: bool | None = None,
+                    pressures=None) -> None:
+        """Draw one pen-down polyline given in canvas pixels, as if drawn with the pen."""
+        pts = [(float(p[0]), float(p[1])) for p in points]
+        if not pts:
+            return
+        pressures = list(pressures) if pressures is not None else [1.0] * len(pts)
+        self._begin(pts[0][0], pts[0][1], pressures[0], width, eraser)
+        for (x, y), pr in zip(pts[1:], pressures[1:]):
+            self._extend(x, y, pr)
+        self._finish()
+
+    def clear(self) -> None:
+        if not self._strokes and self._current is None:
+            return
+        # Undo right after a clear brings the whole drawing back: an Esc pressed by
+        # accident should not cost the drawing.
+        self._current = None
+        self._cleared = self._strokes
+        self._strokes = []
+        self._redo.clear()
+        self._rerender()
+        self._after_edit()
+
+    def undo(self) -> None:
+        if not self._strokes and self._cleared:
+            self._strokes, self._cleared = self._cleared, []
+            self._rerender()
+            self._after_edit()
+        elif self._strokes:
+            self._redo.append(self._strokes.pop())
+            self._rerender()
+            self._after_edit()
+
+    def redo(self) -> None:
+        if self._redo:
+            self._strokes.append(self._redo.pop())
+            self._rerender()
+            self._after_edit()
+
+    def can_undo(self) -> bool:
+        return bool(self._strokes) or bool(self._cleared)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def is_drawing(self) -> bool:
+        """True while the pen is down."""
+        return self._current is not None
+
+    def is_empty(self) -> bool:
+        return not self._strokes and self._current is None
+
+    def to_array(self) -> np.ndarray:
+        """The drawing as float32 [H, W] in 0..1, white ink on black (MNIST polarity)."""
+        img = self._ink
+        ptr = img.constBits()
+        a = np.frombuffer(ptr, dtype=np.uint8, count=img.sizeInBytes()).reshape(img.height(), img.bytesPerLine())
+        return a[:, :img.width()].astype(np.float32) * (1.0 / 255.0)
+
+    # -- drawing -------------------------------------------------------------------------
+    def _allocate(self) -> None:
+        dpr = self.devicePixelRatioF() or 1.0
+        self._dpr = dpr
+        self._ink = QImage(self._size, self._size, QImage.Format_Grayscale8)
+        self._ink.fill(0)
+        side = int(round(self._size * dpr))
+        self._view = QImage(side, side, QImage.Format_ARGB32_Premultiplied)
+        self._view.setDevicePixelRatio(dpr)
+        self._view.fill(Qt.transparent)
+
+    def _rerender(self) -> None:
+        self._ink.fill(0)
+        self._view.fill(Qt.transparent)
+        for s in self._strokes + ([self._current] if self._current else []):
+            self._render_stroke(s)
+        self.update()
+
+    def _render_stroke(self, s: Stroke) -> None:
+        """Repaint a stroke exactly as it was painted live (same pieces, same order), so
+        undo, redo and replay give the same pixels as drawing did."""
+        pts = s.points
+        self._paint_piece(s, None, pts[0], None)
+        for n in range(2, len(pts) + 1):
+            self._paint_piece(s, *_piece(pts, n))
+        if len(pts) >= 2:
+            self._paint_piece(s, _mid(pts[-2], pts[-1]), None, pts[-1])
+
+    def _paint_piece(self, s: Stroke, start, ctrl, end) -> QRectF:
+        """Paint start -> end (a quadratic bend through ctrl if given) into both images."""
+        if start is None:  # a dot
+            start = end = ctrl
+            ctrl = None
+        pressure = (ctrl or end)[2]
+        w = _pressure_width(s.width, pressure)
+        path = QPainterPath(QPointF(start[0], start[1]))
+        if ctrl is not None:
+            path.quadTo(QPointF(ctrl[0], ctrl[1]), QPointF(end[0], end[1]))
+        elif start[:2] == end[:2]:
+            path.lineTo(QPointF(end[0] + 0.01, end[1]))  # a zero-length line draws no round cap
+        else:
+            path.lineTo(QPointF(end[0], end[1]))
+        for image, colour in ((self._ink, QColor(0, 0, 0) if s.eraser else QColor(255, 255, 255)),
+                              (self._view, INK)):
+            p = QPainter(image)
+            p.setRenderHint(QPainter.Antialiasing)
+            if s.eraser and image is self._view:
+                p.setCompositionMode(QPainter.CompositionMode_Clear)
+            p.setPen(QPen(colour, w, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+            p.drawPath(path)
+            p.end()
+        return path.boundingRect().adjusted(-w, -w, w, w)
+
+    def _begin(self, x: float, y: float, pressure: float, width=None, eraser=None) -> None:
+        self._redo.clear()
+        self._cleared = []
+        self._current = Stroke([(x, y, pressure)], float(width or self.pen_width),
+                               self.eraser if eraser is None else bool(eraser))
+        self.update(self._paint_piece(self._current, None, self._current.points[0], None).toAlignedRect())
+        self._schedule_changed()
+
+    def _extend(self, x: float, y: float, pressure: float) -> None:
+        s = self._current
+        if s is None:
+            return
+        last = s.points[-1]
+        if abs(x - last[0]) < 0.5 and abs(y - last[1]) < 0.5:
+            return  # sub-pixel jitter: nothing to draw
+        s.points.append((x, y, pressure))
+        dirty = self._paint_piece(s, *_piece(s.points, len(s.points)))
+        self.update(dirty.toAlignedRect())
+        self._schedule_changed()
+
+    def _finish(self) -> None:
+        s = self._current
+        if s is None:
+            return
+        if len(s.points) >= 2:
+            self.update(self._paint_piece(s, _mid(s.points[-2], s.points[-1]), None, s.points[-1]).toAlignedRect())
+        self._strokes.append(s)
+        self._current = None
+        self._after_edit()
+        self.strokeFinished.emit()
+
+    def _after_edit(self) -> None:
+        self._emit_timer.stop()
+        self._emit_changed()
+        self.historyChanged.emit()
+
+    # -- throttled change notification ----------------------------------------------------
+    def _schedule_changed(self) -> None:
+        if self._emit_timer.isActive():
+            return  # an update is already due this frame; it will see this point too
+        wait = EMIT_INTERVAL_S - (time.perf_counter() - self._last_emit)
+        self._emit_timer.start(max(0, int(wait * 1000)))
+
+    def _emit_changed(self) -> None:
+        self._last_emit = time.perf_counter()
+        self.changed.emit()
+
+    # -- Qt events -------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        if abs((self.devicePixelRatioF() or 1.0) - self._dpr) > 1e-6:
+            self._allocate()  # moved to a screen with another scale: re-render crisply
+            for s in self._strokes:
+                self._render_stroke(s)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        r = QRectF(self.rect())
+        p.fillRect(r, PAPER)
+        # Faint guide: MNIST digits fill the middle 20/28 of the field.
+        guide = r.adjusted(r.width() * 4 / 28, r.height() * 4 / 28, -r.width() * 4 / 28, -r.height() * 4 / 28)
+        p.setPen(QPen(GUIDE, 1, Qt.DashLine))
+        p.drawRoundedRect(guide, 6, 6)
+        p.drawImage(r, self._view)
+        if self._hover is not None and self._current is None:
+            w = self.pen_width
+            p.setPen(QPen(QColor(120, 130, 150, 160), 1))
+            p.setBrush(Qt.NoBrush)
+            p.drawEllipse(self._hover, w / 2, w / 2)
+        p.setPen(QPen(FRAME, 1))
+        p.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5))
+        p.end()
+
+    def mousePressEvent(self, e) -> None:
+        if e.button() == Qt.LeftButton:
+            self.setFocus(Qt.MouseFocusReason)
+            pos = e.position()
+            self._begin(pos.x(), pos.y(), 1.0)
+        elif e.button() == Qt.RightButton and self._current is None:
+            self.undo()  # right click: quick undo while drawing, like many sketch apps
+
+    def mouseMoveEvent(self, e) -> None:
+        pos = e.position()
+        if self._current is not None and e.buttons() & Qt.LeftButton:
+            self._extend(pos.x(), pos.y(), 1.0)
+        else:
+            self._move_hover(pos)
+
+    def mouseReleaseEvent(self, e) -> None:
+        if e.button() == Qt.LeftButton and self._current is not None:
+            pos = e.position()
+            self._extend(pos.x(), pos.y(), 1.0)
+            self._finish()
+
+    def leaveEvent(self, e) -> None:
+        self._move_hover(None)
+
+    def _move_hover(self, pos: QPointF | None) -> None:
+        r = self.pen_width / 2 + 2
+        for q in (self._hover, pos):
+            if q is not None:
+                self.update(QRectF(q.x() - r, q.y() - r, 2 * r, 2 * r).toAlignedRect())
+        self._hover = QPointF(pos) if pos is not None else None
+
+    def tabletEvent(self, e: QTabletEvent) -> None:
+        pos, pressure = e.position(), e.pressure()
+        eraser_tip = e.pointerType() == QPointingDevice.PointerType.Eraser
+        t = e.type()
+        if t == QTabletEvent.TabletPress:
+            self.setFocus(Qt.OtherFocusReason)
+            self._begin(pos.x(), pos.y(), pressure, eraser=True if eraser_tip else None)
+        elif t == QTabletEvent.TabletMove and self._current is not None:
+            self._extend(pos.x(), pos.y(), pressure)
+        elif t == QTabletEvent.TabletRelease and self._current is not None:
+            self._finish()
+        e.accept()  # no synthesised mouse events on top of the tablet ones
+
+    def keyPressEvent(self, e) -> None:
+        if e.key() in (Qt.Key_Escape, Qt.Key_Delete, Qt.Key_Backspace):
+            self.clear()
+        else:
+            super().keyPressEvent(e)
+
+
+def _piece(pts, n):
+    """(start, control, end) of the piece drawn when point n-1 arrives: midpoint to
+    midpoint, bent through the previous sample (a quadratic B-spline through the samples)."""
+    if n == 2:
+        return pts[0], None, _mid(pts[0], pts[1])
+    return _mid(pts[n - 3], pts[n - 2]), pts[n - 2], _mid(pts[n - 2], pts[n - 1])
+
+
+def _mid(a, b):
+    return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2)
