@@ -1,7 +1,10 @@
-"""The main window: tabs (the drawing workbench first), a status bar, one model controller.
+"""The main window: the only place where the tabs meet.
 
-Later tabs (training, evaluation) join with ``MainWindow.add_tab(widget, title)`` and
-share ``MainWindow.controller`` to learn about, or switch, the active model.
+Each tab (``digitpad.gui.draw``, ``.train``, ``.evaluate``, ``.mydigits``) knows nothing of
+the others. They share three objects made here: the model controller (the active model,
+the library, the settings), the engine slot (one engine at a time) and the user's digit
+collection; and every hand-over between tabs ("use this model", "open this test image",
+"a drawing was saved") is a signal connected below.
 """
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget
 
+from .core.handwriting.collection import Collection
 from .core.library import ModelLibrary
+from .core.settings import SettingsStore
 from .gui import style
 from .gui.controller import ModelController
 from .gui.draw.workbench import Workbench
+from .gui.engine import EngineSlot
 
 
 class MainWindow(QMainWindow):
@@ -24,15 +30,17 @@ class MainWindow(QMainWindow):
             app.setProperty("digitpad_styled", True)
         self.setWindowTitle("digitpad")
         self.resize(1360, 860)
-        self.controller = ModelController(library)
+        self.controller = ModelController(library or ModelLibrary(SettingsStore()))
+        self.engine_slot = EngineSlot(self)
+        self.collection = Collection()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
-        self.workbench = Workbench(self.controller)
-        self.add_tab(self.workbench, "Draw")
+        self.workbench = Workbench(self.controller, self.collection)
+        self.tabs.addTab(self.workbench, "Draw")
         self._build_status_bar()
         self._build_menu()
-        self.controller.modelChanged.connect(self._model_changed)
+        self.controller.modelChanged.connect(lambda p: self.model_label.setText(f"Model: {p.name}"))
         self.workbench.predictionShown.connect(self._prediction_shown)
 
         loaded = self.controller.load(model_path) if model_path else False
@@ -46,9 +54,7 @@ class MainWindow(QMainWindow):
         elif self.controller.startup_problems:
             self.statusBar().showMessage("Skipped unusable models: " + self._problems(), 10000)
         self.controller.watch_user_models()
-        self._add_training_tabs()
-        from .gui.mydigits.views import install as install_handwriting
-        install_handwriting(self)   # "Wrong? It was: 0-9" under the canvas, and the My digits tab
+        self._add_tabs()
         # pyqtgraph views right after the first frame: the window appears sooner.
         QTimer.singleShot(0, self.workbench, self.workbench.build_inspectors)
         self.workbench.canvas.setFocus()
@@ -56,22 +62,25 @@ class MainWindow(QMainWindow):
     def _problems(self) -> str:
         return (" " + " ".join(self.controller.startup_problems)) if self.controller.startup_problems else ""
 
-    def add_tab(self, widget, title: str) -> int:
-        return self.tabs.addTab(widget, title)
-
-    def _add_training_tabs(self) -> None:
+    def _add_tabs(self) -> None:
         from .gui.evaluate import EvaluationView
+        from .gui.mydigits import MyDigitsView
         from .gui.train import TrainingTab
 
-        self.training = TrainingTab(self.controller)
+        self.training = TrainingTab(self.controller, self.engine_slot)
         self.evaluation = EvaluationView(self.controller)
-        self.add_tab(self.training, "Train")
-        self.add_tab(self.evaluation, "Evaluate")
+        self.my_digits = MyDigitsView(self.collection, self.controller, self.engine_slot)
+        self.tabs.addTab(self.training, "Train")
+        self.tabs.addTab(self.evaluation, "Evaluate")
+        self.tabs.addTab(self.my_digits, "My digits")
         show = self.tabs.setCurrentWidget
-        self.training.useModel.connect(lambda p: self.controller.load(p) and show(self.workbench))
-        self.training.evaluateModel.connect(lambda p: self.controller.load(p) and show(self.evaluation))
+        use = lambda path, tab: self.controller.load(path) and show(tab)  # noqa: E731
+        self.training.useModel.connect(lambda p: use(p, self.workbench))
+        self.training.evaluateModel.connect(lambda p: use(p, self.evaluation))
+        self.my_digits.finetune.useModel.connect(lambda p: use(p, self.workbench))
         self.evaluation.openImage.connect(lambda x, caption: (self.workbench.show_external_input(x, caption),
                                                               show(self.workbench)))
+        self.workbench.sampleSaved.connect(lambda _sample: self.my_digits.refresh())
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -92,20 +101,14 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
-    def _model_changed(self, predictor) -> None:
-        self.model_label.setText(f"Model: {predictor.name}")
-
     def _prediction_shown(self, prediction) -> None:
-        if prediction is None:
-            self.time_label.setText("")
-        else:
-            self.time_label.setText(f"Inference {prediction.seconds * 1000:.2f} ms")
+        self.time_label.setText("" if prediction is None else f"Inference {prediction.seconds * 1000:.2f} ms")
 
     def closeEvent(self, event) -> None:
-        if hasattr(self, "training") and not self.training.confirm_close(self):
+        if not self.training.confirm_close(self):
             event.ignore()  # a run is stopping (the window closes when it has) or the user said no
             return
-        if hasattr(self, "evaluation"):
-            self.evaluation.shutdown()
+        self.my_digits.finetune.shutdown()   # a fine-tune in progress keeps nothing
+        self.evaluation.shutdown()
         self.workbench.shutdown()
         super().closeEvent(event)

@@ -42,14 +42,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def session_options() -> ort.SessionOptions:
+def session_options(threads: int = 1, spinning: bool = False) -> ort.SessionOptions:
+    """The one place ONNX Runtime sessions are tuned. Drawing: one thread, no spinning (an idle
+    spinning ORT thread steals a core from the UI thread). Batch work: more threads, allowed to
+    spin between a batch's layers."""
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    so.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    if not spinning:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so.add_session_config_entry("session.inter_op.allow_spinning", "0")
     so.log_severity_level = 3  # ORT's warnings go to stderr, not to the user
     return so
 

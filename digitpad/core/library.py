@@ -10,13 +10,12 @@ the ``onnx`` package, so filling the picker costs microseconds, not a 0.2 s impo
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .contract import METADATA_KEY, ModelMetadata
-from .paths import SETTINGS_FILE, data_dir, shipped_model_path
+from .paths import models_dir, shipped_model_path
+from .settings import MAX_OPENED, SettingsStore
 
 
 # -- a minimal protobuf reader for ModelProto.metadata_props (field 14) -----------------------
@@ -130,58 +129,32 @@ def _duration(seconds: float) -> str:
 
 
 class ModelLibrary:
-    """The models the picker offers, and the remembered choice."""
+    """The models the picker offers, and the remembered choice (in the settings store)."""
 
-    def __init__(self, root: Path | None = None):
-        self.root = Path(root) if root else data_dir()
-        self._settings = self._load_settings()
-
-    # -- settings --------------------------------------------------------------------------
-    def _settings_path(self) -> Path:
-        return self.root / SETTINGS_FILE
-
-    def _load_settings(self) -> dict:
-        try:
-            value = json.loads(self._settings_path().read_text(encoding="utf-8"))
-            return value if isinstance(value, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    def _save_settings(self) -> None:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self._settings_path().with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._settings, indent=2), encoding="utf-8")
-            tmp.replace(self._settings_path())
-        except OSError:
-            pass  # a read-only home must not stop the app; the choice is just not remembered
+    def __init__(self, settings: SettingsStore | None = None, models: Path | None = None):
+        self.settings = settings if settings is not None else SettingsStore()
+        self.models = Path(models) if models is not None else models_dir()
 
     @property
     def last_used(self) -> Path | None:
-        value = self._settings.get("last_model")
+        value = self.settings.values.last_model
         return Path(value) if value else None
 
     def remember(self, path: Path) -> None:
         path = Path(path).resolve()
-        self._settings["last_model"] = str(path)
+        values = self.settings.values
+        values.last_model = str(path)
         if self._source_of(path) == "opened":
-            opened = [p for p in self._settings.get("opened", []) if p != str(path)]
-            self._settings["opened"] = ([str(path)] + opened)[:10]
-        self._save_settings()
-
-    def get(self, key: str, default=None):
-        return self._settings.get(key, default)
-
-    def set(self, key: str, value) -> None:
-        self._settings[key] = value
-        self._save_settings()
+            others = [p for p in values.opened_models if p != str(path)]
+            values.opened_models = ([str(path)] + others)[:MAX_OPENED]
+        self.settings.save()
 
     # -- listing ---------------------------------------------------------------------------
     def _source_of(self, path: Path) -> str:
         path = Path(path).resolve()
         if path == shipped_model_path():
             return "shipped"
-        if path.parent == (self.root / "models").resolve():
+        if path.parent == self.models.resolve():
             return "user"
         return "opened"
 
@@ -190,33 +163,26 @@ class ModelLibrary:
         found: list[ModelEntry] = []
         if shipped_model_path().is_file():
             found.append(describe(shipped_model_path(), "shipped"))
-        user = self.root / "models"
-        if user.is_dir():
-            files = sorted(user.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+        if self.models.is_dir():
+            files = sorted(self.models.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
             found += [describe(p, "user") for p in files]
-        for p in self._settings.get("opened", []):
+        for p in self.settings.values.opened_models:
             if Path(p).is_file():
                 found.append(describe(Path(p), "opened"))
-        seen, unique = set(), []
-        for e in found:
-            if e.key not in seen:
-                seen.add(e.key)
-                unique.append(e)
-        return unique
-
-    def entry_for(self, path: Path) -> ModelEntry:
-        return describe(Path(path), self._source_of(path))
+        return _unique(found, key=lambda e: e.key)
 
     def startup_candidates(self) -> list[Path]:
         """Models to try at start, best first: the last used, then the shipped, then any user model."""
-        out = []
-        if self.last_used and self.last_used.is_file():
-            out.append(self.last_used)
+        out = [self.last_used] if self.last_used and self.last_used.is_file() else []
         out += [e.path for e in self.entries()]
-        seen, unique = set(), []
-        for p in out:
-            k = str(Path(p).resolve())
-            if k not in seen:
-                seen.add(k)
-                unique.append(Path(p))
-        return unique
+        return _unique([Path(p) for p in out], key=lambda p: str(p.resolve()))
+
+
+def _unique(items: list, key) -> list:
+    seen, out = set(), []
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out

@@ -11,6 +11,8 @@ patch rarely moves that visibly, while its log-odds still shows which strokes ma
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 PATCH = 4
@@ -49,3 +51,10 @@ def occlusion_saliency(predictor, x28: np.ndarray, target: int | None = None,
             saliency[r:r + patch, c:c + patch] += d
     saliency /= np.maximum(coverage, 1)
     return saliency.astype(np.float32), target
+
+
+def timed_saliency(task, predictor, x28: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """A background job (``digitpad.core.background``): (saliency, target, seconds)."""
+    t0 = time.perf_counter()
+    sal, target = occlusion_saliency(predictor, x28)
+    return sal, target, time.perf_counter() - t0

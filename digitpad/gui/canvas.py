@@ -19,10 +19,13 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (QColor, QImage, QPainter, QPainterPath, QPen, QPointingDevice, QTabletEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-PAPER = QColor("#fbfbfd")
-INK = QColor("#1d2333")
-FRAME = QColor("#d5d9e2")
-GUIDE = QColor("#eceef3")
+from digitpad.core.preprocess import to_model_input
+
+from . import style
+
+PAPER, INK, FRAME, GUIDE = (QColor(c) for c in (style.PAPER, style.INK, style.FRAME, style.GUIDE))
+# The model's image: white ink on black (MNIST's polarity); the eraser paints black.
+MODEL_INK, MODEL_PAPER = QColor(255, 255, 255), QColor(0, 0, 0)
 # Live updates are coalesced to at most one per 8 ms: twice a 60 Hz display's rate, so
 # every frame shows a prediction at most half a frame old (a full-frame throttle would
 # let a move wait 16 ms before processing even starts), while a 1000 Hz mouse or tablet
@@ -189,7 +192,7 @@ class DrawingCanvas(QWidget):
             path.lineTo(QPointF(end[0] + 0.01, end[1]))  # a zero-length line draws no round cap
         else:
             path.lineTo(QPointF(end[0], end[1]))
-        for image, colour in ((self._ink, QColor(0, 0, 0) if s.eraser else QColor(255, 255, 255)),
+        for image, colour in ((self._ink, MODEL_PAPER if s.eraser else MODEL_INK),
                               (self._view, INK)):
             p = QPainter(image)
             p.setRenderHint(QPainter.Antialiasing)
@@ -264,7 +267,7 @@ class DrawingCanvas(QWidget):
         p.drawImage(r, self._view)
         if self._hover is not None and self._current is None:
             w = self.pen_width
-            p.setPen(QPen(QColor(120, 130, 150, 160), 1))
+            p.setPen(QPen(style.PEN_OUTLINE, 1))
             p.setBrush(Qt.NoBrush)
             p.drawEllipse(self._hover, w / 2, w / 2)
         p.setPen(QPen(FRAME, 1))
@@ -332,3 +335,12 @@ def _piece(pts, n):
 
 def _mid(a, b):
     return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2)
+
+
+def save_drawing(collection, canvas: DrawingCanvas, label: int, source: str):
+    """Save what is on the canvas (its strokes and its model input) in a
+    ``digitpad.core.handwriting.collection.Collection``; None if there is no digit on it."""
+    x = to_model_input(canvas.to_array())
+    if x is None:
+        return None
+    return collection.add(label, x, canvas.strokes, canvas_size=canvas.width(), source=source)

@@ -25,9 +25,19 @@ class ModelController(QObject):
         self.startup_problems: list[str] = []
         self._watcher: QFileSystemWatcher | None = None
 
+    @property
+    def settings(self):
+        """The app's settings store (``digitpad.core.settings``), shared by every tab."""
+        return self.library.settings
+
+    def refresh_library(self) -> None:
+        """A model file appeared or went away (an export, a fine-tune): the picker lists it at once,
+        without waiting for the folder watcher."""
+        self.libraryChanged.emit()
+
     def watch_user_models(self) -> None:
         """New exports from the training tab (or a shell) appear in the picker by themselves."""
-        folder = self.library.root / "models"
+        folder = self.library.models
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError:

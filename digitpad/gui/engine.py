@@ -1,5 +1,8 @@
 """The engine in a QProcess: start, stop gracefully, resume, export; jsonl events in, signals out.
 
+One runner class serves every tab that runs the engine (training, fine-tuning); ``EngineSlot``
+makes sure only one engine runs at a time, whichever tab started it.
+
 Reading the pipe costs the UI thread microseconds per event (the engine sends at most
 ~10 step events a second); the views redraw on their own timer, not per event.
 """
@@ -12,8 +15,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from digitpad.client import runs as model
-from digitpad.client.runs import RunSettings, RunState
+from digitpad.client import commands
+from digitpad.client.history import remove_temporaries, save_log
+from digitpad.client.run_settings import parse_list_archs
+from digitpad.client.state import RunState
+from digitpad.core.paths import RunFiles
 
 STOP_GRACE_MS = 30_000   # after Stop, the engine finishes its step (and an epoch's evaluation)
 ENGINE_NICE = 10         # the engine yields the CPU to the window (and to the user's other work)
@@ -33,27 +39,18 @@ def lower_priority(pid: int, nice: int | None = None) -> bool:
         return False
 
 
-def _engine_environment() -> QProcessEnvironment:
+def _engine_process(parent: QObject) -> QProcess:
+    """The engine runs in this interpreter's environment, where the app is installed."""
+    proc = QProcess(parent)
     env = QProcessEnvironment.systemEnvironment()
     env.insert("PYTHONUNBUFFERED", "1")
-    # A checkout run without installing: let the child find the ``training`` package too.
-    import digitpad
-
-    root = str(Path(digitpad.__file__).resolve().parent.parent)
-    old = env.value("PYTHONPATH", "")
-    env.insert("PYTHONPATH", root + (os.pathsep + old if old else ""))
-    return env
-
-
-def _engine_process(parent: QObject) -> QProcess:
-    proc = QProcess(parent)
-    proc.setProcessEnvironment(_engine_environment())
-    proc.setProgram(model.engine_command()[0])
+    proc.setProcessEnvironment(env)
+    proc.setProgram(commands.engine_command()[0])
     return proc
 
 
-class TrainingRunner(QObject):
-    """One engine process at a time. ``state`` is the live RunState.
+class EngineRunner(QObject):
+    """One engine process (training, resuming, exporting). ``state`` is the live RunState.
 
     Signals: ``event(dict)`` for every jsonl event, ``logLine(str)`` for every stderr line,
     ``statusChanged(str)``, ``finished(str)`` with the final status (completed, stopped,
@@ -77,15 +74,30 @@ class TrainingRunner(QObject):
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self._kill_after_grace)
         self.arguments: list[str] = []
+        self._reserved = False
 
     # -- control ----------------------------------------------------------------------------
     def is_running(self) -> bool:
+        return self._reserved or self.process_running()
+
+    def process_running(self) -> bool:
         return self.proc is not None and self.proc.state() != QProcess.NotRunning
 
-    def start(self, settings: RunSettings, out: Path, threads: int | None = None) -> None:
-        self.state = RunState(out=Path(out), status="starting")
-        self.state.epochs = settings.epochs
-        self._launch("train", model.train_args(settings, Path(out), threads))
+    def reserve(self) -> None:
+        """Hold the engine for a run whose inputs are still being prepared (other tabs wait)."""
+        self._reserved = True
+        self.statusChanged.emit("preparing")
+
+    def release(self) -> None:
+        """Give back a reservation that will not become a run."""
+        if self._reserved:
+            self._reserved = False
+            self.statusChanged.emit(self.state.status)
+
+    def start(self, args: list[str], out: Path, epochs: int) -> None:
+        """A new run: ``args`` from ``client.commands`` (training or fine-tuning), writing ``out``."""
+        self.state = RunState(out=Path(out), status="starting", epochs=epochs)
+        self._launch("train", args)
 
     def resume(self, threads: int | None = None) -> None:
         """Continue the stopped run in ``state`` from its checkpoint; its curves carry on."""
@@ -95,20 +107,20 @@ class TrainingRunner(QObject):
         self.state.status = "starting"
         self.state.error = ""
         self.state.stderr_tail.clear()
-        self._launch("resume", model.resume_args(out, threads))
+        self._launch("resume", commands.resume_args(out, threads))
 
     def export_checkpoint(self, data_dir: str | None) -> None:
         """Export the stopped run's last checkpoint to its .onnx (partial training, real metrics)."""
         out = self.state.out
-        ckpt = self.state.checkpoint or (model.checkpoint_for(out) if out else None)
+        ckpt = self.state.checkpoint or (RunFiles(out).checkpoint if out else None)
         if out is None or ckpt is None:
             raise RuntimeError("no checkpoint to export")
         self.state.error = ""
-        self._launch("export", model.export_args(ckpt, out, data_dir or self.state.config.get("data_dir")))
+        self._launch("export", commands.export_args(ckpt, out, data_dir or self.state.config.get("data_dir")))
 
     def stop(self) -> None:
         """Graceful: SIGTERM, the engine stops after its current step and keeps a checkpoint."""
-        if not self.is_running():
+        if not self.process_running():
             return
         if self.mode == "export":
             self.proc.kill()  # nothing to keep: the export writes atomically or not at all
@@ -119,7 +131,7 @@ class TrainingRunner(QObject):
         self._kill_timer.start(STOP_GRACE_MS)
 
     def kill(self) -> None:
-        if self.is_running():
+        if self.process_running():
             self.proc.kill()
 
     def wait(self, msecs: int) -> bool:
@@ -127,12 +139,13 @@ class TrainingRunner(QObject):
 
     # -- process plumbing ------------------------------------------------------------------------
     def _launch(self, mode: str, args: list[str]) -> None:
-        if self.is_running():
+        if self.process_running():
             raise RuntimeError("a training process is already running")
+        self._reserved = False
         self.mode = mode
         self._out_buf = self._err_buf = b""
         proc = _engine_process(self)
-        self.arguments = model.engine_command()[1:] + args
+        self.arguments = commands.engine_command()[1:] + args
         proc.setArguments(self.arguments)
         proc.readyReadStandardOutput.connect(self._read_stdout)
         proc.readyReadStandardError.connect(self._read_stderr)
@@ -195,7 +208,7 @@ class TrainingRunner(QObject):
             self.finished.emit("failed")
 
     def _kill_after_grace(self) -> None:
-        if self.is_running():
+        if self.process_running():
             self.logLine.emit("The engine did not stop in time; killing it.")
             self.proc.kill()
 
@@ -230,9 +243,9 @@ class TrainingRunner(QObject):
             st.error = st.error or self._exit_words(code, crashed)
             st.status = "failed"
         if final in ("completed", "stopped"):
-            model.save_log(st)
+            save_log(st)
         elif st.out is not None:
-            model.remove_temporaries(st.out)
+            remove_temporaries(st.out)
         self.statusChanged.emit(st.status)
         self.finished.emit(final)
 
@@ -241,6 +254,28 @@ class TrainingRunner(QObject):
         if crashed:
             return "the training process was killed or crashed"
         return f"the training process exited with code {code}"
+
+
+class EngineSlot(QObject):
+    """One engine at a time in the whole app (a 2-core laptop cannot train twice, and two runs
+    would fight over the same cores). Each tab registers its runner and asks the slot, never
+    another tab, whether an engine is busy elsewhere; ``changed`` fires when any starts or ends."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._runners: list[tuple[EngineRunner, str]] = []
+
+    def register(self, runner: EngineRunner, activity: str) -> None:
+        """``activity`` says what the runner does, for messages: "a training run in the Train tab"."""
+        self._runners.append((runner, activity))
+        runner.statusChanged.connect(lambda _status: self.changed.emit())
+        runner.finished.connect(lambda _final: self.changed.emit())
+
+    def busy_elsewhere(self, runner: EngineRunner) -> str | None:
+        """What another runner is doing, or None when the engine is free for ``runner``."""
+        return next((activity for r, activity in self._runners if r is not runner and r.is_running()), None)
 
 
 class DeviceProbe(QObject):
@@ -295,12 +330,12 @@ class ArchLister(QObject):
 
     def start(self) -> None:
         self._proc = _engine_process(self)
-        self._proc.setArguments(model.engine_command()[1:] + ["--list-archs"])
+        self._proc.setArguments(commands.engine_command()[1:] + ["--list-archs"])
         self._proc.finished.connect(self._done)
         self._proc.start()
 
     def _done(self, code: int, _status) -> None:
         if code == 0:
-            archs = model.parse_list_archs(bytes(self._proc.readAllStandardOutput()).decode(errors="replace"))
+            archs = parse_list_archs(bytes(self._proc.readAllStandardOutput()).decode(errors="replace"))
             if archs:
                 self.ready.emit(archs)

@@ -1,21 +1,55 @@
-"""One look for the whole app: a light, calm palette with a single accent colour."""
+"""One look for the whole app: a light, calm palette with a single accent colour.
+
+Every colour the Qt side paints with is named here, and every shared look (cards, result
+boxes, progress bars, the primary and disabled buttons) is one rule of the stylesheet, so a
+widget picks a look by its object name or a property, never by a colour of its own.
+"""
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 BG = "#f3f4f7"
 CARD = "#ffffff"
 BORDER = "#e2e5ec"
 TEXT = "#1d2333"
 MUTED = "#6b7385"
+FAINT = "#b4bac6"          # disabled text
 ACCENT = "#3b6ef5"
 ACCENT_SOFT = "#e6edff"
 WARN_BG = "#fff6e0"
 WARN_TEXT = "#7a5200"
 ERROR_BG = "#fdecec"
 ERROR_TEXT = "#9b1c1c"
+OK_BG = "#e7f6ec"
+OK_TEXT = "#17603a"
 BAR_IDLE = "#c9cfdb"
+TRACK = "#eef0f5"          # the empty part of a bar
+DISABLED_BG = "#f6f7f9"
+LOG_BG = "#fafbfc"
+GRID = "#eef0f4"
+
+# The drawing surface (canvas.py).
+PAPER = "#fbfbfd"
+INK = TEXT
+FRAME = "#d5d9e2"
+GUIDE = "#eceef3"
+PEN_OUTLINE = QColor(120, 130, 150, 160)
+
+# The model input view: black like MNIST's background; saliency warm (supports the answer)
+# and cool (argues against).
+INPUT_BG = "#000000"
+INPUT_EMPTY_TEXT = "#7d8597"
+SUPPORTS = "#e8552a"
+ARGUES_AGAINST = "#3c8cff"
+
+# Plots and matrices.
+SERIES = [ACCENT, "#e8702a", "#2a9d5c", "#9b4dca"]   # runs overlaid in the history, in order
+CORRECT = "#2f7d4f"        # confusion matrix diagonal
+MISTAKE_LOW = "#fff1ec"
+MISTAKE_HIGH = "#d9481c"
+EMPTY_CELL = "#c3c8d2"
+WHITE = "#ffffff"
 
 STYLESHEET = f"""
 QMainWindow, QWidget#workbench {{ background: {BG}; }}
@@ -25,12 +59,24 @@ QLabel#muted {{ color: {MUTED}; }}
 QLabel#heading {{ font-size: 15px; font-weight: 600; }}
 QLabel#hint {{ background: {WARN_BG}; color: {WARN_TEXT}; border-radius: 6px; padding: 6px 8px; }}
 QLabel#banner {{ background: {ERROR_BG}; color: {ERROR_TEXT}; border-radius: 6px; padding: 8px 10px; }}
+QFrame#resultBox {{ border-radius: 6px; }}
+QFrame#resultBox[kind="ok"] {{ background: {OK_BG}; }}
+QFrame#resultBox[kind="ok"] QLabel {{ color: {OK_TEXT}; }}
+QFrame#resultBox[kind="warn"] {{ background: {WARN_BG}; }}
+QFrame#resultBox[kind="warn"] QLabel {{ color: {WARN_TEXT}; }}
+QFrame#resultBox[kind="error"] {{ background: {ERROR_BG}; }}
+QFrame#resultBox[kind="error"] QLabel {{ color: {ERROR_TEXT}; }}
 QToolButton {{ border: 1px solid {BORDER}; border-radius: 6px; padding: 4px 7px; background: {CARD}; }}
 QToolButton:hover {{ background: {ACCENT_SOFT}; }}
 QToolButton:checked {{ background: {ACCENT_SOFT}; border-color: {ACCENT}; color: {ACCENT}; }}
-QToolButton:disabled {{ color: #b4bac6; }}
 QPushButton {{ border: 1px solid {BORDER}; border-radius: 6px; padding: 5px 12px; background: {CARD}; }}
 QPushButton:hover {{ background: {ACCENT_SOFT}; }}
+QPushButton#primary {{ background: {ACCENT}; color: white; border-color: {ACCENT}; font-weight: 600; }}
+QToolButton:disabled, QPushButton:disabled {{ color: {FAINT}; background: {DISABLED_BG}; border-color: {BORDER}; }}
+QPushButton#primary:disabled {{ color: white; background: {BAR_IDLE}; border-color: {BAR_IDLE}; }}
+QProgressBar {{ background: {BORDER}; border: none; border-radius: 4px; }}
+QProgressBar::chunk {{ background: {ACCENT}; border-radius: 4px; }}
+QPlainTextEdit#log {{ border: none; background: {LOG_BG}; }}
 QTabWidget::pane {{ border: none; }}
 QTabBar::tab {{ padding: 7px 16px; color: {MUTED}; border: none; border-bottom: 2px solid transparent; }}
 QTabBar::tab:selected {{ color: {TEXT}; border-bottom: 2px solid {ACCENT}; }}
@@ -40,6 +86,7 @@ QStatusBar QLabel {{ color: {MUTED}; padding: 0 10px; }}
 QLabel#formLabel {{ color: {MUTED}; }}
 QSlider::groove:horizontal {{ height: 4px; background: {BORDER}; border-radius: 2px; }}
 QSlider::handle:horizontal {{ width: 14px; margin: -6px 0; border-radius: 7px; background: {ACCENT}; }}
+QTableWidget {{ gridline-color: {GRID}; border: none; }}
 """
 
 
@@ -56,6 +103,13 @@ def apply(app: QApplication) -> None:
         font.setPointSizeF(10)
     app.setFont(font)
     app.setStyleSheet(STYLESHEET)
+
+
+def set_kind(widget: QWidget, kind: str) -> None:
+    """Pick a look from the stylesheet by a dynamic property (e.g. a result box's ok/warn/error)."""
+    widget.setProperty("kind", kind)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
 
 def title_font(size: float, weight=QFont.DemiBold) -> QFont:

@@ -4,12 +4,12 @@
         [--train-per-digit 5] [--held-out-per-digit 20] [--seed 0] [--threads N]
         [--mnist M] [--epochs E] [--lr LR] [--user-share S] [--json OUT.json]
 
-One simulated writer with an unusual style (``finetune.unusual_writer``: one form per
+One simulated writer with an unusual style (``bench.unusual_writer``: one form per
 digit, slashed 0, long-flag 1 with a foot, hooked 7 with a crossbar, g-like 9, a heavy
 backhand slant, wide, thin pen) draws ``--train-per-digit`` digits of each class to learn
 from and, from another random stream, ``--held-out-per-digit`` of each class to measure on. Every drawing is replayed stroke by
 stroke through the app's canvas widget, then ``preprocess.to_model_input``: what the
-"Wrong? It was" row saves. The run is the app's own: ``finetune.engine_args`` (the
+"Wrong? It was" row saves. The run is the app's own: ``commands.finetune_args`` (the
 recipe the My digits tab uses, flags can override it) through ``python -m training``,
 the same command line the tab's runner starts. Wall-clock seconds are the engine
 process's, start to exit (torch import, MNIST load, training, ONNX export, parity check).
@@ -36,14 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from digitpad.core.handwriting import finetune  # noqa: E402
+from digitpad.client import commands  # noqa: E402
+from digitpad.core.handwriting import bench, finetune  # noqa: E402
 from digitpad.core.handwriting.collection import Sample  # noqa: E402
 
 
 def drawn_samples(per_digit: int, seed: int) -> list[Sample]:
     from bench_drawn_digits import replay_through_canvas
 
-    drawings = finetune.unusual_writer(per_digit, seed)
+    drawings = bench.unusual_writer(per_digit, seed)
     xs = replay_through_canvas(drawings)
     return [Sample(label=d.label, image=np.clip(np.rint(x[0] * 255), 0, 255).astype(np.uint8), id=f"{seed}-{i}")
             for i, (d, x) in enumerate(zip(drawings, xs))]
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
         out = args.keep or tmp / "models" / "mine.onnx"
         out.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "training",
-               *finetune.engine_args(args.model, extra, out, recipe, len(train), args.data_dir, args.threads)]
+               *commands.finetune_args(args.model, extra, out, recipe, len(train), args.data_dir, args.threads)]
         env = dict(os.environ, PYTHONPATH=str(REPO))
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()

@@ -42,13 +42,13 @@ def main() -> None:
 
     app, w = open_train_tab(sys.argv, a.nice)
     from digitpad.gui import engine as trunner
-    from digitpad.client import runs as tmodel
-    from digitpad.client.runs import RunSettings
+    from digitpad.client import commands as tmodel
+    from digitpad.client.run_settings import RunSettings
 
     s = RunSettings.from_preset("fast")
     s.arch, s.data_dir, s.download, s.limit, s.epochs = a.arch, a.data_dir, False, a.limit, a.epochs
     s.name = f"bench-{os.getpid()}"
-    w.training.set_settings(s)
+    w.training.form.set_settings(s)
     threads = a.threads
     tmodel_default = tmodel.default_threads
     tmodel.default_threads = lambda: threads   # what --threads the tab asks for
@@ -96,7 +96,7 @@ def main() -> None:
     w.training.runFinished.connect(lambda _s: loop.quit())
     probe.start()
     t0 = time.perf_counter()
-    assert w.training.start(), w.training.problem_label.text()
+    assert w.training.start(), w.training.form.problem_label.text()
     runner = w.training.runner
     marks = [(t0, "start pressed")]
     runner.event.connect(lambda ev: ev["event"] != "step" and marks.append((time.perf_counter(), ev["event"])))

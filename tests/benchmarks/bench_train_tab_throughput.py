@@ -43,8 +43,8 @@ def main() -> None:
     app, w = open_train_tab(sys.argv, a.nice)
     from digitpad.gui import engine as trunner
     from digitpad.core.paths import models_dir
-    from digitpad.client import runs as tmodel
-    from digitpad.client.runs import RunSettings
+    from digitpad.client import commands as tmodel
+    from digitpad.client.run_settings import RunSettings
 
     def settings(name: str) -> RunSettings:
         s = RunSettings.from_preset("fast")
@@ -61,7 +61,7 @@ def main() -> None:
     def tab_run(i: int) -> float:
         loop = QEventLoop()
         w.training.runFinished.connect(loop.quit)
-        assert w.training.start() if w.training.set_settings(settings(f"tab-{i}")) is None else False
+        assert w.training.start() if w.training.form.set_settings(settings(f"tab-{i}")) is None else False
         loop.exec()
         w.training.runFinished.disconnect(loop.quit)
         st = w.training.runner.state

@@ -1,5 +1,5 @@
-"""The drawn-digit benchmark set and its scoring (Qt-free; the replay through the real
-canvas is in tests/benchmarks/bench_drawn_digits.py).
+"""The drawn-digit benchmark set and its scoring, and a simulated writer with an unusual hand
+(Qt-free; the replay through the real canvas is in tests/benchmarks/bench_drawn_digits.py).
 
 What is in it, and why it is apart from anything trained on:
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import skeleton
-from .strokes import CANVAS_SIZE, CONDITIONS, Drawing, draw, split_rng, styles, variants
+from .strokes import CANVAS_SIZE, CONDITIONS, C, Drawing, Hand, arc, draw, realise, split_rng, styles, variants
 
 BENCH_CONDITIONS = tuple(CONDITIONS)   # normal, thin, thick, small, offcentre
 MNIST_STYLE = "mnist-test skeleton"
@@ -112,3 +112,44 @@ def format_report(summary: dict, title: str = "", top_confusions: int = 12) -> s
         lines.append("  worst confusions (true -> predicted: count): "
                      + ", ".join(f"{c['true']}->{c['pred']}: {c['count']}" for c in conf))
     return "\n".join(lines)
+
+
+# -- a simulated writer (test and benchmark) ---------------------------------------------------
+# One form per digit, as a real person writes each digit one way, in a heavy backhand slant
+# (leaning left about 40 degrees: beyond the engine's augmentation and the templates' variation),
+# wide letters and a thin pen. Five forms of this writer's own, which no template has: a
+# slashed zero, a 1 with a long flag and a foot, a closed 4 with a flat top-left corner, a 7
+# with a hook and a crossbar, a 9 with a g-like tail; the other digits use "bench" template
+# variants (geometry no training data of the shipped model was drawn from).
+UNUSUAL_FORMS = {0: "0 oval", 1: "1 european", 2: "2 loop", 3: "3 flat top", 4: "4 closed", 5: "5 one stroke",
+                 6: "6 straight stem", 7: "7 crossbar", 8: "8 two loops", 9: "9 curved stem"}
+
+
+def _unusual_templates() -> dict:
+    return {
+        0: [arc(.30, .5, .30, .5, 0, -370), [(.60, .05), (0, .95)]],
+        1: [[(-.40, .40), C(.02, 0), (0, 1)], [(-.25, 1), (.25, 1)]],
+        4: [[(.40, 0), C(0, .62), C(.62, .62)], [(.40, 0), (.40, 1)]],
+        7: [[(0, .20), C(.02, 0), C(.60, .02), (.35, .50), (.25, 1)], [(.15, .52), (.58, .50)]],
+        9: [[*arc(.28, .25, .26, .24, 20, -250), C(.54, .34), (.52, .75), (.40, .98), (.20, .95), (.10, .85)]],
+    }
+
+
+def unusual_hand():
+    return Hand(stroke_shift=0.02, warp=0.035, aspect=(1.5, 1.7), slant=(-0.95, -0.85), rotate_deg=4.0,
+                wobble=0.010)
+
+
+def unusual_writer(per_digit: int, seed: int, canvas_size: int = 400, condition: str = "thin") -> list:
+    """``per_digit`` drawings of each digit (strokes.Drawing, canvas pixels) by one simulated
+    writer with an unusual style; different seeds give different drawings by the same writer."""
+    hand, own = unusual_hand(), _unusual_templates()
+    out = []
+    for d in range(10):
+        rng = split_rng("bench", 0x5717E, seed, d)
+        for _ in range(per_digit):
+            if d in own:
+                out.append(realise(own[d], d, rng, condition, canvas_size, hand, style=f"writer {d}"))
+            else:
+                out.append(draw(UNUSUAL_FORMS[d], rng, "bench", condition, canvas_size, hand, variant=0))
+    return out

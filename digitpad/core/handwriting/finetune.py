@@ -1,26 +1,22 @@
-"""Fine-tune on my digits: the Qt-free half (the view is in views.py).
+"""Fine-tune on my digits: the Qt-free half (the My digits tab is ``digitpad.gui.mydigits``).
 
-The flow the "My digits" tab runs:
+The flow the tab runs:
 
-1. :func:`split_samples` splits the collection per digit into samples to learn from and
-   held-out samples to measure on (about one in three of each digit, at least one of every
-   digit that has two or more); :meth:`Split.problem` says when there are too few.
-2. :func:`write_training_file` writes the training part as a collection ``.npz`` (a
-   temporary file in the data folder; removed when the run ends).
-3. :func:`engine_args` is the ``digitpad-train`` command line: start from the active
-   model's checkpoint (``--init X.onnx`` finds ``X.ckpt.pt`` beside it), train on the
-   first ``mnist`` MNIST training digits plus the user's digits repeated ``repeat`` times
-   (so MNIST accuracy holds), a few epochs at a fine-tuning learning rate
-   (:class:`Recipe`), export to a new file in the user's models folder.
-4. :func:`evaluate` scores a model file on the held-out samples with the app's own
-   ``Predictor`` (ONNX Runtime), before and after.
+1. :func:`prepare` (a background job): :func:`split_samples` splits the collection per digit
+   into samples to learn from and held-out samples to measure on (about one in three of each
+   digit, at least one of every digit that has two or more; :meth:`Split.problem` says when
+   there are too few); the active model is scored on the held-out part; the training part is
+   written as a collection ``.npz`` (:func:`write_training_file`, a temporary file in the data
+   folder, removed when the run ends).
+2. The engine runs ``digitpad.client.commands.finetune_args``: start from the active model's
+   checkpoint (``--init X.onnx`` finds ``X.ckpt.pt`` beside it), train on the first
+   ``Recipe.mnist`` MNIST training digits plus the user's digits repeated so they make a
+   quarter of an epoch (so MNIST accuracy holds), at a fine-tuning learning rate.
+3. :func:`score_model` (a background job) scores the new model on the held-out part.
 
 :func:`finetune_blocker` says why a model cannot be fine-tuned (no checkpoint beside it).
 :func:`remove_run_files` deletes what a failed or cancelled run left, so nothing
 half-written stays in the model library.
-
-:func:`unusual_writer` is a simulated writer for the test and the benchmark (one fixed
-form per digit, heavy backhand slant, wide letters), drawn from the stroke templates.
 """
 from __future__ import annotations
 
@@ -33,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..inference import Predictor
+from ..paths import RunFiles
 from . import collection
 from .collection import Sample
 
@@ -113,31 +111,6 @@ class Recipe:
         return int(min(self.max_repeat, max(1, math.ceil(k))))
 
 
-def default_threads() -> int:
-    """All cores: the engine runs at a lower priority (the runner renices it), so the window
-    still gets the CPU when it needs it, and a short fine-tune wants every core it can get."""
-    return max(1, min(8, os.cpu_count() or 1))
-
-
-def engine_args(init: Path, extra: Path, out: Path, recipe: Recipe, n_train: int,
-                data_dir: str | None, threads: int | None = None) -> list[str]:
-    """The ``digitpad-train`` arguments of a fine-tuning run (the arch comes from the checkpoint)."""
-    args = ["--init", str(init), "--extra", str(extra), "--extra-repeat", str(recipe.repeat(n_train)),
-            "--limit", str(recipe.mnist), "--epochs", str(recipe.epochs), "--lr", repr(float(recipe.lr)),
-            "--batch-size", str(recipe.batch_size), "--augment" if recipe.augment else "--no-augment",
-            "--synthetic", "0", "--restroke", "0",    # the default preset's extra data: not for a quick run
-            "--ema", "0", "--mild-epochs", "0",       # an EMA over ~100 steps would stay at the old weights
-            "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
-            "--threads", str(threads or default_threads()), "--out", str(out), "--progress", "jsonl"]
-    if data_dir:
-        args += ["--data-dir", str(data_dir)]
-    return args
-
-
-def checkpoint_beside(model: Path) -> Path:
-    return Path(model).with_suffix(".ckpt.pt")   # training.checkpoint.checkpoint_path
-
-
 def finetune_blocker(model: Path | None) -> str | None:
     """Why this model cannot be fine-tuned, or None if it can."""
     if model is None:
@@ -145,20 +118,21 @@ def finetune_blocker(model: Path | None) -> str | None:
     model = Path(model)
     if model.suffix != ".onnx":
         return f"{model.name} is not an .onnx model."
-    if not checkpoint_beside(model).is_file():
+    checkpoint = RunFiles(model).checkpoint
+    if not checkpoint.is_file():
         return (f"The active model ({model.name}) has no PyTorch checkpoint beside it "
-                f"({checkpoint_beside(model).name}), so it cannot be fine-tuned. Models trained in digitpad "
+                f"({checkpoint.name}), so it cannot be fine-tuned. Models trained in digitpad "
                 f"keep one; choose one of those in the Draw tab.")
     return None
 
 
 def new_model_path(models_dir: Path, base: Path, now: dt.datetime | None = None) -> Path:
     """A new file in the user's models folder: ``<base>-mine-<timestamp>.onnx`` (never an existing one)."""
-    stem = Path(base).stem.split("-mine-")[0]   # fine-tuning a fine-tuned model: no pile of suffixes
+    stem = RunFiles(base).stem.split("-mine-")[0]   # fine-tuning a fine-tuned model: no pile of suffixes
     stamp = f"{(now or dt.datetime.now()):%Y%m%d-%H%M%S}"
     path = Path(models_dir) / f"{stem}-mine-{stamp}.onnx"
     n = 2
-    while path.exists() or checkpoint_beside(path).exists():
+    while any(f.exists() for f in RunFiles(path).all()):
         path = Path(models_dir) / f"{stem}-mine-{stamp}-{n}.onnx"
         n += 1
     return path
@@ -186,30 +160,46 @@ def write_training_file(samples: list[Sample], folder: Path) -> Path:
     return path
 
 
-RUN_FILE_SUFFIXES = (".onnx", ".ckpt.pt", ".run.json", ".log.json")
-
-
-def run_files(out: Path) -> list[Path]:
-    out = Path(out)
-    stem = out.name[:-len(".onnx")] if out.name.endswith(".onnx") else out.stem
-    return [out.with_name(stem + s) for s in RUN_FILE_SUFFIXES]
-
-
 def remove_run_files(out: Path) -> list[Path]:
     """After a failed or cancelled run: its model, checkpoint and logs (and any temporary
     file of an atomic write), so the library shows nothing half-made. Returns what was removed."""
-    out = Path(out)
+    files = RunFiles(out)
     removed = []
-    candidates = run_files(out) + list(out.parent.glob(f".{out.stem}*.tmp*")) + list(out.parent.glob(f".{out.name}*"))
-    for p in candidates:
+    for p in files.all() + files.temporaries():
         try:
             p.unlink()
             removed.append(p)
-        except FileNotFoundError:
-            pass
         except OSError:
             pass
     return removed
+
+
+# -- the background jobs the My digits tab runs (``digitpad.core.background``) -----------------
+@dataclass
+class Prepared:
+    """Everything a fine-tuning run needs before the engine starts."""
+
+    base: Path
+    split: Split
+    before: "Score"
+    training_file: Path
+    out: Path
+
+
+def prepare(task, base: Path, samples: list[Sample], work_folder: Path, models_folder: Path) -> Prepared:
+    """Split the user's digits, score the active model on the held-out part, write the training
+    part for the engine and choose the new model's file. Raises what went wrong (ModelLoadError,
+    OSError, CollectionError); leaves no file behind when it fails."""
+    split = split_samples(samples)
+    before = evaluate(base, split.held_out)
+    out = new_model_path(models_folder, base)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Prepared(Path(base), split, before, write_training_file(split.train, work_folder), out)
+
+
+def score_model(task, model: Path, samples: list[Sample]) -> "Score":
+    """The new model's accuracy on the held-out digits (raises ModelLoadError if it is unusable)."""
+    return evaluate(model, samples)
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -243,58 +233,9 @@ def score(preds: np.ndarray, labels: np.ndarray) -> Score:
 
 def evaluate(model, samples: list[Sample]) -> Score:
     """Accuracy of a model (a path, or a loaded ``Predictor``) on samples, with ONNX Runtime."""
-    from ..inference import Predictor
-
     predictor = model if isinstance(model, Predictor) else Predictor(model)
     xs, ys = images_of(samples)
     if not len(ys):
         return Score(0, 0)
     probs = predictor.predict_batch(xs)
     return score(probs.argmax(1), ys)
-
-
-# -- a simulated writer (test and benchmark) ---------------------------------------------------
-# One form per digit, as a real person writes each digit one way, in a heavy backhand slant
-# (leaning left about 40 degrees: beyond the engine's augmentation and the templates' variation),
-# wide letters and a thin pen. Five forms of this writer's own, which no template has: a
-# slashed zero, a 1 with a long flag and a foot, a closed 4 with a flat top-left corner, a 7
-# with a hook and a crossbar, a 9 with a g-like tail; the other digits use "bench" template
-# variants (geometry no training data of the shipped model was drawn from).
-UNUSUAL_FORMS = {0: "0 oval", 1: "1 european", 2: "2 loop", 3: "3 flat top", 4: "4 closed", 5: "5 one stroke",
-                 6: "6 straight stem", 7: "7 crossbar", 8: "8 two loops", 9: "9 curved stem"}
-
-
-def _unusual_templates() -> dict:
-    from .strokes import C, arc
-
-    return {
-        0: [arc(.30, .5, .30, .5, 0, -370), [(.60, .05), (0, .95)]],
-        1: [[(-.40, .40), C(.02, 0), (0, 1)], [(-.25, 1), (.25, 1)]],
-        4: [[(.40, 0), C(0, .62), C(.62, .62)], [(.40, 0), (.40, 1)]],
-        7: [[(0, .20), C(.02, 0), C(.60, .02), (.35, .50), (.25, 1)], [(.15, .52), (.58, .50)]],
-        9: [[*arc(.28, .25, .26, .24, 20, -250), C(.54, .34), (.52, .75), (.40, .98), (.20, .95), (.10, .85)]],
-    }
-
-
-def unusual_hand():
-    from .strokes import Hand
-
-    return Hand(stroke_shift=0.02, warp=0.035, aspect=(1.5, 1.7), slant=(-0.95, -0.85), rotate_deg=4.0,
-                wobble=0.010)
-
-
-def unusual_writer(per_digit: int, seed: int, canvas_size: int = 400, condition: str = "thin") -> list:
-    """``per_digit`` drawings of each digit (strokes.Drawing, canvas pixels) by one simulated
-    writer with an unusual style; different seeds give different drawings by the same writer."""
-    from .strokes import draw, realise, split_rng
-
-    hand, own = unusual_hand(), _unusual_templates()
-    out = []
-    for d in range(10):
-        rng = split_rng("bench", 0x5717E, seed, d)
-        for _ in range(per_digit):
-            if d in own:
-                out.append(realise(own[d], d, rng, condition, canvas_size, hand, style=f"writer {d}"))
-            else:
-                out.append(draw(UNUSUAL_FORMS[d], rng, "bench", condition, canvas_size, hand, variant=0))
-    return out

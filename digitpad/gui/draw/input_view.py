@@ -7,11 +7,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import style
-
-
-def _grey_image(x28: np.ndarray) -> QImage:
-    a = np.ascontiguousarray((np.clip(x28, 0, 1) * 255).astype(np.uint8))
-    return QImage(a.data, 28, 28, 28, QImage.Format_Grayscale8).copy()
+from ..images import grey_image
 
 
 def _saliency_image(sal: np.ndarray) -> QImage:
@@ -43,7 +39,7 @@ class ModelInputView(QWidget):
         return QSize(196, 196)
 
     def show_input(self, x28: np.ndarray | None) -> None:
-        self._image = None if x28 is None else _grey_image(np.asarray(x28).reshape(28, 28))
+        self._image = None if x28 is None else grey_image(np.asarray(x28).reshape(28, 28))
         if x28 is None:
             self._overlay = None
         self.update()
@@ -61,14 +57,14 @@ class ModelInputView(QWidget):
         side = float(min(self.width(), self.height()))
         side -= side % 28  # whole screen pixels per input pixel: crisp squares
         r = QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
-        p.fillRect(r, QColor("#000000"))
+        p.fillRect(r, QColor(style.INPUT_BG))
         if self._image is not None:
             p.setRenderHint(QPainter.SmoothPixmapTransform, False)
             p.drawImage(r, self._image)
             if self.show_saliency and self._overlay is not None:
                 p.drawImage(r, self._overlay)
         else:
-            p.setPen(QColor("#7d8597"))
+            p.setPen(QColor(style.INPUT_EMPTY_TEXT))
             p.drawText(r, Qt.AlignCenter, "28 × 28\nmodel input")
         p.setPen(QPen(QColor(style.BORDER), 1))
         p.drawRect(r.adjusted(-0.5, -0.5, 0.5, 0.5))

@@ -16,10 +16,15 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QFileDialog, QFrame, QHB
                                QSizePolicy, QSlider, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from digitpad.core.preprocess import input_hints, to_model_input
+from digitpad.core.saliency import timed_saliency
 
+from digitpad.core.handwriting.collection import Collection
+
+from .. import style
 from ..canvas import DrawingCanvas
 from ..widgets import card
-from ..workers import SaliencyWorker
+from ..threads import background
+from .correction import CorrectionBar
 from .input_view import ModelInputView
 from .model_panel import ModelInfoView, ModelPicker
 from .prediction import PredictionPanel
@@ -29,19 +34,22 @@ CANVAS_SIZE = 400
 
 
 class Workbench(QWidget):
-    predictionShown = Signal(object)   # the Prediction now on screen (None: empty canvas)
+    """The Draw tab. ``collection``: where "Wrong? It was: d" saves drawings (My digits)."""
 
-    def __init__(self, controller, parent=None):
+    predictionShown = Signal(object)   # the Prediction now on screen (None: empty canvas)
+    sampleSaved = Signal(object)       # a drawing was saved to the collection (a Sample)
+
+    def __init__(self, controller, collection: Collection, parent=None):
         super().__init__(parent)
         self.setObjectName("workbench")
         self.controller = controller
+        self.collection = collection
         self.prediction = None
         self.model_input: np.ndarray | None = None
         self.hints: list[str] = []
         self.feature_maps = None
         self.kernels_view = None
-        self.saliency = SaliencyWorker(self)
-        self.saliency.ready.connect(self._saliency_ready)
+        self.saliency = background("saliency", self)
         self.saliency_seconds = 0.0
         self._build()
         controller.modelChanged.connect(self._model_changed)
@@ -79,6 +87,10 @@ class Workbench(QWidget):
         dl.addWidget(self.canvas, 0, Qt.AlignHCenter)
         dl.addSpacing(4)
         dl.addLayout(self._tools())
+        self.corrections = CorrectionBar(self.canvas, self.collection, shortcut_scope=self)
+        self.corrections.saved.connect(self.sampleSaved)
+        dl.addWidget(self.corrections)
+        dl.addWidget(self.corrections.status)
         tips = QLabel("Draw one digit, large, in the middle. Esc or Delete clears; "
                       "Ctrl+Z undoes a stroke, Ctrl+Shift+Z redoes; right-click undoes too.")
         tips.setObjectName("muted")
@@ -100,8 +112,8 @@ class Workbench(QWidget):
         self.saliency_box = QCheckBox("Show saliency (where it looks)")
         self.saliency_box.toggled.connect(self._saliency_toggled)
         al.addWidget(self.saliency_box)
-        self.saliency_legend = QLabel("<span style='color:#e8552a'>■</span> supports the answer  "
-                                      "<span style='color:#3c8cff'>■</span> argues against")
+        self.saliency_legend = QLabel(f"<span style='color:{style.SUPPORTS}'>■</span> supports the answer  "
+                                      f"<span style='color:{style.ARGUES_AGAINST}'>■</span> argues against")
         self.saliency_legend.setObjectName("muted")
         self.saliency_legend.setVisible(False)
         al.addWidget(self.saliency_legend)
@@ -222,7 +234,7 @@ class Workbench(QWidget):
         self.picker.set_entries(self.controller.library.entries(), p.path if p else None)
 
     def open_model_dialog(self) -> None:
-        start = str(self.controller.library.root / "models")
+        start = str(self.controller.library.models)
         path, _ = QFileDialog.getOpenFileName(self, "Open an ONNX model", start, "ONNX models (*.onnx);;All files (*)")
         if path:
             self.controller.load(Path(path))
@@ -264,7 +276,7 @@ class Workbench(QWidget):
         if self.feature_maps is not None:
             self.feature_maps.show_prediction(self.prediction)
         if self.saliency_box.isChecked():
-            self.saliency.request(predictor, None if x is None else x[0, 0])
+            self._request_saliency()
         self.predictionShown.emit(self.prediction)
 
     def _show_hints(self, hints: list[str]) -> None:
@@ -277,11 +289,21 @@ class Workbench(QWidget):
         self.input_view.set_saliency_visible(on)
         self.saliency_legend.setVisible(on)
         if on:
-            x = self.model_input
-            self.saliency.request(self.controller.predictor, None if x is None else x[0, 0])
+            self._request_saliency()
 
-    def _saliency_ready(self, sal, target: int, seconds: float) -> None:
-        self.saliency_seconds = seconds
+    def _request_saliency(self) -> None:
+        """Where the network looks, for the input now shown; off the UI thread (a few ms a
+        drawing at 60 Hz would eat most of each frame), the newest drawing wins."""
+        x, predictor = self.model_input, self.controller.predictor
+        if x is None or predictor is None:
+            self.saliency.cancel()
+            self.input_view.show_saliency_map(None)
+            return
+        self.saliency.submit(timed_saliency, predictor, x[0, 0].copy(), on_done=self._saliency_ready,
+                             on_error=lambda _e: self.input_view.show_saliency_map(None))
+
+    def _saliency_ready(self, result) -> None:
+        sal, _target, self.saliency_seconds = result
         self.input_view.show_saliency_map(sal)
 
     def show_external_input(self, x28, caption: str = "") -> None:
@@ -301,8 +323,8 @@ class Workbench(QWidget):
         if self.feature_maps is not None:
             self.feature_maps.show_prediction(self.prediction)
         if self.saliency_box.isChecked():
-            self.saliency.request(predictor, x[0, 0])
+            self._request_saliency()
         self.predictionShown.emit(self.prediction)
 
     def shutdown(self) -> None:
-        self.saliency.stop()
+        self.saliency.shutdown()

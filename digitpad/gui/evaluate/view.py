@@ -12,23 +12,18 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from digitpad.core.evaluation import EvalResult, find_test_folder
+from digitpad.core.datasets import DATASET_TITLES, DATASETS
+from digitpad.core.evaluation import EvalResult, TestSetError, TestSets, evaluation_job, find_test_folder
+from digitpad.core.paths import datasets_dir
 
 from .. import style
-from ..widgets import card
-from .worker import EvaluationWorker
+from ..images import thumbnail
+from ..widgets import card, thin_progress_bar
+from ..threads import background
 
-SETTINGS_KEY = "evaluation_data_dir"
-DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 GALLERY_LIMIT = 400
 THUMB = 56
 ACC_COLUMN = 10
-
-
-def thumbnail(img_u8: np.ndarray, size: int = THUMB) -> QPixmap:
-    a = np.ascontiguousarray(img_u8, dtype=np.uint8)
-    qimg = QImage(a.data, 28, 28, 28, QImage.Format_Grayscale8).copy()
-    return QPixmap.fromImage(qimg.scaled(size, size, Qt.IgnoreAspectRatio, Qt.FastTransformation))
 
 
 def _mix(a: str, b: str, t: float) -> QColor:
@@ -39,6 +34,8 @@ def _mix(a: str, b: str, t: float) -> QColor:
 
 class EvaluationView(QWidget):
     openImage = Signal(object, str)      # float32 [28, 28] 0..1, a caption
+    evaluated = Signal(object)           # the EvalResult now shown
+    failed = Signal(str)                 # the message now shown
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -48,10 +45,8 @@ class EvaluationView(QWidget):
         self.evaluated_key: str | None = None
         self.cell_indices = np.zeros(0, np.int64)
         self.cell: tuple[int, int] | None = None
-        self.worker = EvaluationWorker(self)
-        self.worker.progress.connect(self._progress)
-        self.worker.finished.connect(self._finished)
-        self.worker.failed.connect(self._failed)
+        self.jobs = background("evaluation", self)
+        self.test_sets = TestSets()
         self._build()
         controller.modelChanged.connect(self._model_changed)
         if controller.predictor is not None:
@@ -85,11 +80,7 @@ class EvaluationView(QWidget):
         self.run_button.clicked.connect(self.evaluate)
         row.addWidget(self.run_button)
         hl.addLayout(row)
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(False)
-        self.progress.setFixedHeight(6)
-        self.progress.setStyleSheet("QProgressBar { background: #e2e5ec; border: none; border-radius: 3px; }"
-                                    "QProgressBar::chunk { background: #3b6ef5; border-radius: 3px; }")
+        self.progress = thin_progress_bar(6)
         self.progress.setVisible(False)
         hl.addWidget(self.progress)
         self.summary = QLabel("")
@@ -108,8 +99,8 @@ class EvaluationView(QWidget):
         self.matrix.setFocusPolicy(Qt.StrongFocus)
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.matrix.verticalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.matrix.setStyleSheet("QTableWidget { gridline-color: #eef0f4; border: none; }"
-                                  "QTableWidget::item:selected { border: 2px solid #1d2333; color: #1d2333; }")
+        self.matrix.setStyleSheet(f"QTableWidget::item:selected {{ border: 2px solid {style.TEXT}; "
+                                  f"color: {style.TEXT}; }}")
         self.matrix.cellClicked.connect(self.show_cell)
         self.matrix.setMinimumSize(520, 380)
         ml.addWidget(self.matrix, 1)
@@ -161,17 +152,11 @@ class EvaluationView(QWidget):
     def dataset(self) -> str:
         p = self.controller.predictor
         ds = p.metadata.dataset if p is not None and p.metadata else "mnist"
-        return ds if ds in ("mnist", "fashion-mnist") else "mnist"
+        return ds if ds in DATASETS else "mnist"
 
     def _default_folder(self) -> str:
-        from digitpad.client.runs import shared_datasets_dir
-        from digitpad.core.paths import datasets_dir
-
-        lib = self.controller.library
-        form = lib.get("training_form") or {}
-        user = datasets_dir()
-        found = find_test_folder(self.dataset(), [lib.get(SETTINGS_KEY), form.get("data_dir") if isinstance(
-            form, dict) else None, shared_datasets_dir(), user])
+        """The datasets folder every tab shares, else where the engine downloads."""
+        found = find_test_folder(self.dataset(), [self.controller.settings.values.datasets_folder, datasets_dir()])
         return str(found) if found else ""
 
     def _model_changed(self, predictor) -> None:
@@ -190,7 +175,7 @@ class EvaluationView(QWidget):
 
     def evaluate_if_stale(self) -> None:
         p = self.controller.predictor
-        if p is not None and self.evaluated_key != self._key() and not self.worker.busy():
+        if p is not None and self.evaluated_key != self._key() and not self.jobs.busy():
             self.evaluate()
 
     def _key(self) -> str:
@@ -205,7 +190,7 @@ class EvaluationView(QWidget):
 
     def _folder_edited(self) -> None:
         if self.folder.text().strip():
-            self.controller.library.set(SETTINGS_KEY, self.folder.text().strip())
+            self.controller.settings.update(datasets_folder=self.folder.text().strip())
             self.evaluate_if_stale()
 
     # -- running -------------------------------------------------------------------------------
@@ -226,18 +211,22 @@ class EvaluationView(QWidget):
         self.progress.setVisible(True)
         self.run_button.setEnabled(False)
         self.summary.setText(f"<span style='color:{style.MUTED}'>Evaluating {html.escape(p.name)} on the "
-                             f"{DATASET_NAMES.get(self.dataset())} test set…</span>")
-        self.worker.request(p, folder, self.dataset())
+                             f"{DATASET_TITLES.get(self.dataset())} test set…</span>")
+        self.jobs.submit(evaluation_job, p, folder, self.dataset(), self.test_sets, on_done=self._finished,
+                         on_error=self._failed, on_progress=self._progress)
         return True
 
     def _progress(self, done: int, total: int) -> None:
         self.progress.setValue(int(100 * done / max(total, 1)))
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, error: BaseException) -> None:
+        message = str(error) if isinstance(error, TestSetError) else (
+            f"evaluation failed: {type(error).__name__}: {error}")   # a model that fails on batches
         self.progress.setVisible(False)
         self.run_button.setEnabled(True)
         self.evaluated_key = None
         self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>{html.escape(message)}</span>")
+        self.failed.emit(message)
 
     def _finished(self, result: EvalResult) -> None:
         self.progress.setVisible(False)
@@ -249,11 +238,12 @@ class EvaluationView(QWidget):
         names = result.classes
         self.summary.setText(
             f"Test accuracy <b style='font-size:15px'>{result.accuracy * 100:.2f} %</b> "
-            f"({correct:,} of {result.n:,} {DATASET_NAMES.get(result.dataset, result.dataset)} test images; {result.n - correct:,} mistakes) · "
+            f"({correct:,} of {result.n:,} {DATASET_TITLES.get(result.dataset, result.dataset)} test images; {result.n - correct:,} mistakes) · "
             f"evaluated in {result.seconds:.2f} s · hardest classes: "
             + ", ".join(f"{html.escape(names[c])} ({per[c] * 100:.1f} %)" for c in worst))
         self._fill_matrix(result)
         self.show_mistakes()
+        self.evaluated.emit(result)
 
     # -- the matrix ------------------------------------------------------------------------------
     def _clear_matrix(self) -> None:
@@ -281,14 +271,14 @@ class EvaluationView(QWidget):
                 item.setTextAlignment(Qt.AlignCenter)
                 if r == c:
                     t = n / totals[r]
-                    bg = _mix("#ffffff", "#2f7d4f", 0.15 + 0.55 * t)
-                    fg = QColor("#ffffff")
+                    bg = _mix(style.WHITE, style.CORRECT, 0.15 + 0.55 * t)
+                    fg = QColor(style.WHITE)
                 elif n:
                     t = np.log1p(n) / np.log1p(off_max)
-                    bg = _mix("#fff1ec", "#d9481c", t)
-                    fg = QColor("#ffffff" if t > 0.55 else style.TEXT)
+                    bg = _mix(style.MISTAKE_LOW, style.MISTAKE_HIGH, t)
+                    fg = QColor(style.WHITE if t > 0.55 else style.TEXT)
                 else:
-                    bg, fg = QColor("#ffffff"), QColor("#c3c8d2")
+                    bg, fg = QColor(style.WHITE), QColor(style.EMPTY_CELL)
                 item.setBackground(QBrush(bg))
                 item.setForeground(QBrush(fg))
                 item.setToolTip(f"true {names[r]}, predicted {names[c]}: {n:,} images "
@@ -296,7 +286,7 @@ class EvaluationView(QWidget):
                 m.setItem(r, c, item)
             acc = QTableWidgetItem(f"{per[r] * 100:.1f} %")
             acc.setTextAlignment(Qt.AlignCenter)
-            acc.setBackground(QBrush(_mix("#fdecec", "#e7f6ec", float(np.clip((per[r] - 0.8) / 0.2, 0, 1)))))
+            acc.setBackground(QBrush(_mix(style.ERROR_BG, style.OK_BG, float(np.clip((per[r] - 0.8) / 0.2, 0, 1)))))
             acc.setForeground(QBrush(QColor(style.TEXT)))
             acc.setFlags(Qt.ItemIsEnabled)
             acc.setToolTip(f"{names[r]}: {per[r] * 100:.2f} % recognised ({int(conf[r, r]):,} of "
@@ -335,7 +325,7 @@ class EvaluationView(QWidget):
         shown = idx[:GALLERY_LIMIT]
         for i in shown:
             t, p = int(r.labels[i]), int(r.preds[i])
-            item = QListWidgetItem(QIcon(thumbnail(test.images[i])), f"{r.classes[t]}→{r.classes[p]}\n"
+            item = QListWidgetItem(QIcon(thumbnail(test.images[i], THUMB)), f"{r.classes[t]}→{r.classes[p]}\n"
                                    f"{conf[i] * 100:.1f} %")
             item.setData(Qt.UserRole, int(i))
             item.setToolTip(f"Test image #{i}: true {r.classes[t]}, predicted {r.classes[p]} with "
@@ -357,7 +347,7 @@ class EvaluationView(QWidget):
         if r is None or r.test is None:
             return
         t, p = int(r.labels[i]), int(r.preds[i])
-        caption = (f"Test image #{i} from {DATASET_NAMES.get(r.dataset, r.dataset)}: true {r.classes[t]}, the model said {r.classes[p]} "
+        caption = (f"Test image #{i} from {DATASET_TITLES.get(r.dataset, r.dataset)}: true {r.classes[t]}, the model said {r.classes[p]} "
                    f"({r.confidence[i] * 100:.1f} %).")
         self.openImage.emit(r.test.image(i), caption)
 
@@ -367,4 +357,4 @@ class EvaluationView(QWidget):
             self.open_index(int(items[0].data(Qt.UserRole)))
 
     def shutdown(self) -> None:
-        self.worker.cancel()
+        self.jobs.shutdown()

@@ -1,8 +1,7 @@
 """The Train tab: the ``digitpad-train`` engine in a QProcess, live curves, runs history.
 
-``model`` is Qt-free (settings, command lines, run state, history); ``runner`` owns the
-QProcess; ``tab`` and ``curves`` are the views. ``TrainingTab`` is imported lazily so
-``digitpad.training_tab.model`` stays importable without Qt.
+``tab`` ties together ``form`` (set up a run), ``live`` (watch it) and ``runs_view`` (the
+history); ``curves`` draws with pyqtgraph, so ``TrainingTab`` is imported lazily.
 """
 
 

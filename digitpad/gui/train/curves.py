@@ -12,11 +12,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from digitpad.client.runs import Ema, smooth
+from digitpad.client.state import Ema, smooth
 
 from .. import style
 
-PALETTE = [style.ACCENT, "#e8702a", "#2a9d5c", "#9b4dca"]
 SHORT = {"train_loss": "loss ", "test_loss": "test loss ", "test_accuracy": "accuracy ", "lr": "lr "}
 PLOTS = [("train_loss", "Training loss (per step)", "step"),
          ("test_loss", "Test loss (per epoch)", "epoch"),
@@ -97,7 +96,6 @@ class CurvesView(QWidget):
             item.setLimits(yMin=0, **({"yMax": 1.0} if key == "test_accuracy" else {}))
 
             self.plots[key] = _Plot(item, key, xlabel)
-        self.legend_text = ""
         self.glw.scene().sigMouseMoved.connect(self._hover)
         self._live_len = -1
         self._live_epochs = -1
@@ -143,7 +141,7 @@ class CurvesView(QWidget):
         """runs: (label, curves) with curves as RunRecord.curves(): name -> (x, y)."""
         self.clear()
         for i, (label, curves) in enumerate(runs):
-            colour = PALETTE[i % len(PALETTE)]
+            colour = style.SERIES[i % len(style.SERIES)]
             for key in self.plots:
                 if key not in curves:
                     continue
@@ -161,7 +159,7 @@ class CurvesView(QWidget):
         Start costs the UI thread no item construction."""
         if not self._live_items:
             self.clear()
-            colour = PALETTE[0]
+            colour = style.SERIES[0]
             self._add("train_loss", "run", [], [], colour, False, raw=[])
             self._add("lr", "run", [], [], colour, False)
             self._add("test_loss", "run", [], [], colour, True)
@@ -237,7 +235,3 @@ class CurvesView(QWidget):
             (x0, x1), (y0, y1) = vb.viewRange()
             p.label.setPos(x1, y1)
             p.label.show()
-
-    def hover_text(self, key: str) -> str:
-        p = self.plots[key]
-        return p.label.toPlainText() if p.label.isVisible() else ""

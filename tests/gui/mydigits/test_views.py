@@ -13,16 +13,16 @@ def _draw_seven(canvas):
     canvas.draw_stroke([(0.28 * s, 0.2 * s), (0.72 * s, 0.2 * s), (0.6 * s, 0.45 * s), (0.46 * s, 0.8 * s)])
 
 
-def test_correction_in_the_main_window(qtbot, random_model_path):
+def test_correction_in_the_main_window(qtbot, random_model):
     from digitpad.app import MainWindow
 
-    w = MainWindow(model_path=random_model_path)
+    w = MainWindow(model_path=random_model)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=3000)
-    bar, view = w.corrections, w.my_digits
+    bar, view = w.workbench.corrections, w.my_digits
     assert w.tabs.indexOf(view) >= 0
     bar.buttons[3].click()                      # nothing drawn: nothing saved
     assert "Draw a digit first" in bar.status.text() and len(bar.collection) == 0
@@ -45,7 +45,7 @@ def test_correction_in_the_main_window(qtbot, random_model_path):
 
 
 def test_my_digits_view_guided_delete_export_import(qtbot, tmp_path):
-    from digitpad.gui.mydigits.views import GUIDED_REPEATS, MyDigitsView
+    from digitpad.gui.mydigits.view import GUIDED_REPEATS, MyDigitsView
 
     col = Collection()
     view = MyDigitsView(col)

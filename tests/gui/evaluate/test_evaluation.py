@@ -1,47 +1,10 @@
-"""The evaluation view: a known model on a known set, the matrix, the gallery, the drawing tab."""
+"""The Evaluate tab: the matrix, the gallery, the drawing tab."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from known import PER_CLASS
 from PySide6.QtCore import Qt
-
-from known import MISLABELLED, PER_CLASS
-
-from digitpad.core.evaluation import evaluate, find_test_folder, load_test_set
-from digitpad.core.inference import Predictor
-
-
-def test_known_model_on_known_set(pattern_model, known_set):
-    folder, images, labels, expected = known_set
-    test = load_test_set(folder)
-    assert np.array_equal(test.images, images) and np.array_equal(test.labels, labels)
-    r = evaluate(Predictor(pattern_model), test, batch=7)       # several batches, one ragged
-    assert np.array_equal(r.confusion, expected)
-    n = 10 * PER_CLASS + len(MISLABELLED)
-    assert r.accuracy == pytest.approx(10 * PER_CLASS / n)
-    per = r.per_class_accuracy
-    assert per[3] == pytest.approx(PER_CLASS / (PER_CLASS + 2)) and per[2] == 1.0
-    # cell (true 3, predicted 5): the two mislabelled 5-patterns
-    assert list(labels[r.cell(3, 5)]) == [3, 3] and set(r.preds[r.cell(3, 5)]) == {5}
-    # a diagonal cell lists the least confident (faintest) first
-    diag = r.cell(4, 4)
-    assert list(r.confidence[diag]) == sorted(r.confidence[diag])
-    mistakes = r.mistakes()
-    assert len(mistakes) == len(MISLABELLED)
-    assert list(r.confidence[mistakes]) == sorted(r.confidence[mistakes], reverse=True)
-
-
-def test_batch_answers_match_one_by_one(pattern_model, known_set):
-    p = Predictor(pattern_model)
-    test = load_test_set(known_set[0])
-    r = evaluate(p, test)
-    one = np.stack([p.predict(test.image(i)).probs for i in range(len(test))])
-    np.testing.assert_allclose(r.probs, one, atol=1e-5)
-
-
-def test_find_test_folder(known_set, tmp_path):
-    assert find_test_folder("mnist", [None, tmp_path, known_set[0]]) == known_set[0]
-    assert find_test_folder("fashion-mnist", [known_set[0]]) is None
 
 
 @pytest.fixture
@@ -53,7 +16,7 @@ def eval_view(qtbot, controller, pattern_model, known_set):
     qtbot.addWidget(view)
     view.folder.setText(str(known_set[0]))
     view.resize(1200, 700)
-    with qtbot.waitSignal(view.worker.finished, timeout=20_000):
+    with qtbot.waitSignal(view.evaluated, timeout=20_000):
         view.show()           # showing the tab evaluates the active model
     return view
 
@@ -107,7 +70,7 @@ def test_missing_test_set_is_said_in_words(qtbot, controller, pattern_model, tmp
     view = EvaluationView(controller)
     qtbot.addWidget(view)
     view.folder.setText(str(tmp_path))
-    with qtbot.waitSignal(view.worker.failed, timeout=10_000):
+    with qtbot.waitSignal(view.failed, timeout=10_000):
         view.evaluate()
     assert "not found" in view.summary.text() and view.run_button.isEnabled()
 
@@ -121,7 +84,7 @@ def test_open_in_drawing_tab_of_the_app(qtbot, pattern_model, known_set, monkeyp
     qtbot.addWidget(w)
     w.show()
     assert [w.tabs.tabText(i) for i in range(w.tabs.count())][:3] == ["Draw", "Train", "Evaluate"]
-    with qtbot.waitSignal(w.evaluation.worker.finished, timeout=20_000):
+    with qtbot.waitSignal(w.evaluation.evaluated, timeout=20_000):
         w.tabs.setCurrentWidget(w.evaluation)
     i = w.evaluation.gallery_indices()[0]
     w.evaluation.open_index(i)

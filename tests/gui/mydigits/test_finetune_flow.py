@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from digitpad.core.handwriting import finetune
+from digitpad.core.handwriting import bench, finetune
 from digitpad.core.handwriting.collection import Collection, Sample
+from digitpad.core.paths import RunFiles
 
 ENGINE_TIMEOUT_MS = 180_000
 
@@ -20,13 +21,13 @@ def _window(qtbot, model, mnist_dir):
     w = MainWindow(model_path=model)
     qtbot.addWidget(w)
     w.show()
-    # the fine-tune reads MNIST where the Train tab's form says
-    w.controller.library.set("training_form", {"data_dir": str(mnist_dir), "download": False})
+    # the fine-tune reads MNIST from the datasets folder the tabs share
+    w.controller.settings.update(datasets_folder=str(mnist_dir))
     return w
 
 
 def _write_like_the_user(w, drawings):
-    canvas, bar = w.workbench.canvas, w.corrections
+    canvas, bar = w.workbench.canvas, w.workbench.corrections
     for d in drawings:
         canvas.clear()
         for stroke in d.strokes:
@@ -38,27 +39,15 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-def test_split_holds_out_a_third_of_each_digit():
-    assert [finetune.held_out_positions(n) for n in range(7)] == [[], [], [1], [1], [2], [1, 3], [1, 4]]
-    samples = [Sample(label=d, image=None, timestamp=i, id=f"{d}-{i}") for d in range(10) for i in range(5)]
-    split = finetune.split_samples(samples)
-    assert split.counts("held_out") == [2] * 10 and split.counts("train") == [3] * 10
-    assert split.problem() is None
-    few = finetune.split_samples(samples[:7] + [samples[10]])      # 7 zeros and one 1
-    assert "Too few samples" in few.problem()
-    assert finetune.Recipe(mnist=6000, user_share=0.25).repeat(50) == 40
-    assert finetune.Recipe(mnist=8000, user_share=0.25).repeat(30) == 89
-
-
 def test_finetune_through_the_ui_lifts_held_out_accuracy(qtbot, tiny_model_path, mnist_dir, private_data_dir):
-    assert finetune.checkpoint_beside(tiny_model_path).is_file()    # the fixture's engine keeps one
+    assert RunFiles(tiny_model_path).checkpoint.is_file()    # the fixture's engine keeps one
     w = _window(qtbot, tiny_model_path, mnist_dir)
     panel = w.my_digits.finetune
     assert not panel.button.isEnabled() and "Too few samples" in panel.reason.text()
     w.tabs.setCurrentWidget(w.my_digits)
 
-    _write_like_the_user(w, finetune.unusual_writer(5, seed=3))
-    assert w.corrections.collection.counts() == [5] * 10
+    _write_like_the_user(w, bench.unusual_writer(5, seed=3))
+    assert w.workbench.corrections.collection.counts() == [5] * 10
     assert panel.button.isEnabled(), panel.reason.text()
     panel.recipe = finetune.Recipe(mnist=2000, epochs=2, lr=1e-3)   # a shorter run for the test
     models = private_data_dir / "models"
@@ -66,6 +55,7 @@ def test_finetune_through_the_ui_lifts_held_out_accuracy(qtbot, tiny_model_path,
     with qtbot.waitSignal(panel.finished, timeout=ENGINE_TIMEOUT_MS) as done:
         panel.button.click()
         assert panel.is_running() and not panel.button.isEnabled() and panel.cancel_button.isVisible()
+        qtbot.waitUntil(panel.runner.process_running, timeout=ENGINE_TIMEOUT_MS)   # measured, then launched
         assert "--init" in panel.runner.arguments and str(tiny_model_path) in panel.runner.arguments
     assert done.args == ["completed"], panel.result.text()
 
@@ -75,7 +65,7 @@ def test_finetune_through_the_ui_lifts_held_out_accuracy(qtbot, tiny_model_path,
     assert after.accuracy > before.accuracy, (before.text(), after.text())
     assert f"before <b>{before.text()}</b>" in panel.result.text() and after.text() in panel.result.text()
     new = panel.new_model
-    assert new.parent == models and new.is_file() and finetune.checkpoint_beside(new).is_file()
+    assert new.parent == models and new.is_file() and RunFiles(new).checkpoint.is_file()
     assert not [n for n in _files(private_data_dir) if n.startswith(finetune.TEMP_PREFIX)]   # temp .npz gone
     assert panel.use_button.isVisible()
     panel.use_button.click()
@@ -84,11 +74,11 @@ def test_finetune_through_the_ui_lifts_held_out_accuracy(qtbot, tiny_model_path,
     w.close()
 
 
-def test_finetune_is_disabled_for_a_model_without_checkpoint(qtbot, random_model_path, mnist_dir):
-    w = _window(qtbot, random_model_path, mnist_dir)
+def test_finetune_is_disabled_for_a_model_without_checkpoint(qtbot, random_model, mnist_dir):
+    w = _window(qtbot, random_model, mnist_dir)
     panel = w.my_digits.finetune
     for i in range(30):
-        w.corrections.collection.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
+        w.workbench.corrections.collection.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
     w.my_digits.refresh()
     assert not panel.button.isEnabled()
     assert "no PyTorch checkpoint" in panel.reason.text() and "random.onnx" in panel.reason.text()
@@ -97,7 +87,7 @@ def test_finetune_is_disabled_for_a_model_without_checkpoint(qtbot, random_model
 
 def test_an_engine_error_is_shown_and_nothing_is_kept(qtbot, tiny_model_path, tmp_path, private_data_dir):
     w = _window(qtbot, tiny_model_path, tmp_path / "no-mnist-here")
-    col: Collection = w.corrections.collection
+    col: Collection = w.workbench.corrections.collection
     for i in range(30):
         col.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
     w.my_digits.refresh()
@@ -116,7 +106,7 @@ def test_an_engine_error_is_shown_and_nothing_is_kept(qtbot, tiny_model_path, tm
 def test_too_few_samples_say_so(qtbot, tiny_model_path, mnist_dir, n):
     w = _window(qtbot, tiny_model_path, mnist_dir)
     for i in range(n):
-        w.corrections.collection.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
+        w.workbench.corrections.collection.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
     w.my_digits.refresh()
     panel = w.my_digits.finetune
     assert not panel.button.isEnabled() and f"Too few samples to fine-tune: {n} in My digits" in panel.reason.text()
@@ -127,7 +117,7 @@ def test_too_few_samples_say_so(qtbot, tiny_model_path, mnist_dir, n):
 def test_cancel_keeps_nothing(qtbot, tiny_model_path, mnist_dir, private_data_dir):
     w = _window(qtbot, tiny_model_path, mnist_dir)
     for i in range(30):
-        w.corrections.collection.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
+        w.workbench.corrections.collection.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
     w.my_digits.refresh()
     panel = w.my_digits.finetune
     panel.recipe = finetune.Recipe(mnist=20000, epochs=3)    # long enough to be cancelled mid-run
@@ -135,12 +125,12 @@ def test_cancel_keeps_nothing(qtbot, tiny_model_path, mnist_dir, private_data_di
     with qtbot.waitSignal(panel.finished, timeout=ENGINE_TIMEOUT_MS) as done:
         assert panel.start()
         # One engine at a time: the Train tab cannot start its own run meanwhile.
-        assert not train_tab.start_button.isEnabled()
-        assert not train_tab.start() and "fine-tuning is running" in train_tab.problem_label.text()
+        assert not train_tab.form.start_button.isEnabled()
+        assert not train_tab.start() and "fine-tuning in the My digits tab" in train_tab.form.problem_label.text()
         qtbot.waitUntil(lambda: panel.runner.state.step > 0, timeout=ENGINE_TIMEOUT_MS)
         panel.cancel_button.click()
     assert done.args == ["cancelled"] and "cancelled" in panel.result.text()
-    assert train_tab.start_button.isEnabled()
+    assert train_tab.form.start_button.isEnabled()
     assert _files(private_data_dir / "models") == []                 # no model, checkpoint or log
     assert not [n for n in _files(private_data_dir) if n.startswith(finetune.TEMP_PREFIX)]
     w.close()

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from digitpad.client import commands
+from digitpad.client.run_settings import DEVICES, KNOWN_ARCHS, RunSettings
 from digitpad.core.library import ModelLibrary
 from digitpad.core.paths import models_dir
-from digitpad.client import runs as model
-from digitpad.client.runs import RunSettings
+from digitpad.core.settings import SettingsStore
 
 RUN_MS = 120_000     # generous: a loaded 2-core machine
 
@@ -22,8 +23,8 @@ def tiny(mnist_dir, limit=300, epochs=2, name="") -> RunSettings:
 
 
 def start(tab, settings) -> None:
-    tab.set_settings(settings)
-    assert tab.start(), tab.problem_label.text()
+    tab.form.set_settings(settings)
+    assert tab.start(), tab.form.problem_label.text()
 
 
 def library_models() -> list[Path]:
@@ -34,7 +35,7 @@ def test_tiny_run_to_the_end_joins_the_library(tab, qtbot, mnist_dir, controller
     epochs = []
     tab.runner.event.connect(lambda ev: ev["event"] == "epoch" and epochs.append(ev))
     start(tab, tiny(mnist_dir, name="tiny-run"))
-    assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
+    assert not tab.form.start_button.isEnabled() and tab.form.stop_button.isEnabled()
     assert "--threads" in tab.runner.arguments and "--limit" in tab.runner.arguments
     with qtbot.waitSignal(tab.runner.exported, timeout=RUN_MS) as exported:
         pass
@@ -47,29 +48,29 @@ def test_tiny_run_to_the_end_joins_the_library(tab, qtbot, mnist_dir, controller
     st = tab.runner.state
     assert st.total_steps == 20 and st.step == 20 and len(st.history) == 2 and st.steps
     tab._redraw_now()
-    assert tab.progress.value() == 1000 and "step 20/20" in tab.progress_text.text()
+    assert tab.live.progress.value() == 1000 and "step 20/20" in tab.live.progress_text.text()
     # the curves got the run (batched redraws: at most one per timer tick)
-    train_loss = tab.curves.plots["train_loss"].series[0]
+    train_loss = tab.live.curves.plots["train_loss"].series[0]
     assert len(train_loss[1]) == len(st.steps)
-    assert len(tab.curves.plots["test_accuracy"].series[0][1]) == 2
+    assert len(tab.live.curves.plots["test_accuracy"].series[0][1]) == 2
     # the model is in the library with its metadata; one click makes it active
     entry = next(e for e in ModelLibrary().entries() if e.path == path)
     assert entry.metadata.arch == "seed001" and entry.metadata.metrics["test_accuracy"] > 0
-    assert not tab.use_button.isHidden() and not tab.result.isHidden()
-    assert "Model ready" in tab.result_text.text()
+    assert not tab.live.use_button.isHidden() and not tab.live.result.isHidden()
+    assert "Model ready" in tab.live.result_text.text()
     with qtbot.waitSignal(tab.useModel) as used:
-        tab.use_button.click()
+        tab.live.use_button.click()
     assert used.args == [path]
     # the history lists it, with the app's step log beside the engine's run log
     assert (models_dir() / "tiny-run.log.json").is_file() and (models_dir() / "tiny-run.run.json").is_file()
     tab.refresh_history()
-    assert tab.runs[0].stem == "tiny-run" and tab.runs[0].status == "completed"
-    assert len(tab.runs[0].curves()["train_loss"][0]) == len(st.steps)
+    assert tab.history.runs[0].stem == "tiny-run" and tab.history.runs[0].status == "completed"
+    assert len(tab.history.runs[0].curves()["train_loss"][0]) == len(st.steps)
     # settings were remembered
-    assert ModelLibrary().get("training_form")["arch"] == "seed001"
+    assert SettingsStore().values.train_form["arch"] == "seed001"
     # a second run may not overwrite the first
-    tab.set_settings(tiny(mnist_dir, name="tiny-run"))
-    assert not tab.start() and "already exists" in tab.problem_label.text()
+    tab.form.set_settings(tiny(mnist_dir, name="tiny-run"))
+    assert not tab.start() and "already exists" in tab.form.problem_label.text()
 
 
 def test_stop_export_and_resume(tab, qtbot, mnist_dir):
@@ -78,7 +79,7 @@ def test_stop_export_and_resume(tab, qtbot, mnist_dir):
     with qtbot.waitSignal(tab.runner.event, timeout=RUN_MS, check_params_cb=lambda ev: ev["event"] == "step"):
         pass
     tab.stop()
-    assert tab.runner.state.status == "stopping" and not tab.stop_button.isEnabled()
+    assert tab.runner.state.status == "stopping" and not tab.form.stop_button.isEnabled()
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
         pass
     assert finished.args == ["stopped"]
@@ -86,21 +87,21 @@ def test_stop_export_and_resume(tab, qtbot, mnist_dir):
     stopped_at = st.step
     assert 0 < stopped_at < st.total_steps and st.checkpoint.is_file()
     assert library_models() == []                       # stopped: nothing exported yet
-    assert tab.resume_button.isEnabled() and not tab.export_button.isHidden() and tab.export_button.isEnabled()
-    assert "Stopped" in tab.result_text.text()
+    assert tab.form.resume_button.isEnabled() and not tab.form.export_button.isHidden() and tab.form.export_button.isEnabled()
+    assert "Stopped" in tab.live.result_text.text()
     # export the stopped run's checkpoint: a partly trained model in the library
     tab.export_checkpoint()
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
         pass
     assert finished.args == ["stopped"] and library_models() == [models_dir() / "stopped-run.onnx"]
-    assert "from the stopped run's checkpoint" in tab.result_text.text()
-    assert tab.resume_button.isEnabled()
+    assert "from the stopped run's checkpoint" in tab.live.result_text.text()
+    assert tab.form.resume_button.isEnabled()
     # resume: the curves carry on from where the run stopped
     n_before = len(st.steps)
     tab.resume()
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
         pass
-    assert finished.args == ["completed"], tab.result_text.text()
+    assert finished.args == ["completed"], tab.live.result_text.text()
     st = tab.runner.state
     assert st.steps[:n_before] and st.steps[n_before] > stopped_at and st.step == st.total_steps
     assert [h["epoch"] for h in st.history] == [1]
@@ -115,12 +116,12 @@ def test_killed_process_is_reported_and_leaves_nothing(tab, qtbot, mnist_dir):
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
         pass
     assert finished.args == ["failed"]
-    text = tab.result_text.text()
+    text = tab.live.result_text.text()
     assert "The training run failed" in text and "killed or crashed" in text
     assert "Nothing was added to the model library" in text
     assert library_models() == [] and not list(models_dir().glob(".*tmp*"))
     assert ModelLibrary().entries() == [] or all(e.source == "shipped" for e in ModelLibrary().entries())
-    assert tab.start_button.isEnabled() and not tab.resume_button.isEnabled()
+    assert tab.form.start_button.isEnabled() and not tab.form.resume_button.isEnabled()
 
 
 def test_engine_error_shows_its_last_lines(tab, qtbot, tmp_path):
@@ -131,10 +132,10 @@ def test_engine_error_shows_its_last_lines(tab, qtbot, tmp_path):
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
         pass
     assert finished.args == ["failed"]
-    text = tab.result_text.text()
+    text = tab.live.result_text.text()
     assert "not found in" in text                          # the engine's error event
     assert "digitpad-train: error:" in text                # and its stderr tail
-    assert "digitpad-train: error:" in tab.log.toPlainText()
+    assert "digitpad-train: error:" in tab.live.log.toPlainText()
     assert library_models() == []
 
 
@@ -164,10 +165,10 @@ def test_closing_the_window_mid_run_asks_then_stops(qtbot, mnist_dir, monkeypatc
     later = TrainingTab(w.controller)
     qtbot.addWidget(later)
     later.refresh_history()
-    run = later.runs[0]
-    assert run.stem == "closing-run" and run.status == "stopped" and later.history_resume.isEnabled()
+    run = later.history.runs[0]
+    assert run.stem == "closing-run" and run.status == "stopped" and later.history.resume_button.isEnabled()
     assert [s[0] for s in run.steps] == steps_before
-    assert later.resume_selected_run()
+    assert later.resume_run(run)
     with qtbot.waitSignal(later.runner.event, timeout=RUN_MS, check_params_cb=lambda ev: ev["event"] == "start") as ev:
         pass
     assert ev.args[0]["resumed"] and "--resume" in later.runner.arguments
@@ -187,17 +188,31 @@ def test_stop_before_training_begins_cancels(tab, qtbot, mnist_dir):
 
 
 def test_editing_a_preset_keeps_it_as_the_base(tab):
-    i = tab.preset.findData("accurate")
-    tab.preset.setCurrentIndex(i)
-    tab.preset.activated.emit(i)   # what a user's pick sends
-    assert tab.epochs.value() == 8
-    tab.epochs.setValue(11)
-    assert tab.preset.currentData() == "custom" and "accurate" in tab.preset_note.text()
-    s = tab.settings()
+    i = tab.form.preset.findData("accurate")
+    tab.form.preset.setCurrentIndex(i)
+    tab.form.preset.activated.emit(i)   # what a user's pick sends
+    assert tab.form.epochs.value() == 8
+    tab.form.epochs.setValue(11)
+    assert tab.form.preset.currentData() == "custom" and "accurate" in tab.form.preset_note.text()
+    s = tab.form.settings()
     assert (s.preset, s.base_preset, s.epochs) == ("custom", "accurate", 11)
-    args = model.train_args(s, Path("m.onnx"))
+    args = commands.train_args(s, Path("m.onnx"))
     assert args[args.index("--preset") + 1] == "accurate"
     # remembered and restored: the base survives a restart of the app
-    again = RunSettings.from_dict(s.to_dict())
-    tab.set_settings(again)
-    assert tab.settings().base_preset == "accurate"
+    again = RunSettings.remembered(s.to_dict(), s.data_dir)
+    tab.form.set_settings(again)
+    assert tab.form.settings().base_preset == "accurate"
+
+
+def test_the_tab_asks_the_engine_for_archs_and_cuda(tab, qtbot):
+    """The static table shown before the engine answers must not lie; CUDA is greyed out
+    with a reason when absent (found without importing torch here)."""
+    with qtbot.waitSignal(tab.arch_lister.ready, timeout=120_000) as archs:
+        tab.start_probes()
+    assert {(a.name, a.params) for a in archs.args[0]} == {(a.name, a.params) for a in KNOWN_ARCHS}
+    assert tab.form.arch.count() == len(archs.args[0]) and "params" in tab.form.arch.itemText(0)
+    qtbot.waitUntil(lambda: tab.device_probe.available is not None, timeout=120_000)
+    cuda = tab.form.device.model().item(DEVICES.index("cuda"))
+    assert cuda.isEnabled() == tab.device_probe.available
+    if not tab.device_probe.available:
+        assert "CUDA unavailable:" in tab.form.device_note.text() and cuda.toolTip()

@@ -1,0 +1,70 @@
+"""The engine's command lines: what the app runs in a child process, exactly as a user
+would type it in a shell (``digitpad-train ...``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from training.config import PRESETS
+
+from digitpad.core.handwriting.finetune import Recipe
+
+from .run_settings import RunSettings
+
+
+def default_threads() -> int:
+    """Leave one core to the UI."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def engine_command() -> list[str]:
+    """The engine, run by this interpreter (the same environment the app runs in)."""
+    return [sys.executable, "-m", "training"]
+
+
+def train_args(s: RunSettings, out: Path, threads: int | None = None) -> list[str]:
+    base = s.preset if s.preset in PRESETS else s.base_preset if s.base_preset in PRESETS else "default"
+    args = ["--preset", base,
+            "--arch", s.arch, "--dataset", s.dataset, "--epochs", str(s.epochs), "--batch-size", str(s.batch_size),
+            "--lr", repr(float(s.lr)), "--optimizer", s.optimizer, "--schedule", s.schedule,
+            "--augment" if s.augment else "--no-augment", "--seed", str(s.seed), "--device", s.device,
+            "--threads", str(threads or default_threads()), "--out", str(out), "--progress", "jsonl"]
+    if not s.download:
+        args += ["--data-dir", str(s.data_dir)]
+    if s.limit:
+        args += ["--limit", str(s.limit)]
+    return args
+
+
+def resume_args(out: Path, threads: int | None = None) -> list[str]:
+    return ["--resume", "--out", str(out), "--threads", str(threads or default_threads()), "--progress", "jsonl"]
+
+
+def export_args(checkpoint: Path, out: Path, data_dir: str | None) -> list[str]:
+    args = ["export", str(checkpoint), "--out", str(out), "--progress", "jsonl"]
+    if data_dir:
+        args += ["--data-dir", str(data_dir)]
+    return args
+
+
+def finetune_threads() -> int:
+    """All cores: the engine runs at a lower priority (the runner renices it), so the window
+    still gets the CPU when it needs it, and a short fine-tune wants every core it can get."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def finetune_args(init: Path, extra: Path, out: Path, recipe: Recipe, n_train: int,
+                  data_dir: str | None, threads: int | None = None) -> list[str]:
+    """A fine-tuning run (``digitpad.core.handwriting.finetune``): the arch comes from the checkpoint."""
+    args = ["--init", str(init), "--extra", str(extra), "--extra-repeat", str(recipe.repeat(n_train)),
+            "--limit", str(recipe.mnist), "--epochs", str(recipe.epochs), "--lr", repr(float(recipe.lr)),
+            "--batch-size", str(recipe.batch_size), "--augment" if recipe.augment else "--no-augment",
+            "--synthetic", "0", "--restroke", "0",    # the default preset's extra data: not for a quick run
+            "--ema", "0", "--mild-epochs", "0",       # an EMA over ~100 steps would stay at the old weights
+            "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
+            "--threads", str(threads or finetune_threads()), "--out", str(out), "--progress", "jsonl"]
+    if data_dir:
+        args += ["--data-dir", str(data_dir)]
+    return args

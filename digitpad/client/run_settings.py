@@ -1,0 +1,160 @@
+"""The Train tab's form, Qt-free: one field per engine flag, the presets and architectures it
+offers, and the checks that stop a run from starting.
+
+The presets come from the engine itself (``training.config``, pure Python: the GUI's one
+door into the engine), never from a copy.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from training.config import PRESETS, TrainConfig, preset
+
+DATASETS = [("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST")]
+OPTIMIZERS = ["adamw", "sgd"]
+SCHEDULES = ["onecycle", "cosine", "constant"]
+DEVICES = ["auto", "cpu", "cuda"]
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    name: str
+    params: int
+    description: str
+
+
+# What ``digitpad-train --list-archs`` printed when this was written: shown at once, then
+# replaced by the engine's own answer (runs in a QProcess, since the engine imports torch).
+KNOWN_ARCHS = [
+    ArchInfo("digitpad", 141_418, "default: 4 conv+BN blocks 32/64/64/128, best accuracy per CPU second"),
+    ArchInfo("digitpad-s", 29_178, "small: 3 conv+BN blocks 16/32/64, for quick runs"),
+    ArchInfo("seed001", 9_098, "conv 1->8, pool, conv 8->16, pool, linear (seed 001)"),
+    ArchInfo("seed002", 28_986, "conv5x5 16+BN, conv5x5 32+BN, linear (seed 002, Fashion-MNIST)"),
+    ArchInfo("seed000", 471_210, "4 conv+BN blocks 32/64/128/256, MLP head with dropout (seed 000)"),
+]
+
+_ARCH_LINE = re.compile(r"^(\S+)\s+([\d,]+)\s+params\s+(.*)$")
+
+
+def parse_list_archs(text: str) -> list[ArchInfo]:
+    """The lines of ``--list-archs``: ``name  141,418 params  description``."""
+    out = []
+    for line in text.splitlines():
+        m = _ARCH_LINE.match(line.strip())
+        if m:
+            out.append(ArchInfo(m.group(1), int(m.group(2).replace(",", "")), m.group(3).strip()))
+    return out
+
+
+def format_params(n: int) -> str:
+    return f"{n / 1e6:.2f} M" if n >= 1_000_000 else f"{n / 1e3:.1f} k" if n >= 1000 else str(n)
+
+
+def preset_names() -> list[tuple[str, str]]:
+    return [(name, text) for name, (text, _overrides) in PRESETS.items()]
+
+
+# The form fields a preset sets; a form whose fields differ from its preset's is "custom".
+PRESET_FIELDS = ("arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed")
+
+
+@dataclass
+class RunSettings:
+    """The set-up form, one field per engine flag (all passed explicitly, so a preset's
+    values are just where the form starts)."""
+
+    preset: str = "fast"
+    # A custom form starts from this preset, which also brings the settings the form does not
+    # show (extra synthetic data, weight EMA, the augmentation tail) to the run.
+    base_preset: str = "fast"
+    arch: str = "digitpad-s"
+    dataset: str = "mnist"
+    download: bool = False           # True: no --data-dir, the engine downloads
+    data_dir: str = ""
+    epochs: int = 1
+    batch_size: int = 128
+    lr: float = 5e-3
+    optimizer: str = "adamw"
+    schedule: str = "onecycle"
+    augment: bool = False
+    seed: int = 0
+    device: str = "auto"
+    name: str = ""                   # model file stem; empty: arch-dataset-timestamp
+    limit: int | None = None         # not in the form; tests and quick trials
+
+    @classmethod
+    def from_preset(cls, name: str, base: "RunSettings | None" = None) -> "RunSettings":
+        cfg = preset(name)
+        s = RunSettings(**asdict(base)) if base else cls()
+        s.preset = s.base_preset = name
+        for f in PRESET_FIELDS:
+            setattr(s, f, getattr(cfg, f))
+        return s
+
+    @classmethod
+    def remembered(cls, form: Any, datasets_folder: str | None) -> "RunSettings":
+        """The form as the settings store keeps it: its fields (``Settings.train_form``) and the
+        data folder all tabs share (``Settings.datasets_folder``; None: download)."""
+        s = cls.from_dict(form)
+        s.data_dir, s.download = datasets_folder or "", not datasets_folder
+        return s
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields to remember: not the data folder (shared), the name or the limit (one run's)."""
+        d = asdict(self)
+        for key in ("data_dir", "download", "name", "limit"):
+            d.pop(key)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "RunSettings":
+        """Remembered settings; unknown keys and wrong types fall back to the defaults."""
+        s = cls.from_preset("fast")
+        if not isinstance(d, dict):
+            return s
+        for f in fields(cls):
+            if f.name not in d:
+                continue
+            v, default = d[f.name], getattr(s, f.name)
+            if default is None:
+                if v is None or (isinstance(v, int) and not isinstance(v, bool)):
+                    setattr(s, f.name, v)
+            elif isinstance(default, bool):
+                if isinstance(v, bool):
+                    setattr(s, f.name, v)
+            elif isinstance(default, float):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    setattr(s, f.name, float(v))
+            elif isinstance(v, type(default)) and not isinstance(v, bool):
+                setattr(s, f.name, v)
+        if s.preset not in PRESETS:
+            s.preset = "custom"
+        return s
+
+    def problems(self, known_archs: list[str] | None = None) -> list[str]:
+        """What stops a run from starting, in words, before a process is spawned."""
+        out = []
+        if known_archs and self.arch not in known_archs:
+            out.append(f"unknown architecture {self.arch!r}")
+        if not self.download:
+            if not self.data_dir:
+                out.append("choose a data folder, or pick “Download”")
+            elif not Path(self.data_dir).is_dir():
+                out.append(f"data folder {self.data_dir} does not exist")
+        if self.name and not re.fullmatch(r"[\w.\- ]+", self.name):
+            out.append("the model name may use letters, digits, spaces, '.', '-' and '_' only")
+        try:
+            TrainConfig(arch=self.arch, dataset=self.dataset, epochs=self.epochs, batch_size=self.batch_size,
+                        lr=self.lr, optimizer=self.optimizer, schedule=self.schedule, device=self.device,
+                        seed=self.seed).validate()
+        except Exception as e:  # TrainError: the engine's own wording
+            out.append(str(e))
+        return out
+
+    def out_path(self, models_dir: Path, now: dt.datetime | None = None) -> Path:
+        stem = self.name.strip() or f"{self.arch}-{self.dataset}-{(now or dt.datetime.now()):%Y%m%d-%H%M%S}"
+        return Path(models_dir) / f"{stem}.onnx"

@@ -1,0 +1,151 @@
+"""What the app remembers between sessions: one JSON file, declared fields, typed values.
+
+The fields of :class:`Settings` are the only settings keys; code reads and writes them as
+attributes (``store.values.last_model``), never as strings. Every value read from the
+file is checked against its declared type, so a hand-edited or damaged file costs at most
+the fields it got wrong, each reported in ``problems``; a file that is not JSON at all is
+kept aside as ``settings.damaged.json`` (never silently overwritten) and the app starts
+with the defaults. Writes are atomic.
+
+``VERSION`` numbers the schema; :func:`_migrate` turns older files into the current one
+(Orange's versioned settings are the model).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .fileio import atomic_write_text
+
+VERSION = 2
+MAX_OPENED = 10
+DAMAGED_SUFFIX = ".damaged.json"
+
+
+@dataclass
+class Settings:
+    last_model: str | None = None                              # the model active when the app closed
+    opened_models: list[str] = field(default_factory=list)     # files opened by hand, newest first
+    datasets_folder: str | None = None                         # where datasets are; None: the engine downloads
+    train_form: dict[str, Any] = field(default_factory=dict)   # the Train tab's form (client.RunSettings)
+
+
+# The declared type of each field, checked on load: (allowed JSON types, element type for lists).
+_TYPES: dict[str, tuple[tuple[type, ...], type | None]] = {
+    "last_model": ((str, type(None)), None),
+    "opened_models": ((list,), str),
+    "datasets_folder": ((str, type(None)), None),
+    "train_form": ((dict,), None),
+}
+
+
+def _migrate(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 (unversioned) files: ``opened``, ``training_form`` (with its own data folder)
+    and ``evaluation_data_dir``."""
+    if d.get("version", 1) < 2:
+        d = dict(d)
+        if "opened" in d:
+            d.setdefault("opened_models", d.pop("opened"))
+        form = d.pop("training_form", None)
+        if isinstance(form, dict):
+            form = dict(form)
+            folder = form.pop("data_dir", None)
+            if isinstance(folder, str) and folder and not form.pop("download", False):
+                d.setdefault("datasets_folder", folder)
+            d.setdefault("train_form", form)
+        folder = d.pop("evaluation_data_dir", None)
+        if isinstance(folder, str) and folder:
+            d.setdefault("datasets_folder", folder)
+    return d
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def parse(d: Any) -> tuple[Settings, list[str]]:
+    """Settings from a decoded JSON value; each wrong field falls back to its default and is reported."""
+    if not isinstance(d, dict):
+        return Settings(), [f"settings file holds {_type_name(d)}, not an object: using the defaults"]
+    d = _migrate(d)
+    values, problems = Settings(), []
+    for f in fields(Settings):
+        if f.name not in d:
+            continue
+        value = d[f.name]
+        allowed, element = _TYPES[f.name]
+        if not isinstance(value, allowed) or isinstance(value, bool):
+            problems.append(f"setting '{f.name}' is {_type_name(value)}; reset to its default")
+            continue
+        if element is not None:
+            kept = [v for v in value if isinstance(v, element)]
+            if len(kept) != len(value):
+                problems.append(f"setting '{f.name}' had entries of the wrong type; they were dropped")
+            value = kept
+        setattr(values, f.name, value)
+    values.opened_models = values.opened_models[:MAX_OPENED]
+    return values, problems
+
+
+class SettingsStore:
+    """``values`` (a :class:`Settings`), ``problems`` found while loading, ``save()``."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else paths.settings_path()
+        self.problems: list[str] = []
+        self._writable = True
+        self.values = self._load()
+
+    def _load(self) -> Settings:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Settings()
+        except (OSError, UnicodeDecodeError) as e:
+            # Unreadable but present: keep it untouched (never overwrite what we could not read).
+            self._writable = False
+            self.problems.append(f"cannot read {self.path.name} ({getattr(e, 'strerror', None) or e}); "
+                                 "using the defaults, and changes will not be saved")
+            return Settings()
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            kept = self._keep_damaged()
+            self.problems.append(f"{self.path.name} is damaged (not JSON); " + (
+                f"kept as {kept.name}, starting with the defaults" if kept else "starting with the defaults"))
+            return Settings()
+        values, problems = parse(decoded)
+        self.problems += [f"{self.path.name}: {p}" for p in problems]
+        return values
+
+    def _keep_damaged(self) -> Path | None:
+        target = self.path.with_name(self.path.name.removesuffix(".json") + DAMAGED_SUFFIX)
+        try:
+            os.replace(self.path, target)
+            return target
+        except OSError:
+            self._writable = False
+            return None
+
+    def save(self) -> bool:
+        """Write atomically; False (and nothing lost on disk) when the folder is not writable."""
+        if not self._writable:
+            return False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps({"version": VERSION, **asdict(self.values)}, indent=2))
+            return True
+        except OSError:
+            return False  # a read-only home must not stop the app; the choice is just not remembered
+
+    def update(self, **changes: Any) -> bool:
+        for name, value in changes.items():
+            if name not in _TYPES:
+                raise AttributeError(f"no setting named {name!r}")
+            setattr(self.values, name, value)
+        return self.save()

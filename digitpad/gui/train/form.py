@@ -1,0 +1,265 @@
+"""The Train tab's "Set up a run" card: one control per engine flag, starting from a preset.
+
+A view: it shows a ``RunSettings`` and gives one back; what a run is and whether it may
+start are the engine client's (``digitpad.client``) and the tab's business.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QScrollArea,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from digitpad.client.run_settings import (DATASETS, DEVICES, KNOWN_ARCHS, OPTIMIZERS, PRESET_FIELDS, PRESETS,
+                                          SCHEDULES, ArchInfo, RunSettings, format_params, preset_names)
+
+from ..widgets import Card, muted
+
+DEVICE_TEXT = {"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA GPU"}
+OPTIMIZER_TEXT = {"adamw": "AdamW", "sgd": "SGD (Nesterov momentum)"}
+SCHEDULE_TEXT = {"onecycle": "One-cycle", "cosine": "Cosine decay", "constant": "Constant"}
+
+
+class RunForm(Card):
+    """``settings()`` / ``set_settings(s)``; the Start, Stop, Resume and Export buttons are
+    public for the tab to connect and enable."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Set up a run", parent)
+        lay = self.body
+        self.setFixedWidth(380)
+        self.archs: list[ArchInfo] = list(KNOWN_ARCHS)
+        self.base_preset = "default"        # the preset a "custom" form was edited from
+        self.wanted_device = "auto"         # remembered choice, applied once CUDA is known to work
+        self.limit: int | None = None       # not in the form: tests and quick trials set it
+        self._filling = False
+
+        form = QFormLayout()
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(7)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.preset = QComboBox()
+        for name, text in preset_names():
+            self.preset.addItem(name, name)
+            self.preset.setItemData(self.preset.count() - 1, text, Qt.ToolTipRole)
+        self.preset.addItem("custom", "custom")
+        self.preset.activated.connect(self._preset_chosen)
+        form.addRow("Preset", self.preset)
+        self.preset_note = muted()
+        form.addRow("", self.preset_note)
+        self.arch = QComboBox()
+        self.arch.currentIndexChanged.connect(self._arch_changed)
+        form.addRow("Architecture", self.arch)
+        self.arch_note = muted()
+        form.addRow("", self.arch_note)
+        self.dataset = QComboBox()
+        for key, text in DATASETS:
+            self.dataset.addItem(text, key)
+        form.addRow("Dataset", self.dataset)
+        form.addRow("Data", self._data_source())
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 500)
+        form.addRow("Epochs", self.epochs)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 8192)
+        form.addRow("Batch size", self.batch)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(0.00001, 5.0)
+        self.lr.setSingleStep(0.0005)
+        form.addRow("Learning rate", self.lr)
+        self.optimizer = QComboBox()
+        for name in OPTIMIZERS:
+            self.optimizer.addItem(OPTIMIZER_TEXT[name], name)
+        form.addRow("Optimizer", self.optimizer)
+        self.schedule = QComboBox()
+        for name in SCHEDULES:
+            self.schedule.addItem(SCHEDULE_TEXT[name], name)
+        form.addRow("LR schedule", self.schedule)
+        self.augment = QCheckBox("Augment the images")
+        self.augment.setToolTip("Random shifts, rotations, scaling and stroke width: slower to learn, "
+                                "better on drawn digits")
+        form.addRow("", self.augment)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2_147_483_647)
+        form.addRow("Seed", self.seed)
+        self.device = QComboBox()
+        for name in DEVICES:
+            self.device.addItem(DEVICE_TEXT[name], name)
+        form.addRow("Device", self.device)
+        self.device_note = muted()
+        form.addRow("", self.device_note)
+        self.set_cuda(False, "checking for a CUDA GPU…")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("automatic: arch-dataset-date-time")
+        form.addRow("Model name", self.name)
+        for w in (self.arch, self.dataset, self.epochs, self.batch, self.lr, self.optimizer, self.schedule,
+                  self.augment, self.seed):
+            sig = getattr(w, "valueChanged", None) or getattr(w, "currentIndexChanged", None) or w.toggled
+            sig.connect(self._edited)
+        for combo in (self.preset, self.arch, self.dataset, self.optimizer, self.schedule, self.device):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+
+        inner = QWidget()
+        inner.setLayout(form)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(inner)
+        lay.addWidget(scroll, 1)
+
+        self.problem_label = QLabel("")
+        self.problem_label.setObjectName("hint")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setVisible(False)
+        lay.addWidget(self.problem_label)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("primary")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current step; the checkpoint is kept")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the stopped run from its checkpoint")
+        for b in (self.start_button, self.stop_button, self.resume_button):
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.export_button = QPushButton("Export the stopped run's checkpoint")
+        self.export_button.setToolTip("Write the partly trained network to the model library as it is now")
+        lay.addWidget(self.export_button)
+        self.editable_widgets = (self.preset, self.arch, self.dataset, self.source_local, self.source_download,
+                                 self.data_dir, self.browse, self.epochs, self.batch, self.lr, self.optimizer,
+                                 self.schedule, self.augment, self.seed, self.device, self.name)
+
+    def _data_source(self) -> QWidget:
+        box = QWidget()
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(4)
+        self.source_local = QRadioButton("Local folder with IDX files")
+        self.source_download = QRadioButton("Download it")
+        self.source_download.setToolTip("torchvision downloads the dataset into the app's data folder (once)")
+        group = QButtonGroup(self)
+        group.addButton(self.source_local)
+        group.addButton(self.source_download)
+        col.addWidget(self.source_local)
+        row = QHBoxLayout()
+        self.data_dir = QLineEdit()
+        self.data_dir.setPlaceholderText("folder with MNIST/raw/*.gz")
+        self.data_dir.setMinimumWidth(60)
+        self.browse = QPushButton("…")
+        self.browse.setStyleSheet("padding: 4px 6px;")
+        self.browse.setFixedWidth(34)
+        self.browse.setToolTip("Choose the folder")
+        self.browse.clicked.connect(self._browse_data)
+        row.addWidget(self.data_dir, 1)
+        row.addWidget(self.browse)
+        col.addLayout(row)
+        col.addWidget(self.source_download)
+        self.source_local.toggled.connect(self.data_dir.setEnabled)
+        return box
+
+    # -- what the form holds -------------------------------------------------------------------
+    def settings(self) -> RunSettings:
+        return RunSettings(
+            preset=self.preset.currentData() or "custom", base_preset=self.base_preset,
+            arch=self.arch.currentData() or "digitpad",
+            dataset=self.dataset.currentData(), download=self.source_download.isChecked(),
+            data_dir=self.data_dir.text().strip(), epochs=self.epochs.value(), batch_size=self.batch.value(),
+            lr=float(self.lr.value()), optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
+            augment=self.augment.isChecked(), seed=self.seed.value(), device=self.device.currentData(),
+            name=self.name.text().strip(), limit=self.limit)
+
+    def set_settings(self, s: RunSettings) -> None:
+        self._filling = True
+        self.base_preset = s.preset if s.preset in PRESETS else s.base_preset
+        try:
+            i = self.preset.findData(s.preset)
+            self.preset.setCurrentIndex(i if i >= 0 else self.preset.findData("custom"))
+            self.preset_note.setText(dict(preset_names()).get(s.preset, "Your own settings."))
+            self._fill_archs(s.arch)
+            self.dataset.setCurrentIndex(max(0, self.dataset.findData(s.dataset)))
+            self.data_dir.setText(s.data_dir)
+            (self.source_download if s.download else self.source_local).setChecked(True)
+            self.data_dir.setEnabled(not s.download)
+            self.epochs.setValue(s.epochs)
+            self.batch.setValue(s.batch_size)
+            self.lr.setValue(s.lr)
+            self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(s.optimizer)))
+            self.schedule.setCurrentIndex(max(0, self.schedule.findData(s.schedule)))
+            self.augment.setChecked(s.augment)
+            self.seed.setValue(s.seed)
+            self.wanted_device = s.device
+            i = self.device.findData(s.device)
+            if self.device.model().item(i).isEnabled():
+                self.device.setCurrentIndex(i)
+            self.name.setText(s.name)
+            self.limit = s.limit
+        finally:
+            self._filling = False
+
+    def set_editable(self, on: bool) -> None:
+        for w in self.editable_widgets:
+            w.setEnabled(on and (w not in (self.data_dir, self.browse) or self.source_local.isChecked()))
+
+    def show_problems(self, problems: list[str]) -> None:
+        self.problem_label.setText("Cannot start: " + "; ".join(problems))
+        self.problem_label.setVisible(bool(problems))
+
+    # -- architectures and devices (the engine's answers arrive after start-up) ----------------
+    def set_archs(self, archs: list[ArchInfo]) -> None:
+        current = self.arch.currentData()
+        self.archs = list(archs)
+        self._fill_archs(current)
+
+    def _fill_archs(self, selected: str) -> None:
+        with QSignalBlocker(self.arch):
+            self.arch.clear()
+            for a in self.archs:
+                self.arch.addItem(f"{a.name}  ·  {format_params(a.params)} params", a.name)
+                self.arch.setItemData(self.arch.count() - 1, a.description, Qt.ToolTipRole)
+            i = self.arch.findData(selected)
+            if i < 0:
+                self.arch.addItem(f"{selected}  ·  ? params", selected)
+                i = self.arch.count() - 1
+            self.arch.setCurrentIndex(i)
+        self._arch_changed()
+
+    def _arch_changed(self, *_a) -> None:
+        info = next((a for a in self.archs if a.name == self.arch.currentData()), None)
+        self.arch_note.setText(f"{info.params:,} parameters: {info.description}" if info else "")
+
+    def set_cuda(self, ok: bool, reason: str) -> None:
+        item = self.device.model().item(DEVICES.index("cuda"))
+        item.setEnabled(ok)
+        item.setToolTip("" if ok else reason)
+        if not ok and self.device.currentData() == "cuda":
+            self.device.setCurrentIndex(DEVICES.index("auto"))
+        if ok and self.wanted_device == "cuda":
+            self.device.setCurrentIndex(DEVICES.index("cuda"))
+        self.device_note.setText("CUDA GPU available" if ok else f"CUDA unavailable: {reason}")
+
+    # -- editing -------------------------------------------------------------------------------
+    def _browse_data(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder with the datasets", self.data_dir.text())
+        if path:
+            self.data_dir.setText(path)
+            self.source_local.setChecked(True)
+
+    def _preset_chosen(self, _index: int) -> None:
+        name = self.preset.currentData()
+        if name != "custom":
+            self.set_settings(RunSettings.from_preset(name, self.settings()))
+
+    def _edited(self, *_a) -> None:
+        """A change away from the preset's values makes the form "custom" (edited from that preset)."""
+        name = self.preset.currentData()
+        if self._filling or name == "custom":
+            return
+        s = self.settings()
+        ref = RunSettings.from_preset(name, s)
+        if any(getattr(s, f) != getattr(ref, f) for f in PRESET_FIELDS):
+            self.base_preset = name
+            self.preset.setCurrentIndex(self.preset.findData("custom"))
+            self.preset_note.setText(f"Edited from “{name}”; its extra data and weight averaging still apply.")

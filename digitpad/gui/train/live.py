@@ -1,0 +1,108 @@
+"""The Train tab's "Live run" page: status, progress, the outcome, the curves and the engine log.
+
+A view: it is handed the RunState to draw and the words to show; the tab decides them.
+The pyqtgraph curves are built on first show (pyqtgraph is not imported at app start).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from digitpad.client.state import RunState
+
+from ..widgets import ResultBox, card, muted, thin_progress_bar
+
+IDLE_TEXT = ("Choose the settings on the left and press Start. The run uses the same engine as "
+             "digitpad-train in a shell, in its own process.")
+
+
+class LiveRunView(QWidget):
+    useClicked = Signal()
+    evaluateClicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 8, 0, 0)
+        lay.setSpacing(10)
+        head, hl = card(None)
+        top = QHBoxLayout()
+        self.status_title = QLabel("No run yet")
+        self.status_title.setObjectName("heading")
+        top.addWidget(self.status_title)
+        top.addStretch(1)
+        self.device_used = muted("", wrap=False)
+        top.addWidget(self.device_used)
+        hl.addLayout(top)
+        self.progress = thin_progress_bar()
+        hl.addWidget(self.progress)
+        self.progress_text = muted(IDLE_TEXT)
+        # Fixed height: a label whose text changes 10 times a second must not re-lay out the window.
+        self.progress_text.setFixedHeight(2 * self.progress_text.fontMetrics().lineSpacing() + 4)
+        self.progress_text.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        hl.addWidget(self.progress_text)
+        # The outcome: a model to use, a checkpoint to resume or export, or what went wrong.
+        self.use_button = QPushButton("Use in drawing tab")
+        self.use_button.clicked.connect(self.useClicked)
+        self.eval_button = QPushButton("Evaluate")
+        self.eval_button.clicked.connect(self.evaluateClicked)
+        self.result = ResultBox([self.use_button, self.eval_button])
+        hl.addWidget(self.result)
+        lay.addWidget(head)
+
+        split = QSplitter(Qt.Vertical)
+        plots, self._plots_layout = card(None)
+        self._plots_layout.setContentsMargins(6, 6, 6, 6)
+        self._plots_placeholder = muted("Curves appear here when a run starts.")
+        self._plots_placeholder.setAlignment(Qt.AlignCenter)
+        self._plots_layout.addWidget(self._plots_placeholder)
+        split.addWidget(plots)
+        logs, ll = card("Engine log")
+        self.log = QPlainTextEdit()
+        self.log.setObjectName("log")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(3000)
+        self.log.setFont(QFont("monospace", 9))
+        ll.addWidget(self.log)
+        split.addWidget(logs)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setSizes([520, 150])
+        lay.addWidget(split, 1)
+        self.curves = None
+
+    @property
+    def result_text(self) -> QLabel:
+        return self.result.label
+
+    def ensure_plots(self) -> None:
+        """Build the pyqtgraph curves (imports pyqtgraph: not at app start)."""
+        if self.curves is not None:
+            return
+        from .curves import CurvesView
+
+        self.curves = CurvesView()
+        self._plots_layout.removeWidget(self._plots_placeholder)
+        self._plots_placeholder.deleteLater()
+        self._plots_layout.addWidget(self.curves)
+        self.curves.reset_live()
+
+    def begin(self, clear_log: bool = True) -> None:
+        """A run (or its resumption) is starting: empty curves, no outcome yet."""
+        self.ensure_plots()
+        self.curves.reset_live()
+        if clear_log:
+            self.log.clear()
+        self.result.setVisible(False)
+
+    def show_state(self, state: RunState) -> None:
+        self.progress.setValue(int(state.progress * 1000))
+        self.progress_text.setText(state.progress_text())
+        if self.curves is not None:
+            self.curves.show_live(state)
+
+    def show_outcome(self, kind: str, html: str, model_ready: bool) -> None:
+        self.use_button.setVisible(model_ready)
+        self.eval_button.setVisible(model_ready)
+        self.result.show_result(kind, html)

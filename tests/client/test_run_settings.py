@@ -1,0 +1,76 @@
+"""The Train tab's form and command lines, Qt-free: presets from the engine, every field passed."""
+from __future__ import annotations
+
+import json
+import os
+
+from digitpad.client import commands
+from digitpad.client.run_settings import KNOWN_ARCHS, ArchInfo, RunSettings, parse_list_archs, preset_names
+
+
+def test_parse_list_archs():
+    text = "digitpad     141,418 params  default: 4 conv\nnoise\nseed001        9,098 params  tiny (seed 001)\n"
+    assert parse_list_archs(text) == [ArchInfo("digitpad", 141418, "default: 4 conv"),
+                                      ArchInfo("seed001", 9098, "tiny (seed 001)")]
+    assert KNOWN_ARCHS
+
+
+def test_presets_come_from_the_engine():
+    from training.config import PRESETS
+
+    assert [n for n, _ in preset_names()] == list(PRESETS)
+    s = RunSettings.from_preset("seed001")
+    assert (s.arch, s.epochs, s.batch_size, s.schedule, s.augment) == ("seed001", 10, 64, "constant", False)
+
+
+def test_train_args_pass_every_field_and_leave_a_core(tmp_path):
+    s = RunSettings.from_preset("fast")
+    s.data_dir, s.download, s.seed, s.limit = str(tmp_path), False, 7, 300
+    args = commands.train_args(s, tmp_path / "m.onnx")
+    flags = dict(zip(args[::1], args[1::1]))
+    assert flags["--arch"] == "digitpad-s" and flags["--seed"] == "7" and flags["--limit"] == "300"
+    assert flags["--progress"] == "jsonl" and flags["--out"] == str(tmp_path / "m.onnx")
+    assert flags["--data-dir"] == str(tmp_path) and "--no-augment" in args
+    assert int(flags["--threads"]) == max(1, (os.cpu_count() or 2) - 1)
+    s.download = True
+    assert "--data-dir" not in commands.train_args(s, tmp_path / "m.onnx")
+
+
+def test_a_custom_form_runs_on_the_preset_it_was_edited_from(tmp_path):
+    s = RunSettings.from_preset("accurate")
+    s.preset, s.epochs = "custom", 12
+    args = commands.train_args(s, tmp_path / "m.onnx")
+    # --preset brings what the form does not show (EMA, the augmentation tail); the form's fields override it
+    assert args[args.index("--preset") + 1] == "accurate" and args[args.index("--epochs") + 1] == "12"
+    s.base_preset = "gone"   # remembered from an older version
+    assert commands.train_args(s, tmp_path / "m.onnx")[1] == "default"
+
+
+def test_settings_round_trip_and_survive_garbage():
+    s = RunSettings.from_preset("fast")
+    s.epochs, s.lr, s.augment, s.device = 3, 0.01, True, "cpu"
+    again = RunSettings.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert (again.epochs, again.lr, again.augment, again.device) == (3, 0.01, True, "cpu")
+    bad = RunSettings.from_dict({"epochs": "many", "lr": True, "augment": 1, "preset": "nope", "extra": 1})
+    assert bad.epochs == RunSettings.from_preset("fast").epochs and bad.lr == RunSettings.from_preset("fast").lr
+    assert bad.preset == "custom"
+    assert RunSettings.from_dict(None) == RunSettings.from_preset("fast")
+
+
+def test_problems_in_words(tmp_path):
+    s = RunSettings.from_preset("fast")
+    s.data_dir, s.download = str(tmp_path / "missing"), False
+    s.epochs = 0
+    problems = " ".join(s.problems(["digitpad"]))
+    assert "does not exist" in problems and "--epochs must be >= 1" in problems
+    assert "unknown architecture" in problems
+    s.name = "../escape"
+    assert any("model name" in p for p in s.problems())
+
+
+def test_remembered_form_keeps_the_shared_data_folder_apart():
+    s = RunSettings.remembered({"epochs": 4}, "/data/sets")
+    assert (s.epochs, s.data_dir, s.download) == (4, "/data/sets", False)
+    assert RunSettings.remembered({}, None).download
+    stored = s.to_dict()
+    assert "data_dir" not in stored and "download" not in stored and "name" not in stored
