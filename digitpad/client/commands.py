@@ -7,9 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from training.config import PRESETS
-
 from digitpad.core.handwriting.finetune import Recipe
+from training.config import PRESETS
 
 from .run_settings import RunSettings
 

@@ -3,6 +3,7 @@ beside each model, read back, validated and merged; and the app's own log of a r
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -166,10 +167,8 @@ def list_runs(folder: Path, problems: list[str] | None = None) -> list[RunRecord
         files = RunFiles.of(path)
         is_run = path.name.endswith(RUN_LOG_SUFFIX)
         rec = records.setdefault(files.stem, RunRecord(files))
-        try:
+        with contextlib.suppress(OSError):   # gone since the glob: it still sorts, last
             mtimes[files.stem] = max(mtimes.get(files.stem, 0.0), path.stat().st_mtime)
-        except OSError:
-            pass
         if is_run or not rec.config:   # the engine's record wins where both have a field
             rec.config = d.get("config", rec.config)
             rec.history = d.get("history", rec.history)

@@ -87,7 +87,7 @@ class RunSettings:
     limit: int | None = None         # not in the form; tests and quick trials
 
     @classmethod
-    def from_preset(cls, name: str, base: "RunSettings | None" = None) -> "RunSettings":
+    def from_preset(cls, name: str, base: RunSettings | None = None) -> RunSettings:
         cfg = preset(name)
         s = RunSettings(**asdict(base)) if base else cls()
         s.preset = s.base_preset = name
@@ -96,7 +96,7 @@ class RunSettings:
         return s
 
     @classmethod
-    def remembered(cls, form: Any, datasets_folder: str | None) -> "RunSettings":
+    def remembered(cls, form: Any, datasets_folder: str | None) -> RunSettings:
         """The form as the settings store keeps it: its fields (``Settings.train_form``) and the
         data folder all tabs share (``Settings.datasets_folder``; None: download)."""
         s = cls.from_dict(form)
@@ -111,7 +111,7 @@ class RunSettings:
         return d
 
     @classmethod
-    def from_dict(cls, d: Any) -> "RunSettings":
+    def from_dict(cls, d: Any) -> RunSettings:
         """Remembered settings; unknown keys and wrong types fall back to the defaults."""
         s = cls.from_preset("fast")
         if not isinstance(d, dict):

@@ -152,7 +152,7 @@ class RunState:
         return "  ·  ".join(parts)
 
     @classmethod
-    def from_record(cls, record) -> "RunState":
+    def from_record(cls, record) -> RunState:
         """A stopped run from the history (an earlier session closed mid-run), ready to resume:
         its curves so far, its config and checkpoint (``record``: a history.RunRecord)."""
         st = cls(out=record.model_path, status="stopped", config=dict(record.config),
@@ -170,6 +170,6 @@ class RunState:
         return {"format": 1, "status": self.status, "config": self.config, "device": self.device,
                 "params": self.params, "started": self.started_at, "seconds": self.elapsed_s,
                 "history": self.history, "metrics": self.metrics,
-                "steps": [[s, round(l, 6), lr] for s, l, lr in zip(self.steps, self.losses, self.lrs)],
+                "steps": [[s, round(loss, 6), lr] for s, loss, lr in zip(self.steps, self.losses, self.lrs)],
                 "model": self.out.name if self.out else None,
                 "checkpoint": self.checkpoint.name if self.checkpoint else None}

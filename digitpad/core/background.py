@@ -18,8 +18,9 @@ aborts the process, and a daemon thread never blocks exit.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 
 def call_now(fn: Callable[[], None]) -> None:

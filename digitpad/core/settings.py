@@ -103,18 +103,18 @@ class SettingsStore:
 
     def _load(self) -> Settings:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return Settings()
-        except (OSError, UnicodeDecodeError) as e:
-            # Unreadable but present: keep it untouched (never overwrite what we could not read).
+        except OSError as e:
+            # Present but unreadable: keep it untouched (never overwrite what we could not read).
             self._writable = False
-            self.problems.append(f"cannot read {self.path.name} ({getattr(e, 'strerror', None) or e}); "
+            self.problems.append(f"cannot read {self.path.name} ({e.strerror or e}); "
                                  "using the defaults, and changes will not be saved")
             return Settings()
         try:
-            decoded = json.loads(text)
-        except ValueError:
+            decoded = json.loads(data.decode("utf-8"))
+        except ValueError:   # not UTF-8, or not JSON
             kept = self._keep_damaged()
             self.problems.append(f"{self.path.name} is damaged (not JSON); " + (
                 f"kept as {kept.name}, starting with the defaults" if kept else "starting with the defaults"))

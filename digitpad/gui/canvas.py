@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (QColor, QImage, QPainter, QPainterPath, QPen, QPointingDevice, QTabletEvent)
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitpad.core.preprocess import to_model_input

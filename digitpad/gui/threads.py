@@ -1,7 +1,8 @@
 """Background jobs for the Qt side: ``digitpad.core.background`` with results on the UI thread."""
 from __future__ import annotations
 
-from typing import Callable
+import contextlib
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -19,10 +20,8 @@ class UiThread(QObject):
         self._call.connect(lambda fn: fn())
 
     def call(self, fn: Callable[[], None]) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):   # the C++ object is deleted: nobody is left to show it
             self._call.emit(fn)
-        except RuntimeError:
-            pass  # the C++ object is deleted: nobody is left to show the result
 
 
 def background(name: str, parent: QObject) -> LatestOnly:

@@ -7,8 +7,8 @@ from drawing import draw, loop, vertical_line
 from model_factory import make_foreign_model, make_wrong_shape_model
 from PySide6.QtCore import QPoint, Qt
 
-from digitpad.core import library
 from digitpad.app import MainWindow
+from digitpad.core import library
 
 
 def test_empty_canvas_shows_no_prediction(window):

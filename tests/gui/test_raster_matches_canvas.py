@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitpad.core.handwriting import raster, strokes as S
+from digitpad.core.handwriting import raster
+from digitpad.core.handwriting import strokes as S
 from digitpad.core.preprocess import to_model_input
 
 

@@ -12,23 +12,32 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
-                               QSizePolicy, QSlider, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from digitpad.core.handwriting.collection import Collection
 from digitpad.core.preprocess import input_hints, to_model_input
 from digitpad.core.saliency import timed_saliency
 
-from digitpad.core.handwriting.collection import Collection
-
 from .. import style
 from ..canvas import DrawingCanvas
-from ..widgets import card
 from ..threads import background
+from ..widgets import card
 from .correction import CorrectionBar
 from .input_view import ModelInputView
 from .model_panel import ModelInfoView, ModelPicker
 from .prediction import PredictionPanel
-
 
 CANVAS_SIZE = 400
 

@@ -7,10 +7,23 @@ import html
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
-                               QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from digitpad.core.datasets import DATASET_TITLES, DATASETS
 from digitpad.core.evaluation import EvalResult, TestSetError, TestSets, evaluation_job, find_test_folder
@@ -18,8 +31,8 @@ from digitpad.core.paths import datasets_dir
 
 from .. import style
 from ..images import thumbnail
-from ..widgets import card, thin_progress_bar
 from ..threads import background
+from ..widgets import card, thin_progress_bar
 
 GALLERY_LIMIT = 400
 THUMB = 56
@@ -238,7 +251,8 @@ class EvaluationView(QWidget):
         names = result.classes
         self.summary.setText(
             f"Test accuracy <b style='font-size:15px'>{result.accuracy * 100:.2f} %</b> "
-            f"({correct:,} of {result.n:,} {DATASET_TITLES.get(result.dataset, result.dataset)} test images; {result.n - correct:,} mistakes) · "
+            f"({correct:,} of {result.n:,} {DATASET_TITLES.get(result.dataset, result.dataset)} test images; "
+            f"{result.n - correct:,} mistakes) · "
             f"evaluated in {result.seconds:.2f} s · hardest classes: "
             + ", ".join(f"{html.escape(names[c])} ({per[c] * 100:.1f} %)" for c in worst))
         self._fill_matrix(result)
@@ -332,8 +346,8 @@ class EvaluationView(QWidget):
                             f"{conf[i] * 100:.2f} % confidence. Double-click to open it in the drawing tab.")
             self.gallery.addItem(item)
         more = f" Showing the first {GALLERY_LIMIT:,}." if len(idx) > GALLERY_LIMIT else ""
-        self.gallery_note.setText(("Nothing here." if not len(idx) else
-                                   "Label: true→predicted, and the model's confidence." + more))
+        self.gallery_note.setText("Nothing here." if not len(idx) else
+                                   "Label: true→predicted, and the model's confidence." + more)
         self.open_button.setEnabled(False)
 
     def _gallery_selected(self) -> None:
@@ -347,8 +361,8 @@ class EvaluationView(QWidget):
         if r is None or r.test is None:
             return
         t, p = int(r.labels[i]), int(r.preds[i])
-        caption = (f"Test image #{i} from {DATASET_TITLES.get(r.dataset, r.dataset)}: true {r.classes[t]}, the model said {r.classes[p]} "
-                   f"({r.confidence[i] * 100:.1f} %).")
+        caption = (f"Test image #{i} from {DATASET_TITLES.get(r.dataset, r.dataset)}: true {r.classes[t]}, "
+                   f"the model said {r.classes[p]} ({r.confidence[i] * 100:.1f} %).")
         self.openImage.emit(r.test.image(i), caption)
 
     def open_selected(self) -> None:

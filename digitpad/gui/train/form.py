@@ -6,12 +6,38 @@ start are the engine client's (``digitpad.client``) and the tab's business.
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QScrollArea,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from digitpad.client.run_settings import (DATASETS, DEVICES, KNOWN_ARCHS, OPTIMIZERS, PRESET_FIELDS, PRESETS,
-                                          SCHEDULES, ArchInfo, RunSettings, format_params, preset_names)
+from digitpad.client.run_settings import (
+    DATASETS,
+    DEVICES,
+    KNOWN_ARCHS,
+    OPTIMIZERS,
+    PRESET_FIELDS,
+    PRESETS,
+    SCHEDULES,
+    ArchInfo,
+    RunSettings,
+    format_params,
+    preset_names,
+)
 
 from ..widgets import Card, muted
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digitpad.core.handwriting import bench, finetune
-from digitpad.core.handwriting.collection import Collection, Sample
+from digitpad.core.handwriting.collection import Collection
 from digitpad.core.paths import RunFiles
 
 ENGINE_TIMEOUT_MS = 180_000

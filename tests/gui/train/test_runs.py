@@ -87,7 +87,8 @@ def test_stop_export_and_resume(tab, qtbot, mnist_dir):
     stopped_at = st.step
     assert 0 < stopped_at < st.total_steps and st.checkpoint.is_file()
     assert library_models() == []                       # stopped: nothing exported yet
-    assert tab.form.resume_button.isEnabled() and not tab.form.export_button.isHidden() and tab.form.export_button.isEnabled()
+    f = tab.form
+    assert f.resume_button.isEnabled() and not f.export_button.isHidden() and f.export_button.isEnabled()
     assert "Stopped" in tab.live.result_text.text()
     # export the stopped run's checkpoint: a partly trained model in the library
     tab.export_checkpoint()
