@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,9 +21,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
+    # Built from a copy: setuptools keeps a build/ folder in the source tree, whose stale
+    # files (modules since deleted) would end up in the wheel.
+    source = tmp_path_factory.mktemp("source") / "digitpad-src"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "tests", ".pytest_cache"))
     wheels = tmp_path_factory.mktemp("wheels")
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(wheels), str(REPO)], capture_output=True, text=True, timeout=300)
+                            "-w", str(wheels), str(source)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = wheels.glob("digitpad-*.whl")
     target = tmp_path_factory.mktemp("site")

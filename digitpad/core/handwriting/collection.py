@@ -346,9 +346,6 @@ class Collection:
             pass
         return s is not None
 
-    def arrays(self, digit: int | None = None) -> dict[str, np.ndarray]:
-        return pack(self.samples(digit))
-
     def export(self, path: str | os.PathLike) -> int:
         """All samples in one file (atomic). Returns how many."""
         samples = self.samples()

@@ -9,7 +9,8 @@ geometry, each tagged with the split it belongs to:
 - ``"train"`` variants may be used to make training data (``synth.py``);
 - ``"bench"`` variants are used only by the drawn-digit benchmark.
 
-``draw(style, variant, rng, condition)`` turns a template into a :class:`Drawing`:
+``draw(style, rng, split, condition, ...)`` turns one of a style's ``split`` variants into a
+:class:`Drawing`:
 canvas-pixel polylines sampled like mouse events, after random per-stroke placement
 error, a smooth warp, aspect, slant, rotation, wobble, size, position and pen width.
 The random streams of the two splits never meet: :func:`split_rng` seeds from

@@ -47,10 +47,6 @@ class PredictionPanel(QWidget):
         self.update()
 
     @property
-    def top_class(self) -> str | None:
-        return None if self.probs is None else self.classes[int(np.argmax(self.probs))]
-
-    @property
     def caption(self) -> str:
         return self.empty_text if self.probs is None else verdict(self.probs, self.classes)[0]
 
