@@ -6,11 +6,13 @@ Two images are kept in step as you draw:
 - ``_view``: what you see, the ink colour on transparency at the device pixel ratio so
   lines stay crisp on high-DPI screens.
 Each new point is drawn incrementally (quadratic pieces through the midpoints between
-samples, which smooths the polyline without lagging behind the pen); undo, redo and
-resizing re-render from the stroke list, which is also what replay or saving would use.
+samples, which smooths the polyline without lagging behind the pen). Undo pastes back what
+the stroke painted over (``stroke_history``), so it costs one stroke however long the
+drawing; redo paints one stroke; resizing and replay re-render from the stroke list.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from digitpad.core.preprocess import to_model_input
 
 from . import style
+from .stroke_history import StrokeHistory
 
 PAPER, INK, FRAME, GUIDE = (QColor(c) for c in (style.PAPER, style.INK, style.FRAME, style.GUIDE))
 # The model's image: white ink on black (MNIST's polarity); the eraser paints black.
@@ -31,6 +34,7 @@ MODEL_INK, MODEL_PAPER = QColor(255, 255, 255), QColor(0, 0, 0)
 # let a move wait 16 ms before processing even starts), while a 1000 Hz mouse or tablet
 # still costs at most 125 updates a second.
 EMIT_INTERVAL_S = 0.008
+RERENDER_PATCHES = 32   # after a full re-render, the last strokes get undo patches again
 
 
 @dataclass
@@ -66,6 +70,9 @@ class DrawingCanvas(QWidget):
         self._strokes: list[Stroke] = []
         self._redo: list[Stroke] = []
         self._cleared: list[Stroke] = []   # what the last clear removed, for undo
+        self._cleared_state = None         # (ink, view, patches) as they were before that clear
+        self._history = StrokeHistory()
+        self._painted = QRectF()           # what the stroke being drawn has touched so far
         self._current: Stroke | None = None
         self._hover: QPointF | None = None
         self._dpr = 0.0
@@ -84,7 +91,7 @@ class DrawingCanvas(QWidget):
 
     def set_strokes(self, strokes: list[Stroke]) -> None:
         """Replace the drawing (replay, load); the redo history is dropped."""
-        self._cleared = []
+        self._cleared, self._cleared_state = [], None
         self._strokes = [Stroke(list(s.points), s.width, s.eraser) for s in strokes]
         self._redo.clear()
         self._rerender()
@@ -94,9 +101,12 @@ class DrawingCanvas(QWidget):
                     pressures=None) -> None:
         """Draw one pen-down polyline given in canvas pixels, as if drawn with the pen."""
         pts = [(float(p[0]), float(p[1])) for p in points]
+        pts = [p for p in pts if math.isfinite(p[0]) and math.isfinite(p[1])]
         if not pts:
             return
-        pressures = list(pressures) if pressures is not None else [1.0] * len(pts)
+        # Missing pressures (none given, or fewer than points) are full pressure.
+        pressures = [float(p) for p in (pressures or [])][:len(pts)]
+        pressures += [1.0] * (len(pts) - len(pressures))
         self._begin(pts[0][0], pts[0][1], pressures[0], width, eraser)
         for (x, y), pr in zip(pts[1:], pressures[1:]):
             self._extend(x, y, pr)
@@ -108,26 +118,42 @@ class DrawingCanvas(QWidget):
         # Undo right after a clear brings the whole drawing back: an Esc pressed by
         # accident should not cost the drawing.
         self._current = None
-        self._cleared = self._strokes
-        self._strokes = []
+        self._cleared, self._strokes = self._strokes, []
+        self._cleared_state = (self._ink.copy(), self._view.copy(), self._history.take())
         self._redo.clear()
-        self._rerender()
+        self._ink.fill(0)
+        self._view.fill(Qt.transparent)
+        self.update()
         self._after_edit()
 
     def undo(self) -> None:
         if not self._strokes and self._cleared:
-            self._strokes, self._cleared = self._cleared, []
-            self._rerender()
+            ink, view, patches = self._cleared_state
+            self._strokes, self._cleared, self._cleared_state = self._cleared, [], None
+            if view.devicePixelRatio() == self._dpr:
+                self._ink, self._view = ink, view
+                self._history.restore(patches)
+            else:
+                self._rerender()   # moved to a screen with another scale since the clear
+            self.update()
             self._after_edit()
         elif self._strokes:
             self._redo.append(self._strokes.pop())
-            self._rerender()
+            if self._current is not None or not self._history.undo(self._ink, self._view):
+                self._rerender()   # mid-stroke, or a patch dropped for memory: the slow, sure way
+            self.update()
             self._after_edit()
 
     def redo(self) -> None:
         if self._redo:
-            self._strokes.append(self._redo.pop())
-            self._rerender()
+            s = self._redo.pop()
+            self._strokes.append(s)
+            if self._current is not None:
+                self._rerender()
+            else:
+                self._history.begin(self._ink, self._view)
+                self._history.end(self._render_stroke(s), self._dpr)
+                self.update()
             self._after_edit()
 
     def can_undo(self) -> bool:
@@ -162,21 +188,33 @@ class DrawingCanvas(QWidget):
         self._view.fill(Qt.transparent)
 
     def _rerender(self) -> None:
+        """Paint every stroke again; the last few keep their patches, so the undos that follow
+        are fast again."""
         self._ink.fill(0)
         self._view.fill(Qt.transparent)
-        for s in self._strokes + ([self._current] if self._current else []):
-            self._render_stroke(s)
+        unpatched = max(0, len(self._strokes) - RERENDER_PATCHES)
+        self._history.reset(unpatched)
+        for i, s in enumerate(self._strokes):
+            if i < unpatched:
+                self._render_stroke(s)
+            else:
+                self._history.begin(self._ink, self._view)
+                self._history.end(self._render_stroke(s), self._dpr)
+        if self._current is not None:
+            self._render_stroke(self._current)   # its start-of-stroke copy is stale now: no patch
+            self._history.forget_current()
         self.update()
 
-    def _render_stroke(self, s: Stroke) -> None:
+    def _render_stroke(self, s: Stroke) -> QRectF:
         """Repaint a stroke exactly as it was painted live (same pieces, same order), so
-        undo, redo and replay give the same pixels as drawing did."""
+        undo, redo and replay give the same pixels as drawing did. Returns what it touched."""
         pts = s.points
-        self._paint_piece(s, None, pts[0], None)
+        touched = self._paint_piece(s, None, pts[0], None)
         for n in range(2, len(pts) + 1):
-            self._paint_piece(s, *_piece(pts, n))
+            touched = touched.united(self._paint_piece(s, *_piece(pts, n)))
         if len(pts) >= 2:
-            self._paint_piece(s, _mid(pts[-2], pts[-1]), None, pts[-1])
+            touched = touched.united(self._paint_piece(s, _mid(pts[-2], pts[-1]), None, pts[-1]))
+        return touched
 
     def _paint_piece(self, s: Stroke, start, ctrl, end) -> QRectF:
         """Paint start -> end (a quadratic bend through ctrl if given) into both images."""
@@ -205,10 +243,12 @@ class DrawingCanvas(QWidget):
 
     def _begin(self, x: float, y: float, pressure: float, width=None, eraser=None) -> None:
         self._redo.clear()
-        self._cleared = []
+        self._cleared, self._cleared_state = [], None
         self._current = Stroke([(x, y, pressure)], float(width or self.pen_width),
                                self.eraser if eraser is None else bool(eraser))
-        self.update(self._paint_piece(self._current, None, self._current.points[0], None).toAlignedRect())
+        self._history.begin(self._ink, self._view)
+        self._painted = self._paint_piece(self._current, None, self._current.points[0], None)
+        self.update(self._painted.toAlignedRect())
         self._schedule_changed()
 
     def _extend(self, x: float, y: float, pressure: float) -> None:
@@ -220,6 +260,7 @@ class DrawingCanvas(QWidget):
             return  # sub-pixel jitter: nothing to draw
         s.points.append((x, y, pressure))
         dirty = self._paint_piece(s, *_piece(s.points, len(s.points)))
+        self._painted = self._painted.united(dirty)
         self.update(dirty.toAlignedRect())
         self._schedule_changed()
 
@@ -228,7 +269,10 @@ class DrawingCanvas(QWidget):
         if s is None:
             return
         if len(s.points) >= 2:
-            self.update(self._paint_piece(s, _mid(s.points[-2], s.points[-1]), None, s.points[-1]).toAlignedRect())
+            dirty = self._paint_piece(s, _mid(s.points[-2], s.points[-1]), None, s.points[-1])
+            self._painted = self._painted.united(dirty)
+            self.update(dirty.toAlignedRect())
+        self._history.end(self._painted, self._dpr)
         self._strokes.append(s)
         self._current = None
         self._after_edit()
@@ -254,8 +298,7 @@ class DrawingCanvas(QWidget):
     def paintEvent(self, event) -> None:
         if abs((self.devicePixelRatioF() or 1.0) - self._dpr) > 1e-6:
             self._allocate()  # moved to a screen with another scale: re-render crisply
-            for s in self._strokes:
-                self._render_stroke(s)
+            self._rerender()
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         r = QRectF(self.rect())

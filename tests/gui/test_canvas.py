@@ -172,3 +172,94 @@ def test_crisp_view_at_high_dpi(qtbot, monkeypatch):
     c.draw_stroke([(100, 20), (100, 180)])
     assert c._view.width() == 400 and c._view.devicePixelRatio() == 2.0
     assert c.to_array().shape == (200, 200)   # the model input does not depend on the screen
+
+
+def _random_strokes(n, size, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        start = rng.uniform(0.1 * size, 0.9 * size, 2)
+        pts = start + np.cumsum(rng.normal(0, size * 0.03, (int(rng.integers(2, 12)), 2)), axis=0)
+        out.append((pts.tolist(), float(rng.uniform(4, 30)), bool(i % 7 == 6)))   # every 7th an eraser
+    return out
+
+
+def _images(c):
+    view = c._view.convertToFormat(c._view.format())
+    return c.to_array(), np.frombuffer(view.constBits(), np.uint8, view.sizeInBytes()).copy()
+
+
+def _fresh(strokes, size, qtbot):
+    other = DrawingCanvas(size=size)
+    qtbot.addWidget(other)
+    for pts, width, eraser in strokes:
+        other.draw_stroke(pts, width=width, eraser=eraser)
+    return _images(other)
+
+
+@pytest.mark.parametrize("dpr", [1.0, 2.0])
+def test_undo_redo_clear_give_the_same_pixels_as_drawing_again(qtbot, monkeypatch, dpr):
+    monkeypatch.setattr(DrawingCanvas, "devicePixelRatioF", lambda self: dpr)
+    strokes = _random_strokes(40, 200)
+    c = DrawingCanvas(size=200)
+    qtbot.addWidget(c)
+    for pts, width, eraser in strokes:
+        c.draw_stroke(pts, width=width, eraser=eraser)
+    for _ in range(15):
+        c.undo()
+    for _ in range(5):
+        c.redo()
+    for got, want in zip(_images(c), _fresh(strokes[:30], 200, qtbot)):
+        np.testing.assert_array_equal(got, want)
+    c.clear()
+    assert c.to_array().max() == 0
+    c.undo()                                                     # undo the clear: all of it back
+    for got, want in zip(_images(c), _fresh(strokes[:30], 200, qtbot)):
+        np.testing.assert_array_equal(got, want)
+    c.undo()
+    for got, want in zip(_images(c), _fresh(strokes[:29], 200, qtbot)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_undo_and_redo_cost_one_stroke_however_long_the_drawing(qtbot, monkeypatch):
+    c = DrawingCanvas(size=200)
+    qtbot.addWidget(c)
+    for pts, width, eraser in _random_strokes(2000, 200, seed=1):
+        c.draw_stroke(pts, width=width, eraser=eraser)
+    rendered = []
+    original = DrawingCanvas._render_stroke
+    monkeypatch.setattr(DrawingCanvas, "_render_stroke", lambda self, s: rendered.append(s) or original(self, s))
+    for _ in range(50):
+        c.undo()
+    assert rendered == []                        # undo pastes back what a stroke covered
+    c.redo()
+    assert len(rendered) == 1                    # redo paints one stroke
+    c.clear()
+    c.undo()
+    assert len(rendered) == 1 and len(c.strokes) == 1951
+
+
+def test_a_dropped_patch_falls_back_to_rerendering(qtbot):
+    strokes = _random_strokes(30, 200, seed=2)
+    c = DrawingCanvas(size=200)
+    qtbot.addWidget(c)
+    c._history.budget = 0                        # no memory for patches at all
+    for pts, width, eraser in strokes:
+        c.draw_stroke(pts, width=width, eraser=eraser)
+    for _ in range(3):
+        c.undo()
+    for got, want in zip(_images(c), _fresh(strokes[:27], 200, qtbot)):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("pressures", [[], [0.5], None, [0.2, 0.4, 0.6, 0.8, 1.0]])
+def test_draw_stroke_takes_any_number_of_pressures(canvas, pressures):
+    canvas.draw_stroke([(50, 50), (100, 100), (150, 120)], pressures=pressures)
+    assert canvas.to_array().max() > 0.9 and len(canvas.strokes[0].points) == 3
+
+
+def test_draw_stroke_skips_points_that_are_not_finite(canvas):
+    canvas.draw_stroke([(50, 50), (float("nan"), 3), (float("inf"), 0), (150, 150)])
+    assert len(canvas.strokes[0].points) == 2
+    canvas.draw_stroke([(float("nan"), float("nan"))])
+    assert len(canvas.strokes) == 1
