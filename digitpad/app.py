@@ -51,16 +51,27 @@ class MainWindow(QMainWindow):
                 "No model is available: the shipped model is missing and no exported models were found. "
                 "Train one, or use “Open ONNX file…”." + self._problems())
             self.model_label.setText("No model")
-        elif self.controller.startup_problems:
-            self.statusBar().showMessage("Skipped unusable models: " + self._problems(), 10000)
         self.controller.watch_user_models()
         self._add_tabs()
+        self._say_what_was_skipped(model_path if model_path and not loaded else None)
         # pyqtgraph views right after the first frame: the window appears sooner.
         QTimer.singleShot(0, self.workbench, self.workbench.build_inspectors)
         self.workbench.canvas.setFocus()
 
     def _problems(self) -> str:
         return (" " + " ".join(self.controller.startup_problems)) if self.controller.startup_problems else ""
+
+    def _say_what_was_skipped(self, failed_model_path) -> None:
+        """The app always starts; whatever it had to skip or reset on the way is said here."""
+        if self.controller.predictor is None:
+            return   # the error banner already says it all
+        skipped = [self.controller.load_error] if failed_model_path else []
+        skipped += [f"settings: {p}" for p in self.controller.settings.problems]
+        skipped += self.controller.library.problems()
+        skipped += [f"model skipped: {p}" for p in self.controller.startup_problems]
+        skipped += [why for _path, why in self.collection.problems]
+        if skipped:
+            self.workbench.show_notice("Started with some things skipped: " + " · ".join(skipped))
 
     def _add_tabs(self) -> None:
         from .gui.evaluate import EvaluationView

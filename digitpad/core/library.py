@@ -135,6 +135,12 @@ class ModelLibrary:
         self.settings = settings if settings is not None else SettingsStore()
         self.models = Path(models) if models is not None else models_dir()
 
+    def problems(self) -> list[str]:
+        """What keeps the library from working as it should, in words (empty when all is well)."""
+        if self.models.exists() and not self.models.is_dir():
+            return [f"the models folder {self.models} is a file, so trained models cannot be saved or listed"]
+        return []
+
     @property
     def last_used(self) -> Path | None:
         value = self.settings.values.last_model

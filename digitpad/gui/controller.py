@@ -23,6 +23,7 @@ class ModelController(QObject):
         self.library = library or ModelLibrary()
         self.predictor: Predictor | None = None
         self.startup_problems: list[str] = []
+        self.load_error = ""   # why the last load() failed
         self._watcher: QFileSystemWatcher | None = None
 
     @property
@@ -51,7 +52,8 @@ class ModelController(QObject):
             predictor = Predictor(path)
         except ModelLoadError as e:
             kept = f" Still using {self.predictor.name}." if self.predictor else ""
-            self.loadFailed.emit(f"Could not open the model: {e}{kept}")
+            self.load_error = f"Could not open the model: {e}"
+            self.loadFailed.emit(self.load_error + kept)
             return False
         self.predictor = predictor
         self.library.remember(predictor.path)

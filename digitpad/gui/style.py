@@ -59,6 +59,7 @@ QLabel#muted {{ color: {MUTED}; }}
 QLabel#heading {{ font-size: 15px; font-weight: 600; }}
 QLabel#hint {{ background: {WARN_BG}; color: {WARN_TEXT}; border-radius: 6px; padding: 6px 8px; }}
 QLabel#banner {{ background: {ERROR_BG}; color: {ERROR_TEXT}; border-radius: 6px; padding: 8px 10px; }}
+QLabel#banner[kind="warn"] {{ background: {WARN_BG}; color: {WARN_TEXT}; }}
 QFrame#resultBox {{ border-radius: 6px; }}
 QFrame#resultBox[kind="ok"] {{ background: {OK_BG}; }}
 QFrame#resultBox[kind="ok"] QLabel {{ color: {OK_TEXT}; }}

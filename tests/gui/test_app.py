@@ -223,3 +223,22 @@ def test_last_used_model_gone_falls_back(qtbot, tmp_path, random_model, monkeypa
 
 def test_tabs_in_order(window):
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Draw", "Train", "Evaluate", "My digits"]
+
+
+def test_what_was_skipped_at_start_is_said_in_the_window(qtbot, random_model, private_data_dir, tmp_path):
+    from digitpad.app import MainWindow
+
+    private_data_dir.mkdir(parents=True)
+    (private_data_dir / "settings.json").write_text('{"version": 2, "last_model": 7, "opened_models": "x"}')
+    (private_data_dir / "models").write_text("a file where the models folder should be")
+    (private_data_dir / "my_digits").write_text("a file where My digits should be")
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    w = MainWindow(model_path=broken)
+    qtbot.addWidget(w)
+    assert w.controller.predictor is not None          # it started, with the shipped model
+    text = w.workbench.banner.text()
+    assert not w.workbench.banner.isHidden() and "skipped" in text
+    for words in ("broken.onnx", "last_model", "opened_models", "models folder", "My digits"):
+        assert words in text, words
+    w.close()

@@ -286,6 +286,9 @@ class Collection:
 
     def refresh(self) -> None:
         self._samples, self.problems = {}, []
+        if self.folder.exists() and not self.folder.is_dir():
+            self.problems.append((self.folder, f"{self.folder} is a file, not a folder: My digits cannot be kept"))
+            return
         if not self.folder.is_dir():
             return
         for path in sorted(self.folder.glob("*.npz")):

@@ -248,7 +248,14 @@ class Workbench(QWidget):
         if path:
             self.controller.load(Path(path))
 
+    def show_notice(self, message: str) -> None:
+        """Something the user should know but that stops nothing (what was skipped at start)."""
+        style.set_kind(self.banner, "warn")
+        self.banner.setText(message + "   (click to dismiss)")
+        self.banner.setVisible(True)
+
     def show_error(self, message: str) -> None:
+        style.set_kind(self.banner, "error")
         self.banner.setText(message + "   (click to dismiss)")
         self.banner.setVisible(True)
         self.refresh_models()  # put the picker back on the model that is still active
