@@ -116,19 +116,20 @@ class SizeFormula:
         if remainder and not self.ceil_mode:
             n = self.unread
             found.append(f"{self.padded - self.span} is not a multiple of the stride {self.stride}: rounded down, "
-                         + (f"so {_count(n, 'input position')} at the end never read." if n else "dropping only padding."))
+                         + (f"so the last {_count(n, 'input position')} never read." if n else "dropping only padding."))
         if self.ceil_mode and self.out > (self.padded - self.span) // self.stride + 1:
             found.append("Ceil mode adds a last window that hangs over the edge; the overhang counts as padding.")
         if self.skipped:
             found.append(f"The stride ({self.stride}) is larger than the window ({self.span}): "
-                         f"{_count(self.skipped, 'input position')} between windows never read.")
+                         f"{self.skipped} input position{'s' if self.skipped > 1 else ''} between windows "
+                         f"{'are' if self.skipped > 1 else 'is'} never read.")
         if max(self.pad_begin, self.pad_end) >= self.span:
             found.append("The padding is at least the kernel size: the outermost outputs see only padding.")
         return found
 
 
 def _count(n: int, thing: str) -> str:
-    return f"1 {thing} is" if n == 1 else f"{n} {thing}s are"
+    return f"{thing} is" if n == 1 else f"{n} {thing}s are"
 
 
 def _formulas(g: Geometry, h: int, w: int) -> tuple[SizeFormula, SizeFormula]:
