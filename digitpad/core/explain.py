@@ -316,11 +316,16 @@ def _terms(net: Network, values: dict[str, np.ndarray], name: str, index: tuple[
         z = values[node.inputs[0]][0].astype(np.float64)
         shift = float(z.max())
         return SoftmaxTerms(node.inputs[0], index[0], z, shift, np.exp(z - shift))
-    if node.op in ("Flatten", "Reshape"):
-        source_shape = values[node.inputs[0]].shape[1:]
+    if node.op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze"):   # same order, other shape
         flat = np.ravel_multi_index(index, values[name].shape[1:])
-        source = tuple(int(k) for k in np.unravel_index(flat, source_shape))
+        source = tuple(int(k) for k in np.unravel_index(flat, values[node.inputs[0]].shape[1:]))
         return CopyTerms(node.op, node.inputs[0], source, float(values[node.inputs[0]][(0, *source)]))
+    perm = node.attrs.get("perm")
+    if node.op == "Transpose" and perm is not None and perm[0] == 0:   # out[i] = x[i permuted back]
+        source = [0] * len(index)
+        for k, axis in enumerate(perm[1:]):
+            source[axis - 1] = index[k]
+        return CopyTerms(node.op, node.inputs[0], tuple(source), float(values[node.inputs[0]][(0, *source)]))
     if node.op in ELEMENTWISE_BINARY and len(data) == 2:
         a, b = (np.broadcast_to(values[i], values[name].shape)[(0, *index)] for i in node.inputs[:2])
         return BinaryTerms(node.op, (node.inputs[0], node.inputs[1]), float(a), float(b))
@@ -387,7 +392,8 @@ def _dense_terms(net: Network, node: Node, a, b, c, index) -> DenseTerms:
 def _flatten_source(net: Network, name: str) -> tuple[str, tuple[int, ...]] | None:
     """The stage a vector was flattened from, through Flatten/Reshape/Identity."""
     moved = False
-    while name in net.producer and net.producer[name].op in ("Flatten", "Reshape", "Identity", "Dropout"):
+    while name in net.producer and net.producer[name].op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze",
+                                                             "Identity", "Dropout"):
         name, moved = net.producer[name].inputs[0], True
     return (name, net.stage(name).shape) if moved else None
 

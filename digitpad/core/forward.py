@@ -29,7 +29,7 @@ class UnsupportedModel(ValueError):
     """The graph uses something this forward pass does not implement; the message is one line."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Node:
     """One ONNX node, attributes already converted to Python values and NumPy arrays."""
 
@@ -307,11 +307,13 @@ def identity(node: Node, x, *_):
 # Shape bookkeeping some exporters leave in the graph (mostly folded into constants at load).
 
 def shape_of(node: Node, x):
+    """Shape: the input's dimensions as a vector, x.shape[start:end]."""
     start, end = node.attrs.get("start", 0), node.attrs.get("end")
     return np.array(x.shape[start:end], np.int64)
 
 
 def gather(node: Node, x, idx):
+    """Gather: y = x[..., idx, ...] along ``axis``."""
     return np.take(x, idx, axis=node.attrs.get("axis", 0))
 
 
@@ -320,40 +322,49 @@ def _axes(node: Node, axes):
 
 
 def unsqueeze(node: Node, x, axes=None):
+    """Unsqueeze: insert axes of size 1 (the values and their order do not change)."""
     return np.expand_dims(x, _axes(node, axes))
 
 
 def squeeze(node: Node, x, axes=None):
+    """Squeeze: remove axes of size 1."""
     if axes is None and "axes" not in node.attrs:
         return np.squeeze(x)
     return np.squeeze(x, _axes(node, axes))
 
 
 def concat(node: Node, *xs):
+    """Concat: the inputs one after the other along ``axis``."""
     return np.concatenate(xs, axis=node.attrs["axis"])
 
 
 def expand(node: Node, x, shape):
+    """Expand: broadcast x to ``shape``."""
     return np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(int(d) for d in shape))).copy()
 
 
 def cast(node: Node, x):
+    """Cast: the same numbers in another type."""
     return x.astype(node.attrs["dtype"])
 
 
 def cast_like(node: Node, x, like):
+    """CastLike: x in the type of ``like``."""
     return x.astype(like.dtype)
 
 
 def transpose(node: Node, x):
+    """Transpose: the axes reordered by ``perm`` (y's axis k is x's axis perm[k])."""
     return np.transpose(x, node.attrs.get("perm"))
 
 
 def constant(node: Node):
+    """Constant: a tensor stored in the node."""
     return node.attrs["value"]
 
 
 def constant_of_shape(node: Node, shape):
+    """ConstantOfShape: a tensor of ``shape`` filled with one value."""
     value = node.attrs.get("value", np.zeros(1, np.float32))
     return np.full(tuple(int(d) for d in shape), value.reshape(-1)[0], value.dtype)
 
@@ -377,7 +388,7 @@ _NOT_STAGES = {"Shape"}  # outputs describe a tensor's shape, not its values
 
 # -- the network ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Stage:
     """One tensor the forward pass computes from the image, in network order.
 

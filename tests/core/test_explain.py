@@ -212,3 +212,41 @@ def test_inference_module_does_not_import_onnx():
             "print('onnx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_layout_ops_are_copies_from_a_named_position():
+    """Exports from channels-last frameworks transpose the image first; flatten may go through
+    Squeeze/Unsqueeze. Each such unit is explained as a copy from one position of its input."""
+    from onnx import TensorProto, helper
+
+    from digitpad.core.explain import explain
+    from digitpad.core.forward import Network
+
+    rng = np.random.default_rng(6)
+    inits = [numpy_helper.from_array(rng.normal(size=(4, 3, 3, 1)).astype(np.float32), "w"),   # HWIO-like
+             numpy_helper.from_array(np.array([3, 2, 0, 1], np.int64), "unused"),
+             numpy_helper.from_array(rng.normal(0, 0.02, (4 * 26 * 26, 10)).astype(np.float32), "fc"),
+             numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+    nodes = [helper.make_node("Transpose", ["image"], ["nhwc"], perm=[0, 2, 3, 1]),
+             helper.make_node("Transpose", ["nhwc"], ["nchw"], perm=[0, 3, 1, 2]),
+             helper.make_node("Transpose", ["w"], ["oihw"], perm=[0, 3, 1, 2]),
+             helper.make_node("Conv", ["nchw", "oihw"], ["c"], kernel_shape=[3, 3]),
+             helper.make_node("Flatten", ["c"], ["f"]),
+             helper.make_node("Unsqueeze", ["f", "axis1"], ["u"]),
+             helper.make_node("Squeeze", ["u", "axis1"], ["s"]),
+             helper.make_node("MatMul", ["s", "fc"], ["logits"])]
+    graph = helper.make_graph(nodes, "nhwc", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                                            ["N", 1, 28, 28])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    net = Network.load(model)
+    values = net.run(rng.uniform(0, 1, (1, 1, 28, 28)).astype(np.float32))
+    assert [s.op for s in net.stages] == ["Input", "Transpose", "Transpose", "Conv", "Flatten", "Unsqueeze",
+                                          "Squeeze", "MatMul"]   # the weight's Transpose was folded at load
+    for stage in net.stages:
+        for _ in range(10):
+            index = tuple(int(rng.integers(n)) for n in stage.shape)
+            e = explain(net, values, stage.name, index)
+            assert e.terms.kind != "other" and abs(e.value - e.computed) <= 1e-5 * max(1.0, abs(e.value))
+    e = explain(net, values, "nhwc", (5, 7, 0))
+    assert e.terms.source == (0, 5, 7)
