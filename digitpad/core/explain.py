@@ -248,17 +248,13 @@ class Explanation:
     downstream: list[PoolTerms] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     used: bool = True            # False: no later layer reads this unit (it is dimmed on honest maps)
-    field: Field | None = None   # its receptive field on the input
+    receptive_field: Field | None = None   # the input pixels it depends on
     onnxruntime: float | None = None   # ONNX Runtime's value when the stage is a graph output
 
     @property
     def value(self) -> float:
         """Recomputed from the terms and steps (float64)."""
         return self.steps[-1].output if self.steps else float(self.terms.value)
-
-    @property
-    def pre_steps_value(self) -> float:
-        return float(self.terms.value)
 
 
 # -- building one ----------------------------------------------------------------------------------
@@ -292,8 +288,8 @@ def explain(net: Network, values: dict[str, np.ndarray], stage: str, index: tupl
         if stage in maps and not maps[stage].mask[index[1], index[2]]:
             used = False
             notes.append(maps[stage].reason or "No later layer reads this position.")
-    return Explanation(stage, st.title, index, terms, steps, float(values[stage][(0, *index)]), downstream, notes, used,
-                       receptive_field(net, stage, index))
+    return Explanation(stage, st.title, index, terms, steps, float(values[stage][(0, *index)]), downstream, notes,
+                       used, receptive_field(net, stage, index))
 
 
 def _terms(net: Network, values: dict[str, np.ndarray], name: str, index: tuple[int, ...]) -> Terms:

@@ -8,8 +8,9 @@ net in the zoo to 1e-4 on the MNIST test set (tests/core/test_forward.py).
 
 Convolution and pooling see all their windows at once: ``windows`` pads the input and takes
 a strided view of it, ``[N, C, Ho, Wo, kh, kw]``, without copying. A convolution is then one
-matrix product over (channel, kernel row, kernel column), the "im2col" trick, and a pool is
-one max or mean over the last two axes. No Python loop visits a pixel.
+matrix product over (channel, kernel row, kernel column), the "im2col" trick, and a pool
+takes the max (or the sum) of all its windows one kernel position at a time. No Python loop
+visits a pixel.
 
 The graph is read with the ``onnx`` package, imported when a network is loaded, not before:
 the app imports this module only when the user first asks how a number was computed.
@@ -546,8 +547,10 @@ class Network:
         stages = [Stage(self.input_name, "Input", "input", shapes[self.input_name])]
         for node in stage_nodes:
             out = node.outputs[0]
-            counts[node.op] = counts.get(node.op, 0) + 1
-            title = titles.get(out) or (out if out in self.outputs else f"{node.op} {counts[node.op]}")
+            title = titles.get(out) or (out if out in self.outputs else None)
+            if title is None:
+                counts[node.op] = counts.get(node.op, 0) + 1
+                title = f"{node.op} {counts[node.op]}"
             stages.append(Stage(out, node.op, title, shapes[out], tuple(i for i in node.inputs if i in data),
                                 tuple(i for i in node.inputs if i and i in self.constants), dict(node.attrs),
                                 layer_of.get(out), node))
