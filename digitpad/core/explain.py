@@ -479,3 +479,48 @@ def _fmt(v: float, digits: int) -> str:
     if abs(v) >= 1e-3 and abs(v) < 1e5:
         return f"{v:.{digits}f}".rstrip("0").rstrip(".")
     return f"{v:.{digits - 1}g}"
+
+
+def as_text(e: Explanation, net: Network, digits: int = 4, channels: int = 3) -> str:
+    """The explanation as plain lines (for logs, tooltips, tests and reading in a terminal);
+    a conv lists the ``channels`` input channels with the largest sums."""
+    f = lambda v: _fmt(float(v), digits)
+    grid = lambda a: "[" + "; ".join(" ".join(f(v) for v in row) for row in a) + "]"
+    t, lines = e.terms, [f"{e.title} {list(e.index)} = {f(e.value)}  (forward pass {f(e.computed)}"
+                         + (f", ONNX Runtime {f(e.onnxruntime)})" if e.onnxruntime is not None else ")")]
+    src = lambda name: net.stage(name).title
+    if t.kind == "conv":
+        g = t.geometry
+        n = len(t.channels)
+        lines.append(f"  conv of {src(t.input)} ({n} channel{'s' if n > 1 else ''}), {g.kernel[0]}x{g.kernel[1]} kernel, "
+                     f"rows {t.rows[0]}..{t.rows[-1]}, cols {t.cols[0]}..{t.cols[-1]} (outside the map: padding)")
+        for i in np.argsort(-np.abs(t.sums))[:channels]:
+            lines.append(f"  channel {t.channels[i]}: window {grid(t.window[i])} x kernel {grid(t.kernel[i])} "
+                         f"-> sum {f(t.sums[i])}")
+        lines.append(f"  sum over the channels {f(t.total)} + bias {f(t.bias)} = {f(t.value)}")
+    elif t.kind == "pool":
+        how = f"max, winner at {t.winner_position}" if t.winner is not None else f"mean of {t.divisor}"
+        lines.append(f"  {t.op} of {src(t.input)} channel {t.channel}, window {grid(t.window)}: {how} = {f(t.value)}")
+    elif t.kind == "dense":
+        lines.append(f"  dense over {len(t.inputs)} inputs of {src(t.input)}; largest contributions:")
+        for c in t.top(5):
+            where = f" ({src(c.source[0])} {list(c.source[1])})" if c.source else ""
+            lines.append(f"    x[{c.index}]{where} {f(c.input)} x w {f(c.weight)} = {f(c.product)}")
+        lines.append(f"  sum {f(t.total)}" + (f" x alpha {f(t.alpha)}" if t.alpha != 1 else "")
+                     + f" + bias {f(t.bias)} = {f(t.value)}")
+    elif t.kind == "softmax":
+        lines.append(f"  exp({f(t.logits[t.index])} - {f(t.shift)}) = {f(t.exps[t.index])}; "
+                     f"sum of {len(t.exps)} exps {f(t.total)}; {f(t.exps[t.index])} / {f(t.total)} = {f(t.value)}")
+    elif t.kind == "copy":
+        lines.append(f"  {t.op}: copied from {src(t.input)} {list(t.source)} = {f(t.value)}")
+    elif t.kind == "binary":
+        lines.append(f"  {t.op} of {src(t.inputs[0])} and {src(t.inputs[1])}: {f(t.a)}, {f(t.b)} -> {f(t.value)}")
+    else:
+        lines.append(f"  {getattr(t, 'op', 'input')}: {f(t.value)}")
+    lines += [f"  {s.op}: {s.text(digits)}" for s in e.steps]
+    for w in e.downstream:
+        mark = "this unit wins" if w.winner_position == tuple(e.index[1:]) else f"winner {w.winner_position}"
+        lines.append(f"  read by {src(w.stage)} [{w.channel}, {w.row}, {w.col}]: {mark}" if w.winner is not None
+                     else f"  read by {src(w.stage)} [{w.channel}, {w.row}, {w.col}] (mean of {w.divisor})")
+    lines += [f"  note: {n}" for n in e.notes]
+    return "\n".join(lines)

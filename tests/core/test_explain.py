@@ -250,3 +250,17 @@ def test_layout_ops_are_copies_from_a_named_position():
             assert e.terms.kind != "other" and abs(e.value - e.computed) <= 1e-5 * max(1.0, abs(e.value))
     e = explain(net, values, "nhwc", (5, 7, 0))
     assert e.terms.source == (0, 5, 7)
+
+
+def test_as_text_reads_like_the_arithmetic(zoo):
+    from digitpad.core.explain import as_text
+
+    p = Predictor(zoo["digitpad-s+bn"])
+    x = np.random.default_rng(7).uniform(0, 1, (28, 28)).astype(np.float32)
+    conv = as_text(p.explain(x, "conv2", 4, 0, 13), p.network)
+    assert "conv of MaxPool 1 (16 channels), 3x3 kernel, rows -1..1, cols 12..14" in conv
+    assert "BatchNormalization: (" in conv and "Relu: max(0, " in conv and "read by MaxPool 2 [4, 0, 6]" in conv
+    pred = p.predict(x)
+    logit = as_text(p.explain(x, "logits", pred.top), p.network)
+    assert logit.count(" x w ") == 5 and "(MaxPool 3 [" in logit
+    assert "sum of 10 exps" in as_text(p.explain(x, "probs", 0), p.network)
