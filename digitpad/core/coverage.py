@@ -210,8 +210,10 @@ def _extent(net: Network, stage: str, index: tuple[int, ...]) -> tuple[int, int]
                 g = _geometry(net, node, shape)
                 new = [(lo * g.strides[a] - g.pad_begin(a), hi * g.strides[a] - g.pad_begin(a) + g.span(a) - 1)
                        for a, (lo, hi) in enumerate(out)]
+            elif len(shape) == 3 and net.stage(node.outputs[0]).shape == shape:
+                new = out                               # ReLU, batch norm, ...: the same position
             elif len(shape) == 3:
-                new = out
+                new = [(0, shape[1] - 1), (0, shape[2] - 1)]   # global pooling and such: all of it
             else:
                 continue
             old = spans.get(name)

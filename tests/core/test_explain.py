@@ -264,3 +264,33 @@ def test_as_text_reads_like_the_arithmetic(zoo):
     logit = as_text(p.explain(x, "logits", pred.top), p.network)
     assert logit.count(" x w ") == 5 and "(MaxPool 3 [" in logit
     assert "sum of 10 exps" in as_text(p.explain(x, "probs", 0), p.network)
+
+
+def test_average_and_global_pool_terms():
+    from onnx import TensorProto, helper
+
+    from digitpad.core.explain import explain
+    from digitpad.core.forward import Network
+
+    rng = np.random.default_rng(8)
+    inits = [numpy_helper.from_array(rng.normal(size=(3, 1, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.normal(size=(10, 3)).astype(np.float32), "fc")]
+    nodes = [helper.make_node("Conv", ["image", "w"], ["c"], kernel_shape=[3, 3]),
+             helper.make_node("AveragePool", ["c"], ["a"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                              ceil_mode=1, count_include_pad=0),
+             helper.make_node("GlobalAveragePool", ["a"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc"], ["logits"], transB=1)]
+    graph = helper.make_graph(nodes, "avg", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])], inits)
+    net = Network.load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    values = net.run(rng.uniform(0, 1, (1, 1, 28, 28)).astype(np.float32))
+    corner = explain(net, values, "a", (1, 0, 0))
+    assert corner.terms.kind == "pool" and corner.terms.divisor == 4 and corner.terms.padding.sum() == 5
+    assert abs(corner.value - corner.computed) <= 1e-5
+    g = explain(net, values, "g", (2, 0, 0))
+    assert g.terms.divisor == 14 * 14 and g.terms.window.shape == (14, 14)   # 26 -> 14 in ceil mode
+    # all of the image, and then some: the pool's padding and ceil-mode overhang count in the extent
+    assert g.receptive_field.mask.all() and g.receptive_field.size == (31, 31)
+    assert abs(g.value - g.computed) <= 1e-5
+    assert [w.op for w in explain(net, values, "a", (2, 5, 5)).downstream] == ["GlobalAveragePool"]
