@@ -109,17 +109,16 @@ def _propagate(net: Network, start: dict[str, Mask]) -> dict[str, Mask]:
 
 def default_roots(net: Network) -> list[str]:
     """The stages the network's answer is read from: its outputs that are not feature maps."""
-    roots = [o for o in net.outputs if len(net.stage(o).shape) != 3]
-    return roots or list(net.outputs)
+    outputs = [o for o in net.outputs if o in net]
+    return [o for o in outputs if len(net.stage(o).shape) != 3] or outputs
 
 
 def used_maps(net: Network, roots: list[str] | None = None) -> dict[str, UsedMap]:
     """For every [C, H, W] stage, the rows and columns that lead to ``roots`` (default: the class
     scores). Cached on the network per set of roots."""
     roots = roots or default_roots(net)
-    cache = net.__dict__.setdefault("_used_maps", {})
-    key = tuple(roots)
-    if key not in cache:
+    key = ("used_maps", tuple(roots))
+    if key not in net.memo:
         masks = _propagate(net, {r: _full(net.stage(r).shape) for r in roots})
         found = {}
         for stage in net.stages:
@@ -130,8 +129,8 @@ def used_maps(net: Network, roots: list[str] | None = None) -> dict[str, UsedMap
                                                          np.full(stage.shape[2], m is True))
             found[stage.name] = UsedMap(rows, cols, None if rows.all() and cols.all() else
                                         _reason(net, stage.name, rows, cols))
-        cache[key] = found
-    return cache[key]
+        net.memo[key] = found
+    return net.memo[key]
 
 
 def _positions(mask: np.ndarray) -> str:

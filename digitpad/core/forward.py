@@ -446,6 +446,7 @@ class Network:
         shapes = {k: v.shape[1:] for k, v in self.run(zeros).items()}
         self.stages = self._make_stages(shapes, layer_names or {})
         self._by_name = {s.name: s for s in self.stages}
+        self.memo: dict[Any, Any] = {}   # results derived from the graph alone (coverage.used_maps)
 
     # -- loading ---------------------------------------------------------------------------------
     @classmethod
