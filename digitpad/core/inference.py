@@ -5,13 +5,16 @@ drawing a UI (and maybe training): one intra-op thread, no spinning (a spinning 
 ORT thread steals a core from the UI thread), full graph optimisation.
 
 Imports only numpy and onnxruntime at module level; the ``onnx`` package (protobuf,
-~0.2 s to import) is loaded only when kernels are first asked for.
+~0.2 s to import) is loaded only when kernels are first asked for, or the arithmetic of a unit
+(``explain``, ``stages``, ``shapes``, ``used_maps``, ``receptive_field``): those run the model
+again with digitpad's own NumPy forward pass (digitpad.core.forward), read from the same file.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
@@ -19,9 +22,20 @@ import onnxruntime as ort
 from .contract import (ACT_PREFIX, INPUT_SIZE, LOGITS, METADATA_KEY, MNIST_CLASSES,
                        PROBS, ModelMetadata)
 
+if TYPE_CHECKING:
+    from .coverage import Field, UsedMap
+    from .explain import Explanation
+    from .forward import Network, Stage
+    from .shapes import ModelShapes
+
 
 class ModelLoadError(Exception):
     """A model file that cannot be used; the message is meant for the user."""
+
+
+class ExplainUnavailable(Exception):
+    """This model cannot be computed step by step (an op the NumPy forward pass lacks, ...);
+    the message is one line meant for the user. Predictions still work."""
 
 
 @dataclass
@@ -79,6 +93,9 @@ class Predictor:
         except Exception as e:  # ORT raises its own exception types for bad protobufs
             raise ModelLoadError(_describe_load_failure(self.path.name, e)) from None
         self._kernels_cache: dict[str, np.ndarray] | None = None
+        self._network: Network | None = None
+        self._network_error: str | None = None
+        self._trace_cache: tuple[bytes, dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
         self._check_input()
         self._find_outputs()
         self.metadata, self.metadata_error = self._read_metadata()
@@ -207,6 +224,123 @@ class Predictor:
             self._kernels_cache = _read_initializers(self.path)
         w = self._kernels_cache.get(info.kernel)
         return w if w is not None and w.ndim == 4 else None
+
+
+    # -- step by step: the NumPy forward pass (issue 11) ---------------------------------------------
+    @property
+    def network(self) -> Network:
+        """This model as digitpad's own NumPy forward pass, read from the file on first use
+        (imports onnx: ~0.3 s the first time). Raises ExplainUnavailable with a one-line reason."""
+        if self._network is None and self._network_error is None:
+            from .forward import Network, UnsupportedModel
+
+            names = {self._layer_output(layer): layer for layer in self.layers}
+            try:
+                self._network = Network.load(self.path, names, input_shape=(1, INPUT_SIZE, INPUT_SIZE))
+            except UnsupportedModel as e:
+                self._network_error = f"{self.path.name} cannot be computed step by step: {e}"
+            except Exception as e:  # noqa: BLE001  any graph we cannot follow: say so in one line, keep predicting
+                first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+                self._network_error = f"{self.path.name} cannot be computed step by step ({type(e).__name__}: {first})"
+        if self._network is None:
+            raise ExplainUnavailable(self._network_error)
+        return self._network
+
+    @property
+    def explain_unavailable(self) -> str | None:
+        """None when explain() and the rest work for this model, else the one-line reason."""
+        try:
+            _ = self.network
+        except ExplainUnavailable as e:
+            return str(e)
+        return None
+
+    def stages(self) -> list[Stage]:
+        """Every tensor the forward pass computes, in network order (see forward.Stage): the
+        input, normalisation, each conv and its batch norm and ReLU, pools, the flattened vector,
+        dense layers, logits, probs. ``Stage.name`` is the address the methods below take."""
+        return self.network.stages
+
+    def stage_name(self, layer: str) -> str:
+        """The stage of a layer name (``'conv3'`` -> ``'act:conv3'``), or a stage name itself."""
+        if layer in self.layers:
+            name = self._layer_output(layer)
+            if name in self.network:
+                return name
+        try:
+            return self.network.stage(layer).name
+        except KeyError:
+            raise ExplainUnavailable(f"{self.path.name} has no layer or stage named {layer!r}") from None
+
+    def trace(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Every stage's tensor for image x, from the NumPy forward pass (batch axis of 1 kept).
+        The last input's results are kept, so clicking around one drawing computes once."""
+        return self._traced(x)[0]
+
+    def _traced(self, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        x = np.ascontiguousarray(x, dtype=np.float32).reshape(1, 1, INPUT_SIZE, INPUT_SIZE)
+        key = x.tobytes()
+        cached = self._trace_cache
+        if cached is None or cached[0] != key:
+            values = self.network.run(x)
+            ort_values = dict(zip(self.output_names, self.session.run(None, {self.input_name: x})))
+            cached = self._trace_cache = (key, values, ort_values)
+        return cached[1], cached[2]
+
+    def explain(self, x: np.ndarray, layer: str, channel: int, row: int = 0, col: int = 0) -> Explanation:
+        """How unit (channel, row, col) of ``layer`` was computed for image ``x``, with its terms
+        (digitpad.core.explain.Explanation). ``layer`` is a layer name (``self.layers``) or any
+        stage name (``self.stages()``); in a vector stage (flattened, dense, logits, probs)
+        ``channel`` is the index and row, col are 0. ``.value`` is recomputed from the terms and
+        equals ``predict(x).activations[layer][channel, row, col]`` within 1e-4; ``.onnxruntime``
+        holds ONNX Runtime's own value when the stage is one of the model's outputs."""
+        from .explain import ExplainError, explain
+
+        name = self.stage_name(layer)
+        shape = self.network.stage(name).shape
+        if len(shape) == 3:
+            index = (channel, row, col)
+        elif len(shape) == 1 and row == 0 and col == 0:
+            index = (channel,)
+        else:
+            raise ExplainUnavailable(f"{layer} has shape {list(shape)}; give (channel, row, col) for maps, "
+                                     f"(index) for vectors")
+        values, ort_values = self._traced(x)
+        try:
+            result = explain(self.network, values, name, index, roots=self._roots())
+        except ExplainError as e:
+            raise ExplainUnavailable(str(e)) from None
+        if name in ort_values:
+            result.onnxruntime = float(ort_values[name][(0, *index)])
+        return result
+
+    def _roots(self) -> list[str] | None:
+        """The outputs the answer is read from: what honest maps trace back from."""
+        return [n for n in (self.logits_name, self.probs_name) if n and n in self.network] or None
+
+    def shapes(self) -> ModelShapes:
+        """Per stage: shape, the output-size formula filled in, params, multiply-adds; totals."""
+        from .shapes import model_shapes
+
+        return model_shapes(self.network)
+
+    def used_maps(self) -> dict[str, UsedMap]:
+        """For each [C, H, W] stage (by stage name): the rows and columns that feed the output."""
+        from .coverage import used_maps
+
+        return used_maps(self.network, self._roots())
+
+    def used_map(self, layer: str) -> UsedMap | None:
+        """used_maps() for one layer or stage name (None for a vector stage)."""
+        return self.used_maps().get(self.stage_name(layer))
+
+    def receptive_field(self, layer: str, channel: int, row: int, col: int) -> Field:
+        """The input pixels unit (channel, row, col) of ``layer`` depends on (its 28x28 outline)."""
+        from .coverage import receptive_field
+
+        name = self.stage_name(layer)
+        shape = self.network.stage(name).shape
+        return receptive_field(self.network, name, (channel, row, col) if len(shape) == 3 else (channel,))
 
 
 def _describe_load_failure(name: str, error: Exception) -> str:
