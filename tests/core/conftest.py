@@ -1,15 +1,12 @@
 """Model files for the core tests: every architecture of the zoo exported by the real engine."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from unittest import mock
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # onnx_graphs
-
-from digitpad.core.library import shipped_model_path
+from digitpad.core.paths import shipped_model_path
 
 
 def _randomise_batch_norm(net, seed: int) -> None:
