@@ -110,7 +110,7 @@ class ArithmeticPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(6)
-        self.message = _label(muted=True)
+        self.message = _label(rich=False, muted=True)
         lay.addWidget(self.message)
         self.title = QLabel("")
         self.title.setObjectName("heading")
@@ -181,7 +181,7 @@ class ArithmeticPanel(QWidget):
     def show_message(self, text: str) -> None:
         """Nothing to explain (no drawing, no model, a reason it cannot be done): one line."""
         self.explanation = None
-        self.message.setText(_esc(text))
+        self.message.setText(text)
         self.message.setVisible(True)
         for w in (self.title, self.value, self.check, self.field, self.terms, self.notes, self.steps,
                   self.downstream):

@@ -198,6 +198,7 @@ class ArithmeticTab(QWidget):
         self.combo.setCurrentIndex(max(0, self.combo.findData(stage)))
         self.combo.blockSignals(False)
         self._refresh_now()
+        self.scroll.verticalScrollBar().setValue(0)   # a new unit reads from the top
 
     def go_back(self) -> None:
         if self.history:

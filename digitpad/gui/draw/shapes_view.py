@@ -266,6 +266,10 @@ class ShapesView(QWidget):
             if w is not None and w not in (self.input_size, self.reset):
                 w.deleteLater()
         self.specs, self.model_size, self.model_channels = list(specs), size, channels
+        self.model_flat = None
+        if specs and what_if(size, specs, channels)[-1].ok:
+            c, n = what_if(size, specs, channels)[-1].output
+            self.model_flat = c * n * n
         self.rows = []
         self.input_size.setVisible(bool(specs))
         self.reset.setVisible(bool(specs))
@@ -334,8 +338,12 @@ class ShapesView(QWidget):
         last = results[-1]
         if last.ok:
             c, n = last.output
-            self.after.setText(f"After the last layer: {c}×{n}×{n} = <b>{c * n * n:,}</b> values to flatten into the "
-                               f"dense layer.")
+            flat = c * n * n
+            text = f"After the last layer: {c}×{n}×{n} = <b>{flat:,}</b> values to flatten into the dense layer"
+            if self.model_flat is not None and flat != self.model_flat:
+                text += (f"; the model's dense layer reads {self.model_flat:,}, so these settings would need a new "
+                         f"dense layer (and retraining)")
+            self.after.setText(text + ".")
         else:
             self.after.setText(f"<span style='color:{style.ERROR_TEXT}'>These settings cannot run: see the first "
                                f"layer in red.</span>")
