@@ -20,6 +20,7 @@ import html
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from digitpad.core.coverage import describe
@@ -45,6 +46,18 @@ def _label(rich: bool = True, muted: bool = False) -> QLabel:
     return label
 
 
+def _show(widget: QWidget, on: bool) -> None:
+    """Show or hide only on a real change: each change re-lays out the panel."""
+    if widget.isHidden() == on:
+        widget.setVisible(on)
+
+
+def _text(label: QLabel, text: str) -> None:
+    """Set a label's text only when it changed (rich text is laid out again on every set)."""
+    if label.text() != text:
+        label.setText(text)
+
+
 def _esc(text: str) -> str:
     return html.escape(str(text))
 
@@ -65,9 +78,12 @@ class _Section(QFrame):
         self.heading.setObjectName("heading")
         self.heading.setWordWrap(True)
         self.lay.addWidget(self.heading)
-        line = QFrame()
-        line.setFrameShape(QFrame.HLine)
-        line.setStyleSheet(f"color: {style.BORDER};")
+        line = QWidget()   # a rule above the block (no per-widget style sheet: those slow every paint)
+        line.setFixedHeight(1)
+        line.setAutoFillBackground(True)
+        pal = line.palette()
+        pal.setColor(QPalette.Window, QColor(style.BORDER))
+        line.setPalette(pal)
         self.lay.insertWidget(0, line)
 
 
@@ -125,10 +141,10 @@ class ArithmeticPanel(QWidget):
         lay.addWidget(self.value)
         self.check = _label()
         lay.addWidget(self.check)
-        self.field = _label(muted=True)
+        self.field = _label(rich=False, muted=True)
         lay.addWidget(self.field)
         self._build_terms(lay)
-        self.notes = _label()
+        self.notes = _label(rich=False)
         self.notes.setObjectName("hint")
         lay.addWidget(self.notes)
         self.steps = _Section()
@@ -146,7 +162,7 @@ class ArithmeticPanel(QWidget):
         self.terms = _Section()
         self.intro = _label()
         self.terms.lay.addWidget(self.intro)
-        self.bars_caption = _label(muted=True)
+        self.bars_caption = _label(rich=False, muted=True)
         self.terms.lay.addWidget(self.bars_caption)
         self.bars = SortedBars()
         self.bars.chosen.connect(self._pin_channel)
@@ -181,11 +197,11 @@ class ArithmeticPanel(QWidget):
     def show_message(self, text: str) -> None:
         """Nothing to explain (no drawing, no model, a reason it cannot be done): one line."""
         self.explanation = None
-        self.message.setText(text)
-        self.message.setVisible(True)
+        _text(self.message, text)
+        _show(self.message, True)
         for w in (self.title, self.value, self.check, self.field, self.terms, self.notes, self.steps,
                   self.downstream):
-            w.setVisible(False)
+            _show(w, False)
 
     def show_explanation(self, e, net, classes: list[str] | None = None) -> None:
         same_unit = self.explanation is not None and (self.explanation.stage, self.explanation.index[:1]) == \
@@ -195,21 +211,21 @@ class ArithmeticPanel(QWidget):
         self.explanation, self.net = e, net
         self.classes = list(classes or [])
         self._links = {}
-        self.message.setVisible(False)
+        _show(self.message, False)
         self._show_header(e)
         self._show_terms(e)
         number = 2
-        self.notes.setText("<br>".join(_esc(n) for n in e.notes))
-        self.notes.setVisible(bool(e.notes))
+        _text(self.notes, "\n".join(e.notes))
+        _show(self.notes, bool(e.notes))
         if e.steps:
-            self.steps.heading.setText("2 · Then, to this one number" if len(e.steps) > 1 else
+            _text(self.steps.heading, "2 · Then, to this one number" if len(e.steps) > 1 else
                                        f"2 · Then {OP_NAMES.get(e.steps[0].op, e.steps[0].op)}")
-            self.steps_text.setText(self._steps_html(e.steps))
+            _text(self.steps_text, self._steps_html(e.steps))
             number = 3
-        self.steps.setVisible(bool(e.steps))
+        _show(self.steps, bool(e.steps))
         self._show_downstream(e, number)
         for w in (self.title, self.value, self.check, self.field, self.terms):
-            w.setVisible(True)
+            _show(w, True)
 
     def _link(self, href: str) -> None:
         if href in self._links:
@@ -233,8 +249,8 @@ class ArithmeticPanel(QWidget):
         return f"{title} [{', '.join(str(i) for i in index)}]{cls}"
 
     def _show_header(self, e) -> None:
-        self.title.setText(_esc(self.unit_name(e.stage, e.index)))
-        self.value.setText(f"= {num(e.value)}")
+        _text(self.title, _esc(self.unit_name(e.stage, e.index)))
+        _text(self.value, f"= {num(e.value)}")
         parts = [f"recomputed from the numbers below: <b>{num(e.value)}</b>",
                  f"NumPy forward pass: {num(e.computed)}"]
         if e.onnxruntime is not None:
@@ -245,27 +261,29 @@ class ArithmeticPanel(QWidget):
             parts.append(f"ONNX Runtime returned: <b>{num(e.onnxruntime)}</b> {mark} (difference {diff:.1e})")
         else:
             parts.append("ONNX Runtime does not compute this stage (the input as fed)")
-        self.check.setText(" · ".join(parts))
+        _text(self.check, " · ".join(parts))
         f = e.receptive_field
         if f is None:
-            self.field.setText("")
+            _text(self.field, "")
         elif len(e.index) != 3 or f.mask.all():
-            self.field.setText("Depends on every pixel of the input image.")
+            _text(self.field, "Depends on every pixel of the input image.")
         else:
             top, left, bottom, right = f.box
-            self.field.setText(f"Depends on input rows {top}..{bottom}, columns {left}..{right} "
+            _text(self.field, f"Depends on input rows {top}..{bottom}, columns {left}..{right} "
                                f"(a {f.size[0]}×{f.size[1]} field counting padding), outlined on the input.")
 
     # -- the op that combined many numbers ----------------------------------------------------
     def _show_terms(self, e) -> None:
         t = e.terms
-        for w in (self.bars_caption, self.bars, self.grid, self.contributions, self.table, *self.rows):
-            w.setVisible(False)
-        self.intro.setText("")
-        self.total.setText("")
+        self._used: set[QWidget] = set()
         show = {"conv": self._conv, "pool": self._pool, "dense": self._dense, "softmax": self._softmax,
                 "copy": self._copy, "input": self._input, "binary": self._binary}.get(t.kind, self._other)
         show(e, t)
+        for w in (self.bars_caption, self.bars, self.grid, self.contributions, self.table, *self.rows):
+            _show(w, w in self._used)
+
+    def _use(self, *widgets: QWidget) -> None:
+        self._used.update(widgets)
 
     def _cell_width(self, columns: int) -> int:
         """Grid cells as wide as the room allows (34..48 px): the room is the scroll area's
@@ -284,7 +302,7 @@ class ArithmeticPanel(QWidget):
         g = t.geometry
         n = len(t.channels)
         kh, kw = g.kernel
-        self.terms.heading.setText(f"1 · Convolution: Σ of window × kernel{' over the input channels' if n > 1 else ''}"
+        _text(self.terms.heading, f"1 · Convolution: Σ of window × kernel{' over the input channels' if n > 1 else ''}"
                                    f"{', + bias' if t.has_bias else ''}")
         src = self._title(t.input)
         where = f"rows {_span(t.rows)}, columns {_span(t.cols)}"
@@ -296,21 +314,20 @@ class ArithmeticPanel(QWidget):
         centre = (int(t.channels[order[0]]), *(int(np.clip(a[len(a) // 2], 0, m - 1)) for a, m in
                                                ((t.rows, self.net.stage(t.input).shape[1]),
                                                 (t.cols, self.net.stage(t.input).shape[2]))))
-        self.intro.setText(
-            f"Reads a {kh}×{kw} window at {where} of "
-            f"{'each of the ' + str(n) + ' maps' if n > 1 else 'the one map'} of {self._a(t.input, centre, src)}"
-            f"{group} ({_esc(describe(g))}), multiplies it by kernel {t.out_channel}'s weights and adds the products."
-            f"{pad_text}")
+        _text(self.intro,
+              f"Reads a {kh}×{kw} window at {where} of "
+              f"{'each of the ' + str(n) + ' maps' if n > 1 else 'the one map'} of {self._a(t.input, centre, src)}"
+              f"{group} ({_esc(describe(g))}), multiplies it by kernel {t.out_channel}'s weights and adds the "
+              f"products.{pad_text}")
         expanded = order[:EXPANDED] if n > EXPANDED else order
         if self.pinned is not None and self.pinned in t.channels:
             i = int(np.flatnonzero(t.channels == self.pinned)[0])
             expanded = [i] + [k for k in expanded if k != i][:EXPANDED - 1]
         if n > 1:
-            self.bars_caption.setText(f"Each bar is one input channel's sum of its {kh * kw} products, sorted "
+            _text(self.bars_caption, f"Each bar is one input channel's sum of its {kh * kw} products, sorted "
                                       f"(warm adds, cool subtracts). Click a bar to see that channel below.")
             self.bars.set_values(t.channels, t.sums, highlight=[t.channels[i] for i in expanded])
-            self.bars_caption.setVisible(True)
-            self.bars.setVisible(True)
+            self._use(self.bars_caption, self.bars)
         cell = self._cell_width(3 * kw + 2)
         scales = [float(np.abs(a).max()) or 1.0 for a in (t.window, t.kernel, t.products)]
         for row, i in zip(self.rows, expanded):
@@ -319,7 +336,7 @@ class ArithmeticPanel(QWidget):
             why = (" (your pick)" if self.pinned == ch else
                    " (the largest |sum|)" if n > 1 and rank == 1 else
                    f" ({_ordinal(rank)} largest |sum| of {n})" if n > 1 else "")
-            row.title.setText(f"<b>Input channel {ch}</b>{why}: Σ products = <b>{num(t.sums[i])}</b>")
+            _text(row.title, f"<b>Input channel {ch}</b>{why}: Σ products = <b>{num(t.sums[i])}</b>")
             pad = t.padding
             row.window.set_grid(t.window[i], pad, scale=scales[0], row_labels=t.rows, col_labels=t.cols,
                                 caption=f"{src} map {ch}", cell_w=cell,
@@ -335,7 +352,7 @@ class ArithmeticPanel(QWidget):
                                   col_labels=[""] * kw,
                                   describe=lambda r, c, i=i: f"{t.window[i, r, c]:.6g} × {t.kernel[i, r, c]:.6g} = "
                                                              f"{t.products[i, r, c]:.6g}")
-            row.setVisible(True)
+            self._use(row)
         rest = n - len(expanded)
         lines = []
         if rest:
@@ -344,7 +361,7 @@ class ArithmeticPanel(QWidget):
         bias = f" + bias <b>{num(t.bias)}</b>" if t.has_bias else " (this conv has no bias)"
         over = f" over {n} channels" if n > 1 else ""
         lines.append(f"Σ{over} = {num(t.total)}{bias} = <b>{num(t.value)}</b>")
-        self.total.setText("<br>".join(lines))
+        _text(self.total, "<br>".join(lines))
 
     def _pin_channel(self, channel: int) -> None:
         self.pinned = channel
@@ -353,7 +370,7 @@ class ArithmeticPanel(QWidget):
 
     def _pool(self, e, t) -> None:
         is_max = t.winner is not None
-        self.terms.heading.setText(f"1 · {'Max' if is_max else 'Average'} pooling")
+        _text(self.terms.heading, f"1 · {'Max' if is_max else 'Average'} pooling")
         src = self._title(t.input)
         marks = {t.winner: "winner"} if is_max else {}
         h, w = t.window.shape
@@ -362,23 +379,23 @@ class ArithmeticPanel(QWidget):
                            describe=lambda r, c: (f"row {t.rows[r]}, col {t.cols[c]}: padding" if t.padding[r, c]
                                                   else f"{src} map {t.channel}, row {t.rows[r]}, col {t.cols[c]}: "
                                                        f"{t.window[r, c]:.6g}"))
-        self.grid.setVisible(True)
+        self._use(self.grid)
         what = "the largest" if is_max else "the mean"
         first = t.winner_position or (max(0, int(t.rows[0])), max(0, int(t.cols[0])))
-        self.intro.setText(f"Takes {what} of the {h}×{w} window at rows {_span(t.rows)}, columns {_span(t.cols)} "
+        _text(self.intro, f"Takes {what} of the {h}×{w} window at rows {_span(t.rows)}, columns {_span(t.cols)} "
                            f"of {self._a(t.input, (t.channel, *first), src)} map {t.channel}."
                            + (" Hatched cells are padding (never the max)." if t.padding.any() else ""))
         if is_max:
             wr, wc = t.winner_position
-            self.total.setText(f"max = <b>{num(t.value)}</b>, at row {wr}, col {wc} (outlined): "
+            _text(self.total, f"max = <b>{num(t.value)}</b>, at row {wr}, col {wc} (outlined): "
                                + self._a(t.input, (t.channel, wr, wc), "how was that computed?"))
         else:
             s = float(np.nansum(np.where(t.padding, 0, t.window)))
-            self.total.setText(f"mean = {num(s)} / {t.divisor} = <b>{num(t.value)}</b>")
+            _text(self.total, f"mean = {num(s)} / {t.divisor} = <b>{num(t.value)}</b>")
 
     def _dense(self, e, t) -> None:
         n = len(t.inputs)
-        self.terms.heading.setText("1 · Dense layer: Σ of input × weight, + bias")
+        _text(self.terms.heading, "1 · Dense layer: Σ of input × weight, + bias")
         src = self._title(t.input)
         origin = ""
         if t.sources is not None:
@@ -391,8 +408,8 @@ class ArithmeticPanel(QWidget):
             rows.append((f"x[{c.index}]{where}", c.input, c.weight, c.product))
         self._dense_targets = [(c.source if c.source else (t.input, (c.index,))) for c in top]
         self.contributions.set_rows(rows)
-        self.contributions.setVisible(True)
-        self.intro.setText(f"Multiplies each of the {n} inputs of {self._a(t.input, (top[0].index,), src)}{origin} "
+        self._use(self.contributions)
+        _text(self.intro, f"Multiplies each of the {n} inputs of {self._a(t.input, (top[0].index,), src)}{origin} "
                            f"by its weight for output {t.unit} and adds them up. The {len(top)} largest products "
                            f"(by size) — click one to see how that input was computed:")
         shown = sum(c.product for c in top)
@@ -400,10 +417,10 @@ class ArithmeticPanel(QWidget):
         pos = float(t.products[t.products > 0].sum())
         neg = float(t.products[t.products < 0].sum())
         alpha = f" × alpha {num(t.alpha)}" if t.alpha != 1 else ""
-        self.total.setText(
-            f"The other {n - len(top)} products add {num(rest)}. All {n}: positive ones {num(pos)}, "
-            f"negative ones {num(neg)}.<br>Σ = {num(t.total)}{alpha} + bias <b>{num(t.bias)}</b> = "
-            f"<b>{num(t.value)}</b>")
+        _text(self.total,
+              f"The other {n - len(top)} products add {num(rest)}. All {n}: positive ones {num(pos)}, "
+              f"negative ones {num(neg)}.<br>Σ = {num(t.total)}{alpha} + bias <b>{num(t.bias)}</b> = "
+              f"<b>{num(t.value)}</b>")
 
     def _contribution_chosen(self, row: int) -> None:
         targets = getattr(self, "_dense_targets", [])
@@ -412,9 +429,9 @@ class ArithmeticPanel(QWidget):
 
     def _softmax(self, e, t) -> None:
         k = t.index
-        self.terms.heading.setText("1 · Softmax: exp(z − m) / Σ exp(z − m)")
+        _text(self.terms.heading, "1 · Softmax: exp(z − m) / Σ exp(z − m)")
         src = self._title(t.input)
-        self.intro.setText(f"z are the {len(t.logits)} values of {self._a(t.input, (k,), src)}; m = max z = "
+        _text(self.intro, f"z are the {len(t.logits)} values of {self._a(t.input, (k,), src)}; m = max z = "
                            f"{num(t.shift)} is subtracted first so that exp never overflows (it changes nothing).")
         head = ("<tr>" + "".join(f"<th align='right'>&nbsp;{h}&nbsp;</th>" for h in
                                  ("", "z", "z − m", "exp(z − m)", "p")) + "</tr>")
@@ -427,36 +444,36 @@ class ArithmeticPanel(QWidget):
                         + "</tr>")
         body.append(f"<tr><td align='right'>Σ</td><td></td><td></td><td align='right'>&nbsp;{num(t.total)}&nbsp;</td>"
                     f"<td align='right'>&nbsp;1&nbsp;</td></tr>")
-        self.table.setText(f"<table cellspacing='0'>{head}{''.join(body)}</table>")
-        self.table.setVisible(True)
-        self.total.setText(f"p[{k}] = exp({num(t.logits[k])} − {num(t.shift)}) / {num(t.total)} = "
+        _text(self.table, f"<table cellspacing='0'>{head}{''.join(body)}</table>")
+        self._use(self.table)
+        _text(self.total, f"p[{k}] = exp({num(t.logits[k])} − {num(t.shift)}) / {num(t.total)} = "
                            f"{num(t.exps[k])} / {num(t.total)} = <b>{num(t.value)}</b>")
 
     def _copy(self, e, t) -> None:
-        self.terms.heading.setText(f"1 · {t.op}: a copy, not a computation")
+        _text(self.terms.heading, f"1 · {t.op}: a copy, not a computation")
         src = self._title(t.input)
         order = (" Flattening reads the maps channel by channel, row by row." if t.op in ("Flatten", "Reshape")
                  and len(t.source) == 3 else "")
-        self.intro.setText(f"This number is {self._a(t.input, t.source, f'{src} {list(t.source)}')}, "
+        _text(self.intro, f"This number is {self._a(t.input, t.source, f'{src} {list(t.source)}')}, "
                            f"moved to another place in the tensor.{order}")
-        self.total.setText(f"= <b>{num(t.value)}</b>")
+        _text(self.total, f"= <b>{num(t.value)}</b>")
 
     def _input(self, e, t) -> None:
-        self.terms.heading.setText("1 · The input")
-        self.intro.setText("A pixel of the 28×28 image as the network receives it (0 background, 1 ink).")
-        self.total.setText(f"= <b>{num(t.value)}</b>")
+        _text(self.terms.heading, "1 · The input")
+        _text(self.intro, "A pixel of the 28×28 image as the network receives it (0 background, 1 ink).")
+        _text(self.total, f"= <b>{num(t.value)}</b>")
 
     def _binary(self, e, t) -> None:
         sym = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "/"}.get(t.op, t.op)
-        self.terms.heading.setText(f"1 · {t.op} of two computed tensors")
+        _text(self.terms.heading, f"1 · {t.op} of two computed tensors")
         a, b = (self._title(s) for s in t.inputs)
-        self.intro.setText(f"{_esc(a)} {sym} {_esc(b)} at the same position:")
-        self.total.setText(f"{num(t.a)} {sym} {num(t.b)} = <b>{num(t.value)}</b>")
+        _text(self.intro, f"{_esc(a)} {sym} {_esc(b)} at the same position:")
+        _text(self.total, f"{num(t.a)} {sym} {num(t.b)} = <b>{num(t.value)}</b>")
 
     def _other(self, e, t) -> None:
-        self.terms.heading.setText(f"1 · {_esc(getattr(t, 'op', 'value'))}")
-        self.intro.setText("This op is not broken down; the value is the forward pass's.")
-        self.total.setText(f"= <b>{num(t.value)}</b>")
+        _text(self.terms.heading, f"1 · {_esc(getattr(t, 'op', 'value'))}")
+        _text(self.intro, "This op is not broken down; the value is the forward pass's.")
+        _text(self.total, f"= <b>{num(t.value)}</b>")
 
     # -- what was then done to it, and who reads it --------------------------------------------
     def _steps_html(self, steps) -> str:
@@ -473,13 +490,13 @@ class ArithmeticPanel(QWidget):
 
     def _show_downstream(self, e, number: int) -> None:
         windows = e.downstream[:len(self.downstream_grids)]
-        for text, grid in zip(self.downstream_text, self.downstream_grids):
-            text.setVisible(False)
-            grid.setVisible(False)
+        for i, (text, grid) in enumerate(zip(self.downstream_text, self.downstream_grids)):
+            _show(text, i < len(windows))
+            _show(grid, i < len(windows))
         if not windows:
-            self.downstream.setVisible(False)
+            _show(self.downstream, False)
             return
-        self.downstream.heading.setText(f"{number} · Then pooled")
+        _text(self.downstream.heading, f"{number} · Then pooled")
         here = tuple(e.index[1:])
         for w, text, grid in zip(windows, self.downstream_text, self.downstream_grids):
             marks = {}
@@ -501,12 +518,10 @@ class ArithmeticPanel(QWidget):
                            f"{w.winner_position[1]} ({num(w.value)}): the same value is passed on" if ties else
                            f"the largest is row {w.winner_position[0]}, col {w.winner_position[1]} "
                            f"({num(w.value)}); this unit (dashed) is dropped there")
-                text.setText(f"{target} takes the max of this window: {verdict}.")
+                _text(text, f"{target} takes the max of this window: {verdict}.")
             else:
-                text.setText(f"{target} takes the mean of this window ({num(w.value)}).")
-            text.setVisible(True)
-            grid.setVisible(True)
-        self.downstream.setVisible(True)
+                _text(text, f"{target} takes the mean of this window ({num(w.value)}).")
+        _show(self.downstream, True)
 
 
 def _ordinal(n: int) -> str:

@@ -25,6 +25,7 @@ class ArithmeticLink(QObject):
         super().__init__(workbench)
         self.wb = workbench
         self.field_box: tuple[int, int, int, int] | None = None   # the explained unit's receptive field
+        self._fields: dict[tuple, tuple[int, int, int, int] | None] = {}   # geometry only: kept per model
         fm, tab = workbench.feature_maps, workbench.arithmetic
         fm.unitClicked.connect(self.explain_unit)
         fm.unitHovered.connect(lambda layer, c, r, col: self.show_field((layer, (c, r, col)) if c >= 0 else None))
@@ -44,6 +45,7 @@ class ArithmeticLink(QObject):
 
     def model_changed(self) -> None:
         self.field_box = None
+        self._fields = {}
         self.wb.input_view.set_outline(None)
         self._stepwise_changed()
 
@@ -64,11 +66,16 @@ class ArithmeticLink(QObject):
         """(top, left, bottom, right) of the input pixels a unit depends on; None if unknown."""
         if not self._ready():
             return None
-        try:
-            field = self.predictor.receptive_field(stage, *index, *([0] * (3 - len(index))))
-        except Exception:   # noqa: BLE001  an outline is a nicety: never an error on hover
-            return None
-        return field.box if field.box[2] >= field.box[0] else None
+        key = (stage, tuple(index))
+        if key not in self._fields:
+            try:
+                field = self.predictor.receptive_field(stage, *index, *([0] * (3 - len(index))))
+                self._fields[key] = field.box if field.box[2] >= field.box[0] else None
+            except Exception:   # noqa: BLE001  an outline is a nicety: never an error on hover
+                return None
+            if len(self._fields) > 4096:
+                self._fields.clear()
+        return self._fields[key]
 
     def show_field(self, unit) -> None:
         """Outline the hovered unit's receptive field; ``None``: the pointer left a map."""

@@ -68,6 +68,17 @@ def tint(value: float, scale: float, strength: float = 0.6) -> QColor:
                   round(white.blue() + (base.blue() - white.blue()) * t))
 
 
+def tints(values: np.ndarray, scale: float, strength: float = 0.6) -> np.ndarray:
+    """``tint`` for a whole array at once: [..., 3] uint8 RGB."""
+    white = np.array(QColor(style.CARD).getRgb()[:3], np.float64)
+    pos = np.array(POSITIVE.getRgb()[:3], np.float64)
+    neg = np.array(NEGATIVE.getRgb()[:3], np.float64)
+    v = np.nan_to_num(np.asarray(values, np.float64))
+    t = (np.clip(np.abs(v) / scale, 0, 1) * strength)[..., None] if scale else np.zeros((*v.shape, 1))
+    base = np.where((v >= 0)[..., None], pos, neg)
+    return np.round(white + (base - white) * t).astype(np.uint8)
+
+
 def small_font(delta: float = -1.0) -> QFont:
     f = QFont()
     f.setPointSizeF(max(7.0, f.pointSizeF() + delta))
@@ -93,6 +104,7 @@ class NumberGrid(QWidget):
         self.cell_w = 42
         self.caption = ""
         self.describe = None      # (r, c) -> tooltip text
+        self._colours: list[list[QColor]] = []
         self._font = small_font()
         self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
 
@@ -100,6 +112,13 @@ class NumberGrid(QWidget):
                  marks: dict | None = None, row_labels=None, col_labels=None, caption: str = "",
                  cell_w: int | None = None, describe=None) -> None:
         values = np.asarray(values, dtype=np.float64).reshape(np.shape(values)[-2:])
+        self.describe = describe
+        key = (values.tobytes(), values.shape, None if padding is None else np.asarray(padding, bool).tobytes(),
+               scale, tuple(sorted((marks or {}).items())), None if row_labels is None else tuple(map(str, row_labels)),
+               None if col_labels is None else tuple(map(str, col_labels)), caption, cell_w)
+        if key == getattr(self, "_key", None):
+            return   # the same numbers (a kernel, while the drawing changes): nothing to lay out or paint
+        self._key = key
         self.values = values
         self.padding = None if padding is None else np.asarray(padding, bool)
         finite = values[np.isfinite(values)] if self.padding is None else values[~self.padding & np.isfinite(values)]
@@ -108,7 +127,7 @@ class NumberGrid(QWidget):
         self.row_labels = None if row_labels is None else [str(v) for v in row_labels]
         self.col_labels = None if col_labels is None else [str(v) for v in col_labels]
         self.caption = caption
-        self.describe = describe
+        self._colours = [[QColor(*rgb) for rgb in row] for row in tints(values, self.scale)]
         if cell_w:
             self.cell_w = int(cell_w)
         self.texts = [["pad" if self._is_pad(r, c) else short(values[r, c]) for c in range(values.shape[1])]
@@ -181,7 +200,7 @@ class NumberGrid(QWidget):
                     p.fillRect(rect, hatch)
                     p.setPen(faint)
                 else:
-                    p.fillRect(rect, tint(self.values[r, c], self.scale))
+                    p.fillRect(rect, self._colours[r][c])
                     p.setPen(text_pen)
                 p.drawText(rect, Qt.AlignCenter, self.texts[r][c])
                 p.setPen(grid_pen)
