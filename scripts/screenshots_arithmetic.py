@@ -5,8 +5,9 @@
 
 Draws a digit on the canvas as a user would (tests/support/drawing.py strokes), then clicks
 units the way the mouse does (the Feature maps grid's click handler) and saves the window:
-a conv1 unit, a conv3 unit (the strongest of a map, so ReLU passes it), a pooled unit, the
-top logit and its probability, and the Model tab scrolled to the shapes.
+the last layer's feature maps (honest maps: what feeds nothing dimmed; a unit's receptive field
+outlined on the input), a conv1 unit, a conv3 unit (the strongest of a map, so ReLU passes it),
+a pooled unit, the top logit and its probability, and the Model tab scrolled to the shapes.
 """
 from __future__ import annotations
 
@@ -75,7 +76,15 @@ def main() -> int:
         x, y = fm.grid.tile_origin(channel)
         fm.grid._click_at(x + c + 0.5, y + r + 0.5)    # where a mouse click on that pixel lands
 
-    if p.layers:
+    if p.layers:   # honest maps: the last layer's maps, one selected, a unit hovered (its field outlined)
+        wb.inspector.setCurrentWidget(fm)
+        fm.chooser.combo.setCurrentText(p.layers[-1])
+        settle()
+        fm.select_map(0)
+        last = p.stage_name(p.layers[-1])
+        h, wd = p.network.stage(last).shape[1:]
+        wb.arithmetic_link.show_field((p.layers[-1], (0, h // 2, wd // 2)))
+        shot("honest")
         click_map(p.layers[0])
         shot("conv1")
         if len(p.layers) > 2:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from digitpad.app import MainWindow
 from digitpad.core.paths import shipped_model_path
+from digitpad.gui.draw.arithmetic import step_text
 from digitpad.gui.draw.numbers import num, short
 
 
@@ -92,7 +93,7 @@ def test_click_a_conv1_pixel_shows_its_arithmetic(shipped, qtbot):
     assert row.window.texts[1][1] == short(t.window[0, 1, 1])
     assert f"Σ products = <b>{num(t.sums[0])}</b>" in row.title.text()
     assert f"+ bias <b>{num(t.bias)}</b> = <b>{num(t.value)}</b>" in panel.total.text()
-    assert [s.op for s in e.steps] == ["Relu"] and e.steps[0].text(4) in panel.steps_text.text()
+    assert [s.op for s in e.steps] == ["Relu"] and step_text(e.steps[0]) in panel.steps_text.text()
     assert "folded into this conv" in panel.notes.text()
     assert tab.marks.unit == (0, 0, 0) and fm.marks.unit == (5, 0, 0)   # outlined where it was clicked
 
@@ -279,7 +280,11 @@ def test_batch_norm_with_the_layers_own_values(qtbot, tmp_path):
     assert [s.op for s in e.steps] == ["BatchNormalization", "Relu"]
     steps = wb.arithmetic.panel.steps_text.text()
     assert "(x - mean) / sqrt(var + eps) * gamma + beta" in steps
-    assert e.steps[0].text(4) in steps and e.steps[1].text(4) in steps
+    assert step_text(e.steps[0]) in steps and step_text(e.steps[1]) in steps
+    bn = e.steps[0]
+    for key in ("mean", "var", "gamma", "beta"):   # the layer's own values, as the file stores them
+        v = bn.terms[key]
+        assert (num(v) if v >= 0 else f"({num(v)})") in steps
     assert not wb.arithmetic.panel.notes.isVisibleTo(wb.arithmetic.panel)   # nothing folded here
     _check_header(wb.arithmetic.panel, e, float(wb.prediction.activations["conv2"][3, 4, 5]))
     w.close()

@@ -314,6 +314,8 @@ class ArithmeticPanel(QWidget):
         centre = (int(t.channels[order[0]]), *(int(np.clip(a[len(a) // 2], 0, m - 1)) for a, m in
                                                ((t.rows, self.net.stage(t.input).shape[1]),
                                                 (t.cols, self.net.stage(t.input).shape[2]))))
+        if self._is_normalised_input(t.input):
+            src = f"{src} (the input image after the graph's normalisation)"
         _text(self.intro,
               f"Reads a {kh}×{kw} window at {where} of "
               f"{'each of the ' + str(n) + ' maps' if n > 1 else 'the one map'} of {self._a(t.input, centre, src)}"
@@ -362,6 +364,16 @@ class ArithmeticPanel(QWidget):
         over = f" over {n} channels" if n > 1 else ""
         lines.append(f"Σ{over} = {num(t.total)}{bias} = <b>{num(t.value)}</b>")
         _text(self.total, "<br>".join(lines))
+
+    def _is_normalised_input(self, name: str) -> bool:
+        """True when ``name`` is the image after per-pixel ops only (``(x - mean) / std`` in the graph)."""
+        net, steps = self.net, 0
+        while name in net.producer:
+            node = net.producer[name]
+            if not net.is_per_unit(node):
+                return False
+            name, steps = next(i for i in node.inputs if i and i not in net.constants), steps + 1
+        return name == net.input_name and steps > 0
 
     def _pin_channel(self, channel: int) -> None:
         self.pinned = channel
@@ -485,7 +497,7 @@ class ArithmeticPanel(QWidget):
                 extra = (f"<br><span style='color:{style.MUTED}'>mean and var are the statistics learnt in "
                          f"training, gamma and beta its learnt scale and shift, for this channel.</span>")
             parts.append(f"<b>{_esc(name)}</b> <span style='color:{style.MUTED}'>({_esc(s.title)})</span>: "
-                         f"<code>{_esc(s.formula)}</code><br><code>{_esc(s.text(4))}</code>{extra}")
+                         f"<code>{_esc(s.formula)}</code><br><code>{_esc(step_text(s))}</code>{extra}")
         return "<br><br>".join(parts)
 
     def _show_downstream(self, e, number: int) -> None:
@@ -522,6 +534,12 @@ class ArithmeticPanel(QWidget):
             else:
                 _text(text, f"{target} takes the mean of this window ({num(w.value)}).")
         _show(self.downstream, True)
+
+
+def step_text(step) -> str:
+    """A Step's formula with its numbers, negative ones in parentheses: "(0.91 - (-4.36)) / ..."."""
+    shown = {k: num(v) if v >= 0 else f"({num(v)})" for k, v in step.terms.items()}
+    return f"{step.template.format(**shown)} = {num(step.output)}"
 
 
 def _ordinal(n: int) -> str:

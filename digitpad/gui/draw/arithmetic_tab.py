@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QBoxLayout,
     QComboBox,
@@ -124,11 +124,13 @@ class ArithmeticTab(QWidget):
     def _arrange(self, width: int) -> None:
         wide = width >= WIDE
         self.body.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
-        if wide:
-            self.grid.setMaximumSize(int(width * 0.38), 16_777_215)
-            self.grid.setMinimumHeight(150)
-        else:
+        if wide:   # a square beside the arithmetic, at the top
+            side = int(width * 0.38)
+            self.grid.setMaximumSize(side, side)
+            self.body.setAlignment(self.grid, Qt.AlignTop)
+        else:      # a strip above it
             self.grid.setMaximumSize(16_777_215, 160)
+            self.body.setAlignment(self.grid, Qt.Alignment())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -348,7 +348,7 @@ class ContributionRows(QWidget):
         p = QPainter(self)
         p.setFont(self._font)
         scale = max(abs(r[3]) for r in self.rows) or 1.0
-        bar_w = max(40.0, self.width() * 0.14)
+        bar_w = min(220.0, max(40.0, self.width() * 0.3 - 60))
         text_w = self.width() - bar_w - 8
         mid = text_w + 4 + bar_w / 2
         for i, ((*_, prod), text) in enumerate(zip(self.rows, self.texts)):

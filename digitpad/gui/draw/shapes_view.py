@@ -253,7 +253,8 @@ class ShapesView(QWidget):
                                                               for i in range(self.table.rowCount())) + 4
         self.table.setFixedHeight(height)
         stats = sum(s.statistics for s in rows)
-        fixed = f" and {stats:,} fixed statistics (batch norm means and variances, normalisation)" if stats else ""
+        fixed = (f" and {stats:,} fixed values that are not learned (batch-norm running means and variances, "
+                 f"the input's normalisation)" if stats else "")
         self.totals.setText(f"<b>{shapes.params:,}</b> learned parameters{fixed}; <b>{shapes.macs:,}</b> "
                             f"multiply-adds for one 28×28 image (a conv: output values × kernel size × input "
                             f"channels; a dense layer: outputs × inputs).")
@@ -277,7 +278,7 @@ class ShapesView(QWidget):
         if not specs:
             return
         grid.addWidget(self.input_size, 0, 0, 1, 2)
-        grid.addWidget(self.reset, 0, 3, 1, 3)
+        grid.addWidget(self.reset, 0, 2, 1, 4, Qt.AlignLeft)
         for c, text in enumerate(["Layer", "K", "P", "S", "ceil"]):
             head = QLabel(text)
             head.setObjectName("formLabel")
