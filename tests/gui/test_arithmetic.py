@@ -12,6 +12,7 @@ from bn_model import make_bn_model
 from drawing import draw, seven
 from model_factory import make_foreign_model
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QToolTip
 
 from digitpad.app import MainWindow
 from digitpad.core.paths import shipped_model_path
@@ -199,6 +200,8 @@ def test_hover_outlines_the_receptive_field_and_names_the_value(shipped, qtbot):
     assert wb.input_view.outline == field.box
     top, left, bottom, right = field.box
     assert (bottom - top + 1, right - left + 1) == (12, 12)   # 3x3 convs and a 2x2 pool: 12x12 at conv3
+    value = wb.prediction.activations["conv3"][2, 6, 7]
+    assert QToolTip.text().startswith(f"conv3 · map 2 · row 6, col 7 = {value:.4g}")
     fm.grid._hover_at(None)    # the pointer leaves the maps
     assert wb.input_view.outline is None
 
@@ -210,6 +213,8 @@ def test_honest_maps_dim_what_feeds_nothing(shipped, qtbot):
     assert "Row 6 and column 6 feed nothing" in fm.honest.text()
     overlay = fm.marks._overlay.image
     assert overlay[6, 0, 3] > 0 and overlay[0, 6, 3] > 0 and overlay[5, 5, 3] == 0   # tile 0's dimmed edge
+    hover_unit(qtbot, fm.grid, 1, 6, 2)
+    qtbot.waitUntil(lambda: "Dimmed: Row 6 and column 6 feed nothing" in QToolTip.text(), timeout=2000)
     fm = _show_layer(qtbot, wb, "conv3")
     assert fm.marks.used is None and not fm.honest.isVisibleTo(fm)
 
@@ -297,6 +302,8 @@ def test_a_model_without_metadata(qtbot, tmp_path):
     p, tab = wb.controller.predictor, wb.arithmetic
     draw(wb.canvas, seven(wb.canvas.width()))
     assert p.metadata is None and p.layers == [] and wb.stepwise.ready
+    said = wb.feature_maps.message.text()
+    assert "no layer activations" in said and "Arithmetic tab" in said
     wb.inspector.setCurrentWidget(tab)
     relu = next(s for s in p.stages() if s.op == "Relu")
     assert tab.combo.findData(relu.name) >= 0 and tab.combo.count() == len(p.stages())

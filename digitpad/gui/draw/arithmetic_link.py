@@ -17,6 +17,8 @@ from PySide6.QtCore import QObject
 
 from digitpad.core.inference import ExplainUnavailable
 
+STAGES_HINT = "Every stage its graph computes can be explored, number by number, in the Arithmetic tab."
+
 
 class ArithmeticLink(QObject):
     """Connects ``workbench``'s feature maps, Arithmetic tab, input view and inspector tabs."""
@@ -97,5 +99,8 @@ class ArithmeticLink(QObject):
             except ExplainUnavailable:
                 return None
 
-        self.wb.feature_maps.used_for = used_for if self._ready() else None
-        self.wb.feature_maps.show_used()
+        fm = self.wb.feature_maps
+        fm.used_for = used_for if self._ready() else None
+        fm.show_used()
+        if self._ready() and not p.layers and STAGES_HINT not in fm.message.text():
+            fm.message.setText(f"{fm.message.text()} {STAGES_HINT}")   # a model from elsewhere: say where to look
