@@ -78,6 +78,7 @@ class ArithmeticTab(QWidget):
         self._timer.timeout.connect(self._refresh_now)
         self._build()
         stepwise.changed.connect(self._stepwise_changed)
+        self._shown_ndim = None
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -108,7 +109,6 @@ class ArithmeticTab(QWidget):
         self.grid = MapGrid(bar=False)
         self.grid.pixelClicked.connect(self._clicked)
         self.grid.hovered.connect(self._hovered)
-        self.grid.setMinimumSize(150, 150)
         self.marks = MapMarks(self.grid)
         self.body.addWidget(self.grid, 0)
         self.panel = ArithmeticPanel()
@@ -126,10 +126,15 @@ class ArithmeticTab(QWidget):
         self.body.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
         if wide:   # a square beside the arithmetic, at the top
             side = int(width * 0.38)
+            self.grid.setMinimumSize(150, 150)
             self.grid.setMaximumSize(side, side)
             self.body.setAlignment(self.grid, Qt.AlignTop)
-        else:      # a strip above it
-            self.grid.setMaximumSize(16_777_215, 160)
+        else:      # a strip above it; a short one for a vector (a row of 10 logits needs little height)
+            vector = self.values is not None and self.values.ndim == 1
+            rows = vector_layout(self.values.size)[0] if vector else 0
+            height = min(160, 40 + 14 * rows) if vector else 160
+            self.grid.setMinimumSize(150, min(height, 120))
+            self.grid.setMaximumSize(16_777_215, height)
             self.body.setAlignment(self.grid, Qt.Alignment())
 
     def resizeEvent(self, event) -> None:
@@ -333,6 +338,9 @@ class ArithmeticTab(QWidget):
             self.marks.set_used(None)
             self.marks.set_unit((0, self.index[0] // cols, self.index[0] % cols))
         self.marks.sync()
+        if values.ndim != self._shown_ndim:   # a vector takes less room than a map
+            self._shown_ndim = values.ndim
+            self._arrange(self.width())
         self.panel.show_explanation(e, p.network, p.classes)
         self._show_info()
         self.unitShown.emit(self.stage, self.index)
