@@ -103,6 +103,7 @@ class ArithmeticTab(QWidget):
         top.addWidget(self.channel)
         lay.addLayout(top)
         self.info = muted("", wrap=True)
+        self.info.setFixedHeight(2 * self.info.fontMetrics().lineSpacing() + 4)   # hover text: the map stays put
         lay.addWidget(self.info)
         self.body = QBoxLayout(QBoxLayout.TopToBottom)
         self.body.setSpacing(8)
