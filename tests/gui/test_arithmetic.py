@@ -92,7 +92,7 @@ def test_click_a_conv1_pixel_shows_its_arithmetic(shipped, qtbot):
     _grid_equals(row.kernel, t.kernel[0])
     _grid_equals(row.products, t.products[0])
     assert row.window.texts[1][1] == short(t.window[0, 1, 1])
-    assert f"Σ products = <b>{num(t.sums[0])}</b>" in row.title.text()
+    assert row.title.text() == f"Input channel 0: Σ products = {num(t.sums[0])}"
     assert f"+ bias <b>{num(t.bias)}</b> = <b>{num(t.value)}</b>" in panel.total.text()
     assert [s.op for s in e.steps] == ["Relu"] and step_text(e.steps[0]) in panel.steps_text.text()
     assert "folded into this conv" in panel.notes.text()
@@ -116,7 +116,8 @@ def test_click_a_conv3_pixel_many_channels_usefully(shipped, qtbot):
     assert np.allclose(panel.bars.values, np.sort(t.sums)[::-1])
     top = np.argsort(-np.abs(t.sums), kind="stable")[:3]
     for row, i in zip(panel.rows, top):
-        assert f"Input channel {t.channels[i]}</b>" in row.title.text()
+        assert row.title.text().startswith(f"Input channel {t.channels[i]} (")
+        assert row.title.text().endswith(f"Σ products = {num(t.sums[i])}")
         _grid_equals(row.window, t.window[i], t.padding)
         _grid_equals(row.kernel, t.kernel[i])
         _grid_equals(row.products, t.products[i])
@@ -132,7 +133,7 @@ def test_click_a_conv3_pixel_many_channels_usefully(shipped, qtbot):
     # a bar click expands that channel first
     weakest = int(t.channels[np.argmin(np.abs(t.sums))])
     panel.bars.chosen.emit(weakest)
-    assert f"Input channel {weakest}</b> (your pick)" in panel.rows[0].title.text()
+    assert panel.rows[0].title.text().startswith(f"Input channel {weakest} (your pick)")
     # the unit's receptive field is outlined on the input
     assert wb.input_view.outline == p.receptive_field("conv3", ch, r, c).box
 
