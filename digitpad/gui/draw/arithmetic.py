@@ -320,12 +320,11 @@ class ArithmeticPanel(QWidget):
         centre = (int(t.channels[order[0]]), *(int(np.clip(a[len(a) // 2], 0, m - 1)) for a, m in
                                                ((t.rows, self.net.stage(t.input).shape[1]),
                                                 (t.cols, self.net.stage(t.input).shape[2]))))
-        if self._is_normalised_input(t.input):
-            src = f"{src} (the input image after the graph's normalisation)"
+        what = " (the input image after the graph's normalisation)" if self._is_normalised_input(t.input) else ""
         _text(self.intro,
               f"Reads a {kh}×{kw} window at {where} of "
               f"{'each of the ' + str(n) + ' maps' if n > 1 else 'the one map'} of {self._a(t.input, centre, src)}"
-              f"{group} ({_esc(describe(g))}), multiplies it by kernel {t.out_channel}'s weights and adds the "
+              f"{what}{group} ({_esc(describe(g))}), multiplies it by kernel {t.out_channel}'s weights and adds the "
               f"products.{pad_text}")
         expanded = order[:EXPANDED] if n > EXPANDED else order
         if self.pinned is not None and self.pinned in t.channels:

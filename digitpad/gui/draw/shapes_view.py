@@ -231,8 +231,9 @@ class ShapesView(QWidget):
                 same = (fh.kernel, fh.pad_begin, fh.stride) == (fw.kernel, fw.pad_begin, fw.stride)
                 kps = (f"{fh.kernel}, {fh.pad_begin}, {fh.stride}" if same and fh.pad_begin == fh.pad_end
                        else f"{fh.kernel}×{fw.kernel}, {fh.pad_begin}/{fh.pad_end}, {fh.stride}×{fw.stride}")
-            cells = [s.title, s.op, _shape(s.shape), kps, s.formula_text() or "",
-                     _count(s.params) if s.params else ("" if not s.statistics else f"({s.statistics} fixed)"),
+            fixed = f"({_count(s.statistics)} fixed)" if s.statistics else ""
+            params = " ".join(t for t in (_count(s.params) if s.params else "", fixed) if t)
+            cells = [s.title, s.op, _shape(s.shape), kps, s.formula_text() or "", params,
                      _count(s.macs) if s.macs else ""]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
