@@ -114,6 +114,13 @@ def main() -> int:
     shot("shapes")
     bar.setValue(bar.maximum())
     shot("what-if")
+    sv = wb.shapes_view
+    if sv.rows:   # settings that cannot work, explained; and ceil mode on the last pool
+        sv.rows[-1]["ceil"].setChecked(True)
+        sv.rows[1]["k"].setValue(40)
+        settle()
+        bar.setValue(bar.maximum())
+        shot("what-if-invalid")
     w.close()
     return 0
 
