@@ -32,6 +32,7 @@ class ModelInputView(QWidget):
         self._image: QImage | None = None
         self._overlay: QImage | None = None
         self.show_saliency = False
+        self.outline: tuple[int, int, int, int] | None = None   # a receptive field: top, left, bottom, right
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.setFixedHeight(168)  # 6 screen pixels per input pixel
 
@@ -52,6 +53,12 @@ class ModelInputView(QWidget):
         self.show_saliency = on
         self.update()
 
+    def set_outline(self, box: tuple[int, int, int, int] | None) -> None:
+        """Outline input pixels rows top..bottom, columns left..right (inclusive); None: none."""
+        if box != self.outline:
+            self.outline = box
+            self.update()
+
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         side = float(min(self.width(), self.height()))
@@ -63,6 +70,12 @@ class ModelInputView(QWidget):
             p.drawImage(r, self._image)
             if self.show_saliency and self._overlay is not None:
                 p.drawImage(r, self._overlay)
+            if self.outline is not None:
+                top, left, bottom, right = self.outline
+                px = side / 28
+                p.setPen(QPen(QColor(style.ACCENT), 2))
+                p.drawRect(QRectF(r.x() + left * px, r.y() + top * px, (right - left + 1) * px,
+                                  (bottom - top + 1) * px).adjusted(1, 1, -1, -1))
         else:
             p.setPen(QColor(style.INPUT_EMPTY_TEXT))
             p.drawText(r, Qt.AlignCenter, "28 × 28\nmodel input")

@@ -5,9 +5,11 @@ Both views are handed a Predictor and the latest Prediction; they never run the 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QToolTip, QVBoxLayout, QWidget
 
+from .map_marks import MapMarks, hover_text
 from .maps import WEIGHT_CMAP, MapGrid
 
 
@@ -44,13 +46,20 @@ class _Chooser(QWidget):
 
 
 class FeatureMapsView(QWidget):
-    """Every activation map of the chosen layer, live; click one to see it large beside its kernel."""
+    """Every activation map of the chosen layer, live; click one to see it large beside its kernel.
+    A click on a pixel also emits ``unitClicked(layer, map, row, col)`` (its arithmetic), hovering
+    ``unitHovered`` (map -1: left); ``used_for(layer)`` (set when the model's graph is read) gives
+    the rows and columns that feed the next layer: the rest is dimmed (honest maps)."""
+
+    unitClicked = Signal(str, int, int, int)
+    unitHovered = Signal(str, int, int, int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.predictor = None
         self.prediction = None
         self.selected: int | None = None
+        self.used_for = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
         self.chooser = _Chooser("Layer")
@@ -59,6 +68,9 @@ class FeatureMapsView(QWidget):
         self.message = _caption("")
         self.message.setAlignment(Qt.AlignCenter)
         lay.addWidget(self.message)
+        self.honest = _caption("")
+        self.honest.setVisible(False)
+        lay.addWidget(self.honest)
         split = QSplitter(Qt.Vertical)
         self.grid = MapGrid()
         self.grid.clicked.connect(self.select_map)
@@ -82,6 +94,11 @@ class FeatureMapsView(QWidget):
         split.setSizes([460, 240])
         lay.addWidget(split, 1)
         self.split = split
+        self.marks, self.large_marks = MapMarks(self.grid), MapMarks(self.large)
+        self.grid.pixelClicked.connect(lambda i, r, c: self.unitClicked.emit(self.layer, i, r, c))
+        self.large.pixelClicked.connect(lambda _i, r, c: self.unitClicked.emit(self.layer, self.selected, r, c))
+        self.grid.hovered.connect(self._hovered)
+        self.large.hovered.connect(lambda i, r, c: self._hovered(self.selected if i >= 0 else -1, r, c))
 
     @property
     def layer(self) -> str:
@@ -116,6 +133,8 @@ class FeatureMapsView(QWidget):
         self.detail_title.setText("Click a map to see it large, next to the kernel that made it.")
         self.kernel_title.setText("")
         self._show_detail(False)
+        self.used_for = None
+        self.show_used()
 
     def _show_detail(self, on: bool) -> None:
         self.large.setVisible(on)
@@ -137,7 +156,33 @@ class FeatureMapsView(QWidget):
         self.grid.clear_maps()
         self.large.clear_maps()
         self.kernel.clear_maps()
+        self.show_used()
         self._refresh()
+
+    def show_used(self) -> None:
+        """Dim what of this layer's maps feeds nothing, and say why (honest maps)."""
+        used = self.used_for(self.layer) if self.used_for is not None and self.layer else None
+        self.marks.set_used(used)
+        self.large_marks.set_used(used)
+        reason = self.marks.reason
+        self.honest.setText(f"Dimmed: {reason}" if reason else "")
+        self.honest.setVisible(bool(reason))
+
+    def mark_unit(self, layer: str, channel: int, row: int, col: int) -> None:
+        """Outline the unit whose arithmetic is shown (channel -1: none)."""
+        here = layer == self.layer and channel >= 0
+        self.marks.set_unit((channel, row, col) if here else None)
+        self.large_marks.set_unit((0, row, col) if here and channel == self.selected else None)
+
+    def _hovered(self, index: int, row: int, col: int) -> None:
+        acts = self.prediction.activations.get(self.layer) if self.prediction is not None else None
+        if index < 0 or acts is None or index >= len(acts):
+            QToolTip.hideText()
+            self.unitHovered.emit(self.layer, -1, -1, -1)
+            return
+        QToolTip.showText(QCursor.pos(), hover_text(self.layer, index, row, col, float(acts[index, row, col]),
+                                                    self.marks) + "\nClick to see how it was computed.")
+        self.unitHovered.emit(self.layer, index, row, col)
 
     def _refresh(self) -> None:
         acts = None
@@ -155,6 +200,8 @@ class FeatureMapsView(QWidget):
         if self.selected is not None and self.selected < c:
             self.large.set_maps(acts[self.selected], levels=self.grid.levels)
             self.grid.highlight(self.selected)
+        self.marks.sync()
+        self.large_marks.sync()
 
     def select_map(self, index: int) -> None:
         self.selected = index

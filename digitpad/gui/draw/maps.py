@@ -43,19 +43,28 @@ def nice_ceil(x: float) -> float:
 
 
 class _Mosaic(pg.ImageItem):
-    def __init__(self, on_click):
+    def __init__(self, on_click, on_hover=None):
         super().__init__()
         self._on_click = on_click
+        self._on_hover = on_hover
 
     def mouseClickEvent(self, ev):
         ev.accept()
         self._on_click(ev.pos().x(), ev.pos().y())
 
+    def hoverEvent(self, ev):
+        if self._on_hover is not None:
+            self._on_hover(None if ev.isExit() else (ev.pos().x(), ev.pos().y()))
+
 
 class MapGrid(pg.GraphicsLayoutWidget):
-    """Maps [N, H, W] in a near-square grid with a colour bar. ``clicked(i)`` on a tile."""
+    """Maps [N, H, W] in a near-square grid with a colour bar. ``clicked(i)`` on a tile;
+    ``pixelClicked(i, row, col)`` and ``hovered(i, row, col)`` name the pixel (``hovered``
+    gives i = -1 when the pointer leaves the maps)."""
 
     clicked = Signal(int)
+    pixelClicked = Signal(int, int, int)
+    hovered = Signal(int, int, int)
 
     def __init__(self, cmap: str = ACTIVATION_CMAP, symmetric: bool = False, bar: bool = True, parent=None):
         super().__init__(parent)
@@ -64,7 +73,7 @@ class MapGrid(pg.GraphicsLayoutWidget):
         self.ci.layout.setContentsMargins(4, 4, 4, 4)
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.view.setDefaultPadding(0.01)
-        self.image = _Mosaic(self._click_at)
+        self.image = _Mosaic(self._click_at, self._hover_at)
         self.image.setColorMap(self.cmap)
         self.view.addItem(self.image)
         self.frame: pg.QtWidgets.QGraphicsRectItem | None = None
@@ -78,6 +87,7 @@ class MapGrid(pg.GraphicsLayoutWidget):
         self._shape: tuple[int, int, int] | None = None
         self.cols = self.rows = 1
         self.gap = 1
+        self._hover = (-1, -1, -1)
 
     @property
     def count(self) -> int:
@@ -125,15 +135,29 @@ class MapGrid(pg.GraphicsLayoutWidget):
         _, h, w = self._shape
         return (index % self.cols) * (w + self.gap), (index // self.cols) * (h + self.gap)
 
-    def _click_at(self, x: float, y: float) -> None:
-        if self._shape is None:
-            return
+    def tile_at(self, x: float, y: float) -> tuple[int, int, int] | None:
+        """(tile, row, col) of the pixel at mosaic coordinates (x, y); None between tiles."""
+        if self._shape is None or x < 0 or y < 0:
+            return None
         n, h, w = self._shape
         col, row = int(x // (w + self.gap)), int(y // (h + self.gap))
         inside = x % (w + self.gap) < w and y % (h + self.gap) < h
         index = row * self.cols + col
         if inside and 0 <= col < self.cols and index < n:
-            self.clicked.emit(index)
+            return index, int(y % (h + self.gap)), int(x % (w + self.gap))
+        return None
+
+    def _click_at(self, x: float, y: float) -> None:
+        hit = self.tile_at(x, y)
+        if hit is not None:
+            self.clicked.emit(hit[0])
+            self.pixelClicked.emit(*hit)
+
+    def _hover_at(self, pos: tuple[float, float] | None) -> None:
+        hit = (None if pos is None else self.tile_at(*pos)) or (-1, -1, -1)
+        if hit != self._hover:   # one signal per pixel entered, not per mouse move
+            self._hover = hit
+            self.hovered.emit(*hit)
 
     def highlight(self, index: int | None) -> None:
         """Outline one tile (the one shown large)."""

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QSlider,
     QTabWidget,
@@ -38,6 +39,8 @@ from .correction import CorrectionBar
 from .input_view import ModelInputView
 from .model_panel import ModelInfoView, ModelPicker
 from .prediction import PredictionPanel
+from .shapes_view import ShapesView
+from .stepwise import StepByStep
 
 CANVAS_SIZE = 400
 
@@ -58,6 +61,8 @@ class Workbench(QWidget):
         self.hints: list[str] = []
         self.feature_maps = None
         self.kernels_view = None
+        self.arithmetic = None             # the Arithmetic inspector (arithmetic_tab.py), built with the others
+        self.stepwise = StepByStep(self)   # the model's NumPy forward pass, read on a worker thread
         self.saliency = background("saliency", self)
         self.saliency_seconds = 0.0
         self._build()
@@ -142,10 +147,13 @@ class Workbench(QWidget):
         self.inspector.setDocumentMode(True)
         self._maps_holder = self._placeholder("Loading feature maps…")
         self._kernels_holder = self._placeholder("Loading kernels…")
+        self._arithmetic_holder = self._placeholder("Loading…")
         self.inspector.addTab(self._maps_holder, "Feature maps")
         self.inspector.addTab(self._kernels_holder, "Kernels")
+        self.inspector.addTab(self._arithmetic_holder, "Arithmetic")
         self.model_info = ModelInfoView()
-        self.inspector.addTab(self.model_info, "Model")
+        self.shapes_view = ShapesView(self.stepwise)
+        self.inspector.addTab(self._model_page(), "Model")
         il.addWidget(self.inspector)
         inspect_card.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         row.addWidget(inspect_card, 1)
@@ -157,6 +165,22 @@ class Workbench(QWidget):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
+
+    def _model_page(self) -> QScrollArea:
+        """The Model tab: what the file says about itself, then its shapes and formulas."""
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.model_info)
+        lay.addWidget(self.shapes_view)
+        lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(page)
+        return scroll
 
     def _placeholder(self, text: str) -> QWidget:
         w = QWidget()
@@ -222,20 +246,30 @@ class Workbench(QWidget):
         """Create the pyqtgraph views (imports pyqtgraph); called once the window is shown."""
         if self.feature_maps is not None:
             return
+        from .arithmetic_link import ArithmeticLink
+        from .arithmetic_tab import ArithmeticTab
         from .inspect import FeatureMapsView, KernelsView
 
         self.feature_maps = FeatureMapsView()
         self.kernels_view = KernelsView()
+        self.arithmetic = ArithmeticTab(self.stepwise)
         current = self.inspector.currentIndex()
+        self.inspector.blockSignals(True)
         for index, (holder, view, title) in enumerate(((self._maps_holder, self.feature_maps, "Feature maps"),
-                                                       (self._kernels_holder, self.kernels_view, "Kernels"))):
+                                                       (self._kernels_holder, self.kernels_view, "Kernels"),
+                                                       (self._arithmetic_holder, self.arithmetic, "Arithmetic"))):
             self.inspector.removeTab(index)
             self.inspector.insertTab(index, view, title)
             holder.deleteLater()
         self.inspector.setCurrentIndex(current)
+        self.inspector.blockSignals(False)
         self.feature_maps.set_predictor(self.controller.predictor)
         self.kernels_view.set_predictor(self.controller.predictor)
         self.feature_maps.show_prediction(self.prediction)
+        self.arithmetic_link = ArithmeticLink(self)
+        self.arithmetic.set_predictor(self.controller.predictor)
+        self.arithmetic.set_input(self.model_input)
+        self.stepwise.load(self.controller.predictor)   # after the first frame: onnx is read off the UI thread
 
     # -- models ----------------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -265,9 +299,13 @@ class Workbench(QWidget):
         self.refresh_models()
         self.panel.set_classes(predictor.classes)
         self.model_info.show_model(predictor)
+        self.shapes_view.set_predictor(predictor)
         if self.feature_maps is not None:
             self.feature_maps.set_predictor(predictor)
             self.kernels_view.set_predictor(predictor)
+            self.arithmetic.set_predictor(predictor)
+            self.arithmetic_link.model_changed()
+            self.stepwise.load(predictor)
         self.update_prediction()  # the same drawing, seen by the new model
 
     # -- the live loop ---------------------------------------------------------------------
@@ -291,6 +329,7 @@ class Workbench(QWidget):
             self.panel.show_probs(self.prediction.probs)
         if self.feature_maps is not None:
             self.feature_maps.show_prediction(self.prediction)
+            self.arithmetic.set_input(None if self.prediction is None else x)   # cheap: recomputed later, if shown
         if self.saliency_box.isChecked():
             self._request_saliency()
         self.predictionShown.emit(self.prediction)
@@ -338,9 +377,11 @@ class Workbench(QWidget):
         self.panel.show_probs(None if self.prediction is None else self.prediction.probs)
         if self.feature_maps is not None:
             self.feature_maps.show_prediction(self.prediction)
+            self.arithmetic.set_input(None if self.prediction is None else x)
         if self.saliency_box.isChecked():
             self._request_saliency()
         self.predictionShown.emit(self.prediction)
 
     def shutdown(self) -> None:
         self.saliency.shutdown()
+        self.stepwise.shutdown()

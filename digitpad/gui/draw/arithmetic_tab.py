@@ -1,0 +1,348 @@
+"""The Draw tab's "Arithmetic" inspector: any unit of any stage, and how it was computed.
+
+Every tensor of the forward pass is a stage here (digitpad.core.forward.Stage): the input and
+its normalisation, each conv before and after batch norm and ReLU, the pools, the flattened
+vector, dense layers, logits and softmax. Choose one (or click a pixel in the Feature maps
+tab, which opens it here), see its map or vector for the current drawing with the unit
+outlined and what feeds nothing dimmed, hover for values (the unit's receptive field is
+outlined on the 28x28 input), click for the arithmetic (arithmetic.ArithmeticPanel).
+
+Cost: a click on the same drawing is one ``Predictor.explain`` (~1 ms) and a paint. While
+the drawing changes, the shown unit is recomputed only when this tab is visible, at most
+every THROTTLE_MS: the 60 Hz drawing path only stores the new input.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digitpad.core.inference import ExplainUnavailable
+
+from ..widgets import muted
+from .arithmetic import ArithmeticPanel
+from .map_marks import MapMarks, hover_text
+from .maps import MapGrid, nice_ceil
+
+THROTTLE_MS = 100        # while drawing: at most 10 recomputations a second, only when shown
+WIDE = 760               # px: map beside the arithmetic from here on, above it below
+
+
+def vector_layout(n: int) -> tuple[int, int]:
+    """(rows, cols) for showing a vector of n values as a small image: one row up to 16."""
+    cols = n if n <= 16 else 32
+    return -(-n // cols), cols
+
+
+def levels_of(values: np.ndarray) -> tuple[float, float]:
+    """One colour scale for a whole stage, snapped like the feature maps' (maps.nice_ceil)."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    lo = 0.0 if lo >= 0 else -nice_ceil(-lo)
+    return lo, (nice_ceil(hi) if hi > 0 else lo + 1.0)
+
+
+class ArithmeticTab(QWidget):
+    """``show_unit(stage, index)`` explains a unit; ``set_input(x)`` follows the drawing."""
+
+    unitHovered = Signal(str, object)    # stage, index (None: the pointer left)
+    unitShown = Signal(str, object)      # the unit now explained
+
+    def __init__(self, stepwise, parent=None):
+        super().__init__(parent)
+        self.stepwise = stepwise
+        self.predictor = None
+        self.x: np.ndarray | None = None
+        self.stage: str | None = None
+        self.index: tuple[int, ...] | None = None
+        self.history: list[tuple[str, tuple[int, ...]]] = []
+        self.values: np.ndarray | None = None      # the shown stage for the current drawing, no batch axis
+        self._dirty = False
+        self.last_seconds = 0.0                     # the last refresh: explain + fill the panel
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._refresh_now)
+        self._build()
+        stepwise.changed.connect(self._stepwise_changed)
+        self._shown_ndim = None
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.setSpacing(6)
+        top = QHBoxLayout()
+        self.back = QToolButton(text="← Back")
+        self.back.setToolTip("The unit explained before this one")
+        self.back.clicked.connect(self.go_back)
+        top.addWidget(self.back)
+        top.addWidget(QLabel("Stage"))
+        self.combo = QComboBox()
+        self.combo.setMinimumWidth(160)
+        self.combo.setToolTip("Every tensor the forward pass computes, in order")
+        self.combo.currentIndexChanged.connect(self._stage_chosen)
+        top.addWidget(self.combo, 1)
+        self.channel_label = QLabel("Map")
+        top.addWidget(self.channel_label)
+        self.channel = QSpinBox()
+        self.channel.valueChanged.connect(self._channel_chosen)
+        top.addWidget(self.channel)
+        lay.addLayout(top)
+        self.info = muted("", wrap=True)
+        self.info.setFixedHeight(2 * self.info.fontMetrics().lineSpacing() + 4)   # hover text: the map stays put
+        lay.addWidget(self.info)
+        self.body = QBoxLayout(QBoxLayout.TopToBottom)
+        self.body.setSpacing(8)
+        self.grid = MapGrid(bar=False)
+        self.grid.pixelClicked.connect(self._clicked)
+        self.grid.hovered.connect(self._hovered)
+        self.marks = MapMarks(self.grid)
+        self.body.addWidget(self.grid, 0)
+        self.panel = ArithmeticPanel()
+        self.panel.navigate.connect(lambda stage, index: self.show_unit(stage, index))
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.panel)
+        self.body.addWidget(self.scroll, 1)
+        lay.addLayout(self.body, 1)
+        self._arrange(self.width())
+        self._update_controls()
+
+    def _arrange(self, width: int) -> None:
+        wide = width >= WIDE
+        self.body.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
+        if wide:   # a square beside the arithmetic, at the top
+            side = int(width * 0.38)
+            self.grid.setMinimumSize(150, 150)
+            self.grid.setMaximumSize(side, side)
+            self.body.setAlignment(self.grid, Qt.AlignTop)
+        else:      # a strip above it; a short one for a vector (a row of 10 logits needs little height)
+            vector = self.values is not None and self.values.ndim == 1
+            rows = vector_layout(self.values.size)[0] if vector else 0
+            height = min(160, 40 + 14 * rows) if vector else 160
+            self.grid.setMinimumSize(150, min(height, 120))
+            self.grid.setMaximumSize(16_777_215, height)
+            self.body.setAlignment(self.grid, Qt.Alignment())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(event.size().width())
+        if abs(event.size().width() - event.oldSize().width()) > 24:
+            QTimer.singleShot(0, self.panel.refit)   # once the scroll area has its new width
+
+    # -- model and drawing -----------------------------------------------------------------------
+    def set_predictor(self, predictor) -> None:
+        self.predictor = predictor
+        self.stage, self.index, self.history, self.values = None, None, [], None
+        self._fill_stages()
+
+    def _stepwise_changed(self) -> None:
+        if self.stepwise.predictor is self.predictor:
+            self._fill_stages()
+            if self.stage is not None or self.isVisible():
+                self._refresh_now()
+
+    def _fill_stages(self) -> None:
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        ready = self.predictor is not None and self.stepwise.predictor is self.predictor and self.stepwise.ready
+        if ready:
+            for st in self.predictor.stages():
+                shape = "×".join(str(d) for d in st.shape)
+                self.combo.addItem(f"{st.title}  ·  {shape}", st.name)
+            if self.stage is not None:
+                self.combo.setCurrentIndex(max(0, self.combo.findData(self.stage)))
+            else:
+                self.combo.setCurrentIndex(-1)
+        self.combo.blockSignals(False)
+        self._update_controls()
+
+    def set_input(self, x: np.ndarray | None) -> None:
+        """The model input now drawn ([1, 1, 28, 28] or None). Cheap: the work waits for the timer,
+        and for this tab to be shown."""
+        self.x = None if x is None else x
+        self._dirty = True
+        if self.isVisible() and not self._timer.isActive():
+            self._timer.start(THROTTLE_MS)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self._refresh_now()
+
+    # -- choosing a unit -----------------------------------------------------------------------
+    def show_unit(self, stage: str, index, remember: bool = True) -> None:
+        """Explain ``index`` of ``stage`` (a stage name, or a layer name such as 'conv3') now."""
+        if self.predictor is None or not self.stepwise.ready:
+            self.stage, self.index = stage, tuple(int(i) for i in index)
+            self._refresh_now()
+            return
+        try:
+            stage = self.predictor.stage_name(stage)
+        except ExplainUnavailable as e:
+            self.panel.show_message(str(e))
+            return
+        index = tuple(int(i) for i in index)
+        previous = (self.stage, self.index)
+        if remember and None not in previous and previous != (stage, index):
+            self.history.append((self.stage, self.index))
+            del self.history[:-50]
+        self.stage, self.index = stage, index
+        self.combo.blockSignals(True)
+        self.combo.setCurrentIndex(max(0, self.combo.findData(stage)))
+        self.combo.blockSignals(False)
+        self._refresh_now()
+        self.scroll.verticalScrollBar().setValue(0)   # a new unit reads from the top
+
+    def go_back(self) -> None:
+        if self.history:
+            stage, index = self.history.pop()
+            self.show_unit(stage, index, remember=False)
+
+    def _stage_chosen(self, i: int) -> None:
+        stage = self.combo.itemData(i)
+        if stage is None or stage == self.stage:
+            return
+        shape = self.predictor.network.stage(stage).shape
+        index = None
+        if self.x is not None:   # start on the stage's strongest unit: something to see
+            values = self.predictor.trace(self.x)[stage][0]
+            channel = self.index[0] if self.index is not None and len(shape) == 3 and self.index[0] < shape[0] \
+                else None
+            if channel is not None and len(shape) == 3:
+                r, c = np.unravel_index(int(np.argmax(values[channel])), shape[1:])
+                index = (channel, int(r), int(c))
+            else:
+                index = tuple(int(k) for k in np.unravel_index(int(np.argmax(values)), shape))
+        elif len(shape) == 3:
+            index = (0, shape[1] // 2, shape[2] // 2)
+        else:
+            index = (0,)
+        self.show_unit(stage, index)
+
+    def _channel_chosen(self, channel: int) -> None:
+        if self.stage is None or self.index is None or len(self.index) != 3 or channel == self.index[0]:
+            return
+        self.show_unit(self.stage, (channel, *self.index[1:]))
+
+    def _clicked(self, _tile: int, row: int, col: int) -> None:
+        if self.stage is None or self.values is None:
+            return
+        if self.values.ndim == 3:
+            self.show_unit(self.stage, (self.index[0], row, col))
+        else:
+            i = row * vector_layout(self.values.size)[1] + col
+            if i < self.values.size:
+                self.show_unit(self.stage, (i,))
+
+    def _hovered(self, tile: int, row: int, col: int) -> None:
+        if tile < 0 or self.values is None or self.stage is None:
+            self.unitHovered.emit(self.stage or "", None)
+            self._show_info()
+            return
+        title = self.predictor.network.stage(self.stage).title
+        if self.values.ndim == 3:
+            index = (self.index[0], row, col)
+            self.info.setText(hover_text(title, index[0], row, col, float(self.values[index]), self.marks))
+        else:
+            i = row * vector_layout(self.values.size)[1] + col
+            if i >= self.values.size:
+                return
+            index = (i,)
+            self.info.setText(hover_text(title, i, 0, 0, float(self.values[i]), None, vector=True))
+        self.unitHovered.emit(self.stage, index)
+
+    # -- showing ---------------------------------------------------------------------------------
+    def _update_controls(self) -> None:
+        ready = self.predictor is not None and self.stepwise.ready and self.stepwise.predictor is self.predictor
+        self.combo.setEnabled(ready)
+        self.back.setEnabled(bool(self.history))
+        shape = self.predictor.network.stage(self.stage).shape if ready and self.stage else ()
+        maps = len(shape) == 3
+        self.channel_label.setVisible(maps)
+        self.channel.setVisible(maps)
+        if maps:
+            self.channel.blockSignals(True)
+            self.channel.setRange(0, shape[0] - 1)
+            self.channel.setSuffix(f" of {shape[0]}")
+            self.channel.setValue(self.index[0] if self.index else 0)
+            self.channel.blockSignals(False)
+
+    def _show_info(self) -> None:
+        status = self.stepwise.status() if self.stepwise.predictor is self.predictor else "No model loaded."
+        if status is not None:
+            self.info.setText(status)
+        elif self.stage is None:
+            self.info.setText("Choose a stage, or click a pixel in the Feature maps tab.")
+        elif self.values is None:
+            self.info.setText("Draw a digit to see the numbers.")
+        else:
+            st = self.predictor.network.stage(self.stage)
+            what = (f"map {self.index[0]} of {st.shape[0]} · {st.shape[1]}×{st.shape[2]}" if self.values.ndim == 3
+                    else f"a vector of {self.values.size}")
+            reason = f" · dimmed: {self.marks.reason}" if self.marks.reason else ""
+            self.info.setText(f"{st.title} ({st.op}): {what}. Hover for values, click a unit to explain it.{reason}")
+
+    def _refresh_now(self) -> None:
+        """Show the stage and explain the unit for the current drawing (the timer's and the click's work)."""
+        t0 = time.perf_counter()
+        self._timer.stop()
+        self._dirty = False
+        self._update_controls()
+        status = self.stepwise.status() if self.predictor is not None else "No model loaded."
+        if self.stepwise.predictor is not self.predictor:
+            status = "Reading the model…"
+        if status is not None or self.stage is None or self.x is None:
+            self.values = None
+            self.grid.clear_maps()
+            self.marks.sync()
+            self.panel.show_message(status or ("Draw a digit, then click a unit to see how it was computed."
+                                               if self.x is None else
+                                               "Click a pixel in the Feature maps tab, or choose a stage above."))
+            self._show_info()
+            return
+        p = self.predictor
+        try:
+            self.stage = p.stage_name(self.stage)   # a layer name given before the graph was read
+            values = p.trace(self.x)[self.stage][0]
+            e = p.explain(self.x, self.stage, *self.index)
+            if e.onnxruntime is None and self.stepwise.probe is not None:   # not a graph output: ask the probe
+                e.onnxruntime = self.stepwise.probe.value(self.x, self.stage, self.index)
+        except (ExplainUnavailable, KeyError, IndexError, ValueError) as err:
+            self.panel.show_message(str(err).strip("'\""))
+            return
+        self.values = values
+        if values.ndim == 3:
+            c = self.index[0]
+            self.grid.set_maps(values[c], levels=levels_of(values))
+            self.marks.set_used(p.used_map(self.stage))
+            self.marks.set_unit((0, self.index[1], self.index[2]))
+        else:
+            rows, cols = vector_layout(values.size)
+            grid = np.full(rows * cols, np.nan, np.float32)
+            grid[:values.size] = values
+            self.grid.set_maps(grid.reshape(rows, cols), levels=levels_of(values))
+            self.marks.set_used(None)
+            self.marks.set_unit((0, self.index[0] // cols, self.index[0] % cols))
+        self.marks.sync()
+        if values.ndim != self._shown_ndim:   # a vector takes less room than a map
+            self._shown_ndim = values.ndim
+            self._arrange(self.width())
+        self.panel.show_explanation(e, p.network, p.classes)
+        self._show_info()
+        self.unitShown.emit(self.stage, self.index)
+        self.last_seconds = time.perf_counter() - t0
