@@ -126,9 +126,11 @@ def load(path: Path) -> dict[str, Any]:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
-        what = f" ({found.group(1)})" if found else ""
-        raise TrainError(f"checkpoint {path} holds objects other than tensors and plain values{what}; refused: "
-                         "loading it could run code") from None
+        if found:
+            raise TrainError(f"checkpoint {path} holds objects other than tensors and plain values "
+                             f"({found.group(1)}); refused: loading it could run code") from None
+        raise TrainError(f"checkpoint {path} is damaged or not a plain checkpoint (refused: only tensors and plain "
+                         "values are loaded)") from None
     except Exception as e:  # zip, pickle and storage errors come in many types
         reason = " ".join(str(e).split())[:120]
         raise TrainError(f"checkpoint {path} is unreadable or damaged ({type(e).__name__}: {reason})") from None

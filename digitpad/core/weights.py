@@ -27,7 +27,7 @@ def digest(arrays: Mapping[str, np.ndarray]) -> str:
         a = np.asarray(arrays[name])
         if a.dtype.hasobject or a.dtype.fields is not None:
             raise ValueError(f"array {name!r} has dtype {a.dtype}: only plain numeric arrays have a checksum")
-        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        a = a.astype(a.dtype.newbyteorder("<"), order="C", copy=False)  # not ascontiguousarray: it makes 0-d 1-d
         h.update(f"{name}\0{a.dtype.str}\0{','.join(str(n) for n in a.shape)}\0".encode())
         h.update(a.tobytes())
     return h.hexdigest()
