@@ -169,7 +169,8 @@ def _state(state: Any, expected: dict[str, torch.Tensor], where: str) -> None:
 
 
 def _rng(v: Any, where: str, size: int | None) -> None:
-    if not (isinstance(v, torch.Tensor) and v.dtype == torch.uint8 and v.ndim == 1 and v.numel() == (size or v.numel())):
+    if not (isinstance(v, torch.Tensor) and v.dtype == torch.uint8 and v.ndim == 1
+            and (size is None or v.numel() == size)):
         raise _Bad(f"has a bad {where} (not a random generator state)")
 
 

@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=S, help=f"images per step (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=S, help=f"(peak) learning rate (default {d.lr})")
     p.add_argument("--optimizer", default=S, help=f"adamw | sgd (default {d.optimizer})")
-    p.add_argument("--weight-decay", type=float, default=S, help=f"on conv and linear weights (default {d.weight_decay})")
+    p.add_argument("--weight-decay", type=float, default=S,
+                   help=f"on conv and linear weights (default {d.weight_decay})")
     p.add_argument("--schedule", default=S, help=f"onecycle | cosine | constant (default {d.schedule})")
     p.add_argument("--label-smoothing", type=float, default=S, help=f"(default {d.label_smoothing})")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=S,
@@ -107,6 +108,11 @@ def _import_torch() -> None:
     import torch._dynamo  # noqa: F401
 
 
+def _flag(name: str, value) -> str:
+    flag = name.replace("_", "-")
+    return (f"--{flag}" if value else f"--no-{flag}") if isinstance(value, bool) else f"--{flag} {value}"
+
+
 def _resumed_config(resume: dict, given: dict, args: argparse.Namespace, path: Path) -> TrainConfig:
     """The run's own config with the changes a resume allows; TrainError for any other."""
     if resume["legacy"]:
@@ -115,8 +121,8 @@ def _resumed_config(resume: dict, given: dict, args: argparse.Namespace, path: P
     if args.preset:
         raise TrainError("--preset does not go with --resume: a resumed run keeps its own recipe")
     cfg = TrainConfig.from_dict(resume["config"])
-    changed = [f"--{k.replace('_', '-')} {v} (the run has {getattr(cfg, k)})" for k, v in given.items()
-               if k not in RESUMABLE and v != getattr(cfg, k)]
+    changed = [f"{_flag(k, v)} (the run has {_flag(k, getattr(cfg, k)) if isinstance(v, bool) else getattr(cfg, k)})"
+               for k, v in given.items() if k not in RESUMABLE and v != getattr(cfg, k)]
     if changed:
         raise TrainError(f"a resumed run keeps its recipe, so {', '.join(changed)} cannot change; only "
                          f"{', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} can")

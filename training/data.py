@@ -137,5 +137,6 @@ def load_training(cfg, reporter=None) -> tuple[Split, Split]:
     for name, split in (("training", train_split), ("test", test_split)):
         if not len(split.labels):
             limit = f" with --limit {cfg.limit}" if cfg.limit and name == "training" else ""
-            raise TrainError(f"the {name} set has 0 images ({cfg.dataset} in {cfg.data_dir or 'the data folder'}{limit})")
+            where = cfg.data_dir or "the data folder"
+            raise TrainError(f"the {name} set has 0 images ({cfg.dataset} in {where}{limit})")
     return train_split, test_split

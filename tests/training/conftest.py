@@ -4,26 +4,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-# seed001 on 600 real digits, 2 epochs, with a weight EMA: about 3 s.
-TINY = ["--arch", "seed001", "--limit", "600", "--epochs", "2", "--batch-size", "32", "--threads", "1",
-        "--ema", "0.9", "--lr", "3e-3"]
-
-
-def write_idx(path: Path, arr: np.ndarray, magic: int) -> None:
-    path.write_bytes(magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
-                     + arr.astype(np.uint8).tobytes())
-
-
-def write_mnist(folder: Path, train, test) -> Path:
-    """An MNIST folder (flat IDX layout) holding the given (images, labels) splits."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for prefix, (images, labels) in (("train", train), ("t10k", test)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", images, 2051)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels, 2049)
-    return folder
+from train_helpers import TINY, write_mnist
 
 
 @pytest.fixture(scope="session")

@@ -13,37 +13,17 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 import torch
 
-from digitpad.core import contract, weights
+from digitpad.core import weights
 from training import checkpoint
 from training.cli import main
 from training.errors import TrainError
 
-from conftest import TINY
+from train_helpers import TINY, assert_one_line_error, metadata, run_cli
 
 SHIPPED = Path(__file__).resolve().parents[2] / "digitpad" / "assets" / "models"
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, list[dict], str]:
-    rc = main([*argv, "--progress", "jsonl"])
-    out = capsys.readouterr()
-    return rc, [json.loads(line) for line in out.out.splitlines()], out.err
-
-
-def assert_one_line_error(rc, events, err, pattern):
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert rc == 2, err
-    assert len(lines) == 1 and lines[0].startswith("digitpad-train: error:"), err
-    assert pattern in lines[0], lines[0]
-    assert events[-1]["event"] == "error" and pattern in events[-1]["message"]
-
-
-def metadata(path: Path) -> contract.ModelMetadata:
-    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-    return contract.ModelMetadata.from_json(props[contract.METADATA_KEY])
 
 
 # -- the checksum rule ---------------------------------------------------------------------------
@@ -309,7 +289,8 @@ def test_shipped_checkpoint_cannot_be_resumed(tmp_path, small_mnist, capsys):
 def test_fine_tuning_the_shipped_model_works_and_says_what_is_unknown(tmp_path, small_mnist, capsys):
     tuned = tmp_path / "tuned.onnx"
     rc, events, err = run_cli(capsys, "--init", str(SHIPPED / "default.onnx"), "--limit", "64", "--epochs", "1",
-                              "--batch-size", "32", "--threads", "1", "--data-dir", str(small_mnist), "--out", str(tuned))
+                              "--batch-size", "32", "--threads", "1", "--data-dir", str(small_mnist),
+                              "--out", str(tuned))
     assert rc == 0, err
     assert "default.onnx predates run ids; its dense layers equal default.ckpt.pt's" in err
     parent = metadata(tuned).training["parent"]

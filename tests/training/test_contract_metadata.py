@@ -95,7 +95,8 @@ def of_type(value, kind) -> bool:
             "boolean": isinstance(value, bool)}[kind]
 
 
-@pytest.mark.parametrize("path, kind", TYPED.items(), ids=lambda p: ".".join(map(str, p)) if isinstance(p, tuple) else p)
+@pytest.mark.parametrize("path, kind", TYPED.items(),
+                         ids=lambda p: ".".join(map(str, p)) if isinstance(p, tuple) else p)
 def test_wrong_json_type_is_refused_with_its_place_named(path, kind):
     for value in WRONG_VALUES:
         if of_type(value, kind):
