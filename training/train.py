@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -66,6 +67,7 @@ class RunResult:
     elapsed_s: float = 0.0
     device: str = "cpu"
     test_split: data.Split | None = None
+    test_probs: np.ndarray | None = None  # the exported model's probabilities on test_split (None: no epoch ran)
 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -122,17 +124,21 @@ def to_batch(images_u8: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
+def evaluate(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000
+             ) -> tuple[dict[str, float], np.ndarray]:
+    """Test loss and accuracy, and the probabilities [N, 10] (the export's parity check compares
+    ONNX Runtime with these instead of running PyTorch over the test set again)."""
     model.eval()
-    loss_sum, correct = 0.0, 0
+    loss_sum, correct, probs = 0.0, 0, []
     for i in range(0, len(labels), batch_size):
         logits = model(to_batch(images[i:i + batch_size]))
         y = labels[i:i + batch_size]
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
+        probs.append(torch.softmax(logits.float(), 1).cpu())
     model.train()
     n = max(len(labels), 1)
-    return {"test_loss": loss_sum / n, "test_accuracy": correct / n}
+    return {"test_loss": loss_sum / n, "test_accuracy": correct / n}, torch.cat(probs).numpy()
 
 
 def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Reporter, ckpt_path: Path,
@@ -211,7 +217,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                    params=models.count_params(model), n_train=n_train, n_test=len(test_y),
                    steps_per_epoch=steps_per_epoch, total_samples=cfg.epochs * n_train,
                    resumed=resume is not None, checkpoint=str(ckpt_path), setup_s=round(time.monotonic() - t0, 3))
-    status = "completed"
+    status, test_probs = "completed", None
     model.train()
     run_t0, run_step0 = time.monotonic(), global_step
     with StopFlag() as stop:
@@ -255,7 +261,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 reporter.log(f"stopped at epoch {epoch + 1}, step {step_in_epoch}/{steps_per_epoch}; "
                              f"checkpoint {ckpt_path} (continue with --resume)")
                 break
-            metrics = evaluate(evaluated, test_x, test_y)
+            metrics, test_probs = evaluate(evaluated, test_x, test_y)
             epoch += 1
             step_in_epoch, perm = 0, None
             record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(), **metrics,
@@ -272,4 +278,4 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 break
     reporter.close()
     return RunResult(evaluated.eval(), status, run_id, history, prior_s + time.monotonic() - t0, str(device),
-                     test_split)
+                     test_split, test_probs)
