@@ -104,8 +104,11 @@ def _check_writable(out: Path) -> None:
 
 def _import_torch() -> None:
     # torch takes ~1.4 s to import here, and torch.optim's first use imports torch._dynamo for
-    # another ~1.2 s; a thread does both while the main thread reads the data.
+    # another ~1.2 s; a thread does both while the main thread reads the data, then what the
+    # export needs (~0.2 s) while the first steps run.
     import torch._dynamo  # noqa: F401
+    import onnx  # noqa: F401
+    import onnxruntime  # noqa: F401
 
 
 def _flag(name: str, value) -> str:

@@ -3,7 +3,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 
 import onnx
 import pytest

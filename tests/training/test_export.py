@@ -129,3 +129,16 @@ def test_every_arch_exports_with_its_kernels_named(arch, tmp_path):
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [inits[layer["kernel"]] for layer in meta["layers"]] == [list(c.weight.shape) for c in convs]
     assert meta["metrics"]["parity_max_prob_diff"] <= 1e-4 and meta["metrics"]["parity_nonfinite_images"] == 0
+
+
+def test_onnx_runtime_fuses_the_kept_batch_norm_when_it_loads(bn_net, tmp_path):
+    """Keeping BN visible costs no inference speed: ORT folds it into the conv at load time."""
+    out = tmp_path / "bn.onnx"
+    export.export(bn_net, out, arch="seed002", dataset="mnist", metrics={}, training={})
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(out), options, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+    assert "BatchNormalization" in [n.op_type for n in onnx.load(out).graph.node]
+    assert "BatchNormalization" not in ops and ops.count("Conv") + ops.count("FusedConv") == 2, ops
