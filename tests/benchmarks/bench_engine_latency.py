@@ -29,12 +29,19 @@ REPO = Path(__file__).resolve().parents[2]
 SMALL_NETS = ("seed001", "seed002", "digitpad-s")
 
 
-def first_events(args: list[str], stop_at: str) -> dict[str, float]:
-    """Seconds from launch to the first event of each kind, until ``stop_at``; then the process is killed."""
-    cmd = [sys.executable, "-m", "training", *args, "--progress", "jsonl"]
+# The same work for any engine version: without a preset the engine's defaults changed (issue 14),
+# so every recipe setting is given.
+PLAIN = ["--synthetic", "0", "--restroke", "0", "--no-augment", "--ema", "0", "--label-smoothing", "0",
+         "--mild-epochs", "0"]
+
+
+def first_events(args: list[str], stop_at: str, root: Path = REPO) -> dict[str, float]:
+    """Seconds from launch to the first event of each kind, until ``stop_at``; then the process is
+    killed. ``root``: the checkout whose engine runs (another version, to compare side by side)."""
+    cmd = [sys.executable, "-m", "training", *args, *PLAIN, "--progress", "jsonl"]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root)})
     marks: dict[str, float] = {}
     for line in proc.stdout:
         event = json.loads(line)
@@ -61,30 +68,36 @@ def median_table(rows: dict[str, list[float]], target: float | None = None, unit
         print(f"  {name:44s} {med:6.2f} {unit}  [{', '.join(f'{v:.2f}' for v in values)}]{verdict}")
 
 
-def bench_first_step(data_dir: str, rounds: int) -> None:
+def bench_first_step(data_dir: str, rounds: int, baseline: Path | None) -> None:
     out = Path(tempfile.mkdtemp()) / "m.onnx"
     rows: dict[str, list[float]] = {"python -c 'import torch'": [], "python -c 'import torch, torch._dynamo'": [],
                                     "digitpad-train -> start event": [], "digitpad-train -> first step event": []}
+    if baseline:
+        rows.update({"baseline -> start event": [], "baseline -> first step event": []})
+    args = ["--arch", "seed001", "--epochs", "1", "--data-dir", data_dir, "--out", str(out)]
     for _ in range(rounds):
         rows["python -c 'import torch'"].append(python_floor("import torch"))
         rows["python -c 'import torch, torch._dynamo'"].append(python_floor("import torch, torch._dynamo"))
-        marks = first_events(["--arch", "seed001", "--epochs", "1", "--data-dir", data_dir, "--out", str(out)], "step")
-        rows["digitpad-train -> start event"].append(marks["start"])
-        rows["digitpad-train -> first step event"].append(marks["step"])
+        for name, root in [("digitpad-train", REPO)] + ([("baseline", baseline)] if baseline else []):
+            marks = first_events(args, "step", root)
+            rows[f"{name} -> start event"].append(marks["start"])
+            rows[f"{name} -> first step event"].append(marks["step"])
     print(f"\nlaunch -> first step, seed001, median of {rounds} (load {os.getloadavg()[0]:.1f}):")
     median_table(rows)
     first = statistics.median(rows["digitpad-train -> first step event"])
     print(f"  target: first step <= 2.0 s: {'met' if first <= 2.0 else 'NOT met'}")
 
 
-def bench_export_phase(data_dir: str, rounds: int) -> None:
-    rows: dict[str, list[float]] = {arch: [] for arch in SMALL_NETS}
+def bench_export_phase(data_dir: str, rounds: int, baseline: Path | None) -> None:
+    versions = [("", REPO)] + ([("baseline ", baseline)] if baseline else [])
+    rows: dict[str, list[float]] = {f"{v}{arch}": [] for arch in SMALL_NETS for v, _ in versions}
     for _ in range(rounds):
         for arch in SMALL_NETS:
-            out = Path(tempfile.mkdtemp()) / "m.onnx"
-            marks = first_events(["--arch", arch, "--epochs", "1", "--limit", "256", "--data-dir", data_dir,
-                                  "--out", str(out)], "exported")
-            rows[arch].append(marks["exported"] - marks["epoch"])
+            for v, root in versions:
+                out = Path(tempfile.mkdtemp()) / "m.onnx"
+                marks = first_events(["--arch", arch, "--epochs", "1", "--limit", "256", "--data-dir", data_dir,
+                                      "--out", str(out)], "exported", root)
+                rows[f"{v}{arch}"].append(marks["exported"] - marks["epoch"])
     print(f"\nexport phase in a run (epoch event -> exported event; export, checker, parity on 10,000 test images), "
           f"median of {rounds} (load {os.getloadavg()[0]:.1f}):")
     median_table({f"{arch}": v for arch, v in rows.items()}, target=1.0)
@@ -191,11 +204,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--alternatives", action="store_true", help="also time export variants in-process")
     ap.add_argument("--only", choices=["first-step", "export", "alternatives", "inference"])
+    ap.add_argument("--baseline", type=Path, help="another checkout (e.g. git archive of an older commit) to run "
+                    "side by side in the first-step and export rounds")
     args = ap.parse_args()
     if args.only in (None, "first-step"):
-        bench_first_step(args.data_dir, args.rounds)
+        bench_first_step(args.data_dir, args.rounds, args.baseline)
     if args.only in (None, "export"):
-        bench_export_phase(args.data_dir, args.rounds)
+        bench_export_phase(args.data_dir, args.rounds, args.baseline)
     if args.alternatives or args.only == "alternatives":
         bench_alternatives(args.data_dir, args.rounds)
     if args.only in (None, "inference"):
