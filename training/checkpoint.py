@@ -131,7 +131,7 @@ def load(path: Path) -> dict[str, Any]:
                              f"({found.group(1)}); refused: loading it could run code") from None
         raise TrainError(f"checkpoint {path} is damaged or not a plain checkpoint (refused: only tensors and plain "
                          "values are loaded)") from None
-    except Exception as e:  # zip, pickle and storage errors come in many types
+    except Exception as e:  # noqa: BLE001 - zip, pickle and storage errors come in many types
         reason = " ".join(str(e).split())[:120]
         raise TrainError(f"checkpoint {path} is unreadable or damaged ({type(e).__name__}: {reason})") from None
     try:
@@ -288,7 +288,7 @@ def match_model(model_path: Path, ckpt: dict[str, Any], ckpt_path: Path) -> str:
     try:
         proto = onnx.load(str(model_path))
         meta = ModelMetadata.from_json({p.key: p.value for p in proto.metadata_props}.get(METADATA_KEY))
-    except Exception as e:  # protobuf and file errors come in many types
+    except Exception as e:  # noqa: BLE001 - protobuf and file errors come in many types
         reason = " ".join(str(e).split())[:120]
         raise TrainError(f"{model_path} is not a digitpad model whose checkpoint can be checked ({reason})") from None
     run, sha = meta.training.get("run_id"), meta.training.get("weights_sha256")

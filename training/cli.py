@@ -106,7 +106,7 @@ def _import_torch() -> None:
     # torch takes ~1.4 s to import here, and torch.optim's first use imports torch._dynamo for
     # another ~1.2 s; a thread does both while the main thread reads the data, then what the
     # export needs (~0.2 s) while the first steps run.
-    import torch._dynamo  # noqa: F401
+    import torch._dynamo  # noqa: F401, I001 - in this order: the export's modules come last
     import onnx  # noqa: F401
     import onnxruntime  # noqa: F401
 
@@ -178,8 +178,8 @@ def _warnings(history: list[dict]) -> list[str]:
     loss, acc = last.get("train_loss", math.nan), last.get("test_accuracy", 0.0)
     if math.isfinite(loss) and loss <= DIVERGED_LOSS and acc >= 0.2:
         return []
-    return [f"training diverged: final train loss {loss:.3g} (uniform guessing scores {DIVERGED_LOSS:.2f}), "
-            f"test accuracy {acc:.2%}; try a lower --lr"]
+    return [(f"training diverged: final train loss {loss:.3g} (uniform guessing scores {DIVERGED_LOSS:.2f}), "
+             f"test accuracy {acc:.2%}; try a lower --lr")]
 
 
 def _finish_export(reporter: Reporter, out: Path, ckpt_file: Path, meta: dict, run_log: dict | None,
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(reporter, str(e), 2)
     except KeyboardInterrupt:
         return _fail(reporter, "interrupted", 130)
-    except Exception as e:  # an engine bug or an OS failure: still one event and a non-zero exit
+    except Exception as e:  # noqa: BLE001 - an engine bug or an OS failure: still one event and a non-zero exit
         if is_allocation_failure(e):
             return _fail(reporter, allocation_message(e), 1)
         reporter.close()

@@ -92,7 +92,7 @@ def to_proto(net: Net, exporter: str = "torchscript"):
         try:
             return _torchscript_proto(net), "torchscript"
         except Exception:  # noqa: BLE001 - gone or broken in this torch: the dynamo exporter follows
-            pass
+            exporter = "dynamo"
     return _dynamo_proto(net), "dynamo"
 
 

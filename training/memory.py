@@ -37,7 +37,7 @@ def bytes_per_image(model: torch.nn.Module) -> int:
 
 def _proc_kib(path: str, key: str) -> int | None:
     try:
-        found = re.search(rf"^{key}:\s+(\d+) kB", Path(path).read_text(), re.M)
+        found = re.search(rf"^{key}:\s+(\d+) kB", Path(path).read_text(), re.MULTILINE)
     except OSError:
         return None
     return int(found.group(1)) * 1024 if found else None

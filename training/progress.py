@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_STEP_EVENTS_PER_S = 10
 
