@@ -20,7 +20,7 @@ from digitpad.core.handwriting import collection, synth
 
 from .errors import TrainError
 
-__all__ = ["DATASETS", "Split", "concat", "download", "load", "load_extra", "synthetic"]
+__all__ = ["DATASETS", "Split", "concat", "download", "load", "load_extra", "load_training", "synthetic"]
 
 
 def load_extra(path: str | os.PathLike) -> Split:
@@ -46,13 +46,15 @@ def _synthetic_cache_key(n: int, seed: int, restroke: int) -> str:
     return h.hexdigest()[:16]
 
 
-def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike | None = None) -> Split:
+def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike | None = None,
+              reporter=None) -> Split:
     """Digits drawn from the app's stroke templates (European 1s and 7s, one-stroke and open 4s,
     ...) plus ``restroke`` MNIST *training* digits redrawn along their skeletons, all with a
     round pen and preprocessed exactly as the canvas is. Only the templates' training variants
     and seeds are reachable here; the drawn-digit benchmark uses the others.
 
-    Drawing 30,000 digits takes minutes, so the result is cached in the user's data folder."""
+    Drawing 30,000 digits takes minutes, so the result is cached in the user's data folder;
+    while drawing, ``reporter`` (a progress.Reporter) shows a bar or emits ``progress`` events."""
     cache = paths.cache_dir() / f"synthetic-{_synthetic_cache_key(n, seed, restroke)}.npz"
     if cache.is_file():
         try:
@@ -60,9 +62,15 @@ def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike 
                 return Split(z["images"], z["labels"].astype(np.int64))
         except Exception:  # a damaged cache is only a cache: draw again
             pass
+    total, update = n + restroke, None
+    if reporter is not None:
+        reporter.log(f"drawing {n:,} digits from the stroke templates and re-stroking {restroke:,} MNIST training "
+                     f"digits with a round pen; once, then cached in {cache.parent}")
+        update = reporter.task("drawing digits", total, "digit")
     try:
         samples = synth.generate(n, seed=seed, mnist_train=restroke, data_dir=data_dir or paths.datasets_dir(),
-                                 workers=min(2, os.cpu_count() or 1))
+                                 workers=min(2, os.cpu_count() or 1),
+                                 progress=(lambda k, chunks: update(round(k / chunks * total))) if update else None)
     except DatasetError as e:
         raise TrainError(str(e)) from None
     arrays = collection.pack(samples)
@@ -113,3 +121,22 @@ def load(dataset: str, data_dir: str | os.PathLike | None) -> tuple[Split, Split
         return load_split(data_dir, dataset, "train"), load_split(data_dir, dataset, "test")
     except DatasetError as e:
         raise TrainError(str(e)) from None
+
+
+def load_training(cfg, reporter=None) -> tuple[Split, Split]:
+    """A run's training split (``cfg.limit``, drawn digits, ``--extra`` files) and its test split.
+    Torch-free, so the CLI reads the data while torch is still being imported."""
+    train_split, test_split = load(cfg.dataset, cfg.data_dir)
+    if cfg.limit:
+        train_split = Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit])
+    if cfg.synthetic or cfg.restroke:
+        train_split = concat(train_split, synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir, reporter))
+    if cfg.extra:
+        extras = [load_extra(p) for p in cfg.extra]
+        train_split = concat(train_split, *(extras * cfg.extra_repeat))
+    for name, split in (("training", train_split), ("test", test_split)):
+        if not len(split.labels):
+            limit = f" with --limit {cfg.limit}" if cfg.limit and name == "training" else ""
+            where = cfg.data_dir or "the data folder"
+            raise TrainError(f"the {name} set has 0 images ({cfg.dataset} in {where}{limit})")
+    return train_split, test_split

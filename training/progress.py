@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 MAX_STEP_EVENTS_PER_S = 10
@@ -43,6 +44,30 @@ class Reporter:
 
             self._bar = tqdm(total=total_steps, initial=initial_step, unit="step", file=sys.stderr,
                              dynamic_ncols=True, smoothing=0.1)
+
+    def task(self, name: str, total: int, unit: str) -> Callable[[int], None]:
+        """Progress of a set-up step before training (drawing digits): a tqdm bar (with the
+        time left), or ``progress`` events with ``done``, ``total`` and ``eta_s``. Returns
+        ``update(done)``; the bar closes when ``done`` reaches ``total``."""
+        t0 = time.monotonic()
+        bar = None
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit=unit, desc=name, file=sys.stderr, dynamic_ncols=True)
+
+        def update(done: int) -> None:
+            elapsed = time.monotonic() - t0
+            eta = elapsed / done * (total - done) if done else None
+            self.emit("progress", task=name, done=done, total=total, unit=unit, elapsed_s=round(elapsed, 2),
+                      eta_s=None if eta is None else round(eta, 1))
+            if bar is not None:
+                bar.update(done - bar.n)
+                if done >= total:
+                    bar.close()
+
+        update(0)
+        return update
 
     def due(self) -> bool:
         return time.monotonic() - self._last_step_emit >= 1.0 / MAX_STEP_EVENTS_PER_S

@@ -10,14 +10,17 @@ import copy
 import math
 import signal
 import time
+import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import checkpoint, data, models
+from . import checkpoint, data, memory, models
 from .augment import AugmentConfig, augment
 from .config import TrainConfig
 from .errors import TrainError
@@ -34,7 +37,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM; the loop checks it after every step."""
+    """Set by SIGINT/SIGTERM; the loop checks it after every step. A second signal means "now"."""
 
     def __init__(self):
         self.requested = False
@@ -46,7 +49,7 @@ class StopFlag:
         return self
 
     def _handle(self, signum, frame):
-        if self.requested:  # a second Ctrl-C means "now"
+        if self.requested:
             raise KeyboardInterrupt
         self.requested = True
 
@@ -59,48 +62,36 @@ class StopFlag:
 class RunResult:
     model: models.Net
     status: str                      # "completed" | "stopped"
+    run_id: str
     history: list[dict[str, Any]] = field(default_factory=list)
     elapsed_s: float = 0.0
     device: str = "cpu"
     test_split: data.Split | None = None
+    test_probs: np.ndarray | None = None  # the exported model's probabilities on test_split (None: no epoch ran)
 
 
-def init_checkpoint_path(path: str) -> Path:
-    p = Path(path)
-    if p.suffix == ".onnx":
-        p = checkpoint.checkpoint_path(p)
-        if not p.is_file():
-            raise TrainError(f"--init {path}: no checkpoint {p.name} beside it; fine-tuning needs the "
-                             "PyTorch weights that digitpad-train keeps next to every model it exports")
-    return p
-
-
-def load_init_weights(path: str, arch: str) -> dict:
-    """Weights to fine-tune from: a checkpoint, or an exported .onnx with its checkpoint beside it
-    (ONNX holds inference weights only; fine-tuning needs the PyTorch state, BN statistics included)."""
-    ckpt = checkpoint.load(init_checkpoint_path(path))
-    if ckpt["config"].get("arch") != arch:
-        raise TrainError(f"--init {path} is a {ckpt['config'].get('arch')} model, not {arch} "
-                         f"(pass --arch {ckpt['config'].get('arch')})")
-    return checkpoint.inference_weights(ckpt)
-
-
-def make_optimizer(model, cfg: TrainConfig, total_steps: int):
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
+    decay, no_decay = checkpoint.param_groups(model)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
-    else:
-        opt = torch.optim.AdamW(groups, lr=cfg.lr)
-    if cfg.schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps,
-                                                    pct_start=0.25)
-    elif cfg.schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
-    else:
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
-    return opt, sched
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def make_schedule(opt, cfg: TrainConfig, total_steps: int, done_steps: int = 0):
+    """The learning-rate schedule over ``total_steps``, positioned after ``done_steps``. Every
+    schedule is a closed form of the step, so a resumed run (with the optimizer's state loaded)
+    rebuilds it for any total: no scheduler state is kept in the checkpoint."""
+    last = done_steps - 1  # torch's count of scheduler steps taken; -1: a fresh run
+    with warnings.catch_warnings():  # "lr_scheduler.step() before optimizer.step()": positioning a resumed run
+        warnings.simplefilter("ignore")
+        if cfg.schedule == "onecycle":
+            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.25,
+                                                       last_epoch=last)
+        if cfg.schedule == "cosine":
+            return torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda t: 0.5 * (1 + math.cos(math.pi * min(t, total_steps) / total_steps)), last_epoch=last)
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0, last_epoch=last)
 
 
 class WeightEMA:
@@ -133,49 +124,57 @@ def to_batch(images_u8: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
+def evaluate(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000
+             ) -> tuple[dict[str, float], np.ndarray]:
+    """Test loss and accuracy, and the probabilities [N, 10] (the export's parity check compares
+    ONNX Runtime with these instead of running PyTorch over the test set again)."""
     model.eval()
-    loss_sum, correct = 0.0, 0
+    loss_sum, correct, probs = 0.0, 0, []
     for i in range(0, len(labels), batch_size):
         logits = model(to_batch(images[i:i + batch_size]))
         y = labels[i:i + batch_size]
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
+        probs.append(torch.softmax(logits.float(), 1).cpu())
     model.train()
     n = max(len(labels), 1)
-    return {"test_loss": loss_sum / n, "test_accuracy": correct / n}
+    return {"test_loss": loss_sum / n, "test_accuracy": correct / n}, torch.cat(probs).numpy()
 
 
-def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | None = None) -> RunResult:
+def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Reporter, ckpt_path: Path,
+          resume: dict | None = None, init: dict | None = None, preset: str | None = None) -> RunResult:
+    """Train ``cfg`` on ``splits`` (train, test; from ``data.load_training``) from scratch, from
+    ``init`` (a loaded checkpoint: fine-tuning) or from ``resume`` (a loaded checkpoint of this run)."""
     t0 = time.monotonic()
     device = resolve_device(cfg.device)
+    if resume is not None and resume["device"] != device.type:
+        raise TrainError(f"this run trained on {resume['device']}; resume it with --device {resume['device']} "
+                         "(its random streams belong to that device)")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed 28x28 shapes: let cuDNN pick its fastest kernels
     torch.manual_seed(cfg.seed)
 
-    train_split, test_split = data.load(cfg.dataset, cfg.data_dir)
-    if cfg.limit:
-        train_split = data.Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit])
-    if cfg.synthetic or cfg.restroke:
-        reporter.log(f"drawing {cfg.synthetic} template digits and re-stroking {cfg.restroke} MNIST digits ...")
-        train_split = data.concat(train_split, data.synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir))
-    if cfg.extra:
-        extras = [data.load_extra(p) for p in cfg.extra]
-        train_split = data.concat(train_split, *(extras * cfg.extra_repeat))
-    train_x = torch.from_numpy(train_split.images.copy()).to(device)
+    train_split, test_split = splits
+    n_train = len(train_split.labels)
+    if resume is not None and resume["n_train"] != n_train:
+        raise TrainError(f"the training data now has {n_train:,} images, the run's had {resume['n_train']:,}: "
+                         "resume with the same data (--data-dir, --extra files)")
+    model = models.build(cfg.arch)
+    if init is not None:
+        model.load_state_dict(checkpoint.inference_weights(init))
+    data_bytes = train_split.images.nbytes + test_split.images.nbytes
+    memory.check(model, cfg.batch_size, n_train, data_bytes, device)
+    train_x = torch.from_numpy(train_split.images.copy()).to(device)  # copy: IDX arrays are read-only views
     train_y = torch.from_numpy(train_split.labels).to(device)
     test_x = torch.from_numpy(test_split.images.copy()).to(device)
     test_y = torch.from_numpy(test_split.labels).to(device)
 
-    model = models.build(cfg.arch)
-    if cfg.init and resume is None:
-        model.load_state_dict(load_init_weights(cfg.init, cfg.arch))
     model = model.to(device, memory_format=torch.channels_last)
-    steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
-    opt, sched = make_optimizer(model, cfg, total_steps)
+    opt = make_optimizer(model, cfg)
     # An EMA of the weights (and BN statistics) smooths out the last steps' noise; when kept,
     # it is the model that is evaluated, exported and fine-tuned from.
     ema = WeightEMA(model, cfg.ema) if cfg.ema else None
@@ -185,40 +184,46 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
     gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     perm_gen = torch.Generator().manual_seed(cfg.seed + 2)
 
+    run_id = uuid.uuid4().hex
+    parent = {"run_id": init["run_id"], "weights_sha256": init["weights_sha256"]} if init is not None else None
     epoch, step_in_epoch, history, prior_s, perm = 0, 0, [], 0.0, None
     if resume is not None:
+        run_id, parent = resume["run_id"], resume["parent"]
         model.load_state_dict(resume["model"])
         opt.load_state_dict(resume["optimizer"])
-        sched.load_state_dict(resume["scheduler"])
         gen.set_state(resume["aug_rng"])
         perm_gen.set_state(resume["perm_rng"])
         epoch, step_in_epoch = resume["epoch"], resume["step_in_epoch"]
-        history, prior_s, perm = resume["history"], resume["elapsed_s"], resume.get("perm")
-        if ema is not None and resume.get("ema_model") is not None:
+        history, prior_s, perm = resume["history"], resume["elapsed_s"], resume["perm"]
+        if ema is not None:
             ema.module.load_state_dict(resume["ema_model"])
             ema.n = resume["ema_n"]
+    global_step = epoch * steps_per_epoch + step_in_epoch
+    sched = make_schedule(opt, cfg, total_steps, global_step)
+    if resume is not None and resume["config"]["epochs"] != cfg.epochs:
+        reporter.log(f"--epochs {cfg.epochs} (the run had {resume['config']['epochs']}): the learning-rate schedule "
+                     f"is rebuilt for {total_steps:,} steps; continuing at step {global_step:,}")
 
     def save(ep: int, step: int, current_perm) -> None:
-        checkpoint.atomic_save({
-            "config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), "aug_rng": gen.get_state(), "perm_rng": perm_gen.get_state(),
-            "epoch": ep, "step_in_epoch": step, "perm": current_perm, "history": history,
-            "elapsed_s": prior_s + time.monotonic() - t0,
-            "ema_model": ema.module.state_dict() if ema else None, "ema_n": ema.n if ema else 0,
+        checkpoint.save({
+            "run_id": run_id, "parent": parent, "config": cfg.to_dict(), "device": device.type, "n_train": n_train,
+            "model": model.state_dict(), "ema_model": ema.module.state_dict() if ema else None,
+            "ema_n": ema.n if ema else 0, "optimizer": opt.state_dict(), "aug_rng": gen.get_state(),
+            "perm_rng": perm_gen.get_state(), "epoch": ep, "step_in_epoch": step, "perm": current_perm,
+            "history": history, "elapsed_s": prior_s + time.monotonic() - t0,
         }, ckpt_path)
 
-    global_step = epoch * steps_per_epoch + step_in_epoch
-    reporter.start(total_steps, global_step, config=cfg.to_dict(), device=str(device),
-                   params=models.count_params(model), n_train=len(train_y), n_test=len(test_y),
-                   steps_per_epoch=steps_per_epoch, resumed=resume is not None,
-                   checkpoint=str(ckpt_path), setup_s=round(time.monotonic() - t0, 3))
-    status = "completed"
+    reporter.start(total_steps, global_step, config=cfg.to_dict(), preset=preset, run_id=run_id, device=str(device),
+                   params=models.count_params(model), n_train=n_train, n_test=len(test_y),
+                   steps_per_epoch=steps_per_epoch, total_samples=cfg.epochs * n_train,
+                   resumed=resume is not None, checkpoint=str(ckpt_path), setup_s=round(time.monotonic() - t0, 3))
+    status, test_probs = "completed", None
     model.train()
     run_t0, run_step0 = time.monotonic(), global_step
     with StopFlag() as stop:
         while epoch < cfg.epochs:
             if perm is None:
-                perm = torch.randperm(len(train_y), generator=perm_gen)
+                perm = torch.randperm(n_train, generator=perm_gen)
             perm_dev = perm.to(device)
             aug_cfg = mild_aug if epoch >= cfg.epochs - cfg.mild_epochs else full_aug
             loss_sum, loss_n = torch.zeros((), device=device), 0
@@ -256,7 +261,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 reporter.log(f"stopped at epoch {epoch + 1}, step {step_in_epoch}/{steps_per_epoch}; "
                              f"checkpoint {ckpt_path} (continue with --resume)")
                 break
-            metrics = evaluate(evaluated, test_x, test_y)
+            metrics, test_probs = evaluate(evaluated, test_x, test_y)
             epoch += 1
             step_in_epoch, perm = 0, None
             record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(), **metrics,
@@ -266,8 +271,11 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
             reporter.emit("epoch", epochs=cfg.epochs, checkpoint=str(ckpt_path), **record)
             reporter.log(f"epoch {epoch}/{cfg.epochs}: test accuracy {metrics['test_accuracy']:.2%}, "
                          f"test loss {metrics['test_loss']:.4f}")
-            if stop.requested:
-                status = "stopped" if epoch < cfg.epochs else status
+            if stop.requested and epoch < cfg.epochs:  # the stop came during the last step or the evaluation
+                status = "stopped"
+                reporter.log(f"stopped after epoch {epoch}/{cfg.epochs}; checkpoint {ckpt_path} "
+                             "(continue with --resume)")
                 break
     reporter.close()
-    return RunResult(evaluated.eval(), status, history, prior_s + time.monotonic() - t0, str(device), test_split)
+    return RunResult(evaluated.eval(), status, run_id, history, prior_s + time.monotonic() - t0, str(device),
+                     test_split, test_probs)

@@ -56,13 +56,13 @@ def finetune_threads() -> int:
 
 def finetune_args(init: Path, extra: Path, out: Path, recipe: Recipe, n_train: int,
                   data_dir: str | None, threads: int | None = None) -> list[str]:
-    """A fine-tuning run (``digitpad.core.handwriting.finetune``): the arch comes from the checkpoint."""
+    """A fine-tuning run (``digitpad.core.handwriting.finetune``): the arch comes from the checkpoint.
+    No --preset: the engine's plain defaults (no drawn digits, no weight EMA, which over ~100
+    steps would stay at the old weights) plus these flags."""
     args = ["--init", str(init), "--extra", str(extra), "--extra-repeat", str(recipe.repeat(n_train)),
             "--limit", str(recipe.mnist), "--epochs", str(recipe.epochs), "--lr", repr(float(recipe.lr)),
             "--batch-size", str(recipe.batch_size), "--augment" if recipe.augment else "--no-augment",
-            "--synthetic", "0", "--restroke", "0",    # the default preset's extra data: not for a quick run
-            "--ema", "0", "--mild-epochs", "0",       # an EMA over ~100 steps would stay at the old weights
-            "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
+            "--label-smoothing", repr(float(recipe.label_smoothing)), "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
             "--threads", str(threads or finetune_threads()), "--out", str(out), "--progress", "jsonl"]
     if data_dir:
         args += ["--data-dir", str(data_dir)]

@@ -6,6 +6,7 @@ GUI imports it to read them, and neither side may pull the other's heavy imports
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,7 @@ class ModelMetadata:
     )
 
     def to_json(self) -> str:
+        """Strict JSON (no NaN or Infinity: ``from_json`` refuses them, and so do other readers)."""
         d = {
             "format": self.format,
             "arch": self.arch,
@@ -67,37 +69,161 @@ class ModelMetadata:
             "training": self.training,
             "created": self.created,
         }
-        return json.dumps(d, sort_keys=False)
+        return json.dumps(d, sort_keys=False, allow_nan=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelMetadata":
-        """Parse and validate; raises ValueError with a readable reason."""
+    def from_json(cls, text: str) -> ModelMetadata:
+        """Parse and validate every field's JSON type and range; raises ValueError with a readable
+        reason (never TypeError: a model file is user input). Unknown keys are allowed."""
         try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
+            d = json.loads(text, parse_constant=_refuse_constant)
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
             raise ValueError(f"digitpad metadata is not valid JSON ({e})") from None
-        if not isinstance(d, dict):
-            raise ValueError("digitpad metadata is not a JSON object")
+        except RecursionError:
+            raise ValueError("digitpad metadata is not valid JSON (nested too deeply)") from None
+        try:
+            return cls._from_dict(d)
+        except RecursionError:  # a deeply nested value in an error message
+            raise ValueError("digitpad metadata is nested too deeply") from None
+
+    @classmethod
+    def _from_dict(cls, d: Any) -> ModelMetadata:
+        _expect(d, "object", "the metadata")
         fmt = d.get("format")
-        if not isinstance(fmt, int) or fmt > FORMAT:
-            raise ValueError(f"unsupported digitpad metadata format {fmt!r} (this app reads up to {FORMAT})")
-        classes = d.get("classes")
-        if not (isinstance(classes, list) and len(classes) == 10):
-            raise ValueError("digitpad metadata must list 10 class names")
-        layers = []
-        for item in d.get("layers", []):
-            if not isinstance(item, dict) or "name" not in item or "output" not in item:
-                raise ValueError(f"bad layer entry in digitpad metadata: {item!r}")
-            layers.append(LayerInfo(str(item["name"]), str(item.get("kind", "conv")),
-                                    str(item["output"]), item.get("kernel")))
+        if not _is_int(fmt) or not 1 <= fmt <= FORMAT:
+            raise ValueError(f"unsupported digitpad metadata format {_short(fmt)} (this app reads 1 to {FORMAT})")
+        for key in ("arch", "dataset", "created"):
+            _expect(d.get(key, ""), "string", key)
+        classes = _expect(d.get("classes"), "array", "classes")
+        if len(classes) != 10 or not all(isinstance(c, str) for c in classes):
+            raise ValueError("digitpad metadata: classes must be 10 strings")
         return cls(
-            arch=str(d.get("arch", "?")),
-            dataset=str(d.get("dataset", "?")),
-            classes=[str(c) for c in classes],
-            layers=layers,
-            metrics=dict(d.get("metrics") or {}),
-            training=dict(d.get("training") or {}),
-            created=str(d.get("created", "")),
-            format=fmt,
-            input=dict(d.get("input") or {}),
+            arch=d.get("arch", "?"), dataset=d.get("dataset", "?"), classes=list(classes),
+            layers=_layers(d.get("layers", [])), metrics=_metrics(d.get("metrics", {})),
+            training=_training(d.get("training", {})), created=d.get("created", ""), format=fmt,
+            input=_input(d.get("input", {})),
         )
+
+
+# -- validation helpers: JSON type names in messages, since that is what a reader of the file sees --
+_JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"digitpad metadata holds {name}, which is not JSON")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(v), type(v).__name__)
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _expect(v: Any, kind: str, where: str) -> Any:
+    """``v`` if it is of JSON type ``kind`` ("object", "array", "string", "boolean", "number",
+    "integer"; numbers finite); else ValueError naming where and what was found."""
+    ok = {"number": _is_number, "integer": _is_int}.get(kind, lambda x: isinstance(x, _JSON_TYPES[kind]))(v)
+    if not ok:
+        article = "an" if kind[0] in "aeiou" else "a"
+        found = "a non-finite number" if isinstance(v, float) and not math.isfinite(v) else _json_type(v)
+        raise ValueError(f"digitpad metadata: {where} must be {article} {kind}, not {found} ({_short(v)})")
+    return v
+
+
+def _layers(items: Any) -> list[LayerInfo]:
+    out, seen = [], set()
+    for i, item in enumerate(_expect(items, "array", "layers")):
+        where = f"layers[{i}]"
+        _expect(item, "object", where)
+        name = _expect(item.get("name"), "string", f"{where}.name")
+        output = _expect(item.get("output"), "string", f"{where}.output")
+        kind = _expect(item.get("kind", "conv"), "string", f"{where}.kind")
+        kernel = item.get("kernel")
+        if kernel is not None:
+            _expect(kernel, "string", f"{where}.kernel")
+        if not name or not output:
+            raise ValueError(f"digitpad metadata: {where} needs a non-empty name and output")
+        if name in seen:
+            raise ValueError(f"digitpad metadata: layer {name!r} is listed twice")
+        seen.add(name)
+        out.append(LayerInfo(name, kind, output, kernel))
+    return out
+
+
+# Metrics the app shows, with their ranges; any other metric must still be a finite number.
+_FRACTIONS = ("test_accuracy", "parity_top1_agreement")
+_NON_NEGATIVE = ("test_loss", "train_loss", "parity_max_prob_diff", "parity_images")
+
+
+def _metrics(d: Any) -> dict[str, Any]:
+    _expect(d, "object", "metrics")
+    for key, v in d.items():
+        _expect(v, "number", f"metrics.{key}")
+        if key in _FRACTIONS and not 0 <= v <= 1:
+            raise ValueError(f"digitpad metadata: metrics.{key} must be between 0 and 1 (got {v})")
+        if key in _NON_NEGATIVE and v < 0:
+            raise ValueError(f"digitpad metadata: metrics.{key} must be >= 0 (got {v})")
+    return dict(d)
+
+
+# Keys of ``training`` that readers use, and their JSON types (None: null allowed too).
+_TRAINING_TYPES = {
+    "config": ("object", False), "device": ("string", False), "seconds": ("number", False),
+    "epochs_run": ("integer", False), "epochs": ("integer", False), "history": ("array", False),
+    "versions": ("object", False), "partial": ("boolean", False), "warnings": ("array", False),
+    "run_id": ("string", True), "weights_sha256": ("string", True), "parent": ("object", True),
+    "preset": ("string", True),
+}
+
+
+def _training(d: Any) -> dict[str, Any]:
+    _expect(d, "object", "training")
+    for key, (kind, nullable) in _TRAINING_TYPES.items():
+        if key in d and not (nullable and d[key] is None):
+            _expect(d[key], kind, f"training.{key}")
+    for key in ("seconds", "epochs_run", "epochs"):
+        if key in d and d[key] < 0:
+            raise ValueError(f"digitpad metadata: training.{key} must be >= 0 (got {d[key]})")
+    for i, record in enumerate(d.get("history", [])):
+        _expect(record, "object", f"training.history[{i}]")
+    for i, text in enumerate(d.get("warnings", [])):
+        _expect(text, "string", f"training.warnings[{i}]")
+    for key, v in d.get("versions", {}).items():
+        _expect(v, "string", f"training.versions.{key}")
+    sha = d.get("weights_sha256")
+    if sha is not None and not (len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+        raise ValueError(f"digitpad metadata: training.weights_sha256 is not a sha256 hex digest ({_short(sha)})")
+    return dict(d)
+
+
+def _input(d: Any) -> dict[str, Any]:
+    _expect(d, "object", "input")
+    if "size" in d and not 1 <= _expect(d["size"], "integer", "input.size") <= 4096:
+        raise ValueError(f"digitpad metadata: input.size must be 1 to 4096 (got {d['size']})")
+    if "channels" in d and not 1 <= _expect(d["channels"], "integer", "input.channels") <= 64:
+        raise ValueError(f"digitpad metadata: input.channels must be 1 to 64 (got {d['channels']})")
+    for key in ("polarity", "preprocessing"):
+        if key in d:
+            _expect(d[key], "string", f"input.{key}")
+    if "range" in d:
+        r = _expect(d["range"], "array", "input.range")
+        if len(r) != 2 or not all(_is_number(x) for x in r) or not r[0] < r[1]:
+            raise ValueError(f"digitpad metadata: input.range must be two numbers, low < high (got {_short(r)})")
+    return dict(d)

@@ -3,7 +3,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 
 import onnx
 import pytest
@@ -172,3 +171,60 @@ def test_sigterm_stops_after_the_step_and_resume_finishes(tmp_path, mnist_dir):
     assert rc == 0, stderr
     assert next(e["step"] for e in events if e["event"] == "step") > 20
     assert events[-1]["status"] == "completed" and out.is_file()
+
+
+# -- what a run without --preset means (issue 14) ------------------------------------------------------
+def _events(capsys, *argv):
+    rc = main([*argv, "--progress", "jsonl"])
+    captured = capsys.readouterr()
+    return rc, [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def test_flags_without_a_preset_are_the_plain_defaults_plus_the_flags(tmp_path, small_mnist, capsys):
+    rc, events, err = _events(capsys, "--arch", "seed001", "--epochs", "1", "--limit", "600", "--threads", "1",
+                              "--data-dir", str(small_mnist), "--out", str(tmp_path / "m.onnx"))
+    assert rc == 0, err
+    start = events[0]
+    assert start["preset"] is None and re.fullmatch(r"[0-9a-f]{32}", start["run_id"])
+    cfg = start["config"]
+    assert (cfg["arch"], cfg["epochs"], cfg["synthetic"], cfg["restroke"], cfg["augment"], cfg["ema"],
+            cfg["label_smoothing"], cfg["mild_epochs"]) == ("seed001", 1, 0, 0, False, 0.0, 0.0, 0)
+    assert start["n_train"] == 600 and start["total_samples"] == 600
+    assert all(e["samples_per_s"] > 0 for e in events if e["event"] == "step")
+    assert "drawing" not in err
+
+
+def test_a_named_preset_applies_and_flags_override_it(tmp_path, small_mnist, capsys):
+    rc, events, err = _events(capsys, "--preset", "default", "--arch", "seed001", "--epochs", "1", "--limit", "200",
+                              "--synthetic", "30", "--restroke", "0", "--threads", "1", "--data-dir", str(small_mnist),
+                              "--out", str(tmp_path / "m.onnx"))
+    assert rc == 0, err
+    start = next(e for e in events if e["event"] == "start")
+    cfg = start["config"]
+    assert start["preset"] == "default"
+    assert (cfg["augment"], cfg["ema"], cfg["label_smoothing"], cfg["mild_epochs"]) == (True, 0.999, 0.05, 3)
+    assert (cfg["synthetic"], cfg["restroke"], start["n_train"]) == (30, 0, 230)
+    # Drawing the synthetic digits says what it does, with progress events before the run starts.
+    drawing = [e for e in events if e["event"] == "progress"]
+    assert drawing and drawing[0]["task"] == "drawing digits" and drawing[0]["done"] == 0
+    assert drawing[-1]["done"] == drawing[-1]["total"] == 30 and drawing[-1]["eta_s"] == 0
+    assert events.index(drawing[-1]) < events.index(start)
+    assert "drawing 30 digits from the stroke templates" in err
+
+
+def test_drawing_progress_is_a_bar_for_people(tmp_path, small_mnist):
+    proc = subprocess.run(train_cmd("--arch", "seed001", "--epochs", "1", "--limit", "100", "--synthetic", "20",
+                                    "--data-dir", str(small_mnist), "--out", str(tmp_path / "m.onnx"),
+                                    "--progress", "bar"), cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "drawing digits" in proc.stderr and "20/20" in proc.stderr and proc.stdout == ""
+
+
+def test_help_names_the_default_and_presets_promise_no_times():
+    proc = subprocess.run(train_cmd("--help"), cwd=REPO, capture_output=True, text=True, check=True)
+    text = " ".join(proc.stdout.split())
+    assert "Without --preset a run is the plain defaults below plus your flags" in text
+    assert "--preset default is the shipped model's recipe" in text and "default: none" in text
+    listing = subprocess.run(train_cmd("--list-presets"), cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "1 x 60,000 = 60,000 samples" in listing  # fast
+    assert not re.search(r"about \d+ ?s|minute", listing)

@@ -69,3 +69,76 @@ def test_unwritable_output_leaves_nothing(tmp_path):
         export.export(models.build("seed001"), blocker / "m.onnx", arch="seed001", dataset="mnist",
                       metrics={}, training={})
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+# -- batch norm stays visible (issue 11): the app shows its arithmetic with the layer's own numbers --------
+@pytest.fixture(scope="module")
+def bn_net():
+    """seed002 with batch-norm statistics and affine parameters far from their defaults."""
+    torch.manual_seed(1)
+    net = models.build("seed002")
+    with torch.no_grad():
+        for block in net.blocks.values():
+            bn = block.bn
+            bn.running_mean.uniform_(-1, 1)
+            bn.running_var.uniform_(0.5, 2)
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.5, 0.5)
+    return net.eval()
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_batch_norm_is_a_node_with_the_layers_own_numbers(bn_net, exporter, tmp_path):
+    from onnx import numpy_helper
+
+    out = tmp_path / "bn.onnx"
+    meta = export.export(bn_net, out, arch="seed002", dataset="mnist", metrics={}, training={}, exporter=exporter)
+    assert meta["training"]["exporter"] == exporter
+    proto = onnx.load(out)
+    inits = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+    nodes = list(proto.graph.node)
+    producer = {o: n for n in nodes for o in n.output}
+    bns = [n for n in nodes if n.op_type == "BatchNormalization"]
+    assert len(bns) == 2
+    for layer, bn_node in zip(meta["layers"], bns):
+        block = bn_net.blocks[layer["name"]]
+        conv = producer[bn_node.input[0]]
+        assert conv.op_type == "Conv" and conv.input[1] == layer["kernel"]
+        # The conv keeps its own weights (not BN-folded) and BN its own statistics and affine parameters.
+        np.testing.assert_array_equal(inits[layer["kernel"]], block.conv.weight.detach().numpy())
+        for name, ref in zip(bn_node.input[1:], (block.bn.weight, block.bn.bias, block.bn.running_mean,
+                                                  block.bn.running_var)):
+            np.testing.assert_array_equal(inits[name], ref.detach().numpy())
+        eps = next(onnx.helper.get_attribute_value(a) for a in bn_node.attribute if a.name == "epsilon")
+        assert eps == pytest.approx(block.bn.eps)
+    # The activation outputs are still the post-ReLU maps, and ORT agrees with PyTorch.
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    logits, _, a1, a2 = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"image": x})
+    with torch.no_grad():
+        t_logits, (t1, t2) = bn_net.forward_with_activations(torch.from_numpy(x))
+    np.testing.assert_allclose(a1, t1.numpy(), atol=1e-4)
+    np.testing.assert_allclose(a2, t2.numpy(), atol=1e-4)
+    np.testing.assert_allclose(logits, t_logits.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", list(models.ARCHS))
+def test_every_arch_exports_with_its_kernels_named(arch, tmp_path):
+    net = models.build(arch).eval()
+    meta = export.export(net, tmp_path / f"{arch}.onnx", arch=arch, dataset="mnist", metrics={}, training={})
+    inits = {i.name: list(i.dims) for i in onnx.load(tmp_path / f"{arch}.onnx").graph.initializer}
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [inits[layer["kernel"]] for layer in meta["layers"]] == [list(c.weight.shape) for c in convs]
+    assert meta["metrics"]["parity_max_prob_diff"] <= 1e-4 and meta["metrics"]["parity_nonfinite_images"] == 0
+
+
+def test_onnx_runtime_fuses_the_kept_batch_norm_when_it_loads(bn_net, tmp_path):
+    """Keeping BN visible costs no inference speed: ORT folds it into the conv at load time."""
+    out = tmp_path / "bn.onnx"
+    export.export(bn_net, out, arch="seed002", dataset="mnist", metrics={}, training={})
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(out), options, providers=["CPUExecutionProvider"])
+    ops = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+    assert "BatchNormalization" in [n.op_type for n in onnx.load(out).graph.node]
+    assert "BatchNormalization" not in ops and ops.count("Conv") + ops.count("FusedConv") == 2, ops
