@@ -54,6 +54,9 @@ class ModelMetadata:
     input: dict[str, Any] = field(
         default_factory=lambda: {"size": INPUT_SIZE, "polarity": "white-on-black", "range": [0.0, 1.0]}
     )
+    # The calibrated "not a digit" rule (core/not_digit.py): {"score", "threshold", "calibration"};
+    # None when the model has none. Checked where it is used (not_digit.from_metadata).
+    not_digit: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         d = {
@@ -67,6 +70,8 @@ class ModelMetadata:
             "training": self.training,
             "created": self.created,
         }
+        if self.not_digit is not None:
+            d["not_digit"] = self.not_digit
         return json.dumps(d, sort_keys=False)
 
     @classmethod
@@ -100,4 +105,5 @@ class ModelMetadata:
             created=str(d.get("created", "")),
             format=fmt,
             input=dict(d.get("input") or {}),
+            not_digit=d.get("not_digit") if isinstance(d.get("not_digit"), dict) else None,
         )
