@@ -60,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--restroke", type=int, default=S, metavar="N",
                    help="add N MNIST training digits redrawn with a uniform round pen")
     p.add_argument("--init", default=S, metavar="CKPT_OR_ONNX", help="start from these weights (fine-tuning)")
+    p.add_argument("--real-writers", type=int, default=S, metavar="K",
+                   help="add each training writer's real pen-recorded digit (UNIPEN 1a in the data folder), "
+                        "drawn K times with varied size, pen, slant and rotation")
+    p.add_argument("--nondigits", type=int, default=S, metavar="N",
+                   help="add N generated non-digits (scribbles, shapes, letters, digit pairs) trained towards "
+                        "a uniform distribution: the model learns to say 'not a digit'")
+    p.add_argument("--nondigit-weight", type=float, default=S, help="loss weight of a non-digit (default 0.5)")
+    p.add_argument("--not-digit-rate", type=float, default=S,
+                   help="calibrate the not-a-digit threshold to flag this share of held-out real digits")
     p.add_argument("--resume", nargs="?", const=True, default=None, metavar="CKPT",
                    help="continue from CKPT, or from the checkpoint beside --out")
     p.add_argument("--progress", choices=["bar", "jsonl", "none"], default="bar")
@@ -126,20 +135,23 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
     if result.status != "completed":
         reporter.emit("done", status=result.status, checkpoint=str(ckpt_file), elapsed_s=result.elapsed_s)
         return 0
+    from . import calibrate
+
+    rule = calibrate.calibrate(result.model, cfg, result.test_split.images, reporter.log)
     reporter.log(f"exporting {out} ...")
     final = result.history[-1] if result.history else {}
     meta = export.export(
         result.model, out, arch=cfg.arch, dataset=cfg.dataset,
         metrics={k: final[k] for k in ("test_accuracy", "test_loss", "train_loss") if k in final},
         training={"config": cfg.to_dict(), "device": result.device, "seconds": round(result.elapsed_s, 2),
-                  "epochs_run": len(result.history), "history": result.history},
-        parity_images=result.test_split.images,
+                  "epochs_run": len(result.history), "history": result.history, "data": result.data},
+        parity_images=result.test_split.images, not_digit=rule,
     )
     # The run log beside the model: what the app's runs history reads back.
     _write_json_atomic(out.with_suffix(".run.json"), {
         "config": cfg.to_dict(), "history": result.history, "status": result.status,
         "device": result.device, "seconds": result.elapsed_s, "metrics": meta["metrics"],
-        "model": out.name, "checkpoint": ckpt_file.name, "created": meta["created"]})
+        "model": out.name, "checkpoint": ckpt_file.name, "created": meta["created"], "not_digit": rule})
     m = meta["metrics"]
     reporter.emit("exported", path=str(out), checkpoint=str(ckpt_file), metrics=m)
     reporter.log(f"wrote {out}: test accuracy {m.get('test_accuracy', float('nan')):.2%}, ONNX Runtime top-1 "
@@ -162,8 +174,9 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     cfg = TrainConfig.from_dict(ckpt["config"])
     out = Path(args.out) if args.out else Path(str(args.checkpoint).removesuffix(".ckpt.pt") + ".onnx")
     _check_writable(out)
-    net = models.build(cfg.arch)
-    net.load_state_dict(checkpoint.inference_weights(ckpt))
+    weights = checkpoint.inference_weights(ckpt)
+    net = models.build(cfg.arch, like=weights)
+    net.load_state_dict(weights)
     _, test = data.load(cfg.dataset, args.data_dir or cfg.data_dir)
     import torch
 

@@ -33,6 +33,10 @@ class TrainConfig:
     synthetic: int = 0               # drawn-style digits from the app's stroke templates (training split)
     restroke: int = 0                # MNIST training digits redrawn along their skeletons with a round pen
     init: str | None = None          # start from these weights (.ckpt.pt, or an .onnx with one beside it)
+    real_writers: int = 0            # renderings of each training writer's UNIPEN digit (needs the data folder's copy)
+    nondigits: int = 0               # generated non-digits (scribbles, shapes, letters, digit pairs), uniform target
+    nondigit_weight: float = 0.5     # weight of a non-digit's loss (outlier exposure) against a digit's
+    not_digit_rate: float = 0.005    # calibration: the share of held-out real writers' digits called not-a-digit
 
     def validate(self) -> "TrainConfig":
         problems = []
@@ -64,6 +68,12 @@ class TrainConfig:
             problems.append(f"--mild-strength must be in [0, 1] (got {self.mild_strength})")
         if not (0 <= self.ema < 1):
             problems.append(f"--ema must be in [0, 1) (got {self.ema})")
+        if self.real_writers < 0 or self.nondigits < 0:
+            problems.append(f"--real-writers and --nondigits must be >= 0 (got {self.real_writers}, {self.nondigits})")
+        if not (0 <= self.nondigit_weight <= 10):
+            problems.append(f"--nondigit-weight must be in [0, 10] (got {self.nondigit_weight})")
+        if not (0 <= self.not_digit_rate < 0.5):
+            problems.append(f"--not-digit-rate must be in [0, 0.5) (got {self.not_digit_rate})")
         if self.extra_repeat < 1:
             problems.append(f"--extra-repeat must be >= 1 (got {self.extra_repeat})")
         if problems:

@@ -80,7 +80,8 @@ def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, batch: int = 100
 
 
 def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, Any],
-           training: dict[str, Any], parity_images: np.ndarray | None = None) -> dict[str, Any]:
+           training: dict[str, Any], parity_images: np.ndarray | None = None,
+           not_digit: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``out`` (.onnx) atomically; return the metadata dict written into it."""
     import onnx
 
@@ -99,6 +100,7 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
         arch=arch, dataset=dataset, classes=contract.CLASSES[dataset], layers=layers, metrics=metrics,
         training={**training, "versions": library_versions()},
         created=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+        not_digit=not_digit,
     )
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()

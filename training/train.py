@@ -63,6 +63,7 @@ class RunResult:
     elapsed_s: float = 0.0
     device: str = "cpu"
     test_split: data.Split | None = None
+    data: dict[str, Any] = field(default_factory=dict)   # what it was trained on: source -> samples
 
 
 def init_checkpoint_path(path: str) -> Path:
@@ -132,6 +133,15 @@ def to_batch(images_u8: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
+def loss_fn(logits: torch.Tensor, y: torch.Tensor, label_smoothing: float, nondigit_weight: float) -> torch.Tensor:
+    """Cross-entropy on digits; on non-digits (label NOT_DIGIT) the cross-entropy to a uniform
+    distribution over the classes, times ``nondigit_weight`` (outlier exposure, Hendrycks et al.)."""
+    digit = y >= 0
+    ce = F.cross_entropy(logits, y.clamp_min(0), label_smoothing=label_smoothing, reduction="none")
+    uniform = -F.log_softmax(logits, dim=1).mean(dim=1)
+    return torch.where(digit, ce, nondigit_weight * uniform).mean()
+
+
 @torch.no_grad()
 def evaluate(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
     model.eval()
@@ -158,20 +168,38 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
     train_split, test_split = data.load(cfg.dataset, cfg.data_dir)
     if cfg.limit:
         train_split = data.Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit])
+    sources = {f"{cfg.dataset} training set": len(train_split)}
     if cfg.synthetic or cfg.restroke:
         reporter.log(f"drawing {cfg.synthetic} template digits and re-stroking {cfg.restroke} MNIST digits ...")
-        train_split = data.concat(train_split, data.synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir))
+        synthetic = data.synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir)
+        sources["template-drawn and re-stroked MNIST digits"] = len(synthetic)
+        train_split = data.concat(train_split, synthetic)
+    if cfg.real_writers:
+        reporter.log(f"drawing the UNIPEN training writers' digits {cfg.real_writers} times each ...")
+        real = data.real_writers(cfg.real_writers, cfg.seed, cfg.data_dir)
+        if not len(real):
+            reporter.log("no UNIPEN 1a copy in the data folder (unipen-1a-dev/digits.jsonl.gz): "
+                         "training without real writers' digits")
+        sources["UNIPEN 1a training writers"] = len(real)
+        train_split = data.concat(train_split, real)
+    if cfg.nondigits:
+        reporter.log(f"drawing {cfg.nondigits} non-digits ...")
+        nd = data.nondigit_drawings(cfg.nondigits, cfg.seed, cfg.data_dir, log=reporter.log)
+        sources["generated non-digits (uniform target)"] = len(nd)
+        train_split = data.concat(train_split, nd)
     if cfg.extra:
         extras = [data.load_extra(p) for p in cfg.extra]
+        sources["extra files"] = sum(len(e) for e in extras) * cfg.extra_repeat
         train_split = data.concat(train_split, *(extras * cfg.extra_repeat))
     train_x = torch.from_numpy(train_split.images.copy()).to(device)
     train_y = torch.from_numpy(train_split.labels).to(device)
     test_x = torch.from_numpy(test_split.images.copy()).to(device)
     test_y = torch.from_numpy(test_split.labels).to(device)
 
-    model = models.build(cfg.arch)
-    if cfg.init and resume is None:
-        model.load_state_dict(load_init_weights(cfg.init, cfg.arch))
+    init_weights = load_init_weights(cfg.init, cfg.arch) if cfg.init and resume is None else None
+    model = models.build(cfg.arch, like=init_weights if resume is None else resume["model"])
+    if init_weights is not None:
+        model.load_state_dict(init_weights)
     model = model.to(device, memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -227,7 +255,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 x, y = to_batch(train_x[idx]), train_y[idx]
                 if cfg.augment:
                     x = augment(x, aug_cfg, gen)
-                loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
+                loss = loss_fn(model(x), y, cfg.label_smoothing, cfg.nondigit_weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -270,4 +298,5 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 status = "stopped" if epoch < cfg.epochs else status
                 break
     reporter.close()
-    return RunResult(evaluated.eval(), status, history, prior_s + time.monotonic() - t0, str(device), test_split)
+    return RunResult(evaluated.eval(), status, history, prior_s + time.monotonic() - t0, str(device), test_split,
+                     sources)

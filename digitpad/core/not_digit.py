@@ -57,13 +57,14 @@ class NotDigitRule:
 
 
 def calibrate(scores: np.ndarray, flag_rate: float) -> float:
-    """The threshold that flags ``flag_rate`` of these (real digits') scores: their quantile."""
+    """The threshold that flags at most ``flag_rate`` of these (real digits') scores."""
     s = np.asarray(scores, dtype=np.float64)
     if s.size == 0 or not np.isfinite(s).all():
         raise ValueError("calibration needs finite scores of at least one real digit")
     if not 0 <= flag_rate < 1:
         raise ValueError(f"flag rate must be in [0, 1) (got {flag_rate})")
-    return float(np.quantile(s, flag_rate, method="lower"))
+    # the k-th smallest score, k = floor(rate * n): exactly k scores lie below it (ties aside), never more
+    return float(np.sort(s)[min(int(flag_rate * s.size), s.size - 1)])
 
 
 def from_metadata(meta) -> NotDigitRule | None:

@@ -42,8 +42,9 @@ def main() -> None:
     if ckpt.is_file():
         from training import checkpoint, export, models
 
-        net = models.build(meta.arch)
-        net.load_state_dict(checkpoint.inference_weights(checkpoint.load(ckpt)))
+        weights = checkpoint.inference_weights(checkpoint.load(ckpt))
+        net = models.build(meta.arch, like=weights)
+        net.load_state_dict(weights)
         par = export.parity(model.read_bytes(), net.eval(), test.images)
         print(f"recomputed parity vs PyTorch: top-1 {par['parity_top1_agreement']:.2%}, "
               f"max |prob diff| {par['parity_max_prob_diff']:.2e}")

@@ -13,7 +13,8 @@ from training.cli import main
 
 from train_helpers import REPO, run_train, train_cmd
 
-SMALL = ["--arch", "seed001", "--batch-size", "32", "--threads", "1", "--synthetic", "0", "--restroke", "0"]
+SMALL = ["--arch", "seed001", "--batch-size", "32", "--threads", "1", "--synthetic", "0", "--restroke", "0",
+         "--real-writers", "0", "--nondigits", "0"]
 
 
 def test_tiny_run_learns_and_streams_events_in_order(tmp_path, mnist_dir):

@@ -126,6 +126,7 @@ def engine_args(init: Path, extra: Path, out: Path, recipe: Recipe, n_train: int
             "--limit", str(recipe.mnist), "--epochs", str(recipe.epochs), "--lr", repr(float(recipe.lr)),
             "--batch-size", str(recipe.batch_size), "--augment" if recipe.augment else "--no-augment",
             "--synthetic", "0", "--restroke", "0",    # the default preset's extra data: not for a quick run
+            "--real-writers", "0", "--nondigits", "0",  # (the not-a-digit threshold is recalibrated or inherited)
             "--ema", "0", "--mild-epochs", "0",       # an EMA over ~100 steps would stay at the old weights
             "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
             "--threads", str(threads or default_threads()), "--out", str(out), "--progress", "jsonl"]

@@ -294,6 +294,8 @@ def _wobble(poly: np.ndarray, rng: np.random.Generator, amp: float) -> np.ndarra
     if amp <= 0 or len(poly) < 3:
         return poly
     dense = resample(poly, 0.01)
+    if len(dense) < 9:   # shorter than the 9-tap smoothing below (a dot, a tick): it would come back longer
+        return poly
     noise = rng.normal(0, 1, dense.shape)
     k = np.hanning(9)
     k /= k.sum()
@@ -303,7 +305,7 @@ def _wobble(poly: np.ndarray, rng: np.random.Generator, amp: float) -> np.ndarra
 
 
 def realise(template, label: int, rng: np.random.Generator, condition: str = "normal",
-            canvas_size: int = CANVAS_SIZE, hand: Hand = Hand(), style: str = "") -> Drawing:
+            canvas_size: int = CANVAS_SIZE, hand: Hand = Hand(), style: str = "", fit: str = "height") -> Drawing:
     """One random rendition of a template as canvas strokes."""
     polys = [stroke_polyline(s) for s in template]
     # each stroke after the first lands a little off where it was meant to
@@ -322,20 +324,22 @@ def realise(template, label: int, rng: np.random.Generator, condition: str = "no
     rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     m = rot @ np.array([[sx, -shear], [0.0, 1.0]])  # y down: x -= shear * y leans the top to the right
     polys = [_wobble(p @ m.T, rng, rng.uniform(0.3, 1.0) * hand.wobble) for p in polys]
-    return place(polys, label, rng, condition, canvas_size, hand, style)
+    return place(polys, label, rng, condition, canvas_size, hand, style, fit)
 
 
 def place(polys: list[np.ndarray], label: int, rng: np.random.Generator, condition: str = "normal",
-          canvas_size: int = CANVAS_SIZE, hand: Hand = Hand(), style: str = "") -> Drawing:
+          canvas_size: int = CANVAS_SIZE, hand: Hand = Hand(), style: str = "", fit: str = "height") -> Drawing:
     """Put a digit's polylines (any units, y down) on the canvas for a drawing condition:
-    size, pen width and position, then sample them like mouse events."""
+    size, pen width and position, then sample them like mouse events. The condition's size is
+    the drawing's height (``fit="height"``, digits) or its longer side (``fit="longer"``: a
+    flat drawing such as a dash would otherwise be blown up, then shrunk to fit, pen and all)."""
     if condition == "mixed":
         names = list(MIXED_WEIGHTS)
         condition = names[rng.choice(len(names), p=np.array(list(MIXED_WEIGHTS.values())))]
     cond = CONDITIONS[condition]
     s = canvas_size / CANVAS_SIZE
     allp = np.vstack(polys)
-    h = max(float(np.ptp(allp[:, 1])), 1e-6)
+    h = max(float(np.ptp(allp[:, 1])), float(np.ptp(allp[:, 0])) if fit == "longer" else 0.0, 1e-6)
     scale = rng.uniform(*cond["height"]) * canvas_size / h
     width = rng.uniform(*cond["pen"]) * s
     polys = [p * scale for p in polys]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .strokes import CANVAS_SIZE, Drawing, Hand, _warp, _wobble, place, resample
+from .strokes import CANVAS_SIZE, Drawing, Hand, _warp, _wobble, place
 
 RELATIVE_PATH = Path("unipen-1a-dev") / "digits.jsonl.gz"
 CONTRIBUTORS = ("aga", "app", "ced", "gmd", "syn")
