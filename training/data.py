@@ -125,7 +125,7 @@ def _cache_key(*parts, sources=()) -> str:
     h = hashlib.sha256(repr(parts).encode())
     here = Path(synth.__file__).parent
     drawing = [here / f"{name}.py" for name in ("strokes", "skeleton", "raster", "unipen", "nondigits")]
-    for src in drawing + [Path(preprocess.__file__), *sources]:
+    for src in drawing + [Path(preprocess.__file__), Path(__file__), *sources]:
         h.update(Path(src).read_bytes())
     return h.hexdigest()[:16]
 
@@ -166,8 +166,8 @@ def _real_chunk(digits: list, seed: int, renderings: int) -> Split:
     return _images(out)
 
 
-def _nondigit_chunk(n: int, seed: int, start: int, glyphs, digits) -> Split:
-    return _images(nondigits.generate(n, "train", seed, "mixed", glyphs=glyphs, digits=digits, start=start))
+def _nondigit_chunk(n: int, seed: int, start: int, letters, digits) -> Split:
+    return _images(nondigits.generate(n, "train", seed, "mixed", letters=letters, digits=digits, start=start))
 
 
 def _parallel(jobs) -> Split:
@@ -210,7 +210,7 @@ def real_writers(renderings: int, seed: int, data_dir: str | os.PathLike | None)
 def nondigit_material(data_dir: str | os.PathLike | None, seed: int):
     """What the letter and several-digits kinds draw from, training side only: letters of the
     training fonts (those installed), and single digits of the training writers plus the stroke
-    templates' training variants. Returns (glyphs, digits, a one-line note of what is missing)."""
+    templates' training variants. Returns (traced letters, digits, a one-line note of what is missing)."""
     from . import glyphs as glyph_fonts
 
     try:
@@ -224,7 +224,7 @@ def nondigit_material(data_dir: str | os.PathLike | None, seed: int):
     for i in range(1000):
         style = strokes.styles(i % 10)[int(rng.integers(len(strokes.styles(i % 10))))]
         digits.append((i % 10, strokes.draw(style, rng, "train").strokes))
-    return glyphs, digits, note
+    return nondigits.trace_letters(glyphs), digits, note
 
 
 def nondigit_drawings(n: int, seed: int, data_dir: str | os.PathLike | None, log=None) -> Split:
@@ -240,10 +240,10 @@ def nondigit_drawings(n: int, seed: int, data_dir: str | os.PathLike | None, log
                      sources=[Path(glyph_fonts.__file__)])
 
     def make() -> Split:
-        glyphs, digits, note = nondigit_material(data_dir, seed)
+        letters, digits, note = nondigit_material(data_dir, seed)
         if note and log:
             log(note)
         step = 1000
-        return _parallel([(_nondigit_chunk, (min(step, n - s), seed, s, glyphs, digits)) for s in range(0, n, step)])
+        return _parallel([(_nondigit_chunk, (min(step, n - s), seed, s, letters, digits)) for s in range(0, n, step)])
 
     return _cached("nondigits", key, make)

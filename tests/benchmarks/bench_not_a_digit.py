@@ -49,7 +49,8 @@ def nondigit_set(per_kind: int, seed: int, data_dir: Path) -> list:
     dev = unipen.load(unipen.default_path(data_dir), splits=("dev",))
     digits = [(d.label, list(d.strokes)) for d in dev]
     kinds = nondigits.KINDS
-    return nondigits.generate(per_kind * len(kinds), "bench", seed, "normal", kinds, glyphs=letters, digits=digits)
+    return nondigits.generate(per_kind * len(kinds), "bench", seed, "normal", kinds,
+                              letters=nondigits.trace_letters(letters), digits=digits)
 
 
 def rates(drawings, flagged, scores) -> dict:

@@ -16,13 +16,13 @@ def glyph_t() -> np.ndarray:
     return g
 
 
-GLYPHS = [("test:T", glyph_t())]
+LETTERS = nondigits.trace_letters([("test:T", glyph_t())])
 DIGITS = [(1, [np.array([[0.0, 0.0], [0.0, 10.0]])]), (7, [np.array([[0.0, 0.0], [6.0, 0.0], [2.0, 10.0]])])]
 
 
 @pytest.mark.parametrize("split", ["train", "bench"])
 def test_every_kind_draws_a_non_digit_on_the_canvas(split):
-    drawings = nondigits.generate(40, split, seed=3, condition="normal", glyphs=GLYPHS, digits=DIGITS)
+    drawings = nondigits.generate(40, split, seed=3, condition="normal", letters=LETTERS, digits=DIGITS)
     assert len(drawings) == 40
     assert {d.meta["kind"] for d in drawings} == set(nondigits.KINDS)
     for d in drawings:
@@ -40,15 +40,15 @@ def test_kinds_without_their_material_are_skipped():
 
 
 def test_a_slice_of_the_sequence_is_the_same_drawn_alone():
-    whole = nondigits.generate(12, "train", seed=5, glyphs=GLYPHS, digits=DIGITS)
-    part = nondigits.generate(4, "train", seed=5, glyphs=GLYPHS, digits=DIGITS, start=8)
+    whole = nondigits.generate(12, "train", seed=5, letters=LETTERS, digits=DIGITS)
+    part = nondigits.generate(4, "train", seed=5, letters=LETTERS, digits=DIGITS, start=8)
     for a, b in zip(whole[8:], part):
         assert a.style == b.style and all(np.array_equal(p, q) for p, q in zip(a.strokes, b.strokes))
 
 
 def test_training_and_benchmark_never_share_a_drawing():
-    train = nondigits.generate(50, "train", seed=0, glyphs=GLYPHS, digits=DIGITS)
-    bench = nondigits.generate(50, "bench", seed=0, glyphs=GLYPHS, digits=DIGITS)
+    train = nondigits.generate(50, "train", seed=0, letters=LETTERS, digits=DIGITS)
+    bench = nondigits.generate(50, "bench", seed=0, letters=LETTERS, digits=DIGITS)
     for a, b in zip(train, bench):
         assert a.bbox() != b.bbox()
     # shapes: the bench variants are other geometry, and some families only the bench draws

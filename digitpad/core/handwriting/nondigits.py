@@ -7,8 +7,8 @@ size, pen and position from strokes.CONDITIONS):
 - ``strokes``: several short, unrelated marks scattered about;
 - ``shape``: geometric shapes from :data:`SHAPES`. Only shapes no one would read as a digit:
   no circle or upright oval (a 0), no vertical or slanted bar (a 1), no open hook;
-- ``letter``: a letter's skeleton re-stroked with a round pen. The glyph bitmaps come from
-  the caller (``training/glyphs.py`` renders handwriting fonts with Pillow, different fonts
+- ``letter``: a letter's skeleton (:func:`trace_letters`) re-stroked with a round pen. The
+  glyph bitmaps come from the caller (``training/glyphs.py`` renders handwriting fonts with Pillow, different fonts
   for training and for the benchmark); letters that are digits in disguise are not used
   (:data:`LETTERS` says which and why);
 - ``digits``: two or three digits side by side, from single digits the caller gives.
@@ -51,6 +51,12 @@ SHAPES: dict[str, dict[str, list]] = {
         "train": [[[C(0, 0), C(1, 0), C(1, 1), C(0, 1), C(0, 0)]],
                   [[C(0, 0), C(1, 0), C(1, 1)], [C(0, 0), C(0, 1), C(1, 1)]]],
         "bench": [[[C(.5, 0), C(1, .5), C(.5, 1), C(0, .5), C(.5, 0)]]],                  # a diamond
+    },
+    "polygon": {
+        "train": [[[C(.5, 0), C(1, .38), C(.82, 1), C(.18, 1), C(0, .38), C(.5, 0)]],                  # pentagon
+                  [[C(.25, 0), C(.75, 0), C(1, .5), C(.75, 1), C(.25, 1), C(0, .5), C(.25, 0)]],       # hexagon
+                  [[C(.3, 0), C(1, 0), C(.7, 1), C(0, 1), C(.3, 0)]]],                                  # parallelogram
+        "bench": [[[C(.25, 0), C(.75, 0), C(1, .8), C(0, .8), C(.25, 0)]]],    # a trapezoid (an octagon is a 0)
     },
     "star": {
         "train": [[[C(.5, 0), C(.8, 1), C(0, .35), C(1, .35), C(.2, 1), C(.5, 0)]]],
@@ -158,10 +164,13 @@ def shape(rng: np.random.Generator, split: str) -> tuple[str, list]:
     return name, vs[int(rng.integers(len(vs)))]
 
 
-def letter_strokes(glyph: np.ndarray) -> list[np.ndarray]:
-    """A letter bitmap (28x28, white on black, 0..1 or uint8) -> its traced skeleton strokes,
-    in bitmap pixels (y down)."""
-    return skeleton.polylines(np.asarray(glyph))
+def trace_letters(glyphs: list[tuple[str, np.ndarray]]) -> list[tuple[str, list[np.ndarray]]]:
+    """Letter bitmaps (name, 28x28 white on black) -> (name, skeleton strokes in bitmap pixels,
+    y down), traced once: tracing costs ~20x drawing. Letters that trace to nothing are dropped."""
+    if not glyphs:
+        return []
+    traced = skeleton.polylines(np.stack([np.asarray(g, dtype=np.float64) for _, g in glyphs]))
+    return [(name, paths) for (name, _), paths in zip(glyphs, traced) if paths]
 
 
 def side_by_side(digits: list[list[np.ndarray]], rng: np.random.Generator) -> list[np.ndarray]:
@@ -189,12 +198,12 @@ def _as_template(polys) -> list:
 
 
 def drawing(kind: str, rng: np.random.Generator, split: str, condition: str = "mixed",
-            glyphs: list[tuple[str, np.ndarray]] | None = None,
+            letters: list[tuple[str, list[np.ndarray]]] | None = None,
             digits: list[tuple[int, list[np.ndarray]]] | None = None,
             canvas_size: int = CANVAS_SIZE) -> Drawing | None:
-    """One non-digit of ``kind``. ``glyphs``: (name, 28x28 bitmap) letters to pick from (kind
-    "letter"); ``digits``: (label, polylines) single digits to put side by side (kind "digits").
-    None when the kind needs material that was not given."""
+    """One non-digit of ``kind``. ``letters``: (name, strokes) traced letters to pick from (kind
+    "letter", see :func:`trace_letters`); ``digits``: (label, polylines) single digits to put side
+    by side (kind "digits"). None when the kind needs material that was not given."""
     if kind == "scribble":
         name, template = scribble(rng, split)
         d = realise(template, NOT_DIGIT, rng, condition, canvas_size, Hand(stroke_shift=0.0), fit="longer")
@@ -205,12 +214,9 @@ def drawing(kind: str, rng: np.random.Generator, split: str, condition: str = "m
         name, template = shape(rng, split)
         d = realise(template, NOT_DIGIT, rng, condition, canvas_size, SHAPE_HAND, fit="longer")
     elif kind == "letter":
-        if not glyphs:
+        if not letters:
             return None
-        name, glyph = glyphs[int(rng.integers(len(glyphs)))]
-        paths = letter_strokes(glyph)
-        if not paths:
-            return None
+        name, paths = letters[int(rng.integers(len(letters)))]
         d = realise(_as_template(paths), NOT_DIGIT, rng, condition, canvas_size, LETTER_HAND, fit="longer")
     elif kind == "digits":
         if not digits:
@@ -227,16 +233,16 @@ def drawing(kind: str, rng: np.random.Generator, split: str, condition: str = "m
 
 
 def generate(n: int, split: str, seed: int = 0, condition: str = "mixed", kinds: tuple[str, ...] = KINDS,
-             glyphs=None, digits=None, canvas_size: int = CANVAS_SIZE, start: int = 0) -> list[Drawing]:
+             letters=None, digits=None, canvas_size: int = CANVAS_SIZE, start: int = 0) -> list[Drawing]:
     """Drawings ``start .. start + n - 1`` of a sequence that cycles through ``kinds``; drawing i
     comes from its own stream ``split_rng(split, seed, crc32("nondigit"), i)``, so any slice of
     the sequence can be made alone (in parallel) and gives the same drawings. Kinds that lack
-    their material (no glyphs, no digits) are skipped."""
-    usable = [k for k in kinds if (k != "letter" or glyphs) and (k != "digits" or digits)]
+    their material (no letters, no digits) are skipped."""
+    usable = [k for k in kinds if (k != "letter" or letters) and (k != "digits" or digits)]
     out = []
     for i in range(start, start + n):
         rng = split_rng(split, seed, _key("nondigit"), i)
-        d = drawing(usable[i % len(usable)], rng, split, condition, glyphs, digits, canvas_size)
+        d = drawing(usable[i % len(usable)], rng, split, condition, letters, digits, canvas_size)
         if d is not None:
             out.append(d)
     return out
