@@ -57,7 +57,8 @@ def test_training_and_benchmark_never_share_a_drawing():
         train_v, bench_v = nondigits.SHAPES[name]["train"], nondigits.SHAPES[name]["bench"]
         assert all(v not in train_v for v in bench_v), name
     # scribbles come from different generators
-    styles = {s: {d.style for d in ds if d.meta["kind"] == "scribble"} for s, ds in (("train", train), ("bench", bench))}
+    styles = {s: {d.style for d in ds if d.meta["kind"] == "scribble"}
+              for s, ds in (("train", train), ("bench", bench))}
     assert "scribble:tangle" not in styles["bench"] and "scribble:walk" not in styles["train"]
 
 

@@ -60,7 +60,8 @@ def linear_model(path, metadata: ModelMetadata | None):
     nodes = [helper.make_node("Flatten", ["image"], ["flat"]),
              helper.make_node("MatMul", ["flat", "w"], ["logits"]),
              helper.make_node("Softmax", ["logits"], ["probs"], axis=1)]
-    graph = helper.make_graph(nodes, "lin", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])
+    graph = helper.make_graph(nodes, "lin", [image],
                               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10]),
                                helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 10])],
                               [numpy_helper.from_array(np.repeat(w, 784, 0), "w")])

@@ -102,7 +102,8 @@ def digit(strokes, label=4, writer="ced/someone") -> unipen.RealDigit:
 
 @pytest.mark.parametrize("units", [1.0, 20.0, 400.0])
 def test_drawing_scales_any_units_to_a_person_sized_digit(units):
-    d = digit([[[0, 0], [0.3 * units, 0.5 * units], [0.1 * units, units]], [[0.25 * units, 0], [0.3 * units, 0.1 * units]]])
+    d = digit([[[0, 0], [0.3 * units, 0.5 * units], [0.1 * units, units]],
+               [[0.25 * units, 0], [0.3 * units, 0.1 * units]]])
     out = unipen.drawing(d, np.random.default_rng(0))
     x0, y0, x1, y1 = out.bbox()
     assert unipen.BENCH_HEIGHT[0] * CANVAS_SIZE - 1e-6 <= y1 - y0 <= unipen.BENCH_HEIGHT[1] * CANVAS_SIZE + 1e-6
