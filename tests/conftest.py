@@ -60,8 +60,9 @@ def tiny_model_path(tmp_path_factory, mnist_dir) -> Path:
 
     out = tmp_path_factory.mktemp("tiny-model") / "tiny.onnx"
     rc = main(["--arch", "digitpad-s", "--limit", "6000", "--epochs", "2", "--batch-size", "64",
-               "--lr", "3e-3", "--no-augment", "--synthetic", "0", "--restroke", "0", "--data-dir", str(mnist_dir),
-               "--threads", "2", "--out", str(out), "--progress", "none"])
+               "--lr", "3e-3", "--no-augment", "--synthetic", "0", "--restroke", "0", "--real-writers", "0",
+               "--nondigits", "0", "--data-dir", str(mnist_dir), "--threads", "2",
+               "--out", str(out), "--progress", "none"])
     assert rc == 0 and out.is_file()
     return out
 

@@ -23,7 +23,7 @@ class AugmentConfig:
     elastic_grid: int = 5        # coarseness of the random field (5x5 control points)
     thickness_p: float = 0.5     # chance a sample's stroke width changes
 
-    def scaled(self, strength: float) -> "AugmentConfig":
+    def scaled(self, strength: float) -> AugmentConfig:
         """The same kinds of change, each magnitude times ``strength`` (0: identity)."""
         lo, hi = self.scale
         return AugmentConfig(

@@ -80,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--restroke", type=int, default=S, metavar="N",
                    help="add N MNIST training digits redrawn with a uniform round pen (default 0)")
     p.add_argument("--init", default=S, metavar="CKPT_OR_ONNX", help="start from these weights (fine-tuning)")
+    p.add_argument("--real-writers", type=int, default=S, metavar="K",
+                   help="add each training writer's real pen-recorded digit (UNIPEN 1a in the data folder), "
+                        "drawn K times with varied size, pen, slant and rotation")
+    p.add_argument("--nondigits", type=int, default=S, metavar="N",
+                   help="add N generated non-digits (scribbles, shapes, letters, digit pairs) trained towards "
+                        "a uniform distribution: the model learns to say 'not a digit'")
+    p.add_argument("--nondigit-weight", type=float, default=S, help="loss weight of a non-digit (default 0.5)")
+    p.add_argument("--not-digit-rate", type=float, default=S,
+                   help="calibrate the not-a-digit threshold to flag this share of held-out real digits")
     p.add_argument("--resume", nargs="?", const=True, default=None, metavar="CKPT",
                    help="continue from CKPT, or from the checkpoint beside --out; only --epochs, --threads, "
                         "--device, --data-dir and --out may differ from the run's")
@@ -229,16 +238,19 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
     out = Path(cfg.out)
     _check_writable(out)
     ckpt_file = Path(args.resume) if isinstance(args.resume, str) else RunFiles.of(out).checkpoint
-    splits = data.load_training(cfg, reporter)
+    train_split, test_split, sources = data.load_training(cfg, reporter)
     from . import checkpoint, export, train
 
-    result = train.train(cfg, splits, reporter, ckpt_file, resume, init, args.preset)
+    result = train.train(cfg, (train_split, test_split), reporter, ckpt_file, resume, init, args.preset)
     if result.status != "completed":
         reporter.emit("done", status=result.status, checkpoint=str(ckpt_file), elapsed_s=result.elapsed_s)
         return 0
     # A stop now would lose a finished run's model for the last second of its work: the
     # export finishes first (a second signal still interrupts it, leaving no temporary file).
     with train.StopFlag() as stop:
+        from . import calibrate
+
+        rule = calibrate.calibrate(result.model, cfg, result.test_split.images, reporter.log)
         reporter.log(f"exporting {out} ...")
         final = result.history[-1] if result.history else {}
         warnings = _warnings(result.history)
@@ -246,14 +258,15 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
                     "device": result.device, "seconds": round(result.elapsed_s, 2),
                     "epochs_run": len(result.history), "history": result.history, "run_id": result.run_id,
                     "weights_sha256": checkpoint.weights_digest(result.model.state_dict()),
-                    "parent": _parent(resume, init), "warnings": warnings}
+                    "parent": _parent(resume, init), "warnings": warnings, "data": sources}
         meta = export.export(result.model, out, arch=cfg.arch, dataset=cfg.dataset,
                              metrics={k: final[k] for k in ("test_accuracy", "test_loss", "train_loss") if k in final},
                              training=training, parity_images=result.test_split.images,
-                             parity_reference=result.test_probs)
+                             parity_reference=result.test_probs, not_digit=rule)
         run_log = {"config": cfg.to_dict(), "history": result.history, "status": result.status,
                    "device": result.device, "seconds": result.elapsed_s, "model": out.name,
-                   "checkpoint": ckpt_file.name, "run_id": result.run_id, "warnings": warnings}
+                   "checkpoint": ckpt_file.name, "run_id": result.run_id, "warnings": warnings,
+                   "not_digit": rule}
         _finish_export(reporter, out, ckpt_file, meta, run_log, warnings)
     if stop.requested:
         reporter.log("stop requested during the export: the run had finished, so the model was written first")
@@ -282,13 +295,15 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     _, test = data.load(cfg.dataset, args.data_dir or cfg.data_dir)
     import torch
 
-    from . import train
+    from . import calibrate, train
 
-    net = models.build(cfg.arch)
-    net.load_state_dict(checkpoint.inference_weights(ckpt))
+    weights = checkpoint.inference_weights(ckpt)
+    net = models.build(cfg.arch, like=weights)
+    net.load_state_dict(weights)
     with train.StopFlag() as stop:
         metrics, probs = train.evaluate(net.eval(), torch.from_numpy(test.images.copy()),
                                         torch.from_numpy(test.labels))
+        rule = calibrate.calibrate(net, cfg, test.images, reporter.log)
         history = ckpt["history"]
         warnings = _warnings(history)
         if ckpt["legacy"]:
@@ -300,7 +315,7 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
                                        "epochs_run": ckpt["epoch"], "history": history, "device": "cpu",
                                        "partial": ckpt["step_in_epoch"] > 0 or ckpt["epoch"] < cfg.epochs,
                                        "run_id": ckpt["run_id"], "weights_sha256": ckpt["weights_sha256"],
-                                       "parent": ckpt["parent"], "warnings": warnings})
+                                       "parent": ckpt["parent"], "warnings": warnings}, not_digit=rule)
         _finish_export(reporter, out, ckpt_file, meta, None, warnings)
     if stop.requested:
         reporter.log("stop requested during the export: the model was written first")

@@ -38,6 +38,10 @@ class TrainConfig:
     synthetic: int = 0               # drawn-style digits from the app's stroke templates (training split)
     restroke: int = 0                # MNIST training digits redrawn along their skeletons with a round pen
     init: str | None = None          # start from these weights (.ckpt.pt, or an .onnx with one beside it)
+    real_writers: int = 0            # renderings of each training writer's UNIPEN digit (needs the data folder's copy)
+    nondigits: int = 0               # generated non-digits (scribbles, shapes, letters, digit pairs), uniform target
+    nondigit_weight: float = 0.5     # weight of a non-digit's loss (outlier exposure) against a digit's
+    not_digit_rate: float = 0.005    # calibration: the share of held-out real writers' digits called not-a-digit
 
     def validate(self) -> TrainConfig:
         problems = []
@@ -69,6 +73,12 @@ class TrainConfig:
             problems.append(f"--mild-strength must be in [0, 1] (got {self.mild_strength})")
         if not (0 <= self.ema < 1):
             problems.append(f"--ema must be in [0, 1) (got {self.ema})")
+        if self.real_writers < 0 or self.nondigits < 0:
+            problems.append(f"--real-writers and --nondigits must be >= 0 (got {self.real_writers}, {self.nondigits})")
+        if not (0 <= self.nondigit_weight <= 10):
+            problems.append(f"--nondigit-weight must be in [0, 10] (got {self.nondigit_weight})")
+        if not (0 <= self.not_digit_rate < 0.5):
+            problems.append(f"--not-digit-rate must be in [0, 0.5) (got {self.not_digit_rate})")
         if self.extra_repeat < 1:
             problems.append(f"--extra-repeat must be >= 1 (got {self.extra_repeat})")
         if problems:
@@ -109,10 +119,11 @@ def _has_type(value: Any, annotation: str) -> bool:
 
 # Each preset is a set of overrides on TrainConfig's defaults.
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
-    "default": ("the shipped model: digitpad arch, MNIST plus 20,000 template-drawn and 10,000 "
-                "re-stroked digits, augmented except over the last 3 epochs, weight EMA",
-                dict(synthetic=20000, restroke=10000, mild_epochs=3, mild_strength=0.0, ema=0.999,
-                     augment=True, label_smoothing=0.05)),
+    "default": ("the shipped model: digitpad arch, MNIST plus 20,000 template-drawn and 10,000 re-stroked "
+                "digits, the UNIPEN training writers' digits drawn 4 times each, 20,000 non-digits (outlier "
+                "exposure, calibrated not-a-digit threshold), augmented except over the last 3 epochs, weight EMA",
+                dict(synthetic=20000, restroke=10000, real_writers=4, nondigits=20000, mild_epochs=3,
+                     mild_strength=0.0, ema=0.999, augment=True, label_smoothing=0.05)),
     "fast": ("small net, one epoch of MNIST, no augmentation: >= 99%",
              dict(arch="digitpad-s", epochs=1, batch_size=128, lr=5e-3, augment=False, label_smoothing=0.0)),
     "accurate": ("small net, 8 epochs, half-strength augmentation, weight EMA: MNIST >= 99.5% (99.57% measured)",

@@ -16,11 +16,13 @@ import numpy as np
 from digitpad.core import paths
 from digitpad.core.datasets import DATASETS, DatasetError, Split, concat, load_split
 from digitpad.core.fileio import atomic_write_bytes
-from digitpad.core.handwriting import collection, synth
+from digitpad.core.handwriting import collection, nondigits, raster, strokes, synth, unipen
 
 from .errors import TrainError
 
-__all__ = ["DATASETS", "Split", "concat", "download", "load", "load_extra", "load_training", "synthetic"]
+__all__ = ["DATASETS", "NOT_DIGIT", "Split", "concat", "download", "load", "load_extra", "load_training",
+           "nondigit_drawings", "real_writers", "synthetic"]
+NOT_DIGIT = nondigits.NOT_DIGIT   # the label of a non-digit: trained towards a uniform distribution
 
 
 def load_extra(path: str | os.PathLike) -> Split:
@@ -55,34 +57,24 @@ def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike 
 
     Drawing 30,000 digits takes minutes, so the result is cached in the user's data folder;
     while drawing, ``reporter`` (a progress.Reporter) shows a bar or emits ``progress`` events."""
-    cache = paths.cache_dir() / f"synthetic-{_synthetic_cache_key(n, seed, restroke)}.npz"
-    if cache.is_file():
+    key = _synthetic_cache_key(n, seed, restroke)
+
+    def draw() -> Split:
+        total, update = n + restroke, None
+        if reporter is not None:
+            reporter.log(f"drawing {n:,} digits from the stroke templates and re-stroking {restroke:,} MNIST "
+                         f"training digits with a round pen; once, then cached in {paths.cache_dir()}")
+            update = reporter.task("drawing digits", total, "digit")
         try:
-            with np.load(cache, allow_pickle=False) as z:
-                return Split(z["images"], z["labels"].astype(np.int64))
-        except Exception:  # a damaged cache is only a cache: draw again
-            pass
-    total, update = n + restroke, None
-    if reporter is not None:
-        reporter.log(f"drawing {n:,} digits from the stroke templates and re-stroking {restroke:,} MNIST training "
-                     f"digits with a round pen; once, then cached in {cache.parent}")
-        update = reporter.task("drawing digits", total, "digit")
-    try:
-        samples = synth.generate(n, seed=seed, mnist_train=restroke, data_dir=data_dir or paths.datasets_dir(),
-                                 workers=min(2, os.cpu_count() or 1),
-                                 progress=(lambda k, chunks: update(round(k / chunks * total))) if update else None)
-    except DatasetError as e:
-        raise TrainError(str(e)) from None
-    arrays = collection.pack(samples)
-    split = Split(arrays["images"], arrays["labels"].astype(np.int64))
-    buf = io.BytesIO()
-    np.savez(buf, images=split.images, labels=split.labels)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(cache, buf.getvalue())
-    except OSError:
-        pass  # no cache on a full or read-only disk; training goes on
-    return split
+            samples = synth.generate(n, seed=seed, mnist_train=restroke, data_dir=data_dir or paths.datasets_dir(),
+                                     workers=min(2, os.cpu_count() or 1),
+                                     progress=(lambda k, chunks: update(round(k / chunks * total))) if update else None)
+        except DatasetError as e:
+            raise TrainError(str(e)) from None
+        arrays = collection.pack(samples)
+        return Split(arrays["images"], arrays["labels"].astype(np.int64))
+
+    return _cached("synthetic", key, draw)
 
 
 def download(dataset: str, root: Path) -> None:
@@ -123,20 +115,171 @@ def load(dataset: str, data_dir: str | os.PathLike | None) -> tuple[Split, Split
         raise TrainError(str(e)) from None
 
 
-def load_training(cfg, reporter=None) -> tuple[Split, Split]:
-    """A run's training split (``cfg.limit``, drawn digits, ``--extra`` files) and its test split.
-    Torch-free, so the CLI reads the data while torch is still being imported."""
+def load_training(cfg, reporter=None) -> tuple[Split, Split, dict[str, int]]:
+    """A run's training split (``cfg.limit``, drawn digits, real writers, non-digits, ``--extra``
+    files), its test split, and what the training split holds (source -> samples, for the
+    model's metadata). Torch-free, so the CLI reads the data while torch is still being imported."""
+    log = reporter.log if reporter is not None else (lambda _text: None)
     train_split, test_split = load(cfg.dataset, cfg.data_dir)
     if cfg.limit:
         train_split = Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit])
+    sources = {f"{cfg.dataset} training set": len(train_split)}
     if cfg.synthetic or cfg.restroke:
-        train_split = concat(train_split, synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir, reporter))
+        drawn = synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir, reporter)
+        sources["template-drawn and re-stroked MNIST digits"] = len(drawn)
+        train_split = concat(train_split, drawn)
+    if cfg.real_writers:
+        log(f"drawing the UNIPEN training writers' digits {cfg.real_writers} times each ...")
+        real = real_writers(cfg.real_writers, cfg.seed, cfg.data_dir)
+        if not len(real):
+            log("no UNIPEN 1a copy in the data folder (unipen-1a-dev/digits.jsonl.gz): "
+                "training without real writers' digits")
+        sources["UNIPEN 1a training writers"] = len(real)
+        train_split = concat(train_split, real)
+    if cfg.nondigits:
+        log(f"drawing {cfg.nondigits:,} non-digits ...")
+        drawn = nondigit_drawings(cfg.nondigits, cfg.seed, cfg.data_dir, log=log)
+        sources["generated non-digits (uniform target)"] = len(drawn)
+        train_split = concat(train_split, drawn)
     if cfg.extra:
         extras = [load_extra(p) for p in cfg.extra]
+        sources["extra files"] = sum(len(e) for e in extras) * cfg.extra_repeat
         train_split = concat(train_split, *(extras * cfg.extra_repeat))
     for name, split in (("training", train_split), ("test", test_split)):
         if not len(split.labels):
             limit = f" with --limit {cfg.limit}" if cfg.limit and name == "training" else ""
             where = cfg.data_dir or "the data folder"
             raise TrainError(f"the {name} set has 0 images ({cfg.dataset} in {where}{limit})")
-    return train_split, test_split
+    return train_split, test_split, sources
+
+
+# -- real writers and non-digits (issue 13) ------------------------------------------------------
+def _cache_key(*parts, sources=()) -> str:
+    """Changes with the arguments and with the drawing code, so a stale cache is never reused."""
+    from digitpad.core import preprocess
+
+    h = hashlib.sha256(repr(parts).encode())
+    here = Path(synth.__file__).parent
+    drawing = [here / f"{name}.py" for name in ("strokes", "skeleton", "raster", "unipen", "nondigits")]
+    for src in drawing + [Path(preprocess.__file__), Path(__file__), *sources]:
+        h.update(Path(src).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cached(name: str, key: str, make) -> Split:
+    cache = paths.cache_dir() / f"{name}-{key}.npz"
+    if cache.is_file():
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                return Split(z["images"], z["labels"].astype(np.int64))
+        except Exception:  # a damaged cache is only a cache: draw again
+            pass
+    split = make()
+    buf = io.BytesIO()
+    np.savez(buf, images=split.images, labels=split.labels)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cache, buf.getvalue())
+    except OSError:
+        pass  # no cache on a full or read-only disk; training goes on
+    return split
+
+
+def _images(drawings) -> Split:
+    xs = [(raster.model_input(d), d.label) for d in drawings]
+    xs = [(raster.to_uint8(x), y) for x, y in xs if x is not None]
+    if not xs:
+        return Split(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
+    return Split(np.stack([x for x, _ in xs]), np.array([y for _, y in xs], np.int64))
+
+
+def _real_chunk(digits: list, seed: int, renderings: int) -> Split:
+    out = []
+    for d in digits:
+        for r in range(renderings):
+            rng = strokes.split_rng("train", seed, 0x0417E, d.line, r)
+            out.append(unipen.training_drawing(d, rng, "mixed"))
+    return _images(out)
+
+
+def _nondigit_chunk(n: int, seed: int, start: int, letters, digits) -> Split:
+    return _images(nondigits.generate(n, "train", seed, "mixed", letters=letters, digits=digits, start=start))
+
+
+def _parallel(jobs) -> Split:
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(2, os.cpu_count() or 1)
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(workers) as ex:
+            parts = [f.result() for f in [ex.submit(fn, *a) for fn, a in jobs]]
+    else:
+        parts = [fn(*a) for fn, a in jobs]
+    return concat(*parts)
+
+
+def real_writer_digits(data_dir: str | os.PathLike | None, splits=("train",)) -> list:
+    """UNIPEN 1a digits of the given writer splits from the data folder; [] when it has no copy."""
+    path = unipen.default_path(data_dir or paths.datasets_dir())
+    if not path.is_file():
+        return []
+    try:
+        return unipen.load(path, splits=splits)
+    except unipen.UnipenError as e:
+        raise TrainError(str(e)) from None
+
+
+def real_writers(renderings: int, seed: int, data_dir: str | os.PathLike | None) -> Split:
+    """Every training writer's digit (unipen.split_of == "train") drawn ``renderings`` times
+    with the numpy rasteriser (which matches the canvas), each time with another size, pen,
+    slant, rotation, warp and tremor (unipen.training_drawing). Empty when the data folder
+    has no UNIPEN copy. Cached in the user's data folder."""
+    digits = real_writer_digits(data_dir)
+    if not digits or renderings < 1:
+        return Split(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
+    path = unipen.default_path(data_dir or paths.datasets_dir())
+    key = _cache_key("real", renderings, seed, path.stat().st_size, len(digits))
+    chunks = [digits[i:i + 250] for i in range(0, len(digits), 250)]
+    return _cached("real-writers", key, lambda: _parallel([(_real_chunk, (c, seed, renderings)) for c in chunks]))
+
+
+def nondigit_material(data_dir: str | os.PathLike | None, seed: int):
+    """What the letter and several-digits kinds draw from, training side only: letters of the
+    training fonts (those installed), and single digits of the training writers plus the stroke
+    templates' training variants. Returns (traced letters, digits, a one-line note of what is missing)."""
+    from . import glyphs as glyph_fonts
+
+    try:
+        glyphs = glyph_fonts.render_letters("train")
+    except ImportError:   # Pillow comes with torchvision; without it, no letters
+        glyphs = []
+    note = "" if glyphs else (f"no training fonts installed (apt-get install {glyph_fonts.PACKAGES['train']}): "
+                              "non-digits without letters")
+    digits = [(d.label, list(d.strokes)) for d in real_writer_digits(data_dir)]
+    rng = strokes.split_rng("train", seed, 0xD1617)
+    for i in range(1000):
+        style = strokes.styles(i % 10)[int(rng.integers(len(strokes.styles(i % 10))))]
+        digits.append((i % 10, strokes.draw(style, rng, "train").strokes))
+    return nondigits.trace_letters(glyphs), digits, note
+
+
+def nondigit_drawings(n: int, seed: int, data_dir: str | os.PathLike | None, log=None) -> Split:
+    """``n`` generated non-digits (nondigits.KINDS in turn, training split, label NOT_DIGIT)
+    drawn with the numpy rasteriser. Cached in the user's data folder."""
+    from . import glyphs as glyph_fonts
+
+    if n < 1:
+        return Split(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
+    fonts = [str(p) for p in glyph_fonts.font_paths("train")[0]]
+    path = unipen.default_path(data_dir or paths.datasets_dir())
+    key = _cache_key("nondigits", n, seed, fonts, path.stat().st_size if path.is_file() else 0,
+                     sources=[Path(glyph_fonts.__file__)])
+
+    def make() -> Split:
+        letters, digits, note = nondigit_material(data_dir, seed)
+        if note and log:
+            log(note)
+        step = 1000
+        return _parallel([(_nondigit_chunk, (min(step, n - s), seed, s, letters, digits)) for s in range(0, n, step)])
+
+    return _cached("nondigits", key, make)

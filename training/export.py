@@ -138,10 +138,11 @@ def _json_safe(value: Any) -> Any:
 
 def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, Any], training: dict[str, Any],
            parity_images: np.ndarray | None = None, parity_reference: np.ndarray | None = None,
-           exporter: str = "torchscript") -> dict[str, Any]:
+           exporter: str = "torchscript", not_digit: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``out`` (.onnx) atomically; return the metadata dict written into it. TrainError,
     and nothing written, when the model's outputs are not finite or ONNX Runtime disagrees.
-    Without ``parity_images`` the check runs on 64 images of uniform noise."""
+    Without ``parity_images`` the check runs on 64 images of uniform noise. ``not_digit``: the
+    calibrated not-a-digit rule (``calibrate.calibrate``), or None."""
     import onnx
 
     out = Path(out)
@@ -168,6 +169,7 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
         arch=arch, dataset=dataset, classes=contract.CLASSES[dataset], layers=layers, metrics=metrics,
         training=_json_safe({**training, "exporter": used, "versions": library_versions()}),
         created=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+        not_digit=not_digit,
     )
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()

@@ -6,7 +6,7 @@ become the `act:<name>` graph outputs the app shows as feature maps.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -17,13 +17,17 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
 class ConvBlock(nn.Module):
-    """conv (+BN) + ReLU, then optional 2x2 max-pool. ``forward`` returns (activation, output)."""
+    """conv (+BN) + ReLU, then optional 2x2 max-pool. ``forward`` returns (activation, output).
 
-    def __init__(self, cin: int, cout: int, k: int = 3, bn: bool = True, pool: bool = True):
+    ``ceil=True`` pools an odd-sized map with ceil_mode (7x7 -> 4x4, the last window 1 wide):
+    floor mode (7x7 -> 3x3) drops the last row and column, which then never reach the head
+    and are never trained (issue 11, "honest maps")."""
+
+    def __init__(self, cin: int, cout: int, k: int = 3, bn: bool = True, pool: bool = True, ceil: bool = False):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, padding=k // 2, bias=not bn)
         self.bn = nn.BatchNorm2d(cout) if bn else nn.Identity()
-        self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
+        self.pool = nn.MaxPool2d(2, ceil_mode=ceil) if pool else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         act = torch.relu(self.bn(self.conv(x)))
@@ -77,23 +81,27 @@ def _seed000() -> Net:
     return Net(blocks, head)  # 28 -> 14 -> 7 -> 3 -> 1
 
 
-def _digitpad() -> Net:
+def _digitpad(ceil: bool = True) -> Net:
     # Best accuracy per CPU second we found: one cheap wide stage at 28x28 (1 input channel),
     # two stages at 14x14 where most of the compute pays off, one at 7x7; ~15 M multiply-adds.
+    # conv4's 7x7 map is pooled with ceil_mode to 4x4, so every row and column reaches the head.
     blocks = {
         "conv1": ConvBlock(1, 32),                  # 28 -> 14
         "conv2": ConvBlock(32, 64, pool=False),
         "conv3": ConvBlock(64, 64),                 # 14 -> 7
-        "conv4": ConvBlock(64, 128),                # 7 -> 3
+        "conv4": ConvBlock(64, 128, ceil=ceil),     # 7 -> 4 (3 in models made before the fix)
     }
-    head = nn.Sequential(nn.Flatten(), nn.Dropout(0.25), nn.Linear(128 * 3 * 3, 10))
+    side = 4 if ceil else 3
+    head = nn.Sequential(nn.Flatten(), nn.Dropout(0.25), nn.Linear(128 * side * side, 10))
     return Net(blocks, head)
 
 
-def _digitpad_s() -> Net:
-    # The small sibling for quick runs: three 3x3 conv+BN blocks, ~1.9 M multiply-adds.
-    blocks = {"conv1": ConvBlock(1, 16), "conv2": ConvBlock(16, 32), "conv3": ConvBlock(32, 64)}
-    return Net(blocks, nn.Sequential(nn.Flatten(), nn.Linear(64 * 3 * 3, 10)))
+def _digitpad_s(ceil: bool = True) -> Net:
+    # The small sibling for quick runs: three 3x3 conv+BN blocks, ~1.9 M multiply-adds;
+    # conv3's 7x7 map pooled with ceil_mode to 4x4, as in digitpad.
+    blocks = {"conv1": ConvBlock(1, 16), "conv2": ConvBlock(16, 32), "conv3": ConvBlock(32, 64, ceil=ceil)}
+    side = 4 if ceil else 3
+    return Net(blocks, nn.Sequential(nn.Flatten(), nn.Linear(64 * side * side, 10)))
 
 
 ARCHS: dict[str, tuple[Callable[[], Net], str]] = {
@@ -105,10 +113,26 @@ ARCHS: dict[str, tuple[Callable[[], Net], str]] = {
 }
 
 
-def build(arch: str) -> Net:
+# Checkpoints of digitpad and digitpad-s made before the ceil-mode fix (last stage pooled to 3x3)
+# still load, as that variant, so older models in a user's library can be fine-tuned and exported.
+_BEFORE_CEIL_FIX = {"digitpad": lambda: _digitpad(ceil=False), "digitpad-s": lambda: _digitpad_s(ceil=False)}
+
+
+def _fits(net: Net, state: dict) -> bool:
+    own = net.state_dict()
+    return all(k in own and tuple(own[k].shape) == tuple(v.shape) for k, v in state.items() if hasattr(v, "shape"))
+
+
+def build(arch: str, like: dict | None = None) -> Net:
+    """A fresh net of ``arch``; with ``like`` (a state dict), the variant of ``arch`` it fits."""
     if arch not in ARCHS:
         raise TrainError(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)} (see --list-archs)")
-    return ARCHS[arch][0]()
+    net = ARCHS[arch][0]()
+    if like is not None and arch in _BEFORE_CEIL_FIX and not _fits(net, like):
+        older = _BEFORE_CEIL_FIX[arch]()
+        if _fits(older, like):
+            return older
+    return net
 
 
 def count_params(model: nn.Module) -> int:

@@ -123,6 +123,15 @@ def to_batch(images_u8: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
+def loss_fn(logits: torch.Tensor, y: torch.Tensor, label_smoothing: float, nondigit_weight: float) -> torch.Tensor:
+    """Cross-entropy on digits; on non-digits (label NOT_DIGIT) the cross-entropy to a uniform
+    distribution over the classes, times ``nondigit_weight`` (outlier exposure, Hendrycks et al.)."""
+    digit = y >= 0
+    ce = F.cross_entropy(logits, y.clamp_min(0), label_smoothing=label_smoothing, reduction="none")
+    uniform = -F.log_softmax(logits, dim=1).mean(dim=1)
+    return torch.where(digit, ce, nondigit_weight * uniform).mean()
+
+
 @torch.no_grad()
 def evaluate(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000
              ) -> tuple[dict[str, float], np.ndarray]:
@@ -161,9 +170,11 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     if resume is not None and resume["n_train"] != n_train:
         raise TrainError(f"the training data now has {n_train:,} images, the run's had {resume['n_train']:,}: "
                          "resume with the same data (--data-dir, --extra files)")
-    model = models.build(cfg.arch)
-    if init is not None:
-        model.load_state_dict(checkpoint.inference_weights(init))
+    init_weights = checkpoint.inference_weights(init) if init is not None else None
+    # like=: checkpoints from before the ceil-mode pool fix still resume and fine-tune
+    model = models.build(cfg.arch, like=resume["model"] if resume is not None else init_weights)
+    if init_weights is not None:
+        model.load_state_dict(init_weights)
     data_bytes = train_split.images.nbytes + test_split.images.nbytes
     memory.check(model, cfg.batch_size, n_train, data_bytes, device)
     train_x = torch.from_numpy(train_split.images.copy()).to(device)  # copy: IDX arrays are read-only views
@@ -232,7 +243,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 x, y = to_batch(train_x[idx]), train_y[idx]
                 if cfg.augment:
                     x = augment(x, aug_cfg, gen)
-                loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
+                loss = loss_fn(model(x), y, cfg.label_smoothing, cfg.nondigit_weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

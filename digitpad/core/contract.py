@@ -55,6 +55,9 @@ class ModelMetadata:
     input: dict[str, Any] = field(
         default_factory=lambda: {"size": INPUT_SIZE, "polarity": "white-on-black", "range": [0.0, 1.0]}
     )
+    # The calibrated "not a digit" rule (core/not_digit.py): {"score", "threshold", "calibration"};
+    # None when the model has none. Checked where it is used (not_digit.from_metadata).
+    not_digit: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         """Strict JSON (no NaN or Infinity: ``from_json`` refuses them, and so do other readers)."""
@@ -69,6 +72,8 @@ class ModelMetadata:
             "training": self.training,
             "created": self.created,
         }
+        if self.not_digit is not None:
+            d["not_digit"] = self.not_digit
         return json.dumps(d, sort_keys=False, allow_nan=False)
 
     @classmethod
@@ -102,6 +107,7 @@ class ModelMetadata:
             layers=_layers(d.get("layers", [])), metrics=_metrics(d.get("metrics", {})),
             training=_training(d.get("training", {})), created=d.get("created", ""), format=fmt,
             input=_input(d.get("input", {})),
+            not_digit=_not_digit(d.get("not_digit")),
         )
 
 
@@ -227,3 +233,8 @@ def _input(d: Any) -> dict[str, Any]:
         if len(r) != 2 or not all(_is_number(x) for x in r) or not r[0] < r[1]:
             raise ValueError(f"digitpad metadata: input.range must be two numbers, low < high (got {_short(r)})")
     return dict(d)
+
+
+def _not_digit(d: Any) -> dict[str, Any] | None:
+    """The calibrated rule's own fields are checked by ``not_digit.from_metadata``; here only its type."""
+    return None if d is None else dict(_expect(d, "object", "not_digit"))

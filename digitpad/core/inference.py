@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
+from . import not_digit as not_digit_rule
 from .contract import (ACT_PREFIX, INPUT_SIZE, LOGITS, METADATA_KEY, MNIST_CLASSES,
                        PROBS, ModelMetadata)
 
@@ -44,6 +45,11 @@ class Prediction:
     logits: np.ndarray                     # [10]
     activations: dict[str, np.ndarray] = field(default_factory=dict)  # layer -> [C, H, W]
     seconds: float = 0.0                   # wall time of the ORT call
+    # How digit-like the input looks (logsumexp of the logits, see not_digit.py; higher: more),
+    # and whether it is below the model's calibrated threshold. Always False for a model
+    # without a calibrated threshold (older files, models from elsewhere).
+    digit_score: float = float("nan")
+    not_digit: bool = False
 
     @property
     def top(self) -> int:
@@ -100,6 +106,8 @@ class Predictor:
         self._find_outputs()
         self.metadata, self.metadata_error = self._read_metadata()
         self.classes = self.metadata.classes if self.metadata else list(MNIST_CLASSES)
+        # The calibrated "not a digit" rule, or None (then not_digit is always False).
+        self.not_digit_rule = not_digit_rule.from_metadata(self.metadata) if self.logits_name else None
         self._smoke_test()
 
     # -- loading -------------------------------------------------------------------------
@@ -188,7 +196,10 @@ class Predictor:
             a = out.get(self._layer_output(layer))
             if a is not None and a.ndim == 4:
                 acts[layer] = a[0]
-        return Prediction(probs=probs[0], logits=logits[0], activations=acts, seconds=seconds)
+        score = float(not_digit_rule.digit_score(logits)[0])
+        flagged = self.not_digit_rule is not None and self.not_digit_rule.flags(score)
+        return Prediction(probs=probs[0], logits=logits[0], activations=acts, seconds=seconds,
+                          digit_score=score, not_digit=bool(flagged))
 
     def _scores(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         logits = out.get(self.logits_name) if self.logits_name else None
@@ -203,6 +214,17 @@ class Predictor:
 
     def predict_batch(self, xs: np.ndarray) -> np.ndarray:
         """xs: [N, 1, 28, 28] (or [N, 28, 28]). Returns probabilities [N, 10]; no activations."""
+        return self._batch(xs)[1]
+
+    def score_batch(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """xs: [N, 1, 28, 28]. Returns probabilities [N, 10], digit scores [N] and not_digit [N]
+        (all False without a calibrated threshold), as :meth:`predict` gives them one at a time."""
+        logits, probs = self._batch(xs)
+        scores = not_digit_rule.digit_score(logits)
+        flagged = self.not_digit_rule.flags(scores) if self.not_digit_rule else np.zeros(len(scores), bool)
+        return probs, scores, flagged
+
+    def _batch(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xs = np.ascontiguousarray(xs, dtype=np.float32).reshape(-1, 1, INPUT_SIZE, INPUT_SIZE)
         wanted = [n for n in (self.logits_name, self.probs_name) if n]
         if self.fixed_batch == 1 and len(xs) != 1:
@@ -210,8 +232,7 @@ class Predictor:
             values = [np.concatenate(col) for col in zip(*rows)]
         else:
             values = self.session.run(wanted, {self.input_name: xs})
-        _, probs = self._scores(dict(zip(wanted, values)))
-        return probs
+        return self._scores(dict(zip(wanted, values)))
 
     def kernels(self, layer: str) -> np.ndarray | None:
         """Conv weights [out, in, kh, kw] of a layer, read from the file; None if not known."""

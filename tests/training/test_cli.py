@@ -12,7 +12,8 @@ from training.cli import main
 
 from train_helpers import REPO, run_train, train_cmd
 
-SMALL = ["--arch", "seed001", "--batch-size", "32", "--threads", "1", "--synthetic", "0", "--restroke", "0"]
+SMALL = ["--arch", "seed001", "--batch-size", "32", "--threads", "1", "--synthetic", "0", "--restroke", "0",
+         "--real-writers", "0", "--nondigits", "0"]
 
 
 def test_tiny_run_learns_and_streams_events_in_order(tmp_path, mnist_dir):
@@ -196,14 +197,14 @@ def test_flags_without_a_preset_are_the_plain_defaults_plus_the_flags(tmp_path, 
 
 def test_a_named_preset_applies_and_flags_override_it(tmp_path, small_mnist, capsys):
     rc, events, err = _events(capsys, "--preset", "default", "--arch", "seed001", "--epochs", "1", "--limit", "200",
-                              "--synthetic", "30", "--restroke", "0", "--threads", "1", "--data-dir", str(small_mnist),
-                              "--out", str(tmp_path / "m.onnx"))
+                              "--synthetic", "30", "--restroke", "0", "--nondigits", "0", "--real-writers", "0",
+                              "--threads", "1", "--data-dir", str(small_mnist), "--out", str(tmp_path / "m.onnx"))
     assert rc == 0, err
     start = next(e for e in events if e["event"] == "start")
     cfg = start["config"]
     assert start["preset"] == "default"
     assert (cfg["augment"], cfg["ema"], cfg["label_smoothing"], cfg["mild_epochs"]) == (True, 0.999, 0.05, 3)
-    assert (cfg["synthetic"], cfg["restroke"], start["n_train"]) == (30, 0, 230)
+    assert (cfg["synthetic"], cfg["restroke"], cfg["nondigits"], start["n_train"]) == (30, 0, 0, 230)
     # Drawing the synthetic digits says what it does, with progress events before the run starts.
     drawing = [e for e in events if e["event"] == "progress"]
     assert drawing and drawing[0]["task"] == "drawing digits" and drawing[0]["done"] == 0

@@ -7,7 +7,7 @@ from training.data import load
 from train_helpers import run_train
 
 ARGS = ["--arch", "seed001", "--batch-size", "32", "--threads", "1", "--no-augment", "--lr", "3e-3",
-        "--synthetic", "0", "--restroke", "0"]
+        "--synthetic", "0", "--restroke", "0", "--real-writers", "0", "--nondigits", "0"]
 
 
 def accuracy(model, images, labels):

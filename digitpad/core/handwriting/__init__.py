@@ -1,5 +1,6 @@
 """Digits as people draw them: stroke templates, MNIST skeleton traces, a numpy
-rasteriser, synthetic training data, and the user's own collection ("My digits").
+rasteriser, synthetic training data, real writers' pen recordings (``unipen.py``, split by
+writer), generated non-digits (``nondigits.py``), and the user's own collection ("My digits").
 
 Qt-free and torch-free: everything here is numpy (the views live in ``views.py``).
 

@@ -152,6 +152,11 @@ STYLES: dict[str, tuple[int, dict[str, list]]] = {
         "train": [[[(0, .03), C(.60, 0), (.38, .45), (.22, 1)], [(.18, .50), (.55, .48)]]],
         "bench": [[[(.02, .05), (.35, 0), C(.62, .02), (.45, .35), (.30, .70), (.28, 1)], [(.25, .45), (.62, .44)]]],
     }),
+    "7 short top": (7, {  # a short level bar, the stem slanting back under it (MNIST's 7s most read as 1)
+        "train": [[[(0, .02), C(.28, 0), (.12, 1)]], [[(0, .04), C(.34, 0), (.20, .55), (.10, 1)]],
+                  [[(0, 0), C(.22, .02), (.14, 1)]]],
+        "bench": [[[(0, .03), C(.30, 0), (.20, .50), (.06, 1)]]],
+    }),
     "7 hooked": (7, {  # a short tick down at the top left
         "train": [[[(0, .20), C(.02, 0), C(.60, .02), (.30, 1)]]],
         "bench": [[[(.03, .15), C(0, 0), (.30, -.01), C(.58, 0), (.40, .50), (.32, 1)]]],
@@ -295,6 +300,8 @@ def _wobble(poly: np.ndarray, rng: np.random.Generator, amp: float) -> np.ndarra
     if amp <= 0 or len(poly) < 3:
         return poly
     dense = resample(poly, 0.01)
+    if len(dense) < 9:   # shorter than the 9-tap smoothing below (a dot, a tick): it would come back longer
+        return poly
     noise = rng.normal(0, 1, dense.shape)
     k = np.hanning(9)
     k /= k.sum()
@@ -304,7 +311,7 @@ def _wobble(poly: np.ndarray, rng: np.random.Generator, amp: float) -> np.ndarra
 
 
 def realise(template, label: int, rng: np.random.Generator, condition: str = "normal",
-            canvas_size: int = CANVAS_SIZE, hand: Hand = Hand(), style: str = "") -> Drawing:
+            canvas_size: int = CANVAS_SIZE, hand: Hand = Hand(), style: str = "", fit: str = "height") -> Drawing:
     """One random rendition of a template as canvas strokes."""
     polys = [stroke_polyline(s) for s in template]
     # each stroke after the first lands a little off where it was meant to
@@ -323,20 +330,22 @@ def realise(template, label: int, rng: np.random.Generator, condition: str = "no
     rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
     m = rot @ np.array([[sx, -shear], [0.0, 1.0]])  # y down: x -= shear * y leans the top to the right
     polys = [_wobble(p @ m.T, rng, rng.uniform(0.3, 1.0) * hand.wobble) for p in polys]
-    return place(polys, label, rng, condition, canvas_size, hand, style)
+    return place(polys, label, rng, condition, canvas_size, hand, style, fit)
 
 
 def place(polys: list[np.ndarray], label: int, rng: np.random.Generator, condition: str = "normal",
-          canvas_size: int = CANVAS_SIZE, hand: Hand = Hand(), style: str = "") -> Drawing:
+          canvas_size: int = CANVAS_SIZE, hand: Hand = Hand(), style: str = "", fit: str = "height") -> Drawing:
     """Put a digit's polylines (any units, y down) on the canvas for a drawing condition:
-    size, pen width and position, then sample them like mouse events."""
+    size, pen width and position, then sample them like mouse events. The condition's size is
+    the drawing's height (``fit="height"``, digits) or its longer side (``fit="longer"``: a
+    flat drawing such as a dash would otherwise be blown up, then shrunk to fit, pen and all)."""
     if condition == "mixed":
         names = list(MIXED_WEIGHTS)
         condition = names[rng.choice(len(names), p=np.array(list(MIXED_WEIGHTS.values())))]
     cond = CONDITIONS[condition]
     s = canvas_size / CANVAS_SIZE
     allp = np.vstack(polys)
-    h = max(float(np.ptp(allp[:, 1])), 1e-6)
+    h = max(float(np.ptp(allp[:, 1])), float(np.ptp(allp[:, 0])) if fit == "longer" else 0.0, 1e-6)
     scale = rng.uniform(*cond["height"]) * canvas_size / h
     width = rng.uniform(*cond["pen"]) * s
     polys = [p * scale for p in polys]
