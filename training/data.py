@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitpad.core import paths
-from digitpad.core.datasets import DATASETS, DatasetError, Split, concat, load_split
+from digitpad.core import optdigits, paths
+from digitpad.core.datasets import DATASETS, DOWNLOADABLE, DatasetError, Split, concat, load_split
 from digitpad.core.fileio import atomic_write_bytes
 from digitpad.core.handwriting import collection, synth
 
@@ -79,6 +79,9 @@ def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike 
 
 def download(dataset: str, root: Path) -> None:
     """torchvision's downloader; only used when no --data-dir is given (users have internet)."""
+    if dataset not in DOWNLOADABLE:
+        raise TrainError(f"{dataset} is not downloaded by digitpad-train: pass --data-dir with a folder that holds "
+                         f"{dataset}/ ({', '.join(optdigits.SPLIT_FILES.values())}, the UCI files)")
     import torchvision
 
     cls = getattr(torchvision.datasets, DATASETS[dataset])
