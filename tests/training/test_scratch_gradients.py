@@ -91,7 +91,7 @@ def test_conv2d(c_in, c_out, size, kernel, stride, padding):
 
 def test_dense():
     rng = np.random.default_rng(0)
-    check_layer(to64(L.Dense(7, 5, rng=rng)), rng.normal(size=(4, 7)), lambda t, weight, bias: F.linear(t, weight, bias))
+    check_layer(to64(L.Dense(7, 5, rng=rng)), rng.normal(size=(4, 7)), F.linear)
 
 
 def test_relu():
@@ -155,7 +155,7 @@ def test_cross_entropy_of_huge_logits_is_finite():
 def test_whole_seed004_net_against_torch():
     """The layers chained: every parameter gradient of the net and loss, vs the same net in torch."""
     net = build("seed004", (1, 8, 8), seed=3)
-    for name, p in net.parameters().items():
+    for p in net.parameters().values():
         p.value = p.value.astype(np.float64)
     rng = np.random.default_rng(0)
     x, labels = rng.uniform(0, 1, (5, 1, 8, 8)), rng.integers(0, 10, 5)

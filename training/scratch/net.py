@@ -11,7 +11,7 @@ the exported ONNX graph.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
