@@ -15,7 +15,7 @@ from pathlib import Path
 
 from digitpad.core.fileio import atomic_write_text
 
-from .config import PRESETS, TrainConfig, preset
+from .config import ENGINES, PRESETS, TrainConfig, default_preset, preset
 from .errors import TrainError
 from .progress import Reporter
 
@@ -26,11 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="digitpad-train", description="Train a digit CNN and export it to ONNX.",
                                 epilog="Subcommand: digitpad-train export CKPT [--out FILE.onnx]")
     S = argparse.SUPPRESS  # only flags the user typed reach the config, so they override the preset
-    p.add_argument("--preset", default="default", help="named recipe (see --list-presets); default: default")
+    p.add_argument("--preset", default=None, help="named recipe (see --list-presets); default: default "
+                   "(seed004 with --engine numpy)")
     p.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     p.add_argument("--list-archs", action="store_true", help="print the architectures and exit")
+    p.add_argument("--engine", default=S, choices=ENGINES,
+                   help="torch (default) | numpy: the from-scratch NumPy engine (training/scratch), no torch")
     p.add_argument("--arch", default=S)
-    p.add_argument("--dataset", default=S, help="mnist | fashion-mnist")
+    p.add_argument("--dataset", default=S, help="mnist | fashion-mnist | optdigits (the UCI 8x8 digits)")
     p.add_argument("--data-dir", default=S, help="folder with IDX files (no download); "
                    "default: download into the user's data folder")
     p.add_argument("--epochs", type=int, default=S)
@@ -92,10 +95,27 @@ def _write_json_atomic(path: Path, obj) -> None:
         raise TrainError(f"cannot write {path}: {e.strerror or e}") from None
 
 
+def _engine(args: argparse.Namespace, given: dict) -> str:
+    """numpy for --engine numpy, a NumPy-engine preset, or a NumPy checkpoint (.ckpt.npz) to resume."""
+    from .scratch.checkpoint import SUFFIX, checkpoint_path  # torch-free
+
+    if "engine" in given:
+        return given["engine"]
+    if isinstance(args.resume, str):
+        return "numpy" if args.resume.endswith(SUFFIX) else "torch"
+    if args.resume is True and "out" in given:
+        return "numpy" if checkpoint_path(given["out"]).is_file() else "torch"
+    return preset(args.preset or default_preset(None, given.get("dataset"))).engine
+
+
 def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
+    given = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
+    if _engine(args, given) == "numpy":
+        from .scratch import train as scratch  # NumPy only: this path never imports torch
+
+        return scratch.run(args, given, reporter)
     from . import checkpoint, export, train  # torch: only once we know there is work to do
 
-    given = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
     resume = None
     if args.resume:
         if args.resume is True:
@@ -111,7 +131,7 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
                 raise TrainError(f"--{key} {given[key]} does not match the checkpoint's {getattr(cfg, key)}")
         cfg = replace(cfg, **given)
     else:
-        cfg = replace(preset(args.preset), **given)
+        cfg = replace(preset(args.preset or default_preset(None, given.get("dataset"))), **given)
         if cfg.init and "arch" not in given:  # fine-tuning: the arch is the starting model's
             cfg.arch = checkpoint.load(train.init_checkpoint_path(cfg.init))["config"]["arch"]
     cfg.validate()
@@ -133,7 +153,7 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         metrics={k: final[k] for k in ("test_accuracy", "test_loss", "train_loss") if k in final},
         training={"config": cfg.to_dict(), "device": result.device, "seconds": round(result.elapsed_s, 2),
                   "epochs_run": len(result.history), "history": result.history},
-        parity_images=result.test_split.images,
+        parity_images=result.test_split.images, parity_scale=result.test_split.full_scale,
     )
     # The run log beside the model: what the app's runs history reads back.
     _write_json_atomic(out.with_suffix(".run.json"), {
@@ -156,6 +176,11 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     p.add_argument("--progress", choices=["bar", "jsonl", "none"], default="bar")
     args = p.parse_args(argv)
     reporter.mode = args.progress
+    if args.checkpoint.endswith(".ckpt.npz"):
+        from .scratch import train as scratch  # the NumPy engine's checkpoint: no torch
+
+        return scratch.export_checkpoint(Path(args.checkpoint), Path(args.out) if args.out else None,
+                                         args.data_dir, reporter)
     from . import checkpoint, data, export, models, train
 
     ckpt = checkpoint.load(Path(args.checkpoint))
@@ -167,12 +192,13 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     _, test = data.load(cfg.dataset, args.data_dir or cfg.data_dir)
     import torch
 
-    metrics = train.evaluate(net.eval(), torch.from_numpy(test.images.copy()), torch.from_numpy(test.labels))
+    metrics = train.evaluate(net.eval(), torch.from_numpy(test.images.copy()), torch.from_numpy(test.labels),
+                             full_scale=test.full_scale)
     meta = export.export(net, out, arch=cfg.arch, dataset=cfg.dataset, metrics=metrics,
                          training={"config": cfg.to_dict(), "seconds": round(ckpt["elapsed_s"], 2),
                                    "epochs_run": ckpt["epoch"], "history": ckpt["history"], "device": "cpu",
                                    "partial": ckpt["step_in_epoch"] > 0 or ckpt["epoch"] < cfg.epochs},
-                         parity_images=test.images)
+                         parity_images=test.images, parity_scale=test.full_scale)
     reporter.emit("exported", path=str(out), checkpoint=str(args.checkpoint), metrics=meta["metrics"])
     reporter.log(f"wrote {out}: test accuracy {metrics['test_accuracy']:.2%}")
     reporter.emit("done", status="completed", path=str(out))

@@ -46,7 +46,7 @@ def library_versions() -> dict[str, str]:
 
 def _to_proto(net: Net):
     output_names = [contract.LOGITS, contract.PROBS] + [contract.activation_output(n) for n in net.layer_names]
-    dummy = torch.zeros(2, 1, contract.INPUT_SIZE, contract.INPUT_SIZE)
+    dummy = torch.zeros(2, 1, net.input_size, net.input_size)
     batch = torch.export.Dim("batch", min=1, max=65536)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -63,7 +63,8 @@ def _conv_kernels(proto) -> list[str]:
     return [n.input[1] for n in proto.graph.node if n.op_type == "Conv" and n.input[1] in inits]
 
 
-def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, batch: int = 1000) -> dict[str, float]:
+def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, batch: int = 1000,
+           full_scale: int = 255) -> dict[str, float]:
     """ONNX Runtime vs PyTorch on the given images: top-1 agreement and max |prob diff|."""
     import onnxruntime as ort
 
@@ -71,7 +72,7 @@ def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, batch: int = 100
     agree, max_diff, n = 0, 0.0, len(images_u8)
     with torch.no_grad():
         for i in range(0, n, batch):
-            x = torch.from_numpy(images_u8[i:i + batch].astype(np.float32) / 255.0).unsqueeze(1)
+            x = torch.from_numpy(images_u8[i:i + batch].astype(np.float32) / full_scale).unsqueeze(1)
             p_torch = torch.softmax(net(x), 1).numpy()
             p_ort = sess.run([contract.PROBS], {contract.INPUT_NAME: x.numpy()})[0]
             agree += int((p_torch.argmax(1) == p_ort.argmax(1)).sum())
@@ -80,8 +81,10 @@ def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, batch: int = 100
 
 
 def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, Any],
-           training: dict[str, Any], parity_images: np.ndarray | None = None) -> dict[str, Any]:
-    """Write ``out`` (.onnx) atomically; return the metadata dict written into it."""
+           training: dict[str, Any], parity_images: np.ndarray | None = None,
+           parity_scale: int = 255) -> dict[str, Any]:
+    """Write ``out`` (.onnx) atomically; return the metadata dict written into it.
+    ``parity_images``: uint8 test images, ``parity_scale`` their full-ink value (optdigits: 16)."""
     import onnx
 
     out = Path(out)
@@ -94,11 +97,12 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
               for name, k in zip(net.layer_names, kernels)]
     metrics = dict(metrics)
     if parity_images is not None:
-        metrics.update(parity(proto.SerializeToString(), net, parity_images))
+        metrics.update(parity(proto.SerializeToString(), net, parity_images, full_scale=parity_scale))
     meta = contract.ModelMetadata(
         arch=arch, dataset=dataset, classes=contract.CLASSES[dataset], layers=layers, metrics=metrics,
         training={**training, "versions": library_versions()},
         created=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+        input=contract.DATASET_INPUTS.get(dataset, contract.MNIST_INPUT).to_dict(),
     )
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
