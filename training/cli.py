@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=S)
     p.add_argument("--lr", type=float, default=S)
     p.add_argument("--optimizer", default=S, help="adamw | sgd")
+    p.add_argument("--momentum", type=float, default=S, help="sgd's Nesterov momentum (0: plain SGD)")
     p.add_argument("--weight-decay", type=float, default=S)
     p.add_argument("--schedule", default=S, help="onecycle | cosine | constant")
     p.add_argument("--label-smoothing", type=float, default=S)

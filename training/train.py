@@ -68,7 +68,7 @@ def make_optimizer(model, cfg: TrainConfig, total_steps: int):
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
+        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
     else:
         opt = torch.optim.AdamW(groups, lr=cfg.lr)
     if cfg.schedule == "onecycle":

@@ -123,6 +123,7 @@ def test_sigterm_stops_after_the_step_then_export_and_resume(tmp_path, mnist_dir
     ckpt = checkpoint.load(checkpoint.checkpoint_path(out))
     epoch, stopped_at = ckpt["meta"]["epoch"], ckpt["meta"]["step_in_epoch"]
     assert stopped_at > 0 and ckpt["perm"] is not None   # mid-epoch: the epoch's order is kept
+    assert ckpt["ema"] is not None and ckpt["meta"]["ema_n"] == epoch * 478 + stopped_at   # the EMA goes on
 
     partial = tmp_path / "partial.onnx"
     rc, events, stderr = run_train("export", str(checkpoint.checkpoint_path(out)), "--out", str(partial))
@@ -191,7 +192,8 @@ def test_damaged_checkpoint_is_one_clear_line(tmp_path, mnist_dir, damage, messa
 @pytest.mark.parametrize("args, message", [
     (["--optimizer", "adamw"], "plain SGD: --optimizer sgd"),
     (["--augment"], "the NumPy engine has no --augment"),
-    (["--ema", "0.99", "--schedule", "onecycle"], "--schedule is constant or cosine.*no --ema"),
+    (["--label-smoothing", "0.1", "--schedule", "onecycle"], "--schedule is constant or cosine.*no --label-smoo"),
+    (["--momentum", "0.9"], "plain SGD: --optimizer sgd --momentum 0 \\(not sgd with momentum 0.9\\)"),
     (["--arch", "digitpad"], "builds seed004"),
     (["--dataset", "optdigits", "--synthetic", "10"], "--synthetic, --restroke and --extra add 28x28 digits"),
 ])

@@ -89,6 +89,12 @@ def test_conv2d(c_in, c_out, size, kernel, stride, padding):
     check_layer(layer, x, lambda t, weight, bias: F.conv2d(t, weight, bias, stride=stride, padding=padding))
 
 
+def test_standardize():
+    x = np.random.default_rng(0).uniform(0, 1, size=(3, 1, 4, 4))
+    # 0.25 and 0.375 are exact in the float32 the layer keeps them in
+    check_layer(L.Standardize(0.25, 0.375), x, lambda t: (t - 0.25) / 0.375)
+
+
 def test_dense():
     rng = np.random.default_rng(0)
     check_layer(to64(L.Dense(7, 5, rng=rng)), rng.normal(size=(4, 7)), F.linear)
@@ -154,7 +160,7 @@ def test_cross_entropy_of_huge_logits_is_finite():
 
 def test_whole_seed004_net_against_torch():
     """The layers chained: every parameter gradient of the net and loss, vs the same net in torch."""
-    net = build("seed004", (1, 8, 8), seed=3)
+    net = build("seed004", (1, 8, 8), seed=3, mean=0.25, std=0.375)
     for p in net.parameters().values():
         p.value = p.value.astype(np.float64)
     rng = np.random.default_rng(0)
@@ -163,7 +169,8 @@ def test_whole_seed004_net_against_torch():
     ce.forward(net.forward(x), labels)
     net.backward(ce.backward())
     t = {k: torch.tensor(p.value, requires_grad=True) for k, p in net.parameters().items()}
-    h = F.max_pool2d(torch.relu(F.conv2d(torch.tensor(x), t["conv1.weight"], t["conv1.bias"], padding=1)), 2)
+    tx = (torch.tensor(x) - 0.25) / 0.375
+    h = F.max_pool2d(torch.relu(F.conv2d(tx, t["conv1.weight"], t["conv1.bias"], padding=1)), 2)
     h = torch.relu(F.linear(h.flatten(1), t["fc1.weight"], t["fc1.bias"]))
     F.cross_entropy(F.linear(h, t["fc2.weight"], t["fc2.bias"]), torch.tensor(labels)).backward()
     for k, p in net.parameters().items():

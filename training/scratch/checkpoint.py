@@ -3,12 +3,14 @@ in a format that loads without pickle.
 
 An ``np.savez`` archive (read back with ``allow_pickle=False``) of plain arrays:
 
-- ``weights/<name>``: the parameters, float32, named as in PyTorch (``conv1.weight``);
+- ``weights/<name>``: the parameters, float32, named as in PyTorch (``conv1.weight``), and the
+  constants saved with them (``standardize.mean``);
+- ``ema/<name>``: the weights' moving average, when the run keeps one (``--ema``): the model;
 - ``perm``: the shuffled order of the epoch in progress (int64; empty between epochs);
 - ``meta``: one JSON string: ``format``, ``engine`` ("numpy"), ``run_id`` (a uuid4, kept by
   ``--resume``), ``weights_sha256`` (see ``weights_sha256``), ``config`` (TrainConfig as a dict),
   ``epoch``, ``step_in_epoch``, ``history``, ``elapsed_s``, ``rng`` (the shuffling generator's
-  state), ``input`` (the contract's input description).
+  state), ``input`` (the contract's input description), ``ema_n`` and ``ema_sha256`` with an EMA.
 
 Written atomically; on load every field is checked and the weights must match their sha256,
 so a damaged file is one clear error, not a crash or a silently different network.
@@ -31,6 +33,7 @@ from ..errors import TrainError
 FORMAT = 1
 SUFFIX = ".ckpt.npz"
 WEIGHTS = "weights/"
+EMA = "ema/"
 
 
 def checkpoint_path(out: str | Path) -> Path:
@@ -51,12 +54,18 @@ def weights_sha256(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def save(path: Path, weights: dict[str, np.ndarray], meta: dict[str, Any], perm: np.ndarray | None) -> None:
+def save(path: Path, weights: dict[str, np.ndarray], meta: dict[str, Any], perm: np.ndarray | None,
+         ema: dict[str, np.ndarray] | None = None) -> None:
     weights = {k: np.asarray(v, np.float32) for k, v in weights.items()}
     meta = {"format": FORMAT, "engine": "numpy", **meta, "weights_sha256": weights_sha256(weights)}
+    arrays = {WEIGHTS + k: v for k, v in weights.items()}
+    if ema is not None:
+        ema = {k: np.asarray(v, np.float32) for k, v in ema.items()}
+        meta["ema_sha256"] = weights_sha256(ema)
+        arrays.update({EMA + k: v for k, v in ema.items()})
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(json.dumps(meta)), perm=np.asarray(perm if perm is not None else [], np.int64),
-             **{WEIGHTS + k: v for k, v in weights.items()})
+             **arrays)
     try:
         atomic_write_bytes(path, buf.getvalue())
     except OSError as e:
@@ -69,7 +78,8 @@ def _check(ok: bool, path: Path, what: str) -> None:
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    """``{"meta": dict, "weights": {name: float32 array}, "perm": int64 array or None}``, checked."""
+    """``{"meta": dict, "weights": {name: float32 array}, "ema": the same or None, "perm": int64 array
+    or None}``, checked."""
     path = Path(path)
     if not path.is_file():
         raise TrainError(f"checkpoint {path} not found")
@@ -98,6 +108,11 @@ def load(path: str | Path) -> dict[str, Any]:
     weights = {k[len(WEIGHTS):]: v for k, v in arrays.items() if k.startswith(WEIGHTS)}
     _check(bool(weights) and all(v.dtype == np.float32 for v in weights.values()), path, "no float32 weights")
     _check(weights_sha256(weights) == meta["weights_sha256"], path, "the weights do not match their sha256")
+    ema = {k[len(EMA):]: v for k, v in arrays.items() if k.startswith(EMA)} or None
+    if ema is not None or "ema_sha256" in meta:
+        _check(ema is not None and set(ema) == set(weights) and all(v.dtype == np.float32 for v in ema.values()),
+               path, "the weights' moving average is incomplete")
+        _check(weights_sha256(ema) == meta.get("ema_sha256"), path, "the moving average does not match its sha256")
     perm = arrays.get("perm")
     _check(perm is not None and perm.dtype == np.int64 and perm.ndim == 1, path, "bad perm")
-    return {"meta": meta, "weights": weights, "perm": perm if perm.size else None}
+    return {"meta": meta, "weights": weights, "ema": ema, "perm": perm if perm.size else None}

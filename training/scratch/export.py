@@ -20,7 +20,7 @@ from digitpad.core import contract
 from digitpad.core.fileio import atomic_write_bytes
 
 from ..errors import TrainError
-from .layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sigmoid, softmax
+from .layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sigmoid, Standardize, softmax
 from .net import Net
 
 OPSET = 17
@@ -34,7 +34,12 @@ def _nodes(net: Net) -> tuple[list, list, str]:
     nodes, inits, prev = [], [], contract.INPUT_NAME
     for name, layer in net.layers:
         out = name
-        if isinstance(layer, Conv2d):
+        if isinstance(layer, Standardize):
+            inits += [numpy_helper.from_array(layer.buffers[k].astype(np.float32), f"{name}.{k}")
+                      for k in ("mean", "std")]
+            nodes += [helper.make_node("Sub", [prev, f"{name}.mean"], [f"{name}.centred"], name=f"{name}.sub"),
+                      helper.make_node("Div", [f"{name}.centred", f"{name}.std"], [out], name=name)]
+        elif isinstance(layer, Conv2d):
             p = layer.padding
             inits += [numpy_helper.from_array(layer.params[k].value.astype(np.float32), f"{name}.{k}")
                       for k in ("weight", "bias")]

@@ -6,6 +6,8 @@ the backward pass comes back up it, each layer handing its input gradient to the
     conv 1->4 (3x3, stride 1, padding 1) -> ReLU -> max-pool 2 -> flatten (4*4*4 = 64)
     -> dense 64->32 -> ReLU -> dense 32->10
 
+preceded by a standardisation of the input with the training set's mean and deviation.
+
 Parameter names follow PyTorch's (``conv1.weight``, ``fc1.bias``), and so do the names in
 the exported ONNX graph.
 """
@@ -15,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .layers import Conv2d, Dense, Flatten, Layer, MaxPool2d, Param, ReLU, Sigmoid
+from .layers import Conv2d, Dense, Flatten, Layer, MaxPool2d, Param, ReLU, Sigmoid, Standardize
 
 
 class Net:
@@ -41,25 +43,35 @@ class Net:
             d = layer.backward(d)
 
     def parameters(self) -> dict[str, Param]:
+        """What training changes, by name (``conv1.weight``)."""
         return {f"{name}.{key}": p for name, layer in self.layers for key, p in layer.params.items()}
 
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Constants saved with the weights (``standardize.mean``), never trained."""
+        return {f"{name}.{key}": b for name, layer in self.layers for key, b in layer.buffers.items()}
+
     def state(self) -> dict[str, np.ndarray]:
-        return {name: p.value for name, p in self.parameters().items()}
+        return {**{name: p.value for name, p in self.parameters().items()}, **self.buffers()}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
-        """Copy weights in; names, shapes and finiteness are checked (a checkpoint may be damaged)."""
-        params = self.parameters()
-        if set(state) != set(params):
-            missing, extra = sorted(set(params) - set(state)), sorted(set(state) - set(params))
+        """Copy weights and buffers in; names, shapes and finiteness are checked (a checkpoint may be damaged)."""
+        current = self.state()
+        if set(state) != set(current):
+            missing, extra = sorted(set(current) - set(state)), sorted(set(state) - set(current))
             raise ValueError(f"weights do not fit this network (missing {missing}, unexpected {extra})")
-        for name, p in params.items():
+        for name, old in current.items():
             value = np.asarray(state[name])
-            if value.shape != p.value.shape:
-                raise ValueError(f"{name} has shape {list(value.shape)}, this network needs {list(p.value.shape)}")
+            if value.shape != old.shape:
+                raise ValueError(f"{name} has shape {list(value.shape)}, this network needs {list(old.shape)}")
             if value.dtype.kind != "f" or not np.isfinite(value).all():
                 raise ValueError(f"{name} is not a finite floating-point array")
-            p.value = value.astype(np.float32)
-            p.grad = np.zeros_like(p.value)
+        params = self.parameters()
+        for name, layer in self.layers:
+            for key in layer.params:
+                params[f"{name}.{key}"].value = np.array(state[f"{name}.{key}"], np.float32)
+                params[f"{name}.{key}"].grad = np.zeros_like(params[f"{name}.{key}"].value)
+            for key in layer.buffers:
+                layer.buffers[key] = np.array(state[f"{name}.{key}"], np.float32)
 
     def count_params(self) -> int:
         return sum(p.value.size for p in self.parameters().values())
@@ -68,6 +80,7 @@ class Net:
 def _seed004(input_shape: tuple[int, int, int], rng: np.random.Generator) -> Net:
     c, h, w = input_shape
     layers = [
+        ("standardize", Standardize()),
         ("conv1", Conv2d(c, 4, kernel=3, stride=1, padding=1, rng=rng)),
         ("relu1", ReLU()),
         ("pool1", MaxPool2d(2)),
@@ -94,7 +107,12 @@ ARCHS: dict[str, tuple[Callable[[tuple[int, int, int], np.random.Generator], Net
 }
 
 
-def build(arch: str, input_shape: tuple[int, int, int], seed: int = 0) -> Net:
+def build(arch: str, input_shape: tuple[int, int, int], seed: int = 0, mean: float = 0.0, std: float = 1.0) -> Net:
+    """A fresh network with seeded weights; ``mean`` and ``std`` are the training images' statistics."""
     if arch not in ARCHS:
         raise KeyError(arch)
-    return ARCHS[arch][0](input_shape, np.random.default_rng(seed))
+    net = ARCHS[arch][0](input_shape, np.random.default_rng(seed))
+    for _, layer in net.layers:
+        if isinstance(layer, Standardize):
+            layer.buffers.update(mean=np.array(mean, np.float32), std=np.array(std, np.float32))
+    return net
