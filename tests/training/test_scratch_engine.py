@@ -202,3 +202,13 @@ def test_what_the_numpy_engine_does_not_do_is_said_before_training(tmp_path, mni
     assert rc == 2 and events == [{"event": "error", "message": events[0]["message"]}]
     assert re.search(message, events[0]["message"]), events[0]["message"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_files_know_the_numpy_checkpoint(tmp_path):
+    from digitpad.core.paths import RunFiles
+
+    files = RunFiles.of(checkpoint.checkpoint_path(tmp_path / "net.onnx"))
+    assert files.model == tmp_path / "net.onnx" and files.numpy_checkpoint == tmp_path / "net.ckpt.npz"
+    assert files.numpy_checkpoint in files.all()
+    (tmp_path / ".net.ckpt.npz.tmp123").write_bytes(b"")
+    assert files.temporaries() == [tmp_path / ".net.ckpt.npz.tmp123"]

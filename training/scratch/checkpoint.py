@@ -27,11 +27,12 @@ from typing import Any
 import numpy as np
 
 from digitpad.core.fileio import atomic_write_bytes
+from digitpad.core.paths import NUMPY_CHECKPOINT_SUFFIX
 
 from ..errors import TrainError
 
 FORMAT = 1
-SUFFIX = ".ckpt.npz"
+SUFFIX = NUMPY_CHECKPOINT_SUFFIX
 WEIGHTS = "weights/"
 EMA = "ema/"
 
