@@ -115,8 +115,10 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                 dict(engine="numpy", arch="seed004", dataset="optdigits", epochs=30, batch_size=64, lr=0.2,
                      optimizer="sgd", momentum=0.0, weight_decay=0.0, schedule="constant", label_smoothing=0.0,
                      augment=False, ema=0.99)),
-    "optdigits": ("the UCI 8x8 digits with the PyTorch engine: the optdigits arch, gentle augmentation",
-                  dict(arch="optdigits", dataset="optdigits", epochs=40, batch_size=64, lr=3e-3, augment=True)),
+    "optdigits": ("the UCI 8x8 digits with the PyTorch engine: optdigits arch (conv+BN 32/64/128), gentle "
+                  "augmentation, 15 epochs: 99.6-99.7% on the 13 unseen writers in about 15 CPU seconds",
+                  # 10 epochs: 99.4-99.55%; 40: 99.72% at 3x the time (seeds 0-4, one thread).
+                  dict(arch="optdigits", dataset="optdigits", epochs=15, batch_size=64, lr=3e-3, augment=True)),
 }
 # The preset a run starts from when --preset is not given.
 DEFAULT_PRESETS = {"engine:numpy": "seed004", "dataset:optdigits": "optdigits"}
