@@ -97,7 +97,8 @@ class Conv2d(Layer):
         y = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
         return np.ascontiguousarray(y + b[None, :, None, None])
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """``input_grad=False``: only the parameters' gradients (the first layer's input is data)."""
         w = self.params["weight"].value.astype(dy.dtype)
         k, s, p = self.kernel, self.stride, self.padding
         n, c, h, wd = self.x_shape
@@ -110,6 +111,8 @@ class Conv2d(Layer):
         self.params["weight"].grad = np.tensordot(dyd, xw, axes=([0, 2, 3], [0, 4, 5])).astype(
             self.params["weight"].value.dtype)                                     # [F, C, k, k]
         self.params["bias"].grad = dy.sum(axis=(0, 2, 3)).astype(self.params["bias"].value.dtype)
+        if not input_grad:
+            return None
         # Input gradient: the kernel flipped by 180 degrees, slid over the dilated output gradient
         # padded by k - 1 (a "full" convolution), gives the gradient of the padded input ...
         full = np.pad(dyd, ((0, 0), (0, 0), (k - 1, k - 1 + hp - (hd + k - 1)), (k - 1, k - 1 + wp - (wdd + k - 1))))
@@ -191,11 +194,11 @@ class Dense(Layer):
         self.x = x
         return x @ self.params["weight"].value.astype(x.dtype).T + self.params["bias"].value.astype(x.dtype)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         w = self.params["weight"]
         w.grad = (dy.T @ self.x).astype(w.value.dtype)
         self.params["bias"].grad = dy.sum(axis=0).astype(w.value.dtype)
-        return dy @ w.value.astype(dy.dtype)
+        return dy @ w.value.astype(dy.dtype) if input_grad else None
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

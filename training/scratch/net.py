@@ -37,10 +37,15 @@ class Net:
         return (x, outputs) if keep else x
 
     def backward(self, dlogits: np.ndarray) -> None:
-        """Fill every parameter's ``grad`` from the gradient of the loss with respect to the logits."""
+        """Fill every parameter's ``grad`` from the gradient of the loss with respect to the logits.
+
+        Below the first layer with parameters there is nothing to learn, so the pass stops there and
+        that layer skips its input gradient: for seed004's conv1 that was 1.1 ms of a 3.5 ms step."""
+        first = next(i for i, (_, layer) in enumerate(self.layers) if layer.params)
         d = dlogits
-        for _, layer in reversed(self.layers):
-            d = layer.backward(d)
+        for i in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[i][1]
+            d = layer.backward(d, input_grad=False) if i == first else layer.backward(d)
 
     def parameters(self) -> dict[str, Param]:
         """What training changes, by name (``conv1.weight``)."""
