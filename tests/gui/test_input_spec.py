@@ -196,3 +196,13 @@ def test_evaluate_an_8x8_model_on_the_optdigits_test_set(tmp_path, mnist_dir):
     np.testing.assert_allclose(r.probs[:3], p.predict_batch(test.images[:3] / 16.0), atol=1e-5)
     with pytest.raises(evaluation.TestSetError, match="takes 8x8 input; the mnist test set holds 28x28"):
         evaluate(p, load_test_set(mnist_dir, "mnist"))
+
+
+def test_an_8x8_model_is_not_fine_tuned_on_28x28_drawings(tmp_path):
+    from digitpad.core.handwriting.finetune import finetune_blocker
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"")
+    (tmp_path / "m.ckpt.pt").write_bytes(b"")
+    assert "reads 8x8 digits; My digits are kept as 28x28" in finetune_blocker(model, input_size=8)
+    assert finetune_blocker(model, input_size=28) is None and finetune_blocker(model) is None
