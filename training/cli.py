@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
                                 epilog="Subcommand: digitpad-train export CKPT [--out FILE.onnx]")
     S = argparse.SUPPRESS  # only flags the user typed reach the config, so they override the preset
     p.add_argument("--preset", default=None, help="named recipe (see --list-presets); default: default "
-                   "(seed004 with --engine numpy)")
+                   "(seed004 with --engine numpy, optdigits with --dataset optdigits)")
     p.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     p.add_argument("--list-archs", action="store_true", help="print the architectures and exit")
     p.add_argument("--engine", default=S, choices=ENGINES,
