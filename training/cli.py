@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import math
 import os
 import signal
 import sys
@@ -17,10 +15,10 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from digitpad.core.fileio import atomic_write_text
-from digitpad.core.paths import RunFiles, models_dir
+from digitpad.core.paths import NUMPY_CHECKPOINT_SUFFIX, RunFiles, models_dir
 
-from .config import PRESETS, TrainConfig, preset, samples_per_epoch
+from . import finish
+from .config import ENGINES, PRESETS, TrainConfig, default_preset, preset, samples_per_epoch
 from .errors import TrainError, allocation_message, is_allocation_failure
 from .progress import Reporter
 
@@ -29,7 +27,6 @@ _FIELDS = TrainConfig.__dataclass_fields__
 # --epochs rebuilds the learning-rate schedule for the new total.
 RESUMABLE = ("epochs", "threads", "data_dir", "out", "device")
 # A final train loss above ln(10) is worse than guessing uniformly over 10 classes.
-DIVERGED_LOSS = math.log(10)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,17 +41,23 @@ def _parser() -> argparse.ArgumentParser:
                 epilog="Subcommand: digitpad-train export CKPT [--out FILE.onnx]")
     S = argparse.SUPPRESS  # only flags the user typed reach the config, so they override the preset
     p.add_argument("--preset", default=None, help="a named recipe, overridden by your flags (see --list-presets); "
-                   "default: none, i.e. the defaults below")
+                   "default: none, i.e. the defaults below (seed004 with --engine numpy, optdigits with "
+                   "--dataset optdigits)")
     p.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     p.add_argument("--list-archs", action="store_true", help="print the architectures and exit")
+    p.add_argument("--engine", default=S, choices=ENGINES,
+                   help="torch (default) | numpy: the from-scratch NumPy engine (training/scratch), no torch")
     p.add_argument("--arch", default=S, help=f"network (see --list-archs; default {d.arch})")
-    p.add_argument("--dataset", default=S, help=f"mnist | fashion-mnist (default {d.dataset})")
+    p.add_argument("--dataset", default=S,
+                   help=f"mnist | fashion-mnist | optdigits (the UCI 8x8 digits) (default {d.dataset})")
     p.add_argument("--data-dir", default=S, help="folder with IDX files (no download); "
                    "default: download into the user's data folder")
     p.add_argument("--epochs", type=int, default=S, help=f"passes over the training set (default {d.epochs})")
     p.add_argument("--batch-size", type=int, default=S, help=f"images per step (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=S, help=f"(peak) learning rate (default {d.lr})")
     p.add_argument("--optimizer", default=S, help=f"adamw | sgd (default {d.optimizer})")
+    p.add_argument("--momentum", type=float, default=S,
+                   help=f"sgd's Nesterov momentum, 0: plain SGD (default {d.momentum})")
     p.add_argument("--weight-decay", type=float, default=S,
                    help=f"on conv and linear weights (default {d.weight_decay})")
     p.add_argument("--schedule", default=S, help=f"onecycle | cosine | constant (default {d.schedule})")
@@ -95,20 +98,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", choices=["bar", "jsonl", "none"], default="bar",
                    help="bar: a progress bar on stderr; jsonl: one JSON event per stdout line (for programs)")
     return p
-
-
-def _check_writable(out: Path) -> None:
-    """Fail before training, not after it, when the model cannot be written."""
-    if out.suffix != ".onnx":
-        raise TrainError(f"--out must end in .onnx (got {out.name})")
-    probe = out.with_name(f".{out.name}.probe{os.getpid()}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-    except OSError as e:
-        raise TrainError(f"cannot write to {out.parent}: {e.strerror or e}") from None
-    finally:
-        probe.unlink(missing_ok=True)
 
 
 def _import_torch() -> None:
@@ -179,42 +168,26 @@ def _parent(resume: dict | None, init: dict | None) -> dict | None:
     return {"run_id": init["run_id"], "weights_sha256": init["weights_sha256"]} if init is not None else None
 
 
-def _warnings(history: list[dict]) -> list[str]:
-    """What the user must know about a finished run before using its model."""
-    if not history:
-        return []
-    last = history[-1]
-    loss, acc = last.get("train_loss", math.nan), last.get("test_accuracy", 0.0)
-    if math.isfinite(loss) and loss <= DIVERGED_LOSS and acc >= 0.2:
-        return []
-    return [(f"training diverged: final train loss {loss:.3g} (uniform guessing scores {DIVERGED_LOSS:.2f}), "
-             f"test accuracy {acc:.2%}; try a lower --lr")]
+def _engine(args: argparse.Namespace, given: dict) -> str:
+    """numpy for --engine numpy, a NumPy-engine preset, or a NumPy checkpoint (.ckpt.npz) to resume."""
+    from .scratch.checkpoint import SUFFIX, checkpoint_path  # torch-free
 
-
-def _finish_export(reporter: Reporter, out: Path, ckpt_file: Path, meta: dict, run_log: dict | None,
-                   warnings: list[str]) -> None:
-    """After the model file is written: the run log (a failure there is a warning, the model
-    is fine), the ``exported`` event and the summary line."""
-    if run_log is not None:
-        path = RunFiles.of(out).run_log
-        try:
-            atomic_write_text(path, json.dumps({**run_log, "metrics": meta["metrics"], "created": meta["created"]},
-                                               indent=1))
-        except (OSError, ValueError) as e:
-            warnings.append(f"the run log {path.name} could not be written ({getattr(e, 'strerror', None) or e}); "
-                            f"the model {out.name} is complete")
-    for w in warnings:
-        reporter.log(f"warning: {w}")
-    m = meta["metrics"]
-    reporter.emit("exported", path=str(out), checkpoint=str(ckpt_file), metrics=m, run_id=meta["training"]["run_id"],
-                  weights_sha256=meta["training"]["weights_sha256"], warnings=warnings)
-    accuracy = f"test accuracy {m['test_accuracy']:.2%}, " if "test_accuracy" in m else ""
-    reporter.log(f"wrote {out}: {accuracy}ONNX Runtime top-1 agreement {m['parity_top1_agreement']:.2%}, "
-                 f"max |prob diff| {m['parity_max_prob_diff']:.1e}")
+    if "engine" in given:
+        return given["engine"]
+    if isinstance(args.resume, str):
+        return "numpy" if args.resume.endswith(SUFFIX) else "torch"
+    if args.resume is True and "out" in given:
+        return "numpy" if checkpoint_path(given["out"]).is_file() else "torch"
+    name = args.preset or default_preset(None, given.get("dataset"))
+    return preset(name).engine if name else TrainConfig.engine
 
 
 def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
     given = {k: v for k, v in vars(args).items() if k in _FIELDS}
+    if _engine(args, given) == "numpy":
+        from .scratch import train as scratch  # NumPy only: this path never imports torch
+
+        return scratch.run(args, given, reporter)
     from . import data  # numpy and the IDX reader first: the torch thread would hold numpy's import lock
 
     threading.Thread(target=_import_torch, daemon=True).start()
@@ -228,6 +201,7 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         resume = checkpoint.load(ckpt_file)
         cfg = _resumed_config(resume, given, args, ckpt_file)
     else:
+        args.preset = args.preset or default_preset(None, given.get("dataset"))
         cfg = replace(preset(args.preset) if args.preset else TrainConfig(), **given)
         if cfg.init:
             init = _init_checkpoint(cfg, given, reporter)
@@ -236,7 +210,7 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         cfg.out = str(models_dir() / f"{cfg.arch}-{cfg.dataset}-{stamp}.onnx")
     out = Path(cfg.out)
-    _check_writable(out)
+    finish.check_writable(out)
     ckpt_file = Path(args.resume) if isinstance(args.resume, str) else RunFiles.of(out).checkpoint
     train_split, test_split, sources = data.load_training(cfg, reporter)
     from . import checkpoint, export, train
@@ -253,7 +227,7 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         rule = calibrate.calibrate(result.model, cfg, result.test_split.images, reporter.log)
         reporter.log(f"exporting {out} ...")
         final = result.history[-1] if result.history else {}
-        warnings = _warnings(result.history)
+        warnings = finish.run_warnings(result.history)
         training = {"config": cfg.to_dict(), "preset": args.preset if resume is None else None,
                     "device": result.device, "seconds": round(result.elapsed_s, 2),
                     "epochs_run": len(result.history), "history": result.history, "run_id": result.run_id,
@@ -262,12 +236,13 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         meta = export.export(result.model, out, arch=cfg.arch, dataset=cfg.dataset,
                              metrics={k: final[k] for k in ("test_accuracy", "test_loss", "train_loss") if k in final},
                              training=training, parity_images=result.test_split.images,
+                             parity_scale=result.test_split.full_scale,
                              parity_reference=result.test_probs, not_digit=rule)
         run_log = {"config": cfg.to_dict(), "history": result.history, "status": result.status,
                    "device": result.device, "seconds": result.elapsed_s, "model": out.name,
                    "checkpoint": ckpt_file.name, "run_id": result.run_id, "warnings": warnings,
                    "not_digit": rule}
-        _finish_export(reporter, out, ckpt_file, meta, run_log, warnings)
+        finish.finish_export(reporter, out, ckpt_file, meta, run_log, warnings)
     if stop.requested:
         reporter.log("stop requested during the export: the run had finished, so the model was written first")
     reporter.emit("done", status="completed", path=str(out), elapsed_s=result.elapsed_s, warnings=warnings)
@@ -282,6 +257,11 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     p.add_argument("--progress", choices=["bar", "jsonl", "none"], default="bar")
     args = p.parse_args(argv)
     reporter.mode = args.progress
+    if args.checkpoint.endswith(NUMPY_CHECKPOINT_SUFFIX):
+        from .scratch import train as scratch  # the NumPy engine's checkpoint: no torch
+
+        return scratch.export_checkpoint(Path(args.checkpoint), Path(args.out) if args.out else None,
+                                         args.data_dir, reporter)
     threading.Thread(target=_import_torch, daemon=True).start()
     from . import checkpoint, data, export, models
 
@@ -291,7 +271,7 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     out = Path(args.out) if args.out else RunFiles.of(ckpt_file).model
     if out.exists():  # never replace another run's model with this one
         checkpoint.match_model(out, ckpt, ckpt_file)
-    _check_writable(out)
+    finish.check_writable(out)
     _, test = data.load(cfg.dataset, args.data_dir or cfg.data_dir)
     import torch
 
@@ -302,21 +282,21 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     net.load_state_dict(weights)
     with train.StopFlag() as stop:
         metrics, probs = train.evaluate(net.eval(), torch.from_numpy(test.images.copy()),
-                                        torch.from_numpy(test.labels))
+                                        torch.from_numpy(test.labels), full_scale=test.full_scale)
         rule = calibrate.calibrate(net, cfg, test.images, reporter.log)
         history = ckpt["history"]
-        warnings = _warnings(history)
+        warnings = finish.run_warnings(history)
         if ckpt["legacy"]:
             warnings.append(f"{ckpt_file.name} was written before checkpoints had run ids and checksums: "
                             "its run is unknown and its weights could not be verified")
         meta = export.export(net, out, arch=cfg.arch, dataset=cfg.dataset, metrics=metrics, parity_images=test.images,
-                             parity_reference=probs,
+                             parity_reference=probs, parity_scale=test.full_scale,
                              training={"config": cfg.to_dict(), "seconds": round(ckpt["elapsed_s"], 2),
                                        "epochs_run": ckpt["epoch"], "history": history, "device": "cpu",
                                        "partial": ckpt["step_in_epoch"] > 0 or ckpt["epoch"] < cfg.epochs,
                                        "run_id": ckpt["run_id"], "weights_sha256": ckpt["weights_sha256"],
                                        "parent": ckpt["parent"], "warnings": warnings}, not_digit=rule)
-        _finish_export(reporter, out, ckpt_file, meta, None, warnings)
+        finish.finish_export(reporter, out, ckpt_file, meta, None, warnings)
     if stop.requested:
         reporter.log("stop requested during the export: the model was written first")
     reporter.emit("done", status="completed", path=str(out), warnings=warnings)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitpad.core import paths
-from digitpad.core.datasets import DATASETS, DatasetError, Split, concat, load_split
+from digitpad.core import optdigits, paths
+from digitpad.core.datasets import DATASETS, DOWNLOADABLE, DatasetError, Split, concat, load_split
 from digitpad.core.fileio import atomic_write_bytes
 from digitpad.core.handwriting import collection, nondigits, raster, strokes, synth, unipen
 
@@ -79,6 +79,9 @@ def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike 
 
 def download(dataset: str, root: Path) -> None:
     """torchvision's downloader; only used when no --data-dir is given (users have internet)."""
+    if dataset not in DOWNLOADABLE:
+        raise TrainError(f"{dataset} is not downloaded by digitpad-train: pass --data-dir with a folder that holds "
+                         f"{dataset}/ ({', '.join(optdigits.SPLIT_FILES.values())}, the UCI files)")
     import torchvision
 
     cls = getattr(torchvision.datasets, DATASETS[dataset])
@@ -122,7 +125,7 @@ def load_training(cfg, reporter=None) -> tuple[Split, Split, dict[str, int]]:
     log = reporter.log if reporter is not None else (lambda _text: None)
     train_split, test_split = load(cfg.dataset, cfg.data_dir)
     if cfg.limit:
-        train_split = Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit])
+        train_split = Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit], train_split.full_scale)
     sources = {f"{cfg.dataset} training set": len(train_split)}
     if cfg.synthetic or cfg.restroke:
         drawn = synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir, reporter)

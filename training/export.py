@@ -68,7 +68,7 @@ def _torchscript_proto(net: Net):
     names, buf = _output_names(net), io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(_ContractWrapper(net), (torch.zeros(2, 1, contract.INPUT_SIZE, contract.INPUT_SIZE),), buf,
+        torch.onnx.export(_ContractWrapper(net), (torch.zeros(2, 1, net.input_size, net.input_size),), buf,
                           dynamo=False, input_names=[contract.INPUT_NAME], output_names=names,
                           dynamic_axes={n: {0: "batch"} for n in [contract.INPUT_NAME, *names]},
                           opset_version=OPSET, training=torch.onnx.TrainingMode.PRESERVE)
@@ -80,7 +80,7 @@ def _dynamo_proto(net: Net):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            _ContractWrapper(net), (torch.zeros(2, 1, contract.INPUT_SIZE, contract.INPUT_SIZE),), dynamo=True,
+            _ContractWrapper(net), (torch.zeros(2, 1, net.input_size, net.input_size),), dynamo=True,
             input_names=[contract.INPUT_NAME], output_names=_output_names(net),
             dynamic_shapes={"image": {0: batch}}, optimize=False, verbose=False)
     return program.model_proto
@@ -103,18 +103,18 @@ def _conv_kernels(proto) -> list[str]:
 
 
 def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, reference: np.ndarray | None = None,
-           batch: int = 1000) -> dict[str, float]:
-    """ONNX Runtime vs PyTorch on the given images: top-1 agreement, max |prob diff| over the
-    images where both are finite, and how many images gave a NaN or inf in either.
-    ``reference``: PyTorch's probabilities for these images when already known (the run's last
-    evaluation), so the test set is not run through PyTorch a second time."""
+           batch: int = 1000, full_scale: int = 255) -> dict[str, float]:
+    """ONNX Runtime vs PyTorch on the given images (uint8, full ink at ``full_scale``): top-1
+    agreement, max |prob diff| over the images where both are finite, and how many images gave
+    a NaN or inf in either. ``reference``: PyTorch's probabilities for these images when already
+    known (the run's last evaluation), so the test set is not run through PyTorch a second time."""
     import onnxruntime as ort
 
     sess = ort.InferenceSession(proto_bytes, providers=["CPUExecutionProvider"])
     agree, max_diff, nonfinite, n = 0, 0.0, 0, len(images_u8)
     with torch.no_grad():
         for i in range(0, n, batch):
-            x = torch.from_numpy(images_u8[i:i + batch].astype(np.float32) / 255.0).unsqueeze(1)
+            x = torch.from_numpy(images_u8[i:i + batch].astype(np.float32) / full_scale).unsqueeze(1)
             p_torch = torch.softmax(net(x), 1).numpy() if reference is None else reference[i:i + batch]
             p_ort = sess.run([contract.PROBS], {contract.INPUT_NAME: x.numpy()})[0]
             finite = np.isfinite(p_torch).all(1) & np.isfinite(p_ort).all(1)
@@ -138,11 +138,13 @@ def _json_safe(value: Any) -> Any:
 
 def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, Any], training: dict[str, Any],
            parity_images: np.ndarray | None = None, parity_reference: np.ndarray | None = None,
-           exporter: str = "torchscript", not_digit: dict[str, Any] | None = None) -> dict[str, Any]:
+           exporter: str = "torchscript", not_digit: dict[str, Any] | None = None,
+           parity_scale: int = 255) -> dict[str, Any]:
     """Write ``out`` (.onnx) atomically; return the metadata dict written into it. TrainError,
     and nothing written, when the model's outputs are not finite or ONNX Runtime disagrees.
     Without ``parity_images`` the check runs on 64 images of uniform noise. ``not_digit``: the
-    calibrated not-a-digit rule (``calibrate.calibrate``), or None."""
+    calibrated not-a-digit rule (``calibrate.calibrate``), or None. ``parity_scale``: the full-ink
+    value of ``parity_images`` (optdigits: 16)."""
     import onnx
 
     out = Path(out)
@@ -154,8 +156,9 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
     layers = [contract.LayerInfo(name, "conv", contract.activation_output(name), k)
               for name, k in zip(net.layer_names, kernels)]
     if parity_images is None:
-        parity_images = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
-    check = parity(proto.SerializeToString(), net, parity_images, parity_reference)
+        size = net.input_size
+        parity_images = np.random.default_rng(0).integers(0, parity_scale + 1, (64, size, size), dtype=np.uint8)
+    check = parity(proto.SerializeToString(), net, parity_images, parity_reference, full_scale=parity_scale)
     if check["parity_nonfinite_images"]:
         broken = any(not torch.isfinite(t).all() for t in net.state_dict().values() if t.is_floating_point())
         raise TrainError(f"the model gives NaN or inf outputs on {check['parity_nonfinite_images']:,} of "
@@ -170,6 +173,7 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
         training=_json_safe({**training, "exporter": used, "versions": library_versions()}),
         created=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
         not_digit=not_digit,
+        input=contract.DATASET_INPUTS.get(dataset, contract.MNIST_INPUT).to_dict(),
     )
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()

@@ -21,13 +21,13 @@ EVAL_BATCH = 1000  # train.evaluate's batch
 
 
 def bytes_per_image(model: torch.nn.Module) -> int:
-    """Sum of every leaf module's output size for one 28x28 image, in bytes (float32)."""
+    """Sum of every leaf module's output size for one input image, in bytes (float32)."""
     sizes: list[int] = []
     hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel() * out.element_size()))
              for m in model.modules() if not list(m.children())]
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, 1, 28, 28))
+            model.eval()(torch.zeros(1, 1, model.input_size, model.input_size))
     finally:
         for h in hooks:
             h.remove()

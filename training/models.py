@@ -1,5 +1,6 @@
-"""The model zoo. Every net takes the app's input (N,1,28,28, white-on-black, 0..1) and
-normalises inside, so the exported graph needs no preprocessing contract beyond that.
+"""The model zoo. Every net takes the app's input (N,1,28,28, white-on-black, 0..1; the 8x8
+nets N,1,8,8 block counts / 16) and normalises inside, so the exported graph needs no
+preprocessing contract beyond that. ``Net.input_size`` says which.
 
 Conv blocks are named modules (`conv1`, `conv2`, ...): their post-activation outputs
 become the `act:<name>` graph outputs the app shows as feature maps.
@@ -11,9 +12,12 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from digitpad.core import contract
+
 from .errors import TrainError
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+OPTDIGITS_MEAN, OPTDIGITS_STD = 0.3077, 0.3773   # optdigits.tra, counts / 16
 
 
 class ConvBlock(nn.Module):
@@ -35,10 +39,12 @@ class ConvBlock(nn.Module):
 
 
 class Net(nn.Module):
-    def __init__(self, blocks: dict[str, ConvBlock], head: nn.Module):
+    def __init__(self, blocks: dict[str, ConvBlock], head: nn.Module, input_size: int = 28,
+                 mean: float = MNIST_MEAN, std: float = MNIST_STD):
         super().__init__()
-        self.register_buffer("mean", torch.tensor(MNIST_MEAN), persistent=False)
-        self.register_buffer("std", torch.tensor(MNIST_STD), persistent=False)
+        self.input_size = input_size     # 28: MNIST-style input; 8: the UCI 8x8 digits
+        self.register_buffer("mean", torch.tensor(mean), persistent=False)
+        self.register_buffer("std", torch.tensor(std), persistent=False)
         self.blocks = nn.ModuleDict(blocks)
         self.head = head
 
@@ -104,12 +110,31 @@ def _digitpad_s(ceil: bool = True) -> Net:
     return Net(blocks, nn.Sequential(nn.Flatten(), nn.Linear(64 * side * side, 10)))
 
 
+def _seed004() -> Net:
+    # Seed 004's net for the UCI 8x8 digits, as the NumPy engine builds it (training/scratch/net.py),
+    # input standardised the same way: the two engines train the same function.
+    head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 4 * 4, 32), nn.ReLU(), nn.Linear(32, 10))
+    return Net({"conv1": ConvBlock(1, 4, bn=False)}, head, input_size=8, mean=OPTDIGITS_MEAN, std=OPTDIGITS_STD)
+
+
+def _optdigits() -> Net:
+    # For the UCI 8x8 digits: two 3x3 conv+BN stages at 8x8 (an 8x8 image has little to pool
+    # before the strokes' layout is gone), one at 4x4, then a dropout-regularised linear head:
+    # 3,823 training digits overfit anything bigger.
+    blocks = {"conv1": ConvBlock(1, 32, pool=False), "conv2": ConvBlock(32, 64),     # 8 -> 4
+              "conv3": ConvBlock(64, 128)}                                          # 4 -> 2
+    head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(128 * 2 * 2, 10))
+    return Net(blocks, head, input_size=8, mean=OPTDIGITS_MEAN, std=OPTDIGITS_STD)
+
+
 ARCHS: dict[str, tuple[Callable[[], Net], str]] = {
     "digitpad": (_digitpad, "default: 4 conv+BN blocks 32/64/64/128, best accuracy per CPU second"),
     "digitpad-s": (_digitpad_s, "small: 3 conv+BN blocks 16/32/64, for quick runs"),
     "seed001": (_seed001, "conv 1->8, pool, conv 8->16, pool, linear (seed 001)"),
     "seed002": (_seed002, "conv5x5 16+BN, conv5x5 32+BN, linear (seed 002, Fashion-MNIST)"),
     "seed000": (_seed000, "4 conv+BN blocks 32/64/128/256, MLP head with dropout (seed 000)"),
+    "seed004": (_seed004, "8x8 input: conv 1->4, pool, dense 64->32->10 (seed 004; also --engine numpy)"),
+    "optdigits": (_optdigits, "8x8 input: conv+BN 32/64/128 blocks and a dropout head, for the UCI digits"),
 }
 
 
@@ -133,6 +158,17 @@ def build(arch: str, like: dict | None = None) -> Net:
         if _fits(older, like):
             return older
     return net
+
+
+def check_input(arch: str, dataset: str) -> None:
+    """An arch trains on a dataset whose images are its input size (28x28 nets on MNIST, 8x8 on optdigits)."""
+    if dataset not in contract.DATASET_INPUTS:
+        return  # data.load names the unknown dataset
+    side, size = contract.DATASET_INPUTS[dataset].size, build(arch).input_size
+    if side != size:
+        fitting = [a for a in ARCHS if build(a).input_size == side]
+        raise TrainError(f"--arch {arch} takes {size}x{size} input; {dataset} digits are {side}x{side} "
+                         f"(archs for them: {', '.join(fitting)})")
 
 
 def count_params(model: nn.Module) -> int:

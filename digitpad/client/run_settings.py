@@ -30,11 +30,13 @@ class ArchInfo:
 # What ``digitpad-train --list-archs`` printed when this was written: shown at once, then
 # replaced by the engine's own answer (runs in a QProcess, since the engine imports torch).
 KNOWN_ARCHS = [
-    ArchInfo("digitpad", 141_418, "default: 4 conv+BN blocks 32/64/64/128, best accuracy per CPU second"),
-    ArchInfo("digitpad-s", 29_178, "small: 3 conv+BN blocks 16/32/64, for quick runs"),
+    ArchInfo("digitpad", 150_378, "default: 4 conv+BN blocks 32/64/64/128, best accuracy per CPU second"),
+    ArchInfo("digitpad-s", 33_658, "small: 3 conv+BN blocks 16/32/64, for quick runs"),
     ArchInfo("seed001", 9_098, "conv 1->8, pool, conv 8->16, pool, linear (seed 001)"),
     ArchInfo("seed002", 28_986, "conv5x5 16+BN, conv5x5 32+BN, linear (seed 002, Fashion-MNIST)"),
     ArchInfo("seed000", 471_210, "4 conv+BN blocks 32/64/128/256, MLP head with dropout (seed 000)"),
+    ArchInfo("seed004", 2_450, "8x8 input: conv 1->4, pool, dense 64->32->10 (seed 004; also --engine numpy)"),
+    ArchInfo("optdigits", 98_026, "8x8 input: conv+BN 32/64/128 blocks and a dropout head, for the UCI digits"),
 ]
 
 _ARCH_LINE = re.compile(r"^(\S+)\s+([\d,]+)\s+params\s+(.*)$")

@@ -24,7 +24,7 @@ FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]
-CLASSES = {"mnist": MNIST_CLASSES, "fashion-mnist": FASHION_CLASSES}
+CLASSES = {"mnist": MNIST_CLASSES, "fashion-mnist": FASHION_CLASSES, "optdigits": MNIST_CLASSES}
 
 
 def activation_output(layer: str) -> str:
@@ -40,6 +40,68 @@ class LayerInfo:
     kernel: str | None = None
 
 
+# The named preprocessings (digitpad.core.preprocess.PREPROCESSINGS) and the side they produce.
+PREPROCESSING_SIZES = {"mnist": 28, "optdigits": 8}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """``metadata["input"]``: the tensor a model takes, ``[N, channels, size, size]``, and the named
+    preprocessing that turns a drawing into it. A file without the field (or without some of its
+    keys) is 28x28 grayscale, MNIST-style. A 32x32 RGB model would say size 32, channels 3 and the
+    name of its own preprocessing; polarity and range say how the values read."""
+
+    size: int = INPUT_SIZE                     # side of the square image in pixels (28, 8)
+    channels: int = 1                          # 1: grayscale
+    preprocessing: str = "mnist"               # "mnist": crop, fit 20x20, centre of mass in 28x28;
+    #                                            "optdigits": NIST size normalisation to 32x32, 4x4 counts / 16
+    polarity: str = "white-on-black"           # ink bright on a dark background
+    range: tuple[float, float] = (0.0, 1.0)    # of the values fed
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """[channels, size, size]: one input without its batch dimension."""
+        return (self.channels, self.size, self.size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "channels": self.channels, "preprocessing": self.preprocessing,
+                "polarity": self.polarity, "range": [float(v) for v in self.range]}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> InputSpec:
+        """Check types and ranges; missing keys take the defaults (a missing preprocessing is the one
+        known for the size). Raises ValueError with a readable reason."""
+        _expect(d, "object", "input")
+        size = _expect(d.get("size", INPUT_SIZE), "integer", "input.size")
+        channels = _expect(d.get("channels", 1), "integer", "input.channels")
+        if not 1 <= size <= 4096:
+            raise ValueError(f"digitpad metadata: input.size must be 1 to 4096 (got {size})")
+        if not 1 <= channels <= 4:
+            raise ValueError(f"digitpad metadata: input.channels must be 1 to 4 (got {channels})")
+        default_prep = next((name for name, side in PREPROCESSING_SIZES.items() if side == size), "mnist")
+        prep = _expect(d.get("preprocessing", default_prep), "string", "input.preprocessing")
+        polarity = _expect(d.get("polarity", "white-on-black"), "string", "input.polarity")
+        for key, value in (("preprocessing", prep), ("polarity", polarity)):
+            if not 0 < len(value) <= 64:
+                raise ValueError(f"digitpad metadata: input.{key} must be a short string (got {_short(value)})")
+        r = _expect(d.get("range", [0.0, 1.0]), "array", "input.range")
+        if len(r) != 2 or not all(_is_number(x) for x in r) or not r[0] < r[1]:
+            raise ValueError(f"digitpad metadata: input.range must be two numbers, low < high (got {_short(r)})")
+        return cls(size, channels, prep, polarity, (float(r[0]), float(r[1])))
+
+    @classmethod
+    def checked_dict(cls, raw: Any) -> dict[str, Any]:
+        """``raw`` checked and completed with the defaults; keys this version does not know are kept."""
+        spec = cls.from_dict(raw)
+        return {**raw, **spec.to_dict()} if isinstance(raw, dict) else spec.to_dict()
+
+
+MNIST_INPUT = InputSpec()
+OPTDIGITS_INPUT = InputSpec(size=PREPROCESSING_SIZES["optdigits"], preprocessing="optdigits")
+# What a model trained on each dataset takes (Fashion-MNIST is prepared the MNIST way).
+DATASET_INPUTS = {"mnist": MNIST_INPUT, "fashion-mnist": MNIST_INPUT, "optdigits": OPTDIGITS_INPUT}
+
+
 @dataclass
 class ModelMetadata:
     """What a digitpad .onnx says about itself (the JSON under ``metadata_props['digitpad']``)."""
@@ -52,12 +114,15 @@ class ModelMetadata:
     training: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     format: int = FORMAT
-    input: dict[str, Any] = field(
-        default_factory=lambda: {"size": INPUT_SIZE, "polarity": "white-on-black", "range": [0.0, 1.0]}
-    )
+    input: dict[str, Any] = field(default_factory=MNIST_INPUT.to_dict)
     # The calibrated "not a digit" rule (core/not_digit.py): {"score", "threshold", "calibration"};
     # None when the model has none. Checked where it is used (not_digit.from_metadata).
     not_digit: dict[str, Any] | None = None
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """The input description, checked (from_json already validated it)."""
+        return InputSpec.from_dict(self.input)
 
     def to_json(self) -> str:
         """Strict JSON (no NaN or Infinity: ``from_json`` refuses them, and so do other readers)."""
@@ -106,7 +171,7 @@ class ModelMetadata:
             arch=d.get("arch", "?"), dataset=d.get("dataset", "?"), classes=list(classes),
             layers=_layers(d.get("layers", [])), metrics=_metrics(d.get("metrics", {})),
             training=_training(d.get("training", {})), created=d.get("created", ""), format=fmt,
-            input=_input(d.get("input", {})),
+            input=InputSpec.checked_dict(d.get("input", {})),
             not_digit=_not_digit(d.get("not_digit")),
         )
 
@@ -216,22 +281,6 @@ def _training(d: Any) -> dict[str, Any]:
     sha = d.get("weights_sha256")
     if sha is not None and not (len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
         raise ValueError(f"digitpad metadata: training.weights_sha256 is not a sha256 hex digest ({_short(sha)})")
-    return dict(d)
-
-
-def _input(d: Any) -> dict[str, Any]:
-    _expect(d, "object", "input")
-    if "size" in d and not 1 <= _expect(d["size"], "integer", "input.size") <= 4096:
-        raise ValueError(f"digitpad metadata: input.size must be 1 to 4096 (got {d['size']})")
-    if "channels" in d and not 1 <= _expect(d["channels"], "integer", "input.channels") <= 64:
-        raise ValueError(f"digitpad metadata: input.channels must be 1 to 64 (got {d['channels']})")
-    for key in ("polarity", "preprocessing"):
-        if key in d:
-            _expect(d[key], "string", f"input.{key}")
-    if "range" in d:
-        r = _expect(d["range"], "array", "input.range")
-        if len(r) != 2 or not all(_is_number(x) for x in r) or not r[0] < r[1]:
-            raise ValueError(f"digitpad metadata: input.range must be two numbers, low < high (got {_short(r)})")
     return dict(d)
 
 

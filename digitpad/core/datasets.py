@@ -1,10 +1,12 @@
-"""Datasets on disk: MNIST-style IDX files read straight into numpy arrays.
+"""Datasets on disk: MNIST-style IDX files read straight into numpy arrays, and the UCI
+8x8 digits (``optdigits``, CSV; read by :mod:`digitpad.core.optdigits`).
 
 Both processes read data through here: the engine to train, the app to evaluate and to
 re-stroke MNIST digits. numpy only; a damaged file fails with one clear ``DatasetError``.
 
 Accepted layouts for a data folder: torchvision's ``<root>/<Name>/raw/``, ``<root>/<Name>/``
-and the files directly in the folder, each file raw or gzipped.
+and the files directly in the folder, each file raw or gzipped; for optdigits
+``<root>/optdigits/`` or the folder itself.
 """
 from __future__ import annotations
 
@@ -14,9 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import optdigits
+
 # Our dataset names -> torchvision's class and folder names.
-DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "optdigits": optdigits.NAME}
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "optdigits": "UCI 8x8 digits"}
+DOWNLOADABLE = ("mnist", "fashion-mnist")   # torchvision can fetch these; optdigits comes as files
+# The pixel value of full ink in each dataset's uint8 images (optdigits counts 16 pixels per block).
+FULL_SCALE = {"mnist": 255, "fashion-mnist": 255, "optdigits": optdigits.FULL_SCALE}
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -30,8 +37,9 @@ class DatasetError(Exception):
 
 @dataclass
 class Split:
-    images: np.ndarray  # uint8 [N, 28, 28], white ink on black
+    images: np.ndarray  # uint8 [N, 28, 28] (optdigits: [N, 8, 8]), white ink on black
     labels: np.ndarray  # int64 [N]
+    full_scale: int = 255  # the value of full ink: images / full_scale is the model input (0..1)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -52,6 +60,12 @@ def has_split(data_dir: str | Path | None, dataset: str, split: str) -> bool:
     """Whether the folder holds the files of this split (without reading them)."""
     if not data_dir or dataset not in DATASETS:
         return False
+    if dataset == optdigits.NAME:
+        try:
+            optdigits.find_file(data_dir, split)
+        except (optdigits.OptdigitsError, OSError):
+            return False
+        return True
     try:
         for stem in SPLIT_FILES[split]:
             find_file(Path(data_dir), dataset, stem)
@@ -98,6 +112,12 @@ def load_split(data_dir: str | Path, dataset: str, split: str) -> Split:
     if dataset not in DATASETS:
         raise DatasetError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     data_dir = Path(data_dir)
+    if dataset == optdigits.NAME:
+        try:
+            images, labels = optdigits.load(data_dir, split)
+        except optdigits.OptdigitsError as e:
+            raise DatasetError(str(e)) from None
+        return Split(images, labels, optdigits.FULL_SCALE)
     img_name, lbl_name = SPLIT_FILES[split]
     images = read_idx(find_file(data_dir, dataset, img_name), IMAGES_MAGIC)
     labels = read_idx(find_file(data_dir, dataset, lbl_name), LABELS_MAGIC)
@@ -111,4 +131,11 @@ def load_split(data_dir: str | Path, dataset: str, split: str) -> Split:
 
 
 def concat(*splits: Split) -> Split:
-    return Split(np.concatenate([s.images for s in splits]), np.concatenate([s.labels for s in splits]))
+    shapes = {s.images.shape[1:] for s in splits}
+    scales = {s.full_scale for s in splits}
+    if len(shapes) > 1 or len(scales) > 1:
+        sizes = " and ".join(f"{'x'.join(map(str, shape))}" for shape in sorted(shapes))
+        raise DatasetError(f"cannot mix digits of different kinds ({sizes} images, full ink at "
+                           f"{' and '.join(map(str, sorted(scales)))})")
+    return Split(np.concatenate([s.images for s in splits]), np.concatenate([s.labels for s in splits]),
+                 splits[0].full_scale)

@@ -13,7 +13,6 @@ from typing import Callable
 import numpy as np
 import onnxruntime as ort
 
-from .contract import INPUT_SIZE
 from .datasets import DATASETS, DatasetError, first_folder_with, load_split
 from .inference import Predictor, session_options
 
@@ -22,17 +21,23 @@ BATCH = 500
 
 @dataclass
 class TestSet:
-    images: np.ndarray      # uint8 [N, 28, 28], white ink on black
+    images: np.ndarray      # uint8 [N, 28, 28] (optdigits: [N, 8, 8] block counts), white ink on black
     labels: np.ndarray      # int64 [N]
     dataset: str
     folder: Path
+    full_scale: int = 255   # the value of full ink (optdigits: 16)
 
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def size(self) -> int:
+        """Side of the images: 28, or 8 for optdigits."""
+        return int(self.images.shape[-1])
+
     def image(self, i: int) -> np.ndarray:
-        """float32 [28, 28] in 0..1: exactly what the model was fed."""
-        return self.images[i].astype(np.float32) / 255.0
+        """float32 [size, size] in 0..1: exactly what the model was fed."""
+        return self.images[i].astype(np.float32) / self.full_scale
 
 
 class TestSetError(Exception):
@@ -46,7 +51,7 @@ def load_test_set(folder: str | Path, dataset: str = "mnist") -> TestSet:
         split = load_split(Path(folder), dataset, "test")
     except DatasetError as e:
         raise TestSetError(str(e)) from None
-    return TestSet(split.images, split.labels, dataset, Path(folder))
+    return TestSet(split.images, split.labels, dataset, Path(folder), split.full_scale)
 
 
 def find_test_folder(dataset: str, candidates: list[str | Path | None]) -> Path | None:
@@ -133,7 +138,11 @@ def evaluation_session(path: str | Path, keep: list[str], threads: int | None = 
 def evaluate(predictor: Predictor, test: TestSet, *, batch: int = BATCH, threads: int | None = None,
              progress: Callable[[int, int], None] | None = None,
              cancelled: Callable[[], bool] | None = None) -> EvalResult | None:
-    """Run the whole test set through the model. None if cancelled."""
+    """Run the whole test set through the model. None if cancelled. Raises TestSetError when the
+    set's images are not the model's input (a 28x28 model on the 8x8 digits, or the reverse)."""
+    if test.images.shape[1:] != predictor.input_shape[1:] or predictor.input_shape[0] != 1:
+        raise TestSetError(f"{predictor.name} takes {predictor.input_size}x{predictor.input_size} input; the "
+                           f"{test.dataset} test set holds {test.size}x{test.size} images")
     t0 = time.perf_counter()
     session = None
     wanted = [n for n in (predictor.logits_name, predictor.probs_name) if n]
@@ -144,7 +153,7 @@ def evaluate(predictor: Predictor, test: TestSet, *, batch: int = BATCH, threads
     for i in range(0, n, batch):
         if cancelled is not None and cancelled():
             return None
-        x = (test.images[i:i + batch].astype(np.float32) * (1.0 / 255.0)).reshape(-1, 1, INPUT_SIZE, INPUT_SIZE)
+        x = (test.images[i:i + batch].astype(np.float32) * (1.0 / test.full_scale)).reshape(-1, *predictor.input_shape)
         if session is not None:
             values = session.run(wanted, {predictor.input_name: x})
             _, p = predictor._scores(dict(zip(wanted, values)))

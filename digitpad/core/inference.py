@@ -20,8 +20,9 @@ import numpy as np
 import onnxruntime as ort
 
 from . import not_digit as not_digit_rule
-from .contract import (ACT_PREFIX, INPUT_SIZE, LOGITS, METADATA_KEY, MNIST_CLASSES,
-                       PROBS, ModelMetadata)
+from . import preprocess
+from .contract import (ACT_PREFIX, LOGITS, METADATA_KEY, MNIST_CLASSES, MNIST_INPUT, OPTDIGITS_INPUT,
+                       PREPROCESSING_SIZES, PROBS, InputSpec, ModelMetadata)
 
 if TYPE_CHECKING:
     from .coverage import Field, UsedMap
@@ -102,9 +103,9 @@ class Predictor:
         self._network: Network | None = None
         self._network_error: str | None = None
         self._trace_cache: tuple[bytes, dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
+        self.metadata, self.metadata_error = self._read_metadata()
         self._check_input()
         self._find_outputs()
-        self.metadata, self.metadata_error = self._read_metadata()
         self.classes = self.metadata.classes if self.metadata else list(MNIST_CLASSES)
         # The calibrated "not a digit" rule, or None (then not_digit is always False).
         self.not_digit_rule = not_digit_rule.from_metadata(self.metadata) if self.logits_name else None
@@ -112,6 +113,8 @@ class Predictor:
 
     # -- loading -------------------------------------------------------------------------
     def _check_input(self) -> None:
+        """The input the model takes: its metadata's description, else what its graph's input
+        shape says (8x8 when both sides are pinned to 8, else MNIST's 28x28); the two must agree."""
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise ModelLoadError(f"{self.path.name} has {len(inputs)} inputs; a digit classifier has one "
@@ -121,13 +124,28 @@ class Predictor:
         if inp.type != "tensor(float)":
             raise ModelLoadError(f"{self.path.name} expects {inp.type} input; digitpad feeds float32 images.")
         shape = list(inp.shape)
-        want = [None, 1, INPUT_SIZE, INPUT_SIZE]
         fixed = [d if isinstance(d, int) else None for d in shape]
+        if self.metadata is not None:
+            spec = self.metadata.input_spec
+        else:
+            spec = OPTDIGITS_INPUT if len(fixed) == 4 and fixed[2] == fixed[3] == OPTDIGITS_INPUT.size else MNIST_INPUT
+        if spec.preprocessing not in preprocess.PREPROCESSINGS:
+            known = ", ".join(preprocess.PREPROCESSINGS)
+            raise ModelLoadError(f"{self.path.name} asks for the {spec.preprocessing!r} preprocessing, which this "
+                                 f"version of digitpad does not have (it knows {known}).")
+        if spec.channels != 1 or spec.size != PREPROCESSING_SIZES[spec.preprocessing]:
+            raise ModelLoadError(f"{self.path.name} describes its input as {spec.channels} x {spec.size}x{spec.size} "
+                                 f"with the {spec.preprocessing!r} preprocessing, which makes 1 x "
+                                 f"{PREPROCESSING_SIZES[spec.preprocessing]}x{PREPROCESSING_SIZES[spec.preprocessing]}.")
+        want = [None, *spec.shape]
         ok = len(shape) == 4 and all(w is None or f is None or f == w for f, w in zip(fixed, want))
         if not ok:
             shown = "[" + ", ".join(str(d) if isinstance(d, int) else "N" for d in shape) + "]"
-            raise ModelLoadError(f"{self.path.name} expects input of shape {shown}; digitpad feeds "
-                                 f"grayscale 28x28 images [N, 1, 28, 28].")
+            raise ModelLoadError(f"{self.path.name} expects input of shape {shown}; digitpad feeds grayscale "
+                                 f"28x28 images [N, 1, 28, 28] or UCI 8x8 digits [N, 1, 8, 8]"
+                                 + (f" (its metadata says [N, {', '.join(map(str, spec.shape))}])."
+                                    if self.metadata is not None else "."))
+        self.input_spec: InputSpec = spec
         self.fixed_batch = fixed[0]  # some exports pin the batch to 1
 
     def _find_outputs(self) -> None:
@@ -159,15 +177,39 @@ class Predictor:
 
     def _smoke_test(self) -> None:
         try:
-            self.predict(np.zeros((1, 1, INPUT_SIZE, INPUT_SIZE), np.float32))
+            self.predict(np.zeros((1, *self.input_shape), np.float32))
         except Exception as e:
-            raise ModelLoadError(f"{self.path.name} loads but fails on a 28x28 image "
+            raise ModelLoadError(f"{self.path.name} loads but fails on a {self.input_size}x{self.input_size} image "
                                  f"({str(e).strip().splitlines()[0][:200] if str(e).strip() else e!r}).") from None
 
     # -- what the views need ---------------------------------------------------------------
     @property
     def name(self) -> str:
         return self.path.stem
+
+    @property
+    def input_size(self) -> int:
+        """Side of the model's input image: 28 (MNIST-style) or 8 (UCI 8x8 digits)."""
+        return self.input_spec.size
+
+    @property
+    def input_channels(self) -> int:
+        return self.input_spec.channels
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """[channels, size, size] of one input."""
+        return self.input_spec.shape
+
+    @property
+    def preprocessing(self) -> str:
+        """The named preprocessing this model's input is made with: "mnist" or "optdigits"."""
+        return self.input_spec.preprocessing
+
+    def to_model_input(self, img: np.ndarray) -> np.ndarray | None:
+        """This model's input from a white-on-black drawing ([H, W], 0..1): float32
+        [1, channels, size, size], or None when there is no ink."""
+        return preprocess.PREPROCESSINGS[self.preprocessing](img)
 
     @property
     def layers(self) -> list[str]:
@@ -184,8 +226,9 @@ class Predictor:
         return ACT_PREFIX + layer
 
     def predict(self, x: np.ndarray) -> Prediction:
-        """x: [28, 28] or [1, 1, 28, 28] float32. Returns probs, logits and all activations."""
-        x = np.ascontiguousarray(x, dtype=np.float32).reshape(1, 1, INPUT_SIZE, INPUT_SIZE)
+        """x: [size, size] or [1, 1, size, size] float32 (size: ``input_size``). Returns probs, logits and
+        all activations."""
+        x = np.ascontiguousarray(x, dtype=np.float32).reshape(1, *self.input_shape)
         t0 = time.perf_counter()
         values = self.session.run(None, {self.input_name: x})
         seconds = time.perf_counter() - t0
@@ -213,11 +256,11 @@ class Predictor:
         return logits, np.asarray(probs, dtype=np.float32).reshape(-1, 10)
 
     def predict_batch(self, xs: np.ndarray) -> np.ndarray:
-        """xs: [N, 1, 28, 28] (or [N, 28, 28]). Returns probabilities [N, 10]; no activations."""
+        """xs: [N, 1, size, size] (or [N, size, size]). Returns probabilities [N, 10]; no activations."""
         return self._batch(xs)[1]
 
     def score_batch(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """xs: [N, 1, 28, 28]. Returns probabilities [N, 10], digit scores [N] and not_digit [N]
+        """xs: [N, 1, size, size]. Returns probabilities [N, 10], digit scores [N] and not_digit [N]
         (all False without a calibrated threshold), as :meth:`predict` gives them one at a time."""
         logits, probs = self._batch(xs)
         scores = not_digit_rule.digit_score(logits)
@@ -225,7 +268,7 @@ class Predictor:
         return probs, scores, flagged
 
     def _batch(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xs = np.ascontiguousarray(xs, dtype=np.float32).reshape(-1, 1, INPUT_SIZE, INPUT_SIZE)
+        xs = np.ascontiguousarray(xs, dtype=np.float32).reshape(-1, *self.input_shape)
         wanted = [n for n in (self.logits_name, self.probs_name) if n]
         if self.fixed_batch == 1 and len(xs) != 1:
             rows = [self.session.run(wanted, {self.input_name: x[None]}) for x in xs]
@@ -257,7 +300,7 @@ class Predictor:
 
             names = {self._layer_output(layer): layer for layer in self.layers}
             try:
-                self._network = Network.load(self.path, names, input_shape=(1, INPUT_SIZE, INPUT_SIZE))
+                self._network = Network.load(self.path, names, input_shape=self.input_shape)
             except UnsupportedModel as e:
                 self._network_error = f"{self.path.name} cannot be computed step by step: {e}"
             except Exception as e:  # noqa: BLE001  any graph we cannot follow: say so in one line, keep predicting
@@ -299,7 +342,7 @@ class Predictor:
         return self._traced(x)[0]
 
     def _traced(self, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        x = np.ascontiguousarray(x, dtype=np.float32).reshape(1, 1, INPUT_SIZE, INPUT_SIZE)
+        x = np.ascontiguousarray(x, dtype=np.float32).reshape(1, *self.input_shape)
         key = x.tobytes()
         cached = self._trace_cache
         if cached is None or cached[0] != key:

@@ -24,6 +24,7 @@ SETTINGS_FILE = "settings.json"
 
 MODEL_SUFFIX = ".onnx"
 CHECKPOINT_SUFFIX = ".ckpt.pt"     # the engine's resumable state, beside its model
+NUMPY_CHECKPOINT_SUFFIX = ".ckpt.npz"  # the same from the NumPy engine (digitpad-train --engine numpy)
 RUN_LOG_SUFFIX = ".run.json"       # the engine's record of a completed run
 APP_LOG_SUFFIX = ".log.json"       # the app's record of a run it watched (step curve, status)
 
@@ -68,7 +69,8 @@ def shipped_model_path() -> Path:
 
 @dataclass(frozen=True)
 class RunFiles:
-    """The files of one run, named after its model: ``X.onnx``, ``X.ckpt.pt``, ``X.run.json``, ``X.log.json``."""
+    """The files of one run, named after its model: ``X.onnx``, ``X.ckpt.pt`` (``X.ckpt.npz`` from the
+    NumPy engine), ``X.run.json``, ``X.log.json``."""
 
     model: Path
 
@@ -77,7 +79,7 @@ class RunFiles:
         """From any of the run's files (or its model path)."""
         path = Path(path)
         name = path.name
-        for suffix in (CHECKPOINT_SUFFIX, RUN_LOG_SUFFIX, APP_LOG_SUFFIX, MODEL_SUFFIX):
+        for suffix in (CHECKPOINT_SUFFIX, NUMPY_CHECKPOINT_SUFFIX, RUN_LOG_SUFFIX, APP_LOG_SUFFIX, MODEL_SUFFIX):
             if name.endswith(suffix):
                 return cls(path.with_name(name[: -len(suffix)] + MODEL_SUFFIX))
         return cls(path.with_name(name + MODEL_SUFFIX))
@@ -91,6 +93,10 @@ class RunFiles:
         return self.model.with_name(self.stem + CHECKPOINT_SUFFIX)
 
     @property
+    def numpy_checkpoint(self) -> Path:
+        return self.model.with_name(self.stem + NUMPY_CHECKPOINT_SUFFIX)
+
+    @property
     def run_log(self) -> Path:
         return self.model.with_name(self.stem + RUN_LOG_SUFFIX)
 
@@ -99,14 +105,14 @@ class RunFiles:
         return self.model.with_name(self.stem + APP_LOG_SUFFIX)
 
     def all(self) -> list[Path]:
-        return [self.model, self.checkpoint, self.run_log, self.app_log]
+        return [self.model, self.checkpoint, self.numpy_checkpoint, self.run_log, self.app_log]
 
     def temporaries(self) -> list[Path]:
         """What an atomic write killed half-way may leave: ``.X.onnx.tmpPID``, ``.X.ckpt.pt.tmpPID``,
         and the engine's writability probe ``.X.onnx.probePID``."""
         folder = self.model.parent
         found: list[Path] = []
-        for name in (self.model.name, self.checkpoint.name):
+        for name in (self.model.name, self.checkpoint.name, self.numpy_checkpoint.name):
             found += folder.glob(f".{name}.tmp*")
         found += folder.glob(f".{self.model.name}.probe*")
         return found

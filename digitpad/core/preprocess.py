@@ -112,6 +112,109 @@ def to_model_input(img: np.ndarray) -> np.ndarray | None:
     return out[None, None]
 
 
+# -- the UCI 8x8 digits (optdigits) ---------------------------------------------------------
+# optdigits.names: NIST's programs made normalised 32x32 bitmaps, whose on-pixels were counted
+# in 4x4 blocks. NIST's second-generation normalisation (hsfsys, norm_2nd_gen) stretches the
+# ink's bounding box to 20 wide x 32 high, aspect ratio NOT kept (so a "1" is a wide bar),
+# centres it in 32x32, evens out the stroke width by eroding or dilating until the on-pixel
+# count is in a band, and shears the rows to stand the digit upright (shear_char). The data
+# agree: every digit fills all 8 block rows, columns 1..6 hold the ink (20 px from x = 6),
+# and the ink that reaches columns 0 and 7 (14% of the training digits) is the shear's.
+NIST_FIELD = 32               # the normalised bitmap's side
+NIST_BOX_W, NIST_BOX_H = 20, 32
+NIST_BOX_X = (NIST_FIELD - NIST_BOX_W) // 2
+BLOCK = 4                     # 4x4 blocks -> 8x8 counts 0..16
+OPTDIGITS_SIZE = NIST_FIELD // BLOCK
+# hsfsys' stroke-width band: erode above 412 on-pixels (twice above 560), dilate below 256
+# (twice below 108).
+ERODE_ABOVE, ERODE_TWICE_ABOVE, DILATE_BELOW, DILATE_TWICE_BELOW = 412, 560, 256, 108
+
+
+def _resample_axis0(a: np.ndarray, n_out: int, scale: float) -> np.ndarray:
+    """Area-resample the rows of ``a`` onto ``n_out`` rows (row i -> [scale * i, scale * (i + 1)))."""
+    if scale <= 1.0:
+        return _shrink_rows(a, n_out, scale, 0.0)
+    return _area_weights(a.shape[0], n_out, scale, 0.0).astype(np.float32) @ a  # tiny: a short stroke
+
+
+def _neighbours4(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The 4-neighbours of every pixel (north, south, west, east); off beyond the border."""
+    p = np.pad(b, 1)
+    return p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]
+
+
+def _even_stroke_width(b: np.ndarray) -> np.ndarray:
+    """NIST's stroke-width normalisation: erode (a pixel survives if its 4 neighbours are on) or
+    dilate (a pixel turns on if a 4-neighbour is on) once or twice by the on-pixel count."""
+    n = int(b.sum())
+    if n > ERODE_ABOVE:
+        for _ in range(2 if n > ERODE_TWICE_ABOVE else 1):
+            north, south, west, east = _neighbours4(b)
+            b = b & north & south & west & east
+    elif n < DILATE_BELOW:
+        for _ in range(2 if n < DILATE_TWICE_BELOW else 1):
+            north, south, west, east = _neighbours4(b)
+            b = b | north | south | west | east
+    return b
+
+
+def _deslant(b: np.ndarray) -> np.ndarray:
+    """NIST's shear_char: shift each row so the leftmost ink two rows below the top and two rows
+    above the bottom line up, rows moving in proportion to their distance from the middle row."""
+    rows = np.flatnonzero(b.any(axis=1))
+    if rows.size == 0 or rows[-1] - rows[0] + 1 <= 5:
+        return b
+    top, bottom = rows[0] + 2, rows[-1] - 2
+    top_left, bottom_left = np.flatnonzero(b[top]), np.flatnonzero(b[bottom])
+    if top_left.size == 0 or bottom_left.size == 0 or top_left[0] == bottom_left[0]:
+        return b
+    slope = (top_left[0] - bottom_left[0]) / (bottom - top)
+    h, w = b.shape
+    shift = np.rint((np.arange(h) - h // 2) * slope).astype(np.int64)[:, None]    # > 0: to the right
+    src = np.arange(w)[None, :] - shift
+    inside = (src >= 0) & (src < w)
+    return np.take_along_axis(b, np.clip(src, 0, w - 1), axis=1) & inside
+
+
+def nist_bitmap(img: np.ndarray) -> np.ndarray | None:
+    """The 32x32 bool bitmap NIST's normalisation makes of a white-on-black drawing; None for no ink."""
+    img = np.asarray(img, dtype=np.float32)
+    if img.ndim != 2:
+        raise ValueError(f"expected a 2-D image, got shape {img.shape}")
+    box = ink_bbox(img)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    crop = img[top:bottom, left:right]
+    crop = np.where(crop > INK_THRESHOLD * 0.5, crop, np.float32(0.0))
+    if float(crop.sum(dtype=np.float64)) < MIN_INK_MASS:
+        return None
+    h, w = crop.shape
+    rows = _resample_axis0(crop, NIST_BOX_H, NIST_BOX_H / h)                                       # [32, w]
+    box_img = _resample_axis0(np.ascontiguousarray(rows.T), NIST_BOX_W, NIST_BOX_W / w).T        # [32, 20]
+    bitmap = np.zeros((NIST_FIELD, NIST_FIELD), bool)
+    # NIST's scans were bilevel: a pixel is on when the ink covers at least half of it.
+    bitmap[:, NIST_BOX_X:NIST_BOX_X + NIST_BOX_W] = box_img >= 0.5
+    return _deslant(_even_stroke_width(bitmap))
+
+
+def to_optdigits_input(img: np.ndarray) -> np.ndarray | None:
+    """The UCI 8x8 digits' model input from a white-on-black drawing: NIST's 32x32 bitmap
+    (``nist_bitmap``), on-pixels counted in 4x4 blocks, divided by 16 so values stay 0..1.
+
+    Returns float32 [1, 1, 8, 8], or None when there is no ink to speak of.
+    """
+    bitmap = nist_bitmap(img)
+    if bitmap is None:
+        return None
+    counts = bitmap.reshape(OPTDIGITS_SIZE, BLOCK, OPTDIGITS_SIZE, BLOCK).sum(axis=(1, 3), dtype=np.int32)
+    return (counts.astype(np.float32) * np.float32(1.0 / (BLOCK * BLOCK)))[None, None]
+
+
+# The named preprocessings a model file's ``input.preprocessing`` may ask for (contract.InputSpec).
+PREPROCESSINGS = {"mnist": to_model_input, "optdigits": to_optdigits_input}
+
+
 def _components(mask: np.ndarray) -> list[int]:
     """Sizes of the 8-connected components of a small boolean mask (flood fill)."""
     seen = np.zeros_like(mask, dtype=bool)

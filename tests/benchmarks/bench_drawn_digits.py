@@ -4,10 +4,12 @@
         [--per-cell 8] [--per-class 100] [--renderer canvas|numpy] [--json OUT.json] [--failures OUT.png]
 
 Each drawing takes the path a user's drawing takes: ``DrawingCanvas.draw_stroke`` on a
-canvas of the app's size (400 px), ``canvas.to_array()``, ``preprocess.to_model_input``,
-``inference.Predictor``. The set (see digitpad/core/handwriting/bench.py) is 25 styles' held-out
-"bench" template variants x 5 conditions (normal, thin, thick, small, off-centre) plus MNIST
-*test* digits traced from their skeletons and re-stroked with a round pen. Seeded:
+canvas of the app's size (400 px), ``canvas.to_array()``, the model's own preprocessing
+(``preprocess.to_model_input`` for a 28x28 model, ``to_optdigits_input`` for an 8x8 one, as
+``Predictor.to_model_input`` picks), ``inference.Predictor``. The set (see
+digitpad/core/handwriting/bench.py) is 25 styles' held-out "bench" template variants x 5
+conditions (normal, thin, thick, small, off-centre) plus MNIST *test* digits traced from
+their skeletons and re-stroked with a round pen. Seeded:
 the same arguments give the same drawings and the same figures.
 
 Prints accuracy overall, per class, per condition and per style, and the worst
@@ -57,35 +59,44 @@ def short_top_sevens(n: int, seed: int = 0) -> list:
     return out
 
 
-def replay_through_canvas(drawings) -> np.ndarray:
-    """[N, 1, 28, 28] model inputs, each drawn stroke by stroke on the app's canvas widget."""
+def _inputs(images, n: int, preprocessings) -> dict[str, np.ndarray]:
+    """{preprocessing name: [N, 1, size, size]} from an iterator of drawn canvas arrays."""
+    from digitpad.core.contract import PREPROCESSING_SIZES
+    from digitpad.core.preprocess import PREPROCESSINGS
+
+    xs = {name: np.zeros((n, 1, PREPROCESSING_SIZES[name], PREPROCESSING_SIZES[name]), np.float32)
+          for name in preprocessings}
+    for i, img in enumerate(images):
+        for name in preprocessings:
+            x = PREPROCESSINGS[name](img)
+            if x is not None:
+                xs[name][i] = x[0]
+    return xs
+
+
+def replay_through_canvas(drawings, preprocessings=("mnist",)) -> dict[str, np.ndarray]:
+    """Model inputs per preprocessing, each digit drawn stroke by stroke on the app's canvas widget."""
     from PySide6.QtWidgets import QApplication
 
     from digitpad.gui.canvas import DrawingCanvas
-    from digitpad.core.preprocess import to_model_input
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 (the canvas needs one)
     canvas = DrawingCanvas(size=CANVAS_SIZE)
-    xs = np.zeros((len(drawings), 1, 28, 28), np.float32)
-    for i, d in enumerate(drawings):
-        canvas.clear()
-        for s in d.strokes:
-            canvas.draw_stroke(s, width=d.width)
-        x = to_model_input(canvas.to_array())
-        if x is not None:
-            xs[i] = x[0]
-    return xs
+
+    def drawn():
+        for d in drawings:
+            canvas.clear()
+            for s in d.strokes:
+                canvas.draw_stroke(s, width=d.width)
+            yield canvas.to_array()
+
+    return _inputs(drawn(), len(drawings), preprocessings)
 
 
-def replay_numpy(drawings) -> np.ndarray:
-    from digitpad.core.handwriting.raster import model_input
+def replay_numpy(drawings, preprocessings=("mnist",)) -> dict[str, np.ndarray]:
+    from digitpad.core.handwriting.raster import render
 
-    xs = np.zeros((len(drawings), 1, 28, 28), np.float32)
-    for i, d in enumerate(drawings):
-        x = model_input(d)
-        if x is not None:
-            xs[i] = x[0]
-    return xs
+    return _inputs((render(d) for d in drawings), len(drawings), preprocessings)
 
 
 def mnist_test(data_dir: Path):
@@ -100,12 +111,15 @@ def save_failures(path: Path, xs, drawings, preds, limit: int = 200) -> None:
     bad = [i for i, (d, p) in enumerate(zip(drawings, preds)) if d.label != p][:limit]
     if not bad:
         return
-    cols = 20
+    cols, side = 20, xs.shape[-1]
+    zoom = max(1, 28 // side)      # 8x8 inputs drawn as 24x24 blocks
+    cell = side * zoom + 2
     rows = (len(bad) + cols - 1) // cols
-    sheet = np.zeros((rows * 30, cols * 30), np.uint8)
+    sheet = np.zeros((rows * cell, cols * cell), np.uint8)
     for k, i in enumerate(bad):
         r, c = divmod(k, cols)
-        sheet[r * 30 + 1:r * 30 + 29, c * 30 + 1:c * 30 + 29] = np.rint(xs[i, 0] * 255)
+        big = np.kron(xs[i, 0], np.ones((zoom, zoom), np.float32))
+        sheet[r * cell + 1:r * cell + cell - 1, c * cell + 1:c * cell + cell - 1] = np.rint(big * 255)
     img = QImage(sheet.data, sheet.shape[1], sheet.shape[0], sheet.shape[1], QImage.Format_Grayscale8)
     img.scaled(sheet.shape[1] * 3, sheet.shape[0] * 3).save(str(path))
     with open(path.with_suffix(".txt"), "w") as f:
@@ -131,6 +145,10 @@ def main(argv=None) -> int:
     ap.add_argument("--short-sevens", type=int, default=200, help="sevens with a short top to draw apart (0: none)")
     args = ap.parse_args(argv)
     models = args.model or [shipped_model_path()]
+    from digitpad.core.inference import Predictor
+
+    predictors = [Predictor(path) for path in models]
+    preprocessings = sorted({p.preprocessing for p in predictors})
 
     t0 = time.perf_counter()
     drawings = bench.template_drawings(args.seed, args.per_cell)
@@ -138,21 +156,22 @@ def main(argv=None) -> int:
         test = mnist_test(args.data_dir)
         drawings += bench.mnist_drawings(test.images, test.labels, args.seed, args.per_class)
     t1 = time.perf_counter()
-    xs = (replay_through_canvas if args.renderer == "canvas" else replay_numpy)(drawings)
+    inputs = (replay_through_canvas if args.renderer == "canvas" else replay_numpy)(drawings, preprocessings)
     t2 = time.perf_counter()
-    print(f"{len(drawings)} drawings: built in {t1 - t0:.1f} s, replayed ({args.renderer}) in {t2 - t1:.1f} s",
-          file=sys.stderr)
+    print(f"{len(drawings)} drawings: built in {t1 - t0:.1f} s, replayed ({args.renderer}; "
+          f"{', '.join(preprocessings)} preprocessing) in {t2 - t1:.1f} s", file=sys.stderr)
     sevens = short_top_sevens(args.short_sevens, args.seed) if args.short_sevens else []
-    x7 = (replay_through_canvas if args.renderer == "canvas" else replay_numpy)(sevens) if sevens else None
+    x7 = (replay_through_canvas if args.renderer == "canvas" else replay_numpy)(sevens)["mnist"] if sevens else None
 
     from digitpad.core.inference import Predictor
 
     results = {}
-    for k, path in enumerate(models):
-        p = Predictor(path)
+    for k, (path, p) in enumerate(zip(models, predictors)):
+        xs = inputs[p.preprocessing]
         preds = np.concatenate([p.predict_batch(xs[i:i + 512]).argmax(1) for i in range(0, len(xs), 512)])
         summary = bench.summarise(drawings, preds)
         summary["model"] = str(path)
+        summary["preprocessing"] = p.preprocessing
         if p.metadata and p.metadata.metrics:
             summary["model_test_accuracy"] = p.metadata.metrics.get("test_accuracy")
         if p.not_digit_rule is not None:
@@ -164,7 +183,9 @@ def main(argv=None) -> int:
                                            "n": len(p7)}
         results[str(path)] = summary
         mt = summary.get("model_test_accuracy")
-        title = f"== {path}" + (f"  (MNIST test accuracy in its metadata: {mt * 100:.2f}%)" if mt else "")
+        dataset = p.metadata.dataset if p.metadata else "its"
+        title = (f"== {path} ({p.input_size}x{p.input_size}, {p.preprocessing} preprocessing)"
+                 + (f"  ({dataset} test accuracy in its metadata: {mt * 100:.2f}%)" if mt else ""))
         print(bench.format_report(summary, title))
         if "not_digit" in summary:
             print(f"  called not a digit: {summary['not_digit']:.2%} of these {len(xs)} digits")

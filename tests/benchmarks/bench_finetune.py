@@ -45,7 +45,7 @@ def drawn_samples(per_digit: int, seed: int) -> list[Sample]:
     from bench_drawn_digits import replay_through_canvas
 
     drawings = bench.unusual_writer(per_digit, seed)
-    xs = replay_through_canvas(drawings)
+    xs = replay_through_canvas(drawings)["mnist"]
     return [Sample(label=d.label, image=np.clip(np.rint(x[0] * 255), 0, 255).astype(np.uint8), id=f"{seed}-{i}")
             for i, (d, x) in enumerate(zip(drawings, xs))]
 

@@ -163,7 +163,7 @@ HAND_EDITS = {
     "config names another arch": (_set_config("arch", "digitpad-s"), "does not fit its arch"),
     "config value of the wrong type": (_set_config("lr", "fast"), "config values of the wrong type: lr='fast'"),
     "config value out of range": (_set_config("epochs", 0), "--epochs must be >= 1"),
-    "config key missing": (lambda c: c["config"].pop("seed"), "config keys differ"),
+    "config key unknown": (lambda c: c["config"].update(colour="blue"), "config keys this engine does not know"),
     "config not a dict": (_set("config", [1, 2]), "a config must be a dict"),
     "history shorter than epochs": (lambda c: c["history"].pop(), "history that does not match its 2 finished"),
     "history value of the wrong type": (lambda c: c["history"][0].__setitem__("test_accuracy", "high"),

@@ -185,12 +185,12 @@ def test_second_signal_during_the_export_leaves_no_temporary_file(tmp_path, smal
 
 # -- a full disk after the model -------------------------------------------------------------------------
 def test_run_log_failure_after_the_model_is_a_warning(tmp_path, small_mnist, capsys, monkeypatch):
-    from training import cli
+    from training import finish
 
     def disk_full(path, text):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli, "atomic_write_text", disk_full)
+    monkeypatch.setattr(finish, "atomic_write_text", disk_full)
     out = tmp_path / "m.onnx"
     rc, events, err = run_cli(capsys, *TINY, "--epochs", "1", "--data-dir", str(small_mnist), "--out", str(out))
     assert rc == 0, err

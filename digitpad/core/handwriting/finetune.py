@@ -112,13 +112,17 @@ class Recipe:
         return int(min(self.max_repeat, max(1, math.ceil(k))))
 
 
-def finetune_blocker(model: Path | None) -> str | None:
-    """Why this model cannot be fine-tuned, or None if it can."""
+def finetune_blocker(model: Path | None, input_size: int | None = None) -> str | None:
+    """Why this model cannot be fine-tuned, or None if it can. ``input_size``: the loaded model's
+    (``Predictor.input_size``); My digits are 28x28, so an 8x8 model cannot learn from them."""
     if model is None:
         return "No model is loaded."
     model = Path(model)
     if model.suffix != ".onnx":
         return f"{model.name} is not an .onnx model."
+    if input_size is not None and input_size != 28:
+        return (f"{model.name} reads {input_size}x{input_size} digits; My digits are kept as 28x28 drawings, "
+                f"so only a 28x28 model can be fine-tuned on them.")
     checkpoint = RunFiles(model).checkpoint
     if not checkpoint.is_file():
         return (f"The active model ({model.name}) has no PyTorch checkpoint beside it "

@@ -1,0 +1,65 @@
+"""What both engines do once a run is over or before it starts: check the output can be
+written, say what the user must know about the run (warnings), write the run log and announce
+the model. Shared by ``cli`` (PyTorch) and ``scratch.train`` (NumPy), so the two report alike."""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+from digitpad.core.fileio import atomic_write_text
+from digitpad.core.paths import RunFiles
+
+from .errors import TrainError
+from .progress import Reporter
+
+DIVERGED_LOSS = math.log(10)   # the cross-entropy of uniform guessing over 10 classes
+
+
+def check_writable(out: Path) -> None:
+    """Fail before training, not after it, when the model cannot be written."""
+    if out.suffix != ".onnx":
+        raise TrainError(f"--out must end in .onnx (got {out.name})")
+    probe = out.with_name(f".{out.name}.probe{os.getpid()}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+    except OSError as e:
+        raise TrainError(f"cannot write to {out.parent}: {e.strerror or e}") from None
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def run_warnings(history: list[dict]) -> list[str]:
+    """What the user must know about a finished run before using its model."""
+    if not history:
+        return []
+    last = history[-1]
+    loss, acc = last.get("train_loss", math.nan), last.get("test_accuracy", 0.0)
+    if math.isfinite(loss) and loss <= DIVERGED_LOSS and acc >= 0.2:
+        return []
+    return [(f"training diverged: final train loss {loss:.3g} (uniform guessing scores {DIVERGED_LOSS:.2f}), "
+             f"test accuracy {acc:.2%}; try a lower --lr")]
+
+
+def finish_export(reporter: Reporter, out: Path, ckpt_file: Path, meta: dict, run_log: dict | None,
+                   warnings: list[str]) -> None:
+    """After the model file is written: the run log (a failure there is a warning, the model
+    is fine), the ``exported`` event and the summary line."""
+    if run_log is not None:
+        path = RunFiles.of(out).run_log
+        try:
+            atomic_write_text(path, json.dumps({**run_log, "metrics": meta["metrics"], "created": meta["created"]},
+                                               indent=1))
+        except (OSError, ValueError) as e:
+            warnings.append(f"the run log {path.name} could not be written ({getattr(e, 'strerror', None) or e}); "
+                            f"the model {out.name} is complete")
+    for w in warnings:
+        reporter.log(f"warning: {w}")
+    m = meta["metrics"]
+    reporter.emit("exported", path=str(out), checkpoint=str(ckpt_file), metrics=m, run_id=meta["training"]["run_id"],
+                  weights_sha256=meta["training"]["weights_sha256"], warnings=warnings)
+    accuracy = f"test accuracy {m['test_accuracy']:.2%}, " if "test_accuracy" in m else ""
+    reporter.log(f"wrote {out}: {accuracy}ONNX Runtime top-1 agreement {m['parity_top1_agreement']:.2%}, "
+                 f"max |prob diff| {m['parity_max_prob_diff']:.1e}")

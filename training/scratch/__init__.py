@@ -1,0 +1,1 @@
+"""A CNN with no framework: NumPy layers with hand-written backward passes (see layers.py)."""
