@@ -90,14 +90,14 @@ class RunRecord:
             xs = [s[0] for s in self.steps]
             out["train_loss"] = (xs, [s[1] for s in self.steps])
             out["lr"] = (xs, [s[2] for s in self.steps])
-        epochs = [h["epoch"] for h in self.history]
         for key in ("test_loss", "test_accuracy", "train_accuracy"):
             pts = [(h["epoch"], h[key]) for h in self.history if key in h]
             if pts:
                 out[key] = ([p[0] for p in pts], [p[1] for p in pts])
         spe = self.steps_per_epoch
-        if "train_loss" not in out and self.history and spe:
-            out["train_loss"] = ([e * spe for e in epochs], [h.get("train_loss", math.nan) for h in self.history])
+        per_epoch = [h for h in self.history if "train_loss" in h]
+        if "train_loss" not in out and per_epoch and spe:
+            out["train_loss"] = ([h["epoch"] * spe for h in per_epoch], [h["train_loss"] for h in per_epoch])
         if x == "time":
             out = {key: (self._seconds_at(key, xs), ys) for key, (xs, ys) in out.items()}
         return out

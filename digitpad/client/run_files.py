@@ -54,7 +54,7 @@ def rename_run(model: Path, new_stem: str) -> RunFiles:
         return old
     taken = [p.name for p in new.all() if p.exists()]
     if taken:
-        raise RunFileError(f"{', '.join(taken)} already exists; choose another name")
+        raise RunFileError(f"a model named {new_stem} already exists ({', '.join(taken)}); choose another name")
     moves = [(src, dst) for src, dst in zip(old.all(), new.all()) if src.exists()]
     if not moves:
         raise RunFileError(f"{old.model.name} is gone")

@@ -32,7 +32,7 @@ class ModelPicker(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         row = QHBoxLayout(self)
-        row.setContentsMargins(0, 2, 6, 2)
+        row.setContentsMargins(0, 0, 6, 0)   # the tab bar's height is all there is
         row.setSpacing(6)
         label = QLabel("Model")
         label.setObjectName("muted")

@@ -2,7 +2,8 @@
 
 In order of precedence: a hint about the drawing ("Very small drawing: draw the digit
 larger."), else what the last action did ("Saved as 7: …"; it stays only until the drawing
-or the model changes), else how to draw. Its height is fixed (three lines), so a hint
+or the model changes), else how to draw. Its height is fixed (two lines; the tooltip has
+what does not fit), so a hint
 appearing while you draw never moves or squeezes anything (a QLabel that changes size
 makes Qt lay out the whole window again).
 """
@@ -13,9 +14,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy
 
 from .. import style
 
-TIPS = ("Draw one digit, large, in the middle. Esc or Delete clears; Ctrl+Z undoes a stroke, "
-        "Ctrl+Shift+Z redoes; right-click undoes too.")
-LINES = 3
+TIPS = "Draw one digit, large. Esc clears; Ctrl+Z or a right-click undoes a stroke, Ctrl+Shift+Z redoes."
+LINES = 2   # at 1280x720 the Draw tab has room for two lines and a one-line banner above it
 
 
 class MessageLine(QLabel):
@@ -28,10 +28,11 @@ class MessageLine(QLabel):
         self.setWordWrap(True)
         self.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.fix_height()
         self._render()
 
     def fix_height(self) -> None:
-        """Three lines of the current font, plus the hint look's padding (style.py)."""
+        """``LINES`` lines of the current font, plus the hint look's padding (style.py)."""
         self.setFixedHeight(LINES * self.fontMetrics().lineSpacing() + 14)
 
     def showEvent(self, event) -> None:
@@ -64,7 +65,7 @@ class MessageLine(QLabel):
             kind, text = "tips", self.tips
         if text != self.text():
             self.setText(text)
-            self.setToolTip(text if kind != "tips" else "")
+            self.setToolTip(text)
         if kind != self.kind:
             self.kind = kind
             self.setObjectName("hint" if kind == "hint" else "muted")

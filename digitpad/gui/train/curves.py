@@ -39,6 +39,14 @@ def _fmt(key: str, v: float) -> str:
     return f"{v:.4f}"
 
 
+def elide(name: str, most: int = 44) -> str:
+    """A long run name cut in the middle: its start (network, data) and end (date) both stay."""
+    if len(name) <= most:
+        return name
+    keep = (most - 1) // 2
+    return name[:keep] + "…" + name[-keep:]
+
+
 def format_seconds(t: float) -> str:
     t = max(0.0, float(t))
     if t < 60:
@@ -111,6 +119,7 @@ class CurvesView(QWidget):
         self.legend = QLabel("")
         self.legend.setObjectName("muted")
         self.legend.setTextFormat(Qt.RichText)
+        self.legend.setWordWrap(True)   # two long run names: two lines, never a wider window
         head.addWidget(self.legend, 1)
         axis_label = QLabel("x axis:")
         axis_label.setObjectName("muted")
@@ -247,9 +256,10 @@ class CurvesView(QWidget):
                     self._add(key, record.stem, xs, smooth(ys), colour, False, raw=ys)
                 else:
                     self._add(key, record.stem, xs, ys, colour, not many, dashed=key in SHARED)
-            legend.append(f"<span style='color:{colour}; font-size:14px'>━</span> {html.escape(record.stem)}")
+            legend.append(f"<span style='color:{colour}; font-size:14px'>━</span> {html.escape(elide(record.stem))}")
         if len(self.records) > 1:
-            self.legend.setText("&nbsp;&nbsp;&nbsp;".join(legend))
+            self.legend.setText("&nbsp;&nbsp;&nbsp; ".join(legend))
+            self.legend.setToolTip("\n".join(r.stem for r in self.records))
         self._say_what_is_missing()
         if self.records:
             self._autorange()
@@ -329,10 +339,10 @@ class CurvesView(QWidget):
         self._set("train_loss", 0, steps, np.asarray(self._smoothed, float), raw=losses)
         self._set("lr", 0, steps, np.asarray(state.lrs, float))
         hist = state.history
-        ep = np.asarray([h["epoch"] if self.x_mode == "step" else h.get("elapsed_s", math.nan) for h in hist], float)
-        self._set("test_loss", 0, ep, np.asarray([h.get("test_loss", math.nan) for h in hist], float))
-        self._set("test_accuracy", 0, ep, np.asarray([h.get("test_accuracy", math.nan) for h in hist], float))
-        self._set("test_accuracy", 1, ep, np.asarray([h.get("train_accuracy", math.nan) for h in hist], float))
+        for key, index in (("test_loss", 0), ("test_accuracy", 0), ("train_accuracy", 1)):
+            have = [h for h in hist if key in h]   # no NaN points: an engine without train accuracy draws nothing
+            xs = [h["epoch"] if self.x_mode == "step" else h.get("elapsed_s", math.nan) for h in have]
+            self._set(SHARED.get(key, key), index, np.asarray(xs, float), np.asarray([h[key] for h in have], float))
         self._accuracy_title()
 
     def _set(self, key: str, index: int, xs, ys, raw=None) -> None:
