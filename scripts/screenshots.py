@@ -95,6 +95,14 @@ def main(argv=None) -> int:
         hist.table.selectRow(0)
         hist.table.setRangeSelected(QTableWidgetSelectionRange(1, 0, 1, hist.table.columnCount() - 1), True)
         shot("train-history-overlay")
+        hist.curves.by_time.setChecked(True)
+        shot("train-history-overlay-time")
+        hist.curves.by_step.setChecked(True)
+    fine = [i for i, r in enumerate(hist.runs) if r.base_model is not None]
+    if fine:
+        hist.table.clearSelection()
+        hist.table.selectRow(fine[0])
+        shot("train-history-finetune")
     win.training.views.setCurrentIndex(0)
 
     win.tabs.setCurrentWidget(win.evaluation)
@@ -107,6 +115,11 @@ def main(argv=None) -> int:
     shot("mydigits")
     win.my_digits.start_guided()
     shot("mydigits-guided")
+    for name, dialog in (("about", win.show_about()), ("manage-models", win.manage_models())):
+        settle()
+        dialog.grab().save(str(out / f"{name}.png"))
+        print(f"{name}: dialog {dialog.width()}x{dialog.height()}", flush=True)
+        dialog.close()
     print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
     win.close()
     return 0

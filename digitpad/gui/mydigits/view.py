@@ -45,12 +45,12 @@ EMPTY = "No digits yet. Draw in the Draw tab and click the right digit under the
 
 
 def counts_html(counts: list[int]) -> str:
-    """"0 · 3   1 · 3 …": each digit and how many, the digits you have none of faint."""
+    """"0: 3   1: 3 …": each digit and how many, the digits you have none of faint."""
     cells = []
     for d, n in enumerate(counts):
         colour = style.TEXT if n else style.FAINT
-        cells.append(f"<span style='color:{colour}'><b>{d}</b>&nbsp;{n}</span>")
-    return "&nbsp;&nbsp; ".join(cells)
+        cells.append(f"<span style='color:{colour}'><b>{d}</b>:&nbsp;{n}</span>")
+    return "&nbsp;&nbsp;&nbsp;&nbsp; ".join(cells)
 
 
 class MyDigitsView(QWidget):
@@ -64,6 +64,7 @@ class MyDigitsView(QWidget):
         self.setObjectName("workbench")
         self.collection = collection
         self.guided_queue: list[int] = []
+        self.guided_started = False
         outer = QHBoxLayout(self)
         outer.setContentsMargins(14, 12, 14, 10)
         outer.setSpacing(12)
@@ -242,6 +243,7 @@ class MyDigitsView(QWidget):
     # -- guided mode ----------------------------------------------------------------------------
     def start_guided(self) -> None:
         self.guided_queue = [d for d in range(10) for _ in range(GUIDED_REPEATS)]
+        self.guided_started = True
         self.canvas.clear()
         self._show_prompt()
         self.canvas.setFocus()
@@ -257,11 +259,12 @@ class MyDigitsView(QWidget):
                 text += f" <span style='color:{style.WARN_TEXT}'>{html.escape(extra)}</span>"
             self.prompt.setText(text)
             self.guided_progress.setValue(total - len(self.guided_queue))
-        elif self.guided_progress.value():
+        elif self.guided_started:
             self.prompt.setText("Done: thank you. Your digits are in the list.")
             self.guided_progress.setValue(total)
         else:
             self.prompt.setText(f"Draw each digit {GUIDED_REPEATS} times, so a model can learn your hand.")
+            self.guided_progress.setValue(0)
         self._set_guided_buttons()
 
     def _set_guided_buttons(self) -> None:

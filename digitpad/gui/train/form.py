@@ -142,6 +142,7 @@ class RunForm(Card):
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic: arch-dataset-date-time")
         form.addRow("Model name", self.name)
+        form.setRowStretch(form.rowCount(), 1)   # spare height below the last row, not between the notes
         for w in (self.arch, self.dataset, self.epochs, self.batch, self.lr, self.optimizer, self.schedule,
                   self.augment, self.seed):
             sig = getattr(w, "valueChanged", None) or getattr(w, "currentIndexChanged", None) or w.toggled
@@ -248,7 +249,7 @@ class RunForm(Card):
             self.limit = s.limit
         finally:
             self._filling = False
-        self.update_estimate()
+        self._edited()   # values that differ from the named preset's make the form "custom", as an edit would
 
     # -- how long it will take (measured from this machine's runs) ---------------------------
     def set_history(self, runs: list) -> None:

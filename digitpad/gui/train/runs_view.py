@@ -26,9 +26,11 @@ from digitpad.client.state import format_duration, plural
 
 from ..widgets import card, muted, set_enabled
 
-COLUMNS = ["Run", "Status", "Network", "Data", "Epochs", "Test accuracy", "Duration", "Created"]
+COLUMNS = ["Run", "Status", "Network", "Data", "Epochs", "Accuracy", "Duration", "Created"]
+HEADER_TIPS = {5: "Test accuracy at the end of the run", 6: "How long it took (a fine-tune: from the button to "
+               "the result)", 4: "Epochs run of epochs asked for"}
 NUMERIC_COLUMNS = (4, 5, 6)
-RUN_COLUMN_WIDTH = 300   # px: "digitpad-s-mnist-20261123-151004" whole; longer names elide in the middle
+RUN_COLUMN = (150, 300)  # px: "digitpad-s-mnist-20261123-151004" whole if there is room; else elided in the middle
 
 
 def data_words(run: RunRecord) -> str:
@@ -37,12 +39,13 @@ def data_words(run: RunRecord) -> str:
     if run.base_model is None:
         return dataset
     n = run.own_digits
-    return f"{dataset} + {plural(n, 'of your digits', 'of your digits') if n is not None else 'your digits'}"
+    return f"{dataset} + {n if n is not None else ''} of yours".replace("  ", " ")
 
 
-def network_words(run: RunRecord) -> str:
-    arch = str(run.config.get("arch", "?"))
-    return f"{arch}, fine-tuned" if run.base_model is not None else arch
+def created_words(created: str) -> str:
+    """"11-23 15:39": the year is in the tooltip; the run names need the width more."""
+    text = created.replace("T", " ")[:16]
+    return text[5:] if len(text) == 16 else text
 
 
 def details(run: RunRecord) -> str:
@@ -97,6 +100,8 @@ class RunsHistoryView(QWidget):
                            "two (Ctrl+click) to overlay them."))
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for j, tip in HEADER_TIPS.items():
+            self.table.horizontalHeaderItem(j).setToolTip(tip)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -149,10 +154,23 @@ class RunsHistoryView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._sized:   # the table a third, the plots the rest (the table scrolls)
+        if not self._sized:   # the table about half, the plots the rest (the table scrolls)
             self._sized = True
             total = max(sum(self.split.sizes()), 300)
-            self.split.setSizes([total * 2 // 5, total - total * 2 // 5])
+            self.split.setSizes([total * 9 // 20, total - total * 9 // 20])
+            self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Every column as wide as its contents, the run names as wide as what is left allows
+        (within RUN_COLUMN; they elide in the middle below that). Then they are the user's to drag."""
+        t = self.table
+        if not self.runs:
+            return
+        t.resizeColumnsToContents()
+        others = sum(t.columnWidth(j) for j in range(1, t.columnCount()))
+        room = t.viewport().width() - others - 2
+        lo, hi = RUN_COLUMN
+        t.setColumnWidth(0, max(lo, min(hi, t.columnWidth(0), room)))
 
     def ensure_plots(self) -> None:
         if self.curves is None:
@@ -173,21 +191,20 @@ class RunsHistoryView(QWidget):
             for i, r in enumerate(self.runs):
                 c, acc = r.config, r.accuracy
                 epochs = c.get("epochs", "?")
-                cells = [r.stem, r.status, network_words(r), data_words(r), f"{len(r.history)}/{epochs}",
+                cells = [r.stem, r.status, str(c.get("arch", "?")), data_words(r), f"{len(r.history)}/{epochs}",
                          f"{acc * 100:.2f} %" if acc is not None else "–",
-                         format_duration(r.duration), r.created.replace("T", " ")[:16]]
+                         format_duration(r.duration), created_words(r.created)]
                 tips = [f"{r.stem}\n{r.model_path}", "", "", details(r) if r.base_model else "",
                         f"{plural(len(r.history), 'epoch')} run of {epochs}", "",
-                        self._duration_tip(r), ""]
+                        self._duration_tip(r), r.created.replace("T", " ")]
                 for j, (text, tip) in enumerate(zip(cells, tips)):
                     item = QTableWidgetItem(text)
                     item.setToolTip(tip or text)
                     if j in NUMERIC_COLUMNS:
                         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                     t.setItem(i, j, item)
-            if first_fill and self.runs:
-                t.resizeColumnsToContents()
-                t.setColumnWidth(0, min(max(t.columnWidth(0), 160), RUN_COLUMN_WIDTH))
+            if first_fill and self.isVisible():
+                self.fit_columns()
             t.clearSelection()
             for i, r in enumerate(self.runs):
                 if r.stem in selected:

@@ -72,7 +72,10 @@ def test_my_digits_view_guided_delete_export_import(qtbot, tmp_path):
     view.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is view, timeout=3000)
     view.canvas.setFocus()
+    assert "Done" not in view.prompt.text() and not view.next_button.isEnabled()
+    width = view.prompt.parentWidget().width()
     view.start_guided()
+    assert view.prompt.parentWidget().width() == width          # a longer prompt never widens the card
     assert "Draw a" in view.prompt.text() and "0" in view.prompt.text()
     assert view.guided_next() is None           # empty canvas: asked to draw first
     for _ in range(GUIDED_REPEATS + 1):

@@ -64,8 +64,8 @@ def test_long_names_stay_readable(history):
 def test_a_finetune_says_what_it_is_and_how_long_it_took(history):
     t = history.table
     i = _row(history, "default-mine-20261123-160000")
-    assert t.item(i, 2).text() == "digitpad-s, fine-tuned"
-    assert t.item(i, 3).text() == "mnist + 30 of your digits"
+    assert t.item(i, 2).text() == "digitpad-s"
+    assert t.item(i, 3).text() == "mnist + 30 of yours" and "30 of your digits" in t.item(i, 3).toolTip()
     assert t.item(i, 6).text() == "41 s" and "training alone took 25 s" in t.item(i, 6).toolTip()
     t.selectRow(i)
     assert "Fine-tune of default on 30 of your digits" in history.details.text()
