@@ -127,6 +127,8 @@ def test_every_tab_fits_and_the_window_keeps_its_size(qtbot, random_model, other
 
     _visit(w, qtbot, "Draw, empty", problems, size)
     draw(wb.canvas, seven(wb.canvas.width()))
+    settle(qtbot)
+    panel_at = wb.panel.geometry()                      # nothing below may move it: no layout jumps
     wb.saliency_box.setChecked(True)
     wb.feature_maps.select_map(1)
     _visit(w, qtbot, "Draw, a seven, saliency, a map opened", problems, size)
@@ -136,6 +138,8 @@ def test_every_tab_fits_and_the_window_keeps_its_size(qtbot, random_model, other
     wb.canvas.draw_stroke([(215, 215), (216, 216)], width=8)
     assert len(wb.hints) >= 2
     _visit(w, qtbot, "Draw, two hints", problems, size)
+    if wb.panel.geometry() != panel_at:
+        problems.append(f"the prediction rows moved from {panel_at} to {wb.panel.geometry()}")
     wb.show_notice("A one-line notice, as when a setting was reset at start.")
     _visit(w, qtbot, "Draw, a notice", problems, size)
     assert w.controller.load(other_model)

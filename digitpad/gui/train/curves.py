@@ -297,6 +297,7 @@ class CurvesView(QWidget):
             self._add("train_accuracy", "train", [], [], colour, True, dashed=True)
             self._live_items = True
         self.records = []
+        self._state = None
         for p in self.plots.values():
             for i in range(len(p.series)):
                 self._set(p.key, i, np.zeros(0), np.zeros(0), raw=np.zeros(0) if p.key == "train_loss" else None)

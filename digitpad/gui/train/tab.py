@@ -258,6 +258,9 @@ class TrainingTab(QWidget):
         if st.exported is not None and st.exported.is_file():
             acc = st.metrics.get("test_accuracy")
             acc_text = f" · test accuracy <b>{acc * 100:.2f} %</b>" if isinstance(acc, (int, float)) else ""
+            train = (st.history[-1] if st.history else {}).get("train_accuracy")
+            if acc_text and isinstance(train, (int, float)):
+                acc_text += f" (train {train * 100:.2f} %)"   # when the engine measures it
             partial = " (from the stopped run's checkpoint)" if export else ""
             return "ok", (f"<b>Model ready{partial}:</b> {html.escape(st.exported.name)}{acc_text}"
                           f" · {format_duration(st.elapsed_s)} of training. It is in the model "
