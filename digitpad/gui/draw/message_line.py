@@ -33,7 +33,7 @@ class MessageLine(QLabel):
 
     def fix_height(self) -> None:
         """``LINES`` lines of the current font, plus the hint look's padding (style.py)."""
-        self.setFixedHeight(LINES * self.fontMetrics().lineSpacing() + 14)
+        self.setFixedHeight(LINES * self.fontMetrics().lineSpacing() + 18)   # 2 x 6 px padding, and descenders
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
