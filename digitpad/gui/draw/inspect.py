@@ -282,7 +282,7 @@ class FeatureMapsView(QWidget):
         lo, hi = float(acts.min()), float(acts.max())
         self.grid.set_maps(acts)
         hint = "" if self.selected is not None else " · click one to see it large"
-        self.chooser.info.setText(f"{c} maps · {h}×{w} · values {lo:.2g} … {hi:.2g}{hint}")
+        self.chooser.info.setText(f"{c} map{'s' * (c != 1)} · {h}×{w} · values {lo:.2g} … {hi:.2g}{hint}")
         if self.selected is not None and self.selected < c:
             self.large.set_maps(acts[self.selected], levels=self.grid.levels)
             self.grid.highlight(self.selected)
@@ -401,4 +401,5 @@ class KernelsView(QWidget):
         m = float(np.abs(w).max()) or 1.0
         self.grid.set_maps(w[:, c_in], levels=(-m, m))  # one scale for the whole layer
         where = "" if w.shape[1] == 1 else f", input channel {c_in} of {w.shape[1]}"
-        self.chooser.info.setText(f"{w.shape[0]} filters · {w.shape[2]}×{w.shape[3]}{where} · |w| ≤ {m:.2g}")
+        n = w.shape[0]
+        self.chooser.info.setText(f"{n} filter{'s' * (n != 1)} · {w.shape[2]}×{w.shape[3]}{where} · |w| ≤ {m:.2g}")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitpad.client.state import plural
 from digitpad.core.handwriting.collection import Collection, CollectionError
 
 from .. import style
@@ -216,7 +217,7 @@ class MyDigitsView(QWidget):
     def export_to(self, path) -> None:
         try:
             n = self.collection.export(path)
-            self.message.setText(f"Exported {n} digits to {path}.")
+            self.message.setText(f"Exported {plural(n, 'digit')} to {path}.")
         except (OSError, CollectionError) as e:
             self.message.setText(f"Could not export: {e}")
 
@@ -226,7 +227,7 @@ class MyDigitsView(QWidget):
         except (OSError, CollectionError) as e:
             self.message.setText(f"Could not import: {e}")
             return
-        self.message.setText(f"Imported {n} digits.")
+        self.message.setText(f"Imported {plural(n, 'digit')}.")
         self.refresh()
         self.changed.emit()
 
