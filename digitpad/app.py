@@ -4,13 +4,18 @@ Each tab (``digitpad.gui.draw``, ``.train``, ``.evaluate``, ``.mydigits``) knows
 the others. They share three objects made here: the model controller (the active model,
 the library, the settings), the engine slot (one engine at a time) and the user's digit
 collection; and every hand-over between tabs ("use this model", "open this test image",
-"a drawing was saved") is a signal connected below.
+"a drawing was saved") is a signal connected below. The active model is chosen in the
+tab bar (``gui.model_picker``), seen from every tab.
+
+The window is designed for 1280x720 and up (tests/gui/test_layout.py): each tab is a
+``PageTabs`` page that scrolls rather than squeezing or growing the window, so nothing a
+tab shows (a hint, a longer caption, a guided set) can resize the window by itself.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
 from .core.handwriting.collection import Collection
 from .core.library import ModelLibrary
@@ -19,6 +24,10 @@ from .gui import style
 from .gui.controller import ModelController
 from .gui.draw.workbench import Workbench
 from .gui.engine import EngineSlot
+from .gui.model_picker import ModelPicker
+from .gui.widgets import PageTabs
+
+PREFERRED_SIZE = (1360, 860)
 
 
 class MainWindow(QMainWindow):
@@ -29,27 +38,35 @@ class MainWindow(QMainWindow):
             style.apply(app)
             app.setProperty("digitpad_styled", True)
         self.setWindowTitle("digitpad")
-        self.resize(1360, 860)
+        self._fit_to_screen()
         self.controller = ModelController(library or ModelLibrary(SettingsStore()))
         self.engine_slot = EngineSlot(self)
         self.collection = Collection()
-        self.tabs = QTabWidget()
+        self.tabs = PageTabs()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
+        self.picker = ModelPicker()
+        self.tabs.setCornerWidget(self.picker, Qt.TopRightCorner)
         self.workbench = Workbench(self.controller, self.collection)
-        self.tabs.addTab(self.workbench, "Draw")
+        self.tabs.add_page(self.workbench, "Draw")
         self._build_status_bar()
         self._build_menu()
+        self.picker.chosen.connect(self.controller.load)
+        self.picker.openRequested.connect(self.workbench.open_model_dialog)
+        self.picker.manageRequested.connect(self.manage_models)
         self.controller.modelChanged.connect(lambda p: self.model_label.setText(f"Model: {p.name}"))
+        self.controller.modelChanged.connect(lambda _p: self.refresh_models())
+        self.controller.loadFailed.connect(lambda _m: self.refresh_models())   # back on the model still active
+        self.controller.libraryChanged.connect(self.refresh_models)
         self.workbench.predictionShown.connect(self._prediction_shown)
 
         loaded = self.controller.load(model_path) if model_path else False
         if not loaded and not self.controller.load_startup_model():
-            self.workbench.refresh_models()
+            self.refresh_models()
             self.workbench.update_prediction()
             self.workbench.show_error(
                 "No model is available: the shipped model is missing and no exported models were found. "
-                "Train one, or use “Open ONNX file…”." + self._problems())
+                "Train one, or use “Open…” beside the model list." + self._problems())
             self.model_label.setText("No model")
         self.controller.watch_user_models()
         self._add_tabs()
@@ -57,6 +74,15 @@ class MainWindow(QMainWindow):
         # pyqtgraph views right after the first frame: the window appears sooner.
         QTimer.singleShot(0, self.workbench, self.workbench.build_inspectors)
         self.workbench.canvas.setFocus()
+
+    def _fit_to_screen(self) -> None:
+        """The preferred size, or the screen's free area when that is smaller (a 1366x768 laptop)."""
+        w, h = PREFERRED_SIZE
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            w, h = min(w, free.width()), min(h, free.height() - 30)   # 30: a title bar
+        self.resize(max(w, 640), max(h, 480))
 
     def _problems(self) -> str:
         return (" " + " ".join(self.controller.startup_problems)) if self.controller.startup_problems else ""
@@ -81,9 +107,9 @@ class MainWindow(QMainWindow):
         self.training = TrainingTab(self.controller, self.engine_slot)
         self.evaluation = EvaluationView(self.controller)
         self.my_digits = MyDigitsView(self.collection, self.controller, self.engine_slot)
-        self.tabs.addTab(self.training, "Train")
-        self.tabs.addTab(self.evaluation, "Evaluate")
-        self.tabs.addTab(self.my_digits, "My digits")
+        self.tabs.add_page(self.training, "Train")
+        self.tabs.add_page(self.evaluation, "Evaluate")
+        self.tabs.add_page(self.my_digits, "My digits")
         show = self.tabs.setCurrentWidget
         use = lambda path, tab: self.controller.load(path) and show(tab)  # noqa: E731
         self.training.useModel.connect(lambda p: use(p, self.workbench))
@@ -92,6 +118,17 @@ class MainWindow(QMainWindow):
         self.evaluation.openImage.connect(lambda x, caption: (self.workbench.show_external_input(x, caption),
                                                               show(self.workbench)))
         self.workbench.sampleSaved.connect(lambda _sample: self.my_digits.refresh())
+
+    def refresh_models(self) -> None:
+        p = self.controller.predictor
+        self.picker.set_entries(self.controller.library.entries(), p.path if p else None)
+
+    def manage_models(self):
+        from .gui.library_dialog import LibraryDialog
+
+        dialog = LibraryDialog(self.controller, self.engine_slot, self)
+        dialog.open()
+        return dialog
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -107,10 +144,24 @@ class MainWindow(QMainWindow):
         open_action = QAction("&Open ONNX file…", self, shortcut=QKeySequence.Open)
         open_action.triggered.connect(self.workbench.open_model_dialog)
         file_menu.addAction(open_action)
+        manage_action = QAction("&Manage models…", self)
+        manage_action.triggered.connect(self.manage_models)
+        file_menu.addAction(manage_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about_action = QAction("&About digitpad", self)
+        about_action.triggered.connect(self.show_about)
+        help_menu.addAction(about_action)
+
+    def show_about(self):
+        from .gui.about import AboutDialog
+
+        dialog = AboutDialog(self)
+        dialog.open()
+        return dialog
 
     def _prediction_shown(self, prediction) -> None:
         self.time_label.setText("" if prediction is None else f"Inference {prediction.seconds * 1000:.2f} ms")

@@ -52,6 +52,9 @@ class RunRecord:
     seconds: float | None = None
     created: str = ""
     steps: list[tuple[float, float, float]] = field(default_factory=list)   # (step, loss, lr)
+    step_times: list[float] = field(default_factory=list)   # elapsed seconds per step (app logs that keep them)
+    n_train: int | None = None                               # training images per epoch, when the app saw it
+    finetune: dict[str, Any] = field(default_factory=dict)   # what My digits adds about a fine-tune it ran
 
     @property
     def stem(self) -> str:
@@ -76,27 +79,99 @@ class RunRecord:
             acc = self.history[-1].get("test_accuracy")
         return float(acc) if _is_number(acc) else None
 
-    def curves(self) -> dict[str, tuple[list[float], list[float]]]:
-        """name -> (x, y). Step curves use the app's log; a run from a shell has epoch points only."""
+    def curves(self, x: str = "step") -> dict[str, tuple[list[float], list[float]]]:
+        """name -> (x, y). Step curves use the app's log; a run from a shell has epoch points only.
+
+        ``x="time"``: every curve against the seconds since the run started (TensorBoard's
+        "relative" axis): the epochs' own times, and each step's where the app kept them, else
+        interpolated between the epochs' ends."""
         out: dict[str, tuple[list[float], list[float]]] = {}
         if self.steps:
             xs = [s[0] for s in self.steps]
             out["train_loss"] = (xs, [s[1] for s in self.steps])
             out["lr"] = (xs, [s[2] for s in self.steps])
-        epochs = [h["epoch"] for h in self.history if "epoch" in h]
-        for key in ("test_loss", "test_accuracy"):
-            ys = [h[key] for h in self.history if key in h]
-            if ys:
-                out[key] = (epochs[:len(ys)], ys)
+        for key in ("test_loss", "test_accuracy", "train_accuracy"):
+            pts = [(h["epoch"], h[key]) for h in self.history if key in h]
+            if pts:
+                out[key] = ([p[0] for p in pts], [p[1] for p in pts])
         spe = self.steps_per_epoch
-        if "train_loss" not in out and self.history and spe:
-            out["train_loss"] = ([e * spe for e in epochs], [h.get("train_loss", math.nan) for h in self.history])
+        per_epoch = [h for h in self.history if "train_loss" in h]
+        if "train_loss" not in out and per_epoch and spe:
+            out["train_loss"] = ([h["epoch"] * spe for h in per_epoch], [h["train_loss"] for h in per_epoch])
+        if x == "time":
+            out = {key: (self._seconds_at(key, xs), ys) for key, (xs, ys) in out.items()}
         return out
+
+    def _seconds_at(self, key: str, xs: list[float]) -> list[float]:
+        if key in ("test_loss", "test_accuracy", "train_accuracy"):
+            at = {h["epoch"]: h.get("elapsed_s", math.nan) for h in self.history}
+            return [at.get(e, math.nan) for e in xs]
+        if self.steps and len(self.step_times) == len(self.steps) and xs == [s[0] for s in self.steps]:
+            return list(self.step_times)
+        ends = [(h["epoch"] * self.steps_per_epoch, h["elapsed_s"]) for h in self.history if "elapsed_s" in h]
+        if not ends or not self.steps_per_epoch:
+            return [math.nan] * len(xs)
+        sx, sy = [0.0] + [e[0] for e in ends], [0.0] + [e[1] for e in ends]
+        return [_interp(v, sx, sy) for v in xs]
+
+    @property
+    def has_times(self) -> bool:
+        """Whether the wall-clock axis has anything to draw for this run."""
+        return bool(self.step_times) or any("elapsed_s" in h for h in self.history)
+
+    # -- fine-tunes (My digits) -----------------------------------------------------------------
+    @property
+    def base_model(self) -> str | None:
+        """The model a fine-tune started from (its file stem), None for a run from scratch."""
+        base = self.finetune.get("base") or self.config.get("init")
+        return RunFiles.of(Path(str(base))).stem if isinstance(base, str) and base else None
+
+    @property
+    def own_digits(self) -> int | None:
+        """How many of the user's digits a fine-tune learnt from, when known."""
+        n = self.finetune.get("digits")
+        if _is_number(n):
+            return int(n)
+        repeat, limit = self.config.get("extra_repeat"), self.config.get("limit")
+        if self.config.get("extra") and self.n_train and _is_number(repeat) and repeat >= 1 and _is_number(limit):
+            return max(0, round((self.n_train - min(limit, 60000)) / repeat))
+        return None
+
+    @property
+    def duration(self) -> float | None:
+        """What the user waited: a fine-tune's time from the button to the result (preparing,
+        training, scoring), else the engine's training time."""
+        wall = self.finetune.get("seconds")
+        return float(wall) if _is_number(wall) else self.seconds
 
     @property
     def steps_per_epoch(self) -> int:
         n, bs = self.config.get("limit") or 60000, self.config.get("batch_size") or 0
         return math.ceil(n / bs) if _is_number(n) and _is_number(bs) and bs > 0 else 0
+
+
+def _interp(x: float, xs: list[float], ys: list[float]) -> float:
+    """Piecewise-linear y at x (xs ascending), extended flat beyond the ends."""
+    if x <= xs[0]:
+        return ys[0]
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / max(x1 - x0, 1e-12)
+    return ys[-1]
+
+
+def add_to_log(model: Path, key: str, value: Any) -> bool:
+    """Add a field to the app's log of a run (``X.log.json``), e.g. My digits' word on a fine-tune."""
+    path = RunFiles(model).app_log
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(d, dict):
+            return False
+        d[key] = value
+        atomic_write_text(path, json.dumps(d, indent=None))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 # -- reading the logs back: every value checked before use (a hand-edited file costs only itself) ----
@@ -122,6 +197,23 @@ def _step_points(value: Any) -> list[tuple[float, float, float]]:
             if isinstance(s, list) and len(s) >= 3 and all(_is_number(v) for v in s[:3])]
 
 
+def _step_times(value: Any) -> list[float]:
+    """Each step's elapsed seconds (a 4th value), only when every usable step has one."""
+    rows = [s for s in value if isinstance(s, list) and len(s) >= 3 and all(_is_number(v) for v in s[:3])]
+    if rows and all(len(s) >= 4 and _is_number(s[3]) for s in rows):
+        return [float(s[3]) for s in rows]
+    return []
+
+
+def _finetune_record(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, Any] = {k: value[k] for k in ("base",) if isinstance(value.get(k), str)}
+    out.update({k: float(value[k]) for k in ("digits", "held_out", "before", "after", "seconds")
+                if _is_number(value.get(k)) and value[k] >= 0})
+    return out
+
+
 def _read_log(path: Path) -> dict[str, Any]:
     """A run log's fields, type-checked; raises ValueError (or OSError) with the reason."""
     d = json.loads(path.read_text(encoding="utf-8"))
@@ -137,6 +229,11 @@ def _read_log(path: Path) -> dict[str, Any]:
         out["history"] = _epoch_records(d["history"])
     if "steps" in d:
         out["steps"] = _step_points(d["steps"])
+        out["step_times"] = _step_times(d["steps"])
+    if _is_number(d.get("n_train")) and d["n_train"] > 0:
+        out["n_train"] = int(d["n_train"])
+    if "finetune" in d:
+        out["finetune"] = _finetune_record(d["finetune"])
     if _is_number(d.get("seconds")) and d["seconds"] >= 0:
         out["seconds"] = float(d["seconds"])
     for key in ("status", "created", "started"):
@@ -180,7 +277,10 @@ def list_runs(folder: Path, problems: list[str] | None = None) -> list[RunRecord
         elif not files.run_log.is_file():
             rec.status = d.get("status", rec.status)
         if not is_run and "steps" in d:
-            rec.steps = d["steps"]
+            rec.steps, rec.step_times = d["steps"], d["step_times"]
+        if not is_run:
+            rec.n_train = d.get("n_train", rec.n_train)
+            rec.finetune = d.get("finetune", rec.finetune)
     for rec in records.values():
         if rec.status == "stopped" and rec.has_model:
             rec.status = "stopped, exported"

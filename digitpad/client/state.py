@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 STDERR_TAIL = 30
+# What an epoch record may hold; train_accuracy when the engine measures it (the plots show it when present).
+EPOCH_KEYS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "elapsed_s")
 
 
 class Ema:
@@ -28,6 +30,12 @@ class Ema:
 def smooth(values, beta: float = 0.9) -> list[float]:
     e = Ema(beta)
     return [e.add(v) for v in values]
+
+
+def plural(n: int | float, word: str, words: str | None = None) -> str:
+    """``1 epoch``, ``2 epochs``, ``1,000 images``: the count and the word in the right number."""
+    text = f"{n:,}" if isinstance(n, int) else f"{n:g}"
+    return f"{text} {word if n == 1 else (words or word + 's')}"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -62,6 +70,7 @@ class RunState:
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     lrs: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)   # elapsed_s at each step: the wall-clock axis
     rates: list[float] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)   # the engine's epoch records
     exported: Path | None = None
@@ -88,6 +97,7 @@ class RunState:
                 self.started_at = dt.datetime.now().isoformat(timespec="seconds")
             if not ev.get("resumed"):
                 self.steps, self.losses, self.lrs, self.rates, self.history = [], [], [], [], []
+                self.times = []
             else:  # the steps before the stop are already on the curves
                 self.step = max(self.step, 0)
         elif kind == "step":
@@ -104,9 +114,9 @@ class RunState:
             self.rates.append(self.samples_per_s)
             self.eta_s = ev.get("eta_s")
             self.elapsed_s = float(ev.get("elapsed_s", self.elapsed_s))
+            self.times.append(self.elapsed_s)
         elif kind == "epoch":
-            rec = {k: ev[k] for k in ("epoch", "train_loss", "test_loss", "test_accuracy", "lr", "elapsed_s")
-                   if k in ev}
+            rec = {k: ev[k] for k in EPOCH_KEYS if k in ev}
             self.history = [h for h in self.history if h.get("epoch") != rec.get("epoch")] + [rec]
             self.epoch = int(ev.get("epoch", self.epoch))
             self.epochs = int(ev.get("epochs", self.epochs))
@@ -162,14 +172,24 @@ class RunState:
             st.steps.append(int(step))
             st.losses.append(loss)
             st.lrs.append(lr)
+        if len(record.step_times) == len(record.steps):
+            st.times = list(record.step_times)
         st.step = st.steps[-1] if st.steps else 0
         return st
+
+    def _step_rows(self) -> list[list[float]]:
+        """[step, loss, lr] per step, and the elapsed seconds when every step has one."""
+        rows = [[s, round(loss, 6), lr] for s, loss, lr in zip(self.steps, self.losses, self.lrs)]
+        if len(self.times) == len(rows):
+            for row, t in zip(rows, self.times):
+                row.append(round(t, 3))
+        return rows
 
     def log_record(self) -> dict[str, Any]:
         """What the app keeps beside the model: enough to draw this run's curves again."""
         return {"format": 1, "status": self.status, "config": self.config, "device": self.device,
-                "params": self.params, "started": self.started_at, "seconds": self.elapsed_s,
-                "history": self.history, "metrics": self.metrics,
-                "steps": [[s, round(loss, 6), lr] for s, loss, lr in zip(self.steps, self.losses, self.lrs)],
+                "params": self.params, "n_train": self.n_train, "started": self.started_at,
+                "seconds": self.elapsed_s, "history": self.history, "metrics": self.metrics,
+                "steps": self._step_rows(),
                 "model": self.out.name if self.out else None,
                 "checkpoint": self.checkpoint.name if self.checkpoint else None}

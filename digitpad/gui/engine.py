@@ -273,6 +273,10 @@ class EngineSlot(QObject):
         runner.statusChanged.connect(lambda _status: self.changed.emit())
         runner.finished.connect(lambda _final: self.changed.emit())
 
+    def runners(self) -> list[tuple[EngineRunner, str]]:
+        """Every registered runner and what it does."""
+        return list(self._runners)
+
     def busy_elsewhere(self, runner: EngineRunner) -> str | None:
         """What another runner is doing, or None when the engine is free for ``runner``."""
         return next((activity for r, activity in self._runners if r is not runner and r.is_running()), None)

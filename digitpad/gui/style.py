@@ -37,11 +37,17 @@ GUIDE = "#eceef3"
 PEN_OUTLINE = QColor(120, 130, 150, 160)
 
 # The model input view: black like MNIST's background; saliency warm (supports the answer)
-# and cool (argues against).
+# and cool (argues against), drawn over it. Chosen by measured contrast against black
+# (tests/gui/test_saliency_colours.py): the old blue #3c8cff, at the opacity a weak value
+# got, was 1.6:1 on black and hardly seen. Both now reach >= 3:1 even at the faintest
+# opacity drawn (SALIENCY_MIN_ALPHA) and >= 6:1 at full strength; the blue leans to cyan,
+# because the eye sees little of pure blue.
 INPUT_BG = "#000000"
 INPUT_EMPTY_TEXT = "#7d8597"
-SUPPORTS = "#e8552a"
-ARGUES_AGAINST = "#3c8cff"
+SUPPORTS = "#ff8228"
+ARGUES_AGAINST = "#32beff"
+SALIENCY_MIN_ALPHA = 0.55   # the faintest a shown saliency value is drawn
+SALIENCY_FLOOR = 0.1        # |value| / max below this is not drawn at all (occlusion noise)
 
 # Plots and matrices.
 SERIES = [ACCENT, "#e8702a", "#2a9d5c", "#9b4dca"]   # runs overlaid in the history, in order
@@ -88,6 +94,8 @@ QLabel#formLabel {{ color: {MUTED}; }}
 QSlider::groove:horizontal {{ height: 4px; background: {BORDER}; border-radius: 2px; }}
 QSlider::handle:horizontal {{ width: 14px; margin: -6px 0; border-radius: 7px; background: {ACCENT}; }}
 QTableWidget {{ gridline-color: {GRID}; border: none; }}
+QLabel#muted[kind="tips"], QLabel#muted[kind="status"] {{ padding: 6px 0px; }}
+QScrollArea#page {{ background: {BG}; border: none; }}
 """
 
 
@@ -98,6 +106,13 @@ def apply(app: QApplication) -> None:
                          (QPalette.WindowText, TEXT), (QPalette.ButtonText, TEXT), (QPalette.Button, CARD),
                          (QPalette.Highlight, ACCENT), (QPalette.HighlightedText, "#ffffff")):
         pal.setColor(role, QColor(colour))
+    # setColor(role, c) sets every colour group, the Disabled one too: without these, a disabled
+    # combo box, spin box, check box or line edit (drawn from the palette, not the stylesheet)
+    # looks exactly like an enabled one.
+    for role in (QPalette.Text, QPalette.WindowText, QPalette.ButtonText):
+        pal.setColor(QPalette.Disabled, role, QColor(FAINT))
+    pal.setColor(QPalette.Disabled, QPalette.Base, QColor(DISABLED_BG))
+    pal.setColor(QPalette.Disabled, QPalette.Button, QColor(DISABLED_BG))
     app.setPalette(pal)
     font = app.font()
     if font.pointSizeF() < 10:
@@ -111,6 +126,29 @@ def set_kind(widget: QWidget, kind: str) -> None:
     widget.setProperty("kind", kind)
     widget.style().unpolish(widget)
     widget.style().polish(widget)
+
+
+def relative_luminance(colour: str | QColor) -> float:
+    """WCAG 2 relative luminance of an sRGB colour, 0 (black) .. 1 (white)."""
+    c = QColor(colour)
+
+    def lin(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
+
+
+def contrast_ratio(a: str | QColor, b: str | QColor) -> float:
+    """WCAG 2 contrast ratio, 1 (none) .. 21 (black on white)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def blend(colour: str | QColor, background: str | QColor, alpha: float) -> QColor:
+    """``colour`` drawn at opacity ``alpha`` over ``background``."""
+    c, b = QColor(colour), QColor(background)
+    return QColor.fromRgbF(*(alpha * x + (1 - alpha) * y for x, y in
+                             ((c.redF(), b.redF()), (c.greenF(), b.greenF()), (c.blueF(), b.blueF()))))
 
 
 def title_font(size: float, weight=QFont.DemiBold) -> QFont:

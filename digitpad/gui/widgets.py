@@ -1,8 +1,19 @@
 """Small widgets every tab uses, so each looks and behaves the same."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import style
 
@@ -19,6 +30,7 @@ class Card(QFrame):
         if title:
             label = QLabel(title.upper())
             label.setObjectName("cardTitle")
+            label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)   # spare height never goes to a title
             self.body.addWidget(label)
 
 
@@ -69,3 +81,98 @@ class ResultBox(QFrame):
 
     def text(self) -> str:
         return self.label.text()
+
+
+HELP_PROPERTY = "digitpadHelp"
+
+
+def set_enabled(widget: QWidget, on: bool, why: str = "") -> None:
+    """Enable or disable a control; a disabled one says why in its tooltip.
+
+    The control's own tooltip (what it does) is kept aside the first time and comes back
+    when it is enabled again. A disabled control always has a reason: clicking a grey
+    button that does nothing, with no word, is what users of the first versions met."""
+    help_text = widget.property(HELP_PROPERTY)
+    if help_text is None:
+        help_text = widget.toolTip()
+        widget.setProperty(HELP_PROPERTY, help_text)
+    widget.setEnabled(on)
+    widget.setToolTip(help_text if on else (why or help_text))
+
+
+def set_help(widget: QWidget, text: str) -> None:
+    """What a control does (its tooltip while enabled), for controls managed by :func:`set_enabled`."""
+    widget.setProperty(HELP_PROPERTY, text)
+    if widget.isEnabled():
+        widget.setToolTip(text)
+
+
+class PageArea(QScrollArea):
+    """A tab's page at the viewport's size, or at its minimum size when the viewport is smaller
+    (then, and only then, it scrolls).
+
+    Not ``setWidgetResizable(True)``: for a page holding word-wrapped labels (height for width),
+    QScrollArea sizes it by its *preferred* heights, so a 1280x720 page that fits at its minimum
+    was laid out 958 px tall and scrolled."""
+
+    def __init__(self, page: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.setFrameShape(QFrame.NoFrame)
+        self.setWidgetResizable(False)
+        self.setWidget(page)
+        self.viewport().setAutoFillBackground(False)
+        page.installEventFilter(self)
+
+    def needed(self) -> QSize:
+        page = self.widget()
+        return page.minimumSizeHint().expandedTo(page.minimumSize())
+
+    def fit(self) -> None:
+        page = self.widget()
+        if page is not None:
+            page.resize(self.viewport().size().expandedTo(self.needed()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.widget() and event.type() == QEvent.LayoutRequest:
+            self.fit()   # the page needs more (or less) room: a banner appeared, a hint went
+        return super().eventFilter(obj, event)
+
+
+class PageTabs(QTabWidget):
+    """Tabs whose pages scroll when the window is smaller than a page needs.
+
+    A page's minimum size is then no longer the window's: a hint, a longer caption or a
+    wider prompt can never make the window grow by itself, and below the size a page is
+    designed for (1280x720) a scroll bar appears instead of widgets squeezed over each
+    other. ``indexOf`` / ``setCurrentWidget`` / ``currentWidget`` / ``widget`` speak of the
+    pages themselves, not of their scroll areas."""
+
+    def add_page(self, page: QWidget, title: str) -> int:
+        return self.addTab(PageArea(page), title)
+
+    def widget(self, index: int) -> QWidget | None:
+        area = super().widget(index)
+        return area.widget() if isinstance(area, QScrollArea) else area
+
+    def area(self, index: int) -> QScrollArea | None:
+        area = super().widget(index)
+        return area if isinstance(area, QScrollArea) else None
+
+    def indexOf(self, page: QWidget) -> int:
+        for i in range(self.count()):
+            if self.widget(i) is page or super().widget(i) is page:
+                return i
+        return -1
+
+    def setCurrentWidget(self, page: QWidget) -> None:
+        i = self.indexOf(page)
+        if i >= 0:
+            self.setCurrentIndex(i)
+
+    def currentWidget(self) -> QWidget | None:
+        return self.widget(self.currentIndex())

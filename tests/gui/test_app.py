@@ -65,9 +65,9 @@ def test_escape_clears_from_anywhere_in_the_tab(window, qtbot):
 def test_off_distribution_hint_shown(window):
     wb = window.workbench
     wb.canvas.draw_stroke([(200, 190), (200, 210)], width=8)    # a tiny mark
-    assert wb.hints and wb.hint_label.isVisibleTo(window) and "small" in wb.hint_label.text()
+    assert wb.hints and wb.message.kind == "hint" and "small" in wb.message.text()
     wb.canvas.clear()
-    assert not wb.hint_label.isVisibleTo(window)
+    assert wb.message.kind == "tips" and "small" not in wb.message.text()
 
 
 def test_feature_maps_follow_the_drawing_and_show_kernels(window, qtbot):
@@ -126,7 +126,7 @@ def test_switching_models_reruns_the_drawing(window, other_model, qtbot):
     assert not np.allclose(before, wb.prediction.probs)           # the same drawing, re-run
     assert set(wb.prediction.activations) == {"conv1", "conv2"}
     assert wb.prediction.activations["conv1"].shape[0] == 6      # the new model's maps
-    assert wb.picker.combo.currentData() == str(other_model)
+    assert window.picker.combo.currentData() == str(other_model)
     assert "other" in window.model_label.text() and "othernet" in wb.model_info.title.text() + str(
         [wb.model_info.form.itemAt(i).widget().text() for i in range(wb.model_info.form.count())])
 
@@ -138,7 +138,7 @@ def test_picker_lists_user_models_and_switches(qtbot, random_model, private_data
     mine = make_model(private_data_dir / "models" / "mine.onnx", arch="mine-net", accuracy=0.991)
     w = MainWindow(model_path=random_model)
     qtbot.addWidget(w)
-    combo = w.workbench.picker.combo
+    combo = w.picker.combo
     labels = [combo.itemText(i) for i in range(combo.count())]
     assert any("mine" in t and "99.10 %" in t for t in labels)
     index = next(i for i, t in enumerate(labels) if "mine" in t)
@@ -165,7 +165,7 @@ def test_bad_model_keeps_previous(window, tmp_path, random_model, kind):
     assert window.controller.predictor.path == random_model
     assert wb.banner.isVisibleTo(window) and bad.name in wb.banner.text() and "Still using random" in wb.banner.text()
     assert np.allclose(before, wb.prediction.probs)
-    assert wb.picker.combo.currentData() == str(random_model)
+    assert window.picker.combo.currentData() == str(random_model)
     assert library.ModelLibrary().last_used == random_model.resolve()
 
 

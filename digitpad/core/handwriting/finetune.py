@@ -62,7 +62,8 @@ class Split:
 
     def describe(self) -> str:
         digits = sum(1 for n in self.counts("train") if n)
-        return (f"{len(self.train)} of your digits to learn from ({digits} different digits), "
+        kinds = "1 different digit" if digits == 1 else f"{digits} different digits"
+        return (f"{len(self.train)} of your digits to learn from ({kinds}), "
                 f"{len(self.held_out)} held out to measure")
 
 

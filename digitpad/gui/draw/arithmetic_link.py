@@ -102,5 +102,4 @@ class ArithmeticLink(QObject):
         fm = self.wb.feature_maps
         fm.used_for = used_for if self._ready() else None
         fm.show_used()
-        if self._ready() and not p.layers and STAGES_HINT not in fm.message.text():
-            fm.message.setText(f"{fm.message.text()} {STAGES_HINT}")   # a model from elsewhere: say where to look
+        fm.set_no_layers_hint(STAGES_HINT if self._ready() and not p.layers else "")   # a model from elsewhere

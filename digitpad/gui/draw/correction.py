@@ -2,6 +2,9 @@
 
 A click, or a digit key anywhere in the Draw tab, saves the drawing (its strokes at full
 resolution and the model input) with that label in the user's collection ("My digits").
+The same drawing is saved once: the same digit again says it is already saved, another
+digit changes the saved sample's label (a slip of the finger is corrected, not doubled).
+What happened is said on the Draw tab's message line until the drawing changes.
 """
 from __future__ import annotations
 
@@ -12,16 +15,19 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWi
 from digitpad.core.handwriting.collection import Collection
 
 from ..canvas import DrawingCanvas, save_drawing
+from .message_line import MessageLine
 
 
 class CorrectionBar(QWidget):
     saved = Signal(object)   # the Sample
 
     def __init__(self, canvas: DrawingCanvas, collection: Collection, shortcut_scope: QWidget | None = None,
-                 parent=None):
+                 message: MessageLine | None = None, parent=None):
         super().__init__(parent)
         self.canvas = canvas
         self.collection = collection
+        self.last_saved = None    # the Sample saved from the drawing now on the canvas, if any
+        canvas.changed.connect(self._drawing_changed)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(3)
@@ -46,8 +52,7 @@ class CorrectionBar(QWidget):
             lay.addWidget(b)
             self.buttons.append(b)
         lay.addStretch(0)
-        self.status = QLabel("")
-        self.status.setObjectName("muted")
+        self.status = message if message is not None else MessageLine()
         scope = shortcut_scope or self
         self.shortcuts = []
         for d in range(10):
@@ -56,16 +61,45 @@ class CorrectionBar(QWidget):
             sc.activated.connect(lambda d=d: self.correct(d))
             self.shortcuts.append(sc)
 
+    def _drawing_changed(self) -> None:
+        self.last_saved = None
+
     def correct(self, label: int):
+        """Save the drawing as ``label`` (or relabel it, if it was just saved); the Sample, or None."""
+        previous = self.last_saved
+        if previous is not None and self.collection.get(previous.id) is not None:
+            return self._again(previous, label)
         try:
             sample = save_drawing(self.collection, self.canvas, label, "correction")
         except OSError as e:
-            self.status.setText(f"Could not save: {e.strerror or e}")
+            self.status.set_status(f"Could not save: {e.strerror or e}")
             return None
         if sample is None:
-            self.status.setText("Draw a digit first.")
+            self.status.set_status("Draw a digit first.")
             return None
-        n = self.collection.counts()[label]
-        self.status.setText(f"Saved as {label}: {n} {'sample' if n == 1 else 'samples'} of {label} in My digits.")
+        self.last_saved = sample
+        self.status.set_status(f"Saved as {label}: {self._count(label)} in My digits. "
+                               f"Another digit now changes its label.")
         self.saved.emit(sample)
         return sample
+
+    def _again(self, previous, label: int):
+        if previous.label == label:
+            self.status.set_status(f"Already saved as {label} ({self._count(label)} in My digits); "
+                                   f"draw the next digit.")
+            return None
+        try:
+            sample = self.collection.add(label, previous.image, previous.strokes, previous.canvas_size,
+                                         previous.source, timestamp=previous.timestamp)
+        except OSError as e:
+            self.status.set_status(f"Could not change the label: {e.strerror or e}")
+            return None
+        self.collection.delete(previous.id)
+        self.last_saved = sample
+        self.status.set_status(f"Changed to {label} (was {previous.label}): {self._count(label)} in My digits.")
+        self.saved.emit(sample)
+        return sample
+
+    def _count(self, label: int) -> str:
+        n = self.collection.counts()[label]
+        return f"{n} {'sample' if n == 1 else 'samples'} of {label}"

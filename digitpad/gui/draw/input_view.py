@@ -10,18 +10,31 @@ from .. import style
 from ..images import grey_image
 
 
-def _saliency_image(sal: np.ndarray) -> QImage:
-    """Warm where ink supports the prediction, cool where it argues against it."""
+def _rgb(colour: str) -> np.ndarray:
+    c = QColor(colour)
+    return np.array([c.red(), c.green(), c.blue()], np.float32)
+
+
+def saliency_rgba(sal: np.ndarray) -> np.ndarray:
+    """[28, 28, 4] uint8: warm where ink supports the prediction, cool where it argues against.
+    Opacity grows with |value| from ``style.SALIENCY_MIN_ALPHA`` (still readable on black) to 1;
+    values under ``style.SALIENCY_FLOOR`` of the largest are not drawn."""
     scale = float(np.abs(sal).max())
     rgba = np.zeros((28, 28, 4), np.uint8)
     if scale > 1e-6:
-        s = sal / scale
-        pos, neg = np.clip(s, 0, 1), np.clip(-s, 0, 1)
-        rgba[..., 0] = (255 * (pos > 0) + 60 * (neg > 0)).clip(0, 255)
-        rgba[..., 1] = (90 * (pos > 0) + 140 * (neg > 0)).clip(0, 255)
-        rgba[..., 2] = (40 * (pos > 0) + 255 * (neg > 0)).clip(0, 255)
-        rgba[..., 3] = (np.maximum(pos, neg) ** 0.8 * 200).astype(np.uint8)
-    return QImage(np.ascontiguousarray(rgba).data, 28, 28, 28 * 4, QImage.Format_RGBA8888).copy()
+        s = np.asarray(sal, np.float32) / scale
+        m = np.abs(s)
+        shown = m >= style.SALIENCY_FLOOR
+        rgba[..., :3] = np.where((s > 0)[..., None], _rgb(style.SUPPORTS), _rgb(style.ARGUES_AGAINST))
+        t = np.clip((m - style.SALIENCY_FLOOR) / (1 - style.SALIENCY_FLOOR), 0, 1) ** 0.7
+        alpha = style.SALIENCY_MIN_ALPHA + (1 - style.SALIENCY_MIN_ALPHA) * t
+        rgba[..., 3] = np.where(shown, np.round(alpha * 255), 0).astype(np.uint8)
+    return rgba
+
+
+def _saliency_image(sal: np.ndarray) -> QImage:
+    rgba = np.ascontiguousarray(saliency_rgba(sal))
+    return QImage(rgba.data, 28, 28, 28 * 4, QImage.Format_RGBA8888).copy()
 
 
 class ModelInputView(QWidget):
@@ -33,11 +46,13 @@ class ModelInputView(QWidget):
         self._overlay: QImage | None = None
         self.show_saliency = False
         self.outline: tuple[int, int, int, int] | None = None   # a receptive field: top, left, bottom, right
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        self.setFixedHeight(168)  # 6 screen pixels per input pixel
+        # 5 to 8 screen pixels per input pixel: 5 fits a 1280x720 window, 8 is plenty anywhere.
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMinimumHeight(5 * 28)
+        self.setMaximumHeight(8 * 28)
 
     def sizeHint(self) -> QSize:
-        return QSize(196, 196)
+        return QSize(196, 5 * 28)   # the class bars come first when height is short
 
     def show_input(self, x28: np.ndarray | None) -> None:
         self._image = None if x28 is None else grey_image(np.asarray(x28).reshape(28, 28))

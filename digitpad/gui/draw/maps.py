@@ -84,6 +84,7 @@ class MapGrid(pg.GraphicsLayoutWidget):
             self.bar = pg.ColorBarItem(values=(0, 1), colorMap=self.cmap, interactive=False, width=12)
             self.bar.setImageItem(self.image)
             self.addItem(self.bar)
+            self.bar.setVisible(False)   # until there are maps
         self._shape: tuple[int, int, int] | None = None
         self.cols = self.rows = 1
         self.gap = 1
@@ -128,8 +129,11 @@ class MapGrid(pg.GraphicsLayoutWidget):
                   .reshape(self.rows * (h + g), self.cols * (w + g))[:-g, :-g])
         self.image.setImage(np.ascontiguousarray(mosaic), levels=levels, autoLevels=False)
         self.image.setVisible(True)
-        if self.bar is not None and changed:
-            self.bar.setLevels(levels)
+        if self.bar is not None:
+            if changed:
+                self.bar.setLevels(levels)
+            if not self.bar.isVisible():
+                self.bar.setVisible(True)
 
     def tile_origin(self, index: int) -> tuple[float, float]:
         _, h, w = self._shape
@@ -173,7 +177,10 @@ class MapGrid(pg.GraphicsLayoutWidget):
         self.view.addItem(self.frame)
 
     def clear_maps(self) -> None:
+        """Nothing to show: no image, and no colour bar floating beside nothing."""
         self.maps = None
         self._shape = None
         self.image.setVisible(False)
+        if self.bar is not None:
+            self.bar.setVisible(False)
         self.highlight(None)

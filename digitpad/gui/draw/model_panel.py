@@ -1,74 +1,16 @@
-"""Choosing a model and reading what it says about itself."""
+"""The active model: what it says about itself, and what the app cannot show for it."""
 from __future__ import annotations
 
-from pathlib import Path
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
-
-from digitpad.core.library import ModelEntry, describe, summary_lines
-
-
-def _short(entry: ModelEntry) -> str:
-    meta = entry.metadata
-    if meta is None:
-        return f"{entry.name}  ·  no metadata"
-    acc = meta.metrics.get("test_accuracy")
-    # Two decimals: at MNIST's level 99.56 and 99.6 are different models.
-    acc_text = f"  ·  {acc * 100:.2f} %" if isinstance(acc, (int, float)) and acc <= 1 else ""
-    return f"{entry.name}  ·  {meta.arch} on {meta.dataset}{acc_text}"
+from digitpad.core.library import summary_lines
 
 
 def _form_label(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("formLabel")
     return label
-
-
-class ModelPicker(QWidget):
-    """Combo of known models plus 'Open ONNX file...'. Emits the chosen path."""
-
-    chosen = Signal(Path)
-    openRequested = Signal()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        label = QLabel("Model")
-        label.setObjectName("muted")
-        row.addWidget(label)
-        self.combo = QComboBox()
-        self.combo.setMinimumWidth(360)
-        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
-        self.combo.activated.connect(self._activated)
-        row.addWidget(self.combo)
-        self.open_button = QPushButton("Open ONNX file…")
-        self.open_button.clicked.connect(self.openRequested.emit)
-        row.addWidget(self.open_button)
-        self.entries: list[ModelEntry] = []
-
-    def set_entries(self, entries: list[ModelEntry], current: Path | None) -> None:
-        self.entries = list(entries)
-        current_key = str(Path(current).resolve()) if current else None
-        if current_key and all(e.key != current_key for e in self.entries):
-            self.entries.append(describe(Path(current), "opened"))
-        self.combo.blockSignals(True)
-        self.combo.clear()
-        for e in self.entries:
-            self.combo.addItem(_short(e), str(e.path))
-            self.combo.setItemData(self.combo.count() - 1, str(e.path), Qt.ToolTipRole)
-        if not self.entries:
-            self.combo.addItem("No models found")
-        for i, e in enumerate(self.entries):
-            if e.key == current_key:
-                self.combo.setCurrentIndex(i)
-        self.combo.setEnabled(bool(self.entries))
-        self.combo.blockSignals(False)
-
-    def _activated(self, index: int) -> None:
-        if 0 <= index < len(self.entries):
-            self.chosen.emit(self.entries[index].path)
 
 
 class ModelInfoView(QWidget):

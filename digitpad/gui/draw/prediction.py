@@ -8,12 +8,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import style
 
 CONFIDENT = 0.80   # below this the panel says it is not sure
 RUNNER_UP = 0.15   # a second class above this is named in "not sure: 4 or 9?"
+HEAD_H = 122.0     # the headline: the answer, its confidence, the verdict
+ROW_MIN, ROW_MAX = 17.0, 30.0   # one bar per class: readable at 1280x720, not sparse on a large screen
 
 
 def verdict(probs: np.ndarray, classes: list[str]) -> tuple[str, bool]:
@@ -33,10 +35,12 @@ class PredictionPanel(QWidget):
         self.probs: np.ndarray | None = None
         self.classes = [str(d) for d in range(10)]
         self.empty_text = "Draw a digit on the canvas"
-        self.setMinimumSize(240, 320)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
+        self.setMinimumSize(240, int(HEAD_H + 8 + 10 * ROW_MIN + 4))
+        self.setMaximumHeight(int(HEAD_H + 8 + 10 * ROW_MAX + 4))
 
     def sizeHint(self) -> QSize:
-        return QSize(270, 400)
+        return QSize(270, int(HEAD_H + 8 + 10 * 22 + 4))
 
     def set_classes(self, classes: list[str]) -> None:
         self.classes = list(classes)
@@ -54,32 +58,32 @@ class PredictionPanel(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         w = self.width()
-        head_h = 130.0
+        head_h = HEAD_H
         # -- headline -----------------------------------------------------------------
         if self.probs is None:
             p.setPen(QColor(style.BAR_IDLE))
             p.setFont(style.title_font(54, QFont.Light))
-            p.drawText(QRectF(0, 0, w, 96), Qt.AlignHCenter | Qt.AlignVCenter, "–")
+            p.drawText(QRectF(0, 0, w, 90), Qt.AlignHCenter | Qt.AlignVCenter, "–")
             p.setPen(QColor(style.MUTED))
             p.setFont(style.title_font(10.5, QFont.Normal))
-            p.drawText(QRectF(0, 92, w, 30), Qt.AlignHCenter | Qt.AlignTop, self.empty_text)
+            p.drawText(QRectF(0, 88, w, 30), Qt.AlignHCenter | Qt.AlignTop, self.empty_text)
         else:
             top = int(np.argmax(self.probs))
             caption, sure = verdict(self.probs, self.classes)
             label = self.classes[top]
             p.setPen(QColor(style.TEXT if sure else style.WARN_TEXT))
             p.setFont(style.title_font(54 if len(label) <= 2 else 20, QFont.DemiBold))
-            p.drawText(QRectF(0, 0, w, 84), Qt.AlignHCenter | Qt.AlignVCenter, label)
+            p.drawText(QRectF(0, 0, w, 80), Qt.AlignHCenter | Qt.AlignVCenter, label)
             p.setFont(style.title_font(15, QFont.DemiBold))
             p.setPen(QColor(style.ACCENT if sure else style.WARN_TEXT))
-            p.drawText(QRectF(0, 80, w, 24), Qt.AlignHCenter | Qt.AlignVCenter, f"{self.probs[top] * 100:.1f} %")
+            p.drawText(QRectF(0, 76, w, 24), Qt.AlignHCenter | Qt.AlignVCenter, f"{self.probs[top] * 100:.1f} %")
             p.setFont(style.title_font(10, QFont.Normal))
             p.setPen(QColor(style.MUTED if sure else style.WARN_TEXT))
-            p.drawText(QRectF(0, 104, w, 20), Qt.AlignHCenter | Qt.AlignVCenter, caption)
+            p.drawText(QRectF(0, 100, w, 20), Qt.AlignHCenter | Qt.AlignVCenter, caption)
         # -- one bar per class --------------------------------------------------------------
         rows = len(self.classes)
         top_y = head_h + 8
-        row_h = max(18.0, (self.height() - top_y - 4) / rows)
+        row_h = min(ROW_MAX, max(ROW_MIN, (self.height() - top_y - 4) / rows))
         names_long = max(len(c) for c in self.classes) > 2
         label_w = 84.0 if names_long else 22.0
         pct_w = 52.0

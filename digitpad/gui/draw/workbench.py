@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -34,10 +35,11 @@ from digitpad.core.saliency import timed_saliency
 from .. import style
 from ..canvas import DrawingCanvas
 from ..threads import background
-from ..widgets import card
+from ..widgets import card, set_enabled
 from .correction import CorrectionBar
 from .input_view import ModelInputView
-from .model_panel import ModelInfoView, ModelPicker
+from .message_line import MessageLine
+from .model_panel import ModelInfoView
 from .prediction import PredictionPanel
 from .shapes_view import ShapesView
 from .stepwise import StepByStep
@@ -58,7 +60,6 @@ class Workbench(QWidget):
         self.collection = collection
         self.prediction = None
         self.model_input: np.ndarray | None = None
-        self.hints: list[str] = []
         self.feature_maps = None
         self.kernels_view = None
         self.arithmetic = None             # the Arithmetic inspector (arithmetic_tab.py), built with the others
@@ -68,20 +69,16 @@ class Workbench(QWidget):
         self._build()
         controller.modelChanged.connect(self._model_changed)
         controller.loadFailed.connect(self.show_error)
-        controller.libraryChanged.connect(self.refresh_models)
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
+        """Three columns sized for a 1280x720 window (tests/gui/test_layout.py): the canvas at its
+        fixed size with the tools and the message line under it; the answer and the input the
+        network sees, which shrink to their minimum there and grow on a larger screen; the
+        inspectors, which take the rest of the width."""
         outer = QVBoxLayout(self)
         outer.setContentsMargins(14, 12, 14, 10)
         outer.setSpacing(10)
-        top = QHBoxLayout()
-        self.picker = ModelPicker()
-        self.picker.chosen.connect(self.controller.load)
-        self.picker.openRequested.connect(self.open_model_dialog)
-        top.addWidget(self.picker)
-        top.addStretch(1)
-        outer.addLayout(top)
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
@@ -92,53 +89,8 @@ class Workbench(QWidget):
         row = QHBoxLayout()
         row.setSpacing(12)
         outer.addLayout(row, 1)
-
-        # Canvas and tools
-        draw_card, dl = card("Draw")
-        self.canvas = DrawingCanvas(size=CANVAS_SIZE)
-        self.canvas.changed.connect(self.update_prediction)
-        self.canvas.historyChanged.connect(self._update_tool_state)
-        dl.addWidget(self.canvas, 0, Qt.AlignHCenter)
-        dl.addSpacing(4)
-        dl.addLayout(self._tools())
-        self.corrections = CorrectionBar(self.canvas, self.collection, shortcut_scope=self)
-        self.corrections.saved.connect(self.sampleSaved)
-        dl.addWidget(self.corrections)
-        dl.addWidget(self.corrections.status)
-        tips = QLabel("Draw one digit, large, in the middle. Esc or Delete clears; "
-                      "Ctrl+Z undoes a stroke, Ctrl+Shift+Z redoes; right-click undoes too.")
-        tips.setObjectName("muted")
-        tips.setWordWrap(True)
-        dl.addWidget(tips)
-        dl.addStretch(1)
-        draw_card.setFixedWidth(CANVAS_SIZE + 30)
-        row.addWidget(draw_card, 0)
-
-        # The answer and the input the network sees
-        answer_card, al = card("Prediction")
-        self.panel = PredictionPanel()
-        al.addWidget(self.panel)
-        sees = QLabel("WHAT THE NETWORK SEES")
-        sees.setObjectName("cardTitle")
-        al.addWidget(sees)
-        self.input_view = ModelInputView()
-        al.addWidget(self.input_view)
-        self.saliency_box = QCheckBox("Show saliency (where it looks)")
-        self.saliency_box.toggled.connect(self._saliency_toggled)
-        al.addWidget(self.saliency_box)
-        self.saliency_legend = QLabel(f"<span style='color:{style.SUPPORTS}'>■</span> supports the answer  "
-                                      f"<span style='color:{style.ARGUES_AGAINST}'>■</span> argues against")
-        self.saliency_legend.setObjectName("muted")
-        self.saliency_legend.setVisible(False)
-        al.addWidget(self.saliency_legend)
-        self.hint_label = QLabel("")
-        self.hint_label.setObjectName("hint")
-        self.hint_label.setWordWrap(True)
-        self.hint_label.setVisible(False)
-        al.addWidget(self.hint_label)
-        al.addStretch(1)
-        answer_card.setFixedWidth(300)
-        row.addWidget(answer_card, 0)
+        row.addWidget(self._draw_card(), 0)
+        row.addWidget(self._answer_card(), 0)
 
         # Inspectors: pyqtgraph views are created after the first paint (see build_inspectors)
         inspect_card, il = card(None)
@@ -147,8 +99,8 @@ class Workbench(QWidget):
         self.inspector.setDocumentMode(True)
         self._maps_holder = self._placeholder("Loading feature maps…")
         self._kernels_holder = self._placeholder("Loading kernels…")
-        self._arithmetic_holder = self._placeholder("Loading…")
         self.inspector.addTab(self._maps_holder, "Feature maps")
+        self._arithmetic_holder = self._placeholder("Loading…")
         self.inspector.addTab(self._kernels_holder, "Kernels")
         self.inspector.addTab(self._arithmetic_holder, "Arithmetic")
         self.model_info = ModelInfoView()
@@ -156,6 +108,7 @@ class Workbench(QWidget):
         self.inspector.addTab(self._model_page(), "Model")
         il.addWidget(self.inspector)
         inspect_card.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        inspect_card.setMinimumWidth(360)
         row.addWidget(inspect_card, 1)
 
         # Shortcuts work anywhere in this tab, not only when the canvas has focus.
@@ -177,10 +130,64 @@ class Workbench(QWidget):
         lay.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setFrameShape(QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(page)
         return scroll
+
+    def _draw_card(self) -> QWidget:
+        draw_card, dl = card("Draw")
+        self.canvas = DrawingCanvas(size=CANVAS_SIZE)
+        self.canvas.changed.connect(self.update_prediction)
+        self.canvas.historyChanged.connect(self._update_tool_state)
+        dl.addWidget(self.canvas, 0, Qt.AlignHCenter)
+        dl.addLayout(self._tools())
+        self.message = MessageLine()
+        self.corrections = CorrectionBar(self.canvas, self.collection, shortcut_scope=self, message=self.message)
+        self.corrections.saved.connect(self.sampleSaved)
+        dl.addWidget(self.corrections)
+        dl.addWidget(self.message)
+        dl.addStretch(1)
+        draw_card.setFixedWidth(CANVAS_SIZE + 30)
+        return draw_card
+
+    def _answer_card(self) -> QWidget:
+        """The answer and the input the network sees. Both have a minimum that fits a 720 px
+        window; a taller one gives them room up to a maximum each, and the rest stays below."""
+        answer_card, outer = card("Prediction")
+        column = QWidget()
+        al = QVBoxLayout(column)
+        al.setContentsMargins(0, 0, 0, 0)
+        al.setSpacing(outer.spacing())
+        self.panel = PredictionPanel()
+        al.addWidget(self.panel)
+        sees = QLabel("WHAT THE NETWORK SEES")
+        sees.setObjectName("cardTitle")
+        al.addWidget(sees)
+        self.input_view = ModelInputView()
+        al.addWidget(self.input_view)
+        self.saliency_box = QCheckBox("Show saliency (where it looks)")
+        self.saliency_box.toggled.connect(self._saliency_toggled)
+        al.addWidget(self.saliency_box)
+        swatch = "<span style='background-color:{bg}; color:{fg}'>■</span>"   # as on the black image
+        self.saliency_legend = QLabel(swatch.format(bg=style.INPUT_BG, fg=style.SUPPORTS) + " supports the answer   "
+                                      + swatch.format(bg=style.INPUT_BG, fg=style.ARGUES_AGAINST) + " argues against")
+        self.saliency_legend.setObjectName("muted")
+        al.addWidget(self.saliency_legend)
+        for label in (sees, self.saliency_box, self.saliency_legend):
+            label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        # Kept in place when hidden: turning saliency on must not move anything.
+        policy = self.saliency_legend.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.saliency_legend.setSizePolicy(policy)
+        self.saliency_legend.setVisible(False)
+        # The column takes the height it can use (up to its items' maxima); the rest stays below it.
+        column.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
+        column.setMaximumHeight(al.maximumSize().height())
+        outer.addWidget(column, 100)
+        outer.addStretch(1)
+        answer_card.setFixedWidth(300)
+        return answer_card
 
     def _placeholder(self, text: str) -> QWidget:
         w = QWidget()
@@ -206,7 +213,7 @@ class Workbench(QWidget):
         self.width_slider = QSlider(Qt.Horizontal)
         self.width_slider.setRange(8, 60)
         self.width_slider.setValue(int(self.canvas.pen_width))
-        self.width_slider.setFixedWidth(80)
+        self.width_slider.setFixedWidth(64)
         self.width_slider.setToolTip("Pen width")
         self.width_slider.valueChanged.connect(self._set_pen_width)
         row.addWidget(self.width_slider)
@@ -215,7 +222,6 @@ class Workbench(QWidget):
         self.width_label.setFixedWidth(36)
         row.addWidget(self.width_label)
         row.addStretch(1)
-        row.addSpacing(8)
         self.undo_button = QToolButton(text="Undo")
         self.undo_button.setToolTip("Undo stroke (Ctrl+Z)")
         self.undo_button.clicked.connect(self.canvas.undo)
@@ -238,9 +244,9 @@ class Workbench(QWidget):
         self.width_label.setText(f"{value} px")
 
     def _update_tool_state(self) -> None:
-        self.undo_button.setEnabled(self.canvas.can_undo())
-        self.redo_button.setEnabled(self.canvas.can_redo())
-        self.clear_button.setEnabled(not self.canvas.is_empty())
+        set_enabled(self.undo_button, self.canvas.can_undo(), "Nothing to undo: the canvas is empty.")
+        set_enabled(self.redo_button, self.canvas.can_redo(), "Nothing to redo: a stroke you undo can be redone.")
+        set_enabled(self.clear_button, not self.canvas.is_empty(), "The canvas is empty.")
 
     def build_inspectors(self) -> None:
         """Create the pyqtgraph views (imports pyqtgraph); called once the window is shown."""
@@ -272,10 +278,6 @@ class Workbench(QWidget):
         self.stepwise.load(self.controller.predictor)   # after the first frame: onnx is read off the UI thread
 
     # -- models ----------------------------------------------------------------------------
-    def refresh_models(self) -> None:
-        p = self.controller.predictor
-        self.picker.set_entries(self.controller.library.entries(), p.path if p else None)
-
     def open_model_dialog(self) -> None:
         start = str(self.controller.library.models)
         path, _ = QFileDialog.getOpenFileName(self, "Open an ONNX model", start, "ONNX models (*.onnx);;All files (*)")
@@ -292,11 +294,10 @@ class Workbench(QWidget):
         style.set_kind(self.banner, "error")
         self.banner.setText(message + "   (click to dismiss)")
         self.banner.setVisible(True)
-        self.refresh_models()  # put the picker back on the model that is still active
 
     def _model_changed(self, predictor) -> None:
         self.banner.setVisible(False)
-        self.refresh_models()
+        self.message.drawing_changed()   # "Saved as 7" was about the drawing under the old model
         self.panel.set_classes(predictor.classes)
         self.model_info.show_model(predictor)
         self.shapes_view.set_predictor(predictor)
@@ -315,10 +316,11 @@ class Workbench(QWidget):
         x = to_model_input(img)
         self.model_input = x
         self.input_view.show_input(None if x is None else x[0, 0])
+        self.message.drawing_changed()
         if not self.canvas.is_drawing():
             # Hints wait for the pen to lift: "very small" is true of every digit's first
             # millimetres, and nagging mid-stroke helps nobody.
-            self._show_hints(input_hints(img, x) if x is not None else [])
+            self.message.set_hints(input_hints(img, x) if x is not None else [])
         if x is None or predictor is None:
             self.prediction = None
             self.panel.empty_text = ("Draw a digit on the canvas" if predictor is not None
@@ -334,11 +336,9 @@ class Workbench(QWidget):
             self._request_saliency()
         self.predictionShown.emit(self.prediction)
 
-    def _show_hints(self, hints: list[str]) -> None:
-        if hints != self.hints:  # a QLabel text change re-lays out the window: only when needed
-            self.hints = hints
-            self.hint_label.setText("\n".join(hints))
-            self.hint_label.setVisible(bool(hints))
+    @property
+    def hints(self) -> list[str]:
+        return self.message.hints
 
     def _saliency_toggled(self, on: bool) -> None:
         self.input_view.set_saliency_visible(on)
@@ -369,9 +369,8 @@ class Workbench(QWidget):
         x = np.ascontiguousarray(x28, dtype=np.float32).reshape(1, 1, 28, 28)
         self.model_input = x
         self.input_view.show_input(x[0, 0])
-        self.hints = [caption] if caption else []
-        self.hint_label.setText(caption)
-        self.hint_label.setVisible(bool(caption))
+        self.message.set_hints([])
+        self.message.set_status(caption)
         predictor = self.controller.predictor
         self.prediction = predictor.predict(x) if predictor is not None else None
         self.panel.show_probs(None if self.prediction is None else self.prediction.probs)

@@ -32,7 +32,7 @@ from digitpad.core.paths import datasets_dir
 from .. import style
 from ..images import thumbnail
 from ..threads import background
-from ..widgets import card, thin_progress_bar
+from ..widgets import card, set_enabled, thin_progress_bar
 
 GALLERY_LIMIT = 400
 THUMB = 56
@@ -131,6 +131,7 @@ class EvaluationView(QWidget):
         self.gallery_title.setStyleSheet("font-weight: 600;")
         top.addWidget(self.gallery_title, 1)
         self.all_button = QPushButton("All mistakes")
+        self.all_button.setToolTip("Show every test image the model got wrong")
         self.all_button.clicked.connect(self.show_mistakes)
         top.addWidget(self.all_button, 0, Qt.AlignTop)
         gl.addLayout(top)
@@ -154,12 +155,12 @@ class EvaluationView(QWidget):
         self.open_button = QPushButton("Open in drawing tab")
         self.open_button.setToolTip("Show this test image in the drawing tab: prediction, feature maps, saliency")
         self.open_button.clicked.connect(self.open_selected)
-        self.open_button.setEnabled(False)
         bottom.addWidget(self.open_button, 0, Qt.AlignTop)
         gl.addLayout(bottom)
         gallery_card.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         body.addWidget(gallery_card, 4)
         self._clear_matrix()
+        self._update_buttons()
 
     # -- model and data ------------------------------------------------------------------------
     def dataset(self) -> str:
@@ -222,7 +223,7 @@ class EvaluationView(QWidget):
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.progress.setVisible(True)
-        self.run_button.setEnabled(False)
+        set_enabled(self.run_button, False, "Evaluating…")
         self.summary.setText(f"<span style='color:{style.MUTED}'>Evaluating {html.escape(p.name)} on the "
                              f"{DATASET_TITLES.get(self.dataset())} test set…</span>")
         self.jobs.submit(evaluation_job, p, folder, self.dataset(), self.test_sets, on_done=self._finished,
@@ -236,14 +237,32 @@ class EvaluationView(QWidget):
         message = str(error) if isinstance(error, TestSetError) else (
             f"evaluation failed: {type(error).__name__}: {error}")   # a model that fails on batches
         self.progress.setVisible(False)
-        self.run_button.setEnabled(True)
+        set_enabled(self.run_button, True)
         self.evaluated_key = None
+        self.clear_results()   # the old numbers were for another folder or model: not shown under this error
         self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>{html.escape(message)}</span>")
         self.failed.emit(message)
 
+    def clear_results(self) -> None:
+        """No result on screen: an empty matrix and gallery, and nothing to open."""
+        self.result = None
+        self.cell = None
+        self.cell_indices = np.zeros(0, np.int64)
+        self._clear_matrix()
+        self.gallery.clear()
+        self.gallery_title.setText("Evaluate a model to see its mistakes")
+        self.gallery_note.setText("")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        set_enabled(self.all_button, self.result is not None, "Evaluate a model first.")
+        set_enabled(self.open_button, bool(self.gallery.selectedItems()),
+                    "Select a test image in the gallery first." if self.result is not None
+                    else "Evaluate a model first.")
+
     def _finished(self, result: EvalResult) -> None:
         self.progress.setVisible(False)
-        self.run_button.setEnabled(True)
+        set_enabled(self.run_button, True)
         self.result = result
         per = result.per_class_accuracy
         worst = np.argsort(per)[:3]
@@ -257,6 +276,7 @@ class EvaluationView(QWidget):
             + ", ".join(f"{html.escape(names[c])} ({per[c] * 100:.1f} %)" for c in worst))
         self._fill_matrix(result)
         self.show_mistakes()
+        self._update_buttons()
         self.evaluated.emit(result)
 
     # -- the matrix ------------------------------------------------------------------------------
@@ -348,10 +368,10 @@ class EvaluationView(QWidget):
         more = f" Showing the first {GALLERY_LIMIT:,}." if len(idx) > GALLERY_LIMIT else ""
         self.gallery_note.setText("Nothing here." if not len(idx) else
                                    "Label: true→predicted, and the model's confidence." + more)
-        self.open_button.setEnabled(False)
+        self._update_buttons()
 
     def _gallery_selected(self) -> None:
-        self.open_button.setEnabled(bool(self.gallery.selectedItems()))
+        self._update_buttons()
 
     def gallery_indices(self) -> list[int]:
         return [self.gallery.item(i).data(Qt.UserRole) for i in range(self.gallery.count())]

@@ -2,8 +2,14 @@
 
 The data side is ``digitpad.core.handwriting.collection`` (one file per sample) and
 ``...finetune``; the Draw tab's correction row adds to the same collection.
+
+Laid out like the other tabs, in cards: the collection with its heading and fine-tuning
+under it on the left (the result reads on one or two wide lines), the guided set at a fixed
+width on the right (a longer prompt never widens it).
 """
 from __future__ import annotations
+
+import html
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
@@ -16,19 +22,36 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from digitpad.client.state import plural
 from digitpad.core.handwriting.collection import Collection, CollectionError
 
+from .. import style
 from ..canvas import DrawingCanvas, save_drawing
 from ..images import thumbnail
-from ..widgets import card
+from ..widgets import card, muted, set_enabled, thin_progress_bar
 from .finetune_panel import FineTunePanel
 
 GUIDED_REPEATS = 3
-THUMB = 56   # px: two screen pixels per input pixel
+THUMB = 56             # px: two screen pixels per input pixel
+GUIDED_CANVAS = 280
+GUIDED_WIDTH = 360     # the guided set's card: its buttons on one row, the canvas centred
+ABOUT = ("Your own handwriting: digits you corrected in the Draw tab (“Wrong? It was …”) or drew in the "
+         "guided set. Fine-tuning teaches the active model your hand; the digits held out measure it.")
+EMPTY = "No digits yet. Draw in the Draw tab and click the right digit under the canvas, or start a guided set."
+
+
+def counts_html(counts: list[int]) -> str:
+    """"0: 3   1: 3 …": each digit and how many, the digits you have none of faint."""
+    cells = []
+    for d, n in enumerate(counts):
+        colour = style.TEXT if n else style.FAINT
+        cells.append(f"<span style='color:{colour}'><b>{d}</b>:&nbsp;{n}</span>")
+    return "&nbsp;&nbsp;&nbsp;&nbsp; ".join(cells)
 
 
 class MyDigitsView(QWidget):
@@ -42,75 +65,116 @@ class MyDigitsView(QWidget):
         self.setObjectName("workbench")
         self.collection = collection
         self.guided_queue: list[int] = []
+        self.guided_started = False
         outer = QHBoxLayout(self)
         outer.setContentsMargins(14, 12, 14, 10)
         outer.setSpacing(12)
+        left = QVBoxLayout()
+        left.setSpacing(12)
+        left.addWidget(self._collection_card(), 1)
+        self.finetune = FineTunePanel(collection, controller, engine_slot)
+        left.addWidget(self.finetune, 0)
+        outer.addLayout(left, 1)
+        outer.addWidget(self._guided_card(), 0, Qt.AlignTop)
+        self.changed.connect(self.finetune.update_state)
+        self._set_guided_buttons()
+        self.refresh()
 
-        collection_card, left = card("My digits")
-        outer.addWidget(collection_card, 1)
-        top = QHBoxLayout()
+    # -- building ----------------------------------------------------------------------------
+    def _collection_card(self) -> QWidget:
+        collection_card, lay = card("My digits")
+        head = QHBoxLayout()
+        self.heading = QLabel("")
+        self.heading.setObjectName("heading")
+        head.addWidget(self.heading)
+        head.addStretch(1)
         self.filter = QComboBox()
         self.filter.addItem("All digits", None)
         for d in range(10):
-            self.filter.addItem(f"Digit {d}", d)
+            self.filter.addItem(f"Only {d}s", d)
+        self.filter.setToolTip("Show the samples of one digit")
         self.filter.currentIndexChanged.connect(self.refresh)
-        top.addWidget(self.filter)
+        head.addWidget(self.filter)
+        lay.addLayout(head)
+        lay.addWidget(muted(ABOUT))
         self.counts_label = QLabel("")
-        self.counts_label.setObjectName("muted")
-        top.addWidget(self.counts_label, 1)
-        left.addLayout(top)
+        self.counts_label.setTextFormat(Qt.RichText)
+        self.counts_label.setToolTip("How many samples of each digit you have")
+        lay.addWidget(self.counts_label)
         self.list = QListWidget()
         self.list.setViewMode(QListWidget.IconMode)
-        self.list.setIconSize(QSize(56, 56))
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setGridSize(QSize(THUMB + 14, THUMB + 24))
         self.list.setResizeMode(QListWidget.Adjust)
         self.list.setSelectionMode(QListWidget.ExtendedSelection)
         self.list.setMovement(QListWidget.Static)
-        left.addWidget(self.list, 1)
+        self.list.setUniformItemSizes(True)
+        self.list.setMinimumHeight(THUMB + 40)
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        lay.addWidget(self.list, 1)
+        self.empty_label = muted(EMPTY)
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        lay.addWidget(self.empty_label)
         buttons = QHBoxLayout()
         self.delete_button = QPushButton("Delete selected")
+        self.delete_button.setToolTip("Delete the selected samples from My digits")
         self.delete_button.clicked.connect(self.delete_selected)
         self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save all your digits in one file (to keep, or to use on another computer)")
         self.export_button.clicked.connect(self._export_dialog)
         self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip("Add the digits of an exported file")
         self.import_button.clicked.connect(self._import_dialog)
         for b in (self.delete_button, self.export_button, self.import_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        left.addLayout(buttons)
+        lay.addLayout(buttons)
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        left.addWidget(self.message)
+        lay.addWidget(self.message)
+        return collection_card
 
-        right = QVBoxLayout()
-        right.setSpacing(12)
-        outer.addLayout(right, 0)
+    def _guided_card(self) -> QWidget:
         guided_card, guided = card("Guided set")
-        right.addWidget(guided_card)
-        self.prompt = QLabel("Guided: draw each digit 3 times, so the model can learn your hand.")
+        top = QHBoxLayout()
+        self.start_button = QPushButton("Start guided set")
+        self.start_button.setToolTip(f"Draw each digit {GUIDED_REPEATS} times; each is saved to My digits")
+        self.start_button.clicked.connect(self.start_guided)
+        top.addWidget(self.start_button)
+        self.guided_progress = thin_progress_bar(6)
+        self.guided_progress.setRange(0, 10 * GUIDED_REPEATS)
+        top.addWidget(self.guided_progress, 1)
+        guided.addLayout(top)
+        self.prompt = QLabel("")
         self.prompt.setWordWrap(True)
+        self.prompt.setTextFormat(Qt.RichText)
+        # Two lines, always: the prompt's text changes with every digit, its size never.
+        self.prompt.setFixedHeight(2 * self.prompt.fontMetrics().lineSpacing() + 16)
+        self.prompt.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         guided.addWidget(self.prompt)
-        self.canvas = DrawingCanvas(size=280)
+        self.canvas = DrawingCanvas(size=GUIDED_CANVAS)
         guided.addWidget(self.canvas, 0, Qt.AlignHCenter)
         row = QHBoxLayout()
-        self.start_button = QPushButton("Start guided set")
-        self.start_button.clicked.connect(self.start_guided)
         self.next_button = QPushButton("Save and next (Enter)")
+        self.next_button.setObjectName("primary")
+        self.next_button.setToolTip("Save this drawing as the digit asked for, and ask for the next")
         self.next_button.clicked.connect(self.guided_next)
         self.skip_button = QPushButton("Skip")
+        self.skip_button.setToolTip("Skip this digit")
         self.skip_button.clicked.connect(self.guided_skip)
-        for b in (self.start_button, self.next_button, self.skip_button):
-            row.addWidget(b)
+        row.addWidget(self.next_button)
+        row.addWidget(self.skip_button)
+        row.addStretch(1)
         guided.addLayout(row)
-        self.finetune = FineTunePanel(collection, controller, engine_slot)
-        right.addWidget(self.finetune)
-        self.changed.connect(self.finetune.update_state)
-        right.addStretch(1)
+        guided.addWidget(muted("Enter saves and moves on; Esc clears the canvas."))
         for key in ("Return", "Enter"):
             sc = QShortcut(QKeySequence(key), self.canvas)
             sc.setContext(Qt.WidgetShortcut)
             sc.activated.connect(self.guided_next)
-        self._set_guided_buttons()
-        self.refresh()
+        guided_card.setFixedWidth(GUIDED_WIDTH)
+        guided_card.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Maximum)
+        self._show_prompt()
+        return guided_card
 
     # -- the collection ------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -122,12 +186,24 @@ class MyDigitsView(QWidget):
             item.setToolTip(f"{s.label} · {s.source or 'sample'}")
             self.list.addItem(item)
         counts = self.collection.counts()
-        self.counts_label.setText("  ".join(f"{d}: {n}" for d, n in enumerate(counts)) + f"   total {sum(counts)}")
+        total = sum(counts)
+        self.heading.setText("No digits yet" if not total else
+                             f"{total} of your digit{'s' if total != 1 else ''}")
+        self.counts_label.setText(counts_html(counts))
+        self.empty_label.setVisible(total == 0)
         self.finetune.update_state()
+        self._update_buttons()
         if self.collection.problems:
             names = ", ".join(p.name for p, _ in self.collection.problems[:3])
-            self.message.setText(f"{len(self.collection.problems)} file(s) in {self.collection.folder} could not be "
-                                 f"read and were left as they are: {names}")
+            n = len(self.collection.problems)
+            self.message.setText(f"{n} {'file' if n == 1 else 'files'} in {self.collection.folder} could not be "
+                                 f"read and {'was' if n == 1 else 'were'} left as {'it is' if n == 1 else 'they are'}:"
+                                 f" {names}")
+
+    def _update_buttons(self) -> None:
+        set_enabled(self.delete_button, bool(self.list.selectedItems()),
+                    "Select samples first (click, Ctrl+click, Shift+click).")
+        set_enabled(self.export_button, len(self.collection) > 0, "There is nothing to export yet.")
 
     def delete_selected(self) -> int:
         ids = [it.data(Qt.UserRole) for it in self.list.selectedItems()]
@@ -141,7 +217,7 @@ class MyDigitsView(QWidget):
     def export_to(self, path) -> None:
         try:
             n = self.collection.export(path)
-            self.message.setText(f"Exported {n} digits to {path}.")
+            self.message.setText(f"Exported {plural(n, 'digit')} to {path}.")
         except (OSError, CollectionError) as e:
             self.message.setText(f"Could not export: {e}")
 
@@ -151,7 +227,7 @@ class MyDigitsView(QWidget):
         except (OSError, CollectionError) as e:
             self.message.setText(f"Could not import: {e}")
             return
-        self.message.setText(f"Imported {n} digits.")
+        self.message.setText(f"Imported {plural(n, 'digit')}.")
         self.refresh()
         self.changed.emit()
 
@@ -168,24 +244,35 @@ class MyDigitsView(QWidget):
     # -- guided mode ----------------------------------------------------------------------------
     def start_guided(self) -> None:
         self.guided_queue = [d for d in range(10) for _ in range(GUIDED_REPEATS)]
+        self.guided_started = True
         self.canvas.clear()
         self._show_prompt()
         self.canvas.setFocus()
 
-    def _show_prompt(self) -> None:
+    def _show_prompt(self, extra: str = "") -> None:
+        total = 10 * GUIDED_REPEATS
         if self.guided_queue:
             d = self.guided_queue[0]
             done = GUIDED_REPEATS - sum(1 for x in self.guided_queue if x == d)
-            self.prompt.setText(f"Draw a <b style='font-size:20px'>{d}</b> ({done + 1} of {GUIDED_REPEATS}), "
-                                f"then press Enter.")
-        else:
+            text = (f"Draw a <b style='font-size:20px'>{d}</b> ({done + 1} of {GUIDED_REPEATS}), "
+                    f"then press Enter.")
+            if extra:
+                text += f" <span style='color:{style.WARN_TEXT}'>{html.escape(extra)}</span>"
+            self.prompt.setText(text)
+            self.guided_progress.setValue(total - len(self.guided_queue))
+        elif self.guided_started:
             self.prompt.setText("Done: thank you. Your digits are in the list.")
+            self.guided_progress.setValue(total)
+        else:
+            self.prompt.setText(f"Draw each digit {GUIDED_REPEATS} times, so a model can learn your hand.")
+            self.guided_progress.setValue(0)
         self._set_guided_buttons()
 
     def _set_guided_buttons(self) -> None:
         on = bool(self.guided_queue)
-        self.next_button.setEnabled(on)
-        self.skip_button.setEnabled(on)
+        not_started = "Start a guided set first."
+        set_enabled(self.next_button, on, not_started)
+        set_enabled(self.skip_button, on, not_started)
         self.start_button.setText("Restart guided set" if on else "Start guided set")
 
     def guided_next(self):
@@ -197,7 +284,7 @@ class MyDigitsView(QWidget):
             QMessageBox.warning(self, "My digits", f"Could not save: {e.strerror or e}")
             return None
         if sample is None:
-            self.prompt.setText(self.prompt.text().split(" — ")[0] + " — draw it on the canvas first.")
+            self._show_prompt("Draw it on the canvas first.")
             return None
         self.guided_queue.pop(0)
         self.canvas.clear()

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from digitpad.client.estimate import estimate, run_config, samples_per_epoch
 from digitpad.client.run_settings import (
     DATASETS,
     DEVICES,
@@ -38,12 +39,34 @@ from digitpad.client.run_settings import (
     format_params,
     preset_names,
 )
+from digitpad.client.state import format_duration, plural
 
-from ..widgets import Card, muted
+from ..widgets import Card, muted, set_enabled
+from . import presets
 
 DEVICE_TEXT = {"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA GPU"}
 OPTIMIZER_TEXT = {"adamw": "AdamW", "sgd": "SGD (Nesterov momentum)"}
 SCHEDULE_TEXT = {"onecycle": "One-cycle", "cosine": "Cosine decay", "constant": "Constant"}
+
+
+class _Rows(QGridLayout):
+    """A label column and a field column, like QFormLayout, but a grid: QFormLayout gave
+    word-wrapped notes in a scroll area too little height at 1280x720, cutting their first
+    and last lines."""
+
+    def __init__(self):
+        super().__init__()
+        self.setHorizontalSpacing(10)
+        self.setVerticalSpacing(7)
+        self.setColumnStretch(1, 1)
+
+    def addRow(self, label, field: QWidget) -> None:
+        row = self.rowCount()
+        if label:
+            tall = field.sizeHint().height() > 40     # a group of controls: its label at the top
+            align = Qt.AlignLeft | (Qt.AlignTop if tall else Qt.AlignVCenter)
+            self.addWidget(QLabel(label) if isinstance(label, str) else label, row, 0, align)
+        self.addWidget(field, row, 1)
 
 
 class RunForm(Card):
@@ -60,19 +83,19 @@ class RunForm(Card):
         self.limit: int | None = None       # not in the form: tests and quick trials set it
         self._filling = False
 
-        form = QFormLayout()
-        form.setHorizontalSpacing(10)
-        form.setVerticalSpacing(7)
-        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form = _Rows()
+        self.history: list = []              # past runs (client.history.RunRecord): the time estimate
         self.preset = QComboBox()
-        for name, text in preset_names():
-            self.preset.addItem(name, name)
-            self.preset.setItemData(self.preset.count() - 1, text, Qt.ToolTipRole)
-        self.preset.addItem("custom", "custom")
+        for name, _text in preset_names():
+            self.preset.addItem(presets.item_text(name), name)
+            self.preset.setItemData(self.preset.count() - 1, presets.note(name), Qt.ToolTipRole)
+        self.preset.addItem("Custom (your own settings)", "custom")
         self.preset.activated.connect(self._preset_chosen)
         form.addRow("Preset", self.preset)
         self.preset_note = muted()
         form.addRow("", self.preset_note)
+        self.estimate_note = muted()
+        form.addRow("", self.estimate_note)
         self.arch = QComboBox()
         self.arch.currentIndexChanged.connect(self._arch_changed)
         form.addRow("Architecture", self.arch)
@@ -119,6 +142,7 @@ class RunForm(Card):
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic: arch-dataset-date-time")
         form.addRow("Model name", self.name)
+        form.setRowStretch(form.rowCount(), 1)   # spare height below the last row, not between the notes
         for w in (self.arch, self.dataset, self.epochs, self.batch, self.lr, self.optimizer, self.schedule,
                   self.augment, self.seed):
             sig = getattr(w, "valueChanged", None) or getattr(w, "currentIndexChanged", None) or w.toggled
@@ -129,6 +153,7 @@ class RunForm(Card):
 
         inner = QWidget()
         inner.setLayout(form)
+        form.setContentsMargins(0, 0, 6, 0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
@@ -183,7 +208,7 @@ class RunForm(Card):
         row.addWidget(self.browse)
         col.addLayout(row)
         col.addWidget(self.source_download)
-        self.source_local.toggled.connect(self.data_dir.setEnabled)
+        self.source_local.toggled.connect(lambda on: self._data_dir_enabled(on))
         return box
 
     # -- what the form holds -------------------------------------------------------------------
@@ -203,12 +228,12 @@ class RunForm(Card):
         try:
             i = self.preset.findData(s.preset)
             self.preset.setCurrentIndex(i if i >= 0 else self.preset.findData("custom"))
-            self.preset_note.setText(dict(preset_names()).get(s.preset, "Your own settings."))
+            self.preset_note.setText(presets.note(s.preset) or "Your own settings.")
             self._fill_archs(s.arch)
             self.dataset.setCurrentIndex(max(0, self.dataset.findData(s.dataset)))
             self.data_dir.setText(s.data_dir)
             (self.source_download if s.download else self.source_local).setChecked(True)
-            self.data_dir.setEnabled(not s.download)
+            self._data_dir_enabled(not s.download)
             self.epochs.setValue(s.epochs)
             self.batch.setValue(s.batch_size)
             self.lr.setValue(s.lr)
@@ -224,10 +249,38 @@ class RunForm(Card):
             self.limit = s.limit
         finally:
             self._filling = False
+        self._edited()   # values that differ from the named preset's make the form "custom", as an edit would
+
+    # -- how long it will take (measured from this machine's runs) ---------------------------
+    def set_history(self, runs: list) -> None:
+        self.history = list(runs)
+        self.update_estimate()
+
+    def update_estimate(self) -> None:
+        s = self.settings()
+        try:
+            n = samples_per_epoch(run_config(s))
+        except Exception:   # noqa: BLE001 (a form the engine rejects: the problems line says why)
+            n = None
+        work = f"{plural(s.epochs, 'epoch')} × {n:,} images" if n else plural(s.epochs, "epoch")
+        found = estimate(s, self.history) if n else None
+        if found is not None:
+            self.estimate_note.setText(f"{found.words(format_duration)} Work: {work}.")
+        else:
+            self.estimate_note.setText(f"Work: {work}. No run of {s.arch} on this machine yet, so no time "
+                                       f"estimate: the Live run shows the speed and ETA as it goes.")
+
+    def _data_dir_enabled(self, on: bool) -> None:
+        for w in (self.data_dir, self.browse):
+            set_enabled(w, on, "“Download it” is chosen: the engine fetches the data set, no folder needed.")
 
     def set_editable(self, on: bool) -> None:
+        """Locked while a run goes on: the form shows what is running."""
         for w in self.editable_widgets:
-            w.setEnabled(on and (w not in (self.data_dir, self.browse) or self.source_local.isChecked()))
+            if w in (self.data_dir, self.browse) and on and not self.source_local.isChecked():
+                self._data_dir_enabled(False)
+            else:
+                set_enabled(w, on, "A run is in progress: the form shows its settings until it ends.")
 
     def show_problems(self, problems: list[str]) -> None:
         self.problem_label.setText("Cannot start: " + "; ".join(problems))
@@ -281,11 +334,15 @@ class RunForm(Card):
     def _edited(self, *_a) -> None:
         """A change away from the preset's values makes the form "custom" (edited from that preset)."""
         name = self.preset.currentData()
-        if self._filling or name == "custom":
+        if self._filling:
+            return
+        self.update_estimate()
+        if name == "custom":
             return
         s = self.settings()
         ref = RunSettings.from_preset(name, s)
         if any(getattr(s, f) != getattr(ref, f) for f in PRESET_FIELDS):
             self.base_preset = name
             self.preset.setCurrentIndex(self.preset.findData("custom"))
-            self.preset_note.setText(f"Edited from “{name}”; its extra data and weight averaging still apply.")
+            self.preset_note.setText(f"Edited from the preset “{presets.title(name)}” ({name}); its extra data and "
+                                     f"weight averaging still apply.")

@@ -10,14 +10,17 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QTabWidget, QWidget
 
 from digitpad.client import commands
 from digitpad.client.history import RunRecord, list_runs
+from digitpad.client.run_files import write_csv
 from digitpad.client.run_settings import RunSettings
 from digitpad.client.state import RunState, format_duration
 
+from .. import run_actions
 from ..engine import ArchLister, DeviceProbe, EngineRunner, EngineSlot
+from ..widgets import set_enabled
 from .form import RunForm
 from .live import LiveRunView
 from .runs_view import RunsHistoryView
@@ -59,6 +62,9 @@ class TrainingTab(QWidget):
         self.live = LiveRunView()
         self.history = RunsHistoryView()
         self.history.can_resume = self._resumable
+        self.history.why_not_resume = self._why_not_resumable
+        self.history.change_blocker = lambda run, deleting: run_actions.change_blocker(
+            run.model_path, self.controller, self.engine_slot, deleting)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(14, 12, 14, 10)
         outer.setSpacing(12)
@@ -79,6 +85,10 @@ class TrainingTab(QWidget):
         self.history.useRequested.connect(self.useModel)
         self.history.resumeRequested.connect(self.resume_run)
         self.history.refreshRequested.connect(self.refresh_history)
+        self.history.exportRequested.connect(self.export_csv)
+        self.history.renameRequested.connect(self.rename_run)
+        self.history.deleteRequested.connect(self.delete_run)
+        controller.modelChanged.connect(lambda _p: self.history.update_buttons())   # the active model: not deletable
         self.runner.logLine.connect(self.live.log.appendPlainText)
         self.runner.statusChanged.connect(self._status_changed)
         self.runner.finished.connect(self._finished)
@@ -91,6 +101,7 @@ class TrainingTab(QWidget):
 
         values = self.settings_store.values
         self.form.set_settings(RunSettings.remembered(values.train_form, values.datasets_folder))
+        self.refresh_history()
         self.update_buttons()
 
     def showEvent(self, event) -> None:
@@ -168,19 +179,36 @@ class TrainingTab(QWidget):
         status = self.runner.state.status
         stopped = status == "stopped" and not running
         busy = self.engine_slot.busy_elsewhere(self.runner)
+        busy_words = f"{busy[0].upper()}{busy[1:]} is using the engine; wait until it has finished." if busy else ""
         f = self.form
-        f.start_button.setEnabled(not running and not busy)
-        f.start_button.setToolTip(f"{busy[0].upper()}{busy[1:]} is using the engine." if busy else "")
-        f.stop_button.setEnabled(running and self.runner.mode != "export" and status != "stopping")
-        f.resume_button.setEnabled(stopped and not busy)
-        f.export_button.setEnabled(stopped and self.runner.state.exported is None and not busy)
+        set_enabled(f.start_button, not running and not busy, busy_words or "A run is in progress: stop it first.")
+        set_enabled(f.stop_button, running and self.runner.mode != "export" and status != "stopping",
+                    "Stopping after the current step…" if status == "stopping" else
+                    "An export cannot be stopped; it takes a few seconds." if running else "No run in progress.")
+        set_enabled(f.resume_button, stopped and not busy,
+                    busy_words or ("A run is in progress." if running else
+                                   "Only a stopped run can be resumed; stopped runs of earlier sessions are in "
+                                   "the Runs history."))
+        set_enabled(f.export_button, stopped and self.runner.state.exported is None and not busy,
+                    busy_words or "This checkpoint is in the model library already.")
         f.export_button.setVisible(stopped)
         f.set_editable(not running)
         self.history.update_buttons()
 
     def _resumable(self, run: RunRecord) -> bool:
-        return (run.status.startswith("stopped") and run.checkpoint_path.is_file()
-                and not self.runner.is_running() and not self.engine_slot.busy_elsewhere(self.runner))
+        return self._why_not_resumable(run) == ""
+
+    def _why_not_resumable(self, run: RunRecord) -> str:
+        if not run.status.startswith("stopped"):
+            return f"This run is {run.status}: only a stopped run can be resumed."
+        if not run.checkpoint_path.is_file():
+            return f"Its checkpoint ({run.checkpoint_path.name}) is gone, so it cannot be resumed."
+        if self.runner.is_running():
+            return "A run is in progress: resume this one when it has finished."
+        busy = self.engine_slot.busy_elsewhere(self.runner)
+        if busy:
+            return f"{busy[0].upper()}{busy[1:]} is using the engine; wait until it has finished."
+        return ""
 
     def _event(self, ev: dict) -> None:
         self._dirty = True
@@ -230,6 +258,9 @@ class TrainingTab(QWidget):
         if st.exported is not None and st.exported.is_file():
             acc = st.metrics.get("test_accuracy")
             acc_text = f" · test accuracy <b>{acc * 100:.2f} %</b>" if isinstance(acc, (int, float)) else ""
+            train = (st.history[-1] if st.history else {}).get("train_accuracy")
+            if acc_text and isinstance(train, (int, float)):
+                acc_text += f" (train {train * 100:.2f} %)"   # when the engine measures it
             partial = " (from the stopped run's checkpoint)" if export else ""
             return "ok", (f"<b>Model ready{partial}:</b> {html.escape(st.exported.name)}{acc_text}"
                           f" · {format_duration(st.elapsed_s)} of training. It is in the model "
@@ -245,7 +276,34 @@ class TrainingTab(QWidget):
 
     # == runs history =============================================================================
     def refresh_history(self) -> None:
-        self.history.set_runs(list_runs(self.controller.library.models))
+        runs = list_runs(self.controller.library.models)
+        self.history.set_runs(runs)
+        self.form.set_history(runs)   # the time estimates come from this machine's runs
+
+    def export_csv(self, run: RunRecord, path: str | None = None) -> Path | None:
+        """Save a run's records as CSV (asks where unless ``path`` is given)."""
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export the run as CSV", str(Path.home() / f"{run.stem}.csv"),
+                                                  "CSV tables (*.csv)")
+            if not path:
+                return None
+        try:
+            rows = write_csv(run, Path(path))
+        except OSError as e:
+            QMessageBox.warning(self, "Export CSV", f"Could not write {path}: {e.strerror or e}.")
+            return None
+        self.history.details.setText(f"Saved {rows:,} rows to {path}.")
+        return Path(path)
+
+    def rename_run(self, run: RunRecord) -> None:
+        blocked = run_actions.change_blocker(run.model_path, self.controller, self.engine_slot, deleting=False)
+        if blocked is None and run_actions.ask_rename(self, run.model_path, self.controller) is not None:
+            self.refresh_history()
+
+    def delete_run(self, run: RunRecord) -> None:
+        blocked = run_actions.change_blocker(run.model_path, self.controller, self.engine_slot, deleting=True)
+        if blocked is None and run_actions.ask_delete(self, run.model_path, self.controller):
+            self.refresh_history()
 
     # == closing ==================================================================================
     def ask_stop_on_close(self) -> bool:

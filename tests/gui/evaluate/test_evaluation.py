@@ -92,7 +92,7 @@ def test_open_in_drawing_tab_of_the_app(qtbot, pattern_model, known_set, monkeyp
     wb = w.workbench
     np.testing.assert_allclose(wb.model_input[0, 0], known_set[1][i] / 255.0)
     assert wb.prediction.top == w.evaluation.result.preds[i]
-    assert f"#{i}" in wb.hint_label.text()
+    assert f"#{i}" in wb.message.text()
     wb.canvas.draw_stroke([(100, 100), (200, 200)])                   # drawing takes over again
-    assert f"#{i}" not in wb.hint_label.text()
+    assert f"#{i}" not in wb.message.text()
     w.close()

@@ -29,19 +29,36 @@ def test_correction_in_the_main_window(qtbot, random_model):
 
     c = w.workbench.canvas
     _draw_seven(c)
-    c.setFocus()
-    qtbot.keyClick(c, Qt.Key_7)                 # a digit key in the Draw tab
-    assert bar.collection.counts()[7] == 1, (bar.status.text(), QApplication.focusWidget(), QApplication.activeWindow())
+    seven_input = w.workbench.model_input.copy()
     qtbot.mouseClick(bar.buttons[1], Qt.LeftButton)
     assert bar.collection.counts()[1] == 1 and "Saved as 1" in bar.status.text()
+    qtbot.mouseClick(bar.buttons[1], Qt.LeftButton)       # the same drawing, the same digit: not saved twice
+    assert bar.collection.counts()[1] == 1 and "Already saved as 1" in bar.status.text()
+    c.setFocus()
+    qtbot.keyClick(c, Qt.Key_7)                 # a digit key in the Draw tab: a slip corrected, not doubled
+    assert bar.collection.counts()[7] == 1 and bar.collection.counts()[1] == 0, (
+        bar.status.text(), QApplication.focusWidget(), QApplication.activeWindow())
+    assert "Changed to 7 (was 1)" in bar.status.text()
+    c.clear()
+    assert "Saved" not in bar.status.text() and "Changed" not in bar.status.text()   # about the old drawing
+    c.draw_stroke([(200, 80), (200, 320)])
+    qtbot.mouseClick(bar.buttons[1], Qt.LeftButton)        # a new drawing is a new sample
+    assert bar.collection.counts()[1] == 1 and "Saved as 1" in bar.status.text()
+    assert window_model_change_clears(w, bar)
 
     on_disk = Collection()                      # what was saved: strokes and the 28x28 input
     s = on_disk.samples(7)[0]
     assert s.source == "correction" and s.canvas_size == c.width()
     assert len(s.strokes) == 1 and len(s.strokes[0].points) == 4 and s.strokes[0].width == c.pen_width
-    assert np.abs(s.image / 255.0 - w.workbench.model_input[0, 0]).max() <= 1 / 255 + 1e-6
+    assert np.abs(s.image / 255.0 - seven_input[0, 0]).max() <= 1 / 255 + 1e-6
     assert view.list.count() == 2
     w.close()
+
+
+def window_model_change_clears(w, bar) -> bool:
+    """After the model changes, "Saved as" no longer speaks of the drawing under the canvas."""
+    w.controller.modelChanged.emit(w.controller.predictor)
+    return "Saved" not in bar.status.text()
 
 
 def test_my_digits_view_guided_delete_export_import(qtbot, tmp_path):
@@ -55,7 +72,10 @@ def test_my_digits_view_guided_delete_export_import(qtbot, tmp_path):
     view.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is view, timeout=3000)
     view.canvas.setFocus()
+    assert "Done" not in view.prompt.text() and not view.next_button.isEnabled()
+    width = view.prompt.parentWidget().width()
     view.start_guided()
+    assert view.prompt.parentWidget().width() == width          # a longer prompt never widens the card
     assert "Draw a" in view.prompt.text() and "0" in view.prompt.text()
     assert view.guided_next() is None           # empty canvas: asked to draw first
     for _ in range(GUIDED_REPEATS + 1):

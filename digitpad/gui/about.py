@@ -1,0 +1,68 @@
+"""Help > About digitpad: the version, what the app is, where it keeps its data, and whose
+data its models learnt from (the licences that come with them)."""
+from __future__ import annotations
+
+import html
+from importlib import metadata
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout
+
+from digitpad.core import paths
+
+WHAT = ("Draw a digit and watch a convolutional network read it, live: the 28×28 input it really "
+        "sees, every layer's feature maps, the learned kernels and where it looks. Train new networks "
+        "in the background, evaluate them, and fine-tune them on your own handwriting.")
+
+# The data the shipped model and the engine's presets learn from, and how their owners ask to be credited.
+DATA_CREDITS = [
+    ("MNIST", "Yann LeCun, Corinna Cortes and Christopher J. C. Burges; a derivative of NIST's databases. "
+              "Made available under the Creative Commons Attribution-Share Alike 3.0 licence (CC BY-SA 3.0)."),
+    ("UNIPEN 1a (pen-recorded digits)", "UNIPEN project, International Unipen Foundation. "
+                                        "Creative Commons Attribution 4.0 licence (CC BY 4.0); "
+                                        "copy of the Zenodo record 10.5281/zenodo.1195803."),
+    ("Fashion-MNIST (Train tab, optional)", "Zalando Research; MIT licence."),
+]
+
+
+def version() -> str:
+    try:
+        return metadata.version("digitpad")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
+def about_html(data_dir=None) -> str:
+    folder = html.escape(str(data_dir or paths.data_dir()))
+    credits = "".join(f"<li><b>{html.escape(name)}</b>: {html.escape(text)}</li>" for name, text in DATA_CREDITS)
+    return (f"<h3 style='margin-bottom:2px'>digitpad {html.escape(version())}</h3>"
+            f"<p>{html.escape(WHAT)}</p>"
+            f"<p><b>Your data folder</b> (models, My digits, settings, downloaded data sets):<br>"
+            f"<code>{folder}</code></p>"
+            f"<p><b>Data the models learn from</b></p><ul style='margin-left:-20px'>{credits}</ul>")
+
+
+class AboutDialog(QDialog):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("About digitpad")
+        lay = QVBoxLayout(self)
+        self.text = QLabel(about_html())
+        self.text.setTextFormat(Qt.RichText)
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.text.setMinimumWidth(520)
+        lay.addWidget(self.text)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        self.open_folder = QPushButton("Open the data folder")
+        self.open_folder.setToolTip(str(paths.data_dir()))
+        self.open_folder.clicked.connect(self._open_folder)
+        buttons.addButton(self.open_folder, QDialogButtonBox.ActionRole)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def _open_folder(self) -> None:
+        folder = paths.data_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

@@ -1,0 +1,129 @@
+"""Screenshots of every tab at a given window size, for checking the layout by eye.
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py --size 1280x720 --out shots/
+
+The window is driven as a user would: a digit drawn on the canvas, a feature map opened,
+the history's runs selected, a guided set started. Point ``DIGITPAD_DATA_DIR`` at a data
+folder with a few runs (and My digits) to see the history and fine-tuning as they look in use.
+Each PNG is the window's own pixels (``QWidget.grab``); ``--root`` also saves the whole
+screen, which shows whether the window kept its size.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+SEVEN = [[(0.28, 0.2), (0.72, 0.2), (0.6, 0.45), (0.46, 0.8)]]
+FOUR = [[(0.55, 0.18), (0.3, 0.58), (0.74, 0.58)], [(0.6, 0.35), (0.6, 0.84)]]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", default="1280x720", help="window size WxH")
+    p.add_argument("--out", default="shots", help="folder for the PNGs")
+    p.add_argument("--model", help="an .onnx to start with (default: the last used or the shipped model)")
+    p.add_argument("--data-dir", help="the test set folder for the Evaluate tab")
+    p.add_argument("--root", action="store_true", help="also save the whole screen (ImageMagick import)")
+    args = p.parse_args(argv)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    from PySide6.QtWidgets import QApplication
+
+    from digitpad.app import MainWindow
+    from digitpad.core.settings import SettingsStore
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    if args.data_dir:
+        SettingsStore().update(datasets_folder=args.data_dir)
+    win = MainWindow(model_path=args.model)
+    win.resize(w, h)
+    win.show()
+
+    def settle(seconds: float = 0.3) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    def shot(name: str) -> None:
+        settle()
+        win.grab().save(str(out / f"{name}.png"))
+        if args.root:
+            os.system(f"import -window root {out / (name + '-screen.png')}")
+        size = win.size()
+        print(f"{name}: window {size.width()}x{size.height()}", flush=True)
+
+    settle(1.0)
+    wb = win.workbench
+    shot("draw-empty")
+    side = wb.canvas.width()
+    for stroke in SEVEN:
+        wb.canvas.draw_stroke([(x * side, y * side) for x, y in stroke])
+    wb.corrections.correct(7)
+    if wb.feature_maps is not None and wb.feature_maps.chooser.combo.count() > 1:
+        wb.feature_maps.chooser.combo.setCurrentIndex(1)
+        wb.feature_maps.select_map(3)
+    wb.saliency_box.setChecked(True)
+    settle(1.0)
+    shot("draw-seven")
+    wb.canvas.clear()
+    wb.canvas.draw_stroke([(side * 0.5, side * 0.48), (side * 0.52, side * 0.5)], width=8)   # a hint
+    shot("draw-hint")
+    wb.canvas.clear()
+    for stroke in FOUR:
+        wb.canvas.draw_stroke([(x * side, y * side) for x, y in stroke])
+    wb.inspector.setCurrentIndex(1)
+    shot("draw-kernels")
+    wb.inspector.setCurrentIndex(2)
+    shot("draw-model")
+    wb.inspector.setCurrentIndex(0)
+
+    win.tabs.setCurrentWidget(win.training)
+    shot("train-live")
+    win.training.views.setCurrentIndex(1)
+    settle(0.5)
+    shot("train-history")
+    hist = win.training.history
+    if hist.table.rowCount() >= 2:
+        from PySide6.QtWidgets import QTableWidgetSelectionRange
+
+        hist.table.selectRow(0)
+        hist.table.setRangeSelected(QTableWidgetSelectionRange(1, 0, 1, hist.table.columnCount() - 1), True)
+        shot("train-history-overlay")
+        hist.curves.by_time.setChecked(True)
+        shot("train-history-overlay-time")
+        hist.curves.by_step.setChecked(True)
+    fine = [i for i, r in enumerate(hist.runs) if r.base_model is not None]
+    if fine:
+        hist.table.clearSelection()
+        hist.table.selectRow(fine[0])
+        shot("train-history-finetune")
+    win.training.views.setCurrentIndex(0)
+
+    win.tabs.setCurrentWidget(win.evaluation)
+    deadline = time.monotonic() + 60
+    while win.evaluation.jobs.busy() and time.monotonic() < deadline:
+        settle(0.2)
+    shot("evaluate")
+
+    win.tabs.setCurrentWidget(win.my_digits)
+    shot("mydigits")
+    win.my_digits.start_guided()
+    shot("mydigits-guided")
+    for name, dialog in (("about", win.show_about()), ("manage-models", win.manage_models())):
+        settle()
+        dialog.grab().save(str(out / f"{name}.png"))
+        print(f"{name}: dialog {dialog.width()}x{dialog.height()}", flush=True)
+        dialog.close()
+    print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""The window at 1280x720 (a laptop) and 1920x1080: on every tab, no widget overlaps a sibling,
+none is squeezed below its minimum, no text is cut, nothing scrolls; and the window keeps its
+size whatever the tabs show (hints, a banner, a guided set, another model, a fine-tune's
+result, a long run name).
+
+Offscreen Qt lays windows out as on a screen: the window grew itself to 1340x795 here when a
+hint appeared, before the pages could scroll (gui.widgets.PageTabs)."""
+from __future__ import annotations
+
+import json
+from itertools import combinations
+
+import pytest
+from drawing import draw, seven
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLayout, QScrollArea, QWidget
+
+LONG_NAME = "digitpad-s-mnist-20261123-151004-a-rather-long-name-somebody-typed"
+
+
+def _name(w: QWidget) -> str:
+    text = w.text() if isinstance(w, (QLabel, QAbstractButton)) else ""
+    return f"{type(w).__name__}#{w.objectName()}" + (f"({text[:30]!r})" if text else "")
+
+
+def _layout_widgets(layout: QLayout) -> list[QWidget]:
+    out = []
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item.widget() is not None:
+            out.append(item.widget())
+        elif item.layout() is not None:
+            out += _layout_widgets(item.layout())
+    return out
+
+
+def layout_problems(window) -> list[str]:
+    """Visible laid-out siblings that overlap, widgets below their minimum size, cut text."""
+    problems = []
+    for parent in [window, *window.findChildren(QWidget)]:
+        if not parent.isVisible() or parent.layout() is None:
+            continue
+        kids = [k for k in _layout_widgets(parent.layout()) if k.isVisible()]
+        for a, b in combinations(kids, 2):
+            if a.geometry().intersects(b.geometry()):
+                problems.append(f"{_name(a)} overlaps {_name(b)} in {_name(parent)}")
+        for k in kids:
+            hint = k.minimumSizeHint()
+            if k.hasHeightForWidth() or not hint.isValid():
+                continue
+            low_w = k.width() < min(hint.width(), k.maximumWidth()) and k.sizePolicy().horizontalPolicy() != 6
+            low_h = k.height() < min(hint.height(), k.maximumHeight()) and k.sizePolicy().verticalPolicy() != 6
+            if (low_w or low_h) and k.minimumSize().isNull():   # 6: Ignored (elided on purpose)
+                problems.append(f"{_name(k)} squeezed to {k.width()}x{k.height()} below {hint.width()}x"
+                                f"{hint.height()} in {_name(parent)}")
+    for w in window.findChildren(QWidget):
+        if not w.isVisible():
+            continue
+        if isinstance(w, QAbstractButton) and w.text() and w.width() < w.fontMetrics().horizontalAdvance(w.text()):
+            problems.append(f"{_name(w)} is {w.width()} px wide: its text is cut")
+        if isinstance(w, QLabel) and not w.wordWrap() and w.text() and "<" not in w.text() \
+                and w.sizePolicy().horizontalPolicy() != 6 \
+                and w.width() + 1 < w.fontMetrics().horizontalAdvance(w.text()):
+            problems.append(f"{_name(w)} is {w.width()} px wide: its text is cut")
+    return problems
+
+
+def scrolling_pages(window) -> list[str]:
+    out = []
+    for i in range(window.tabs.count()):
+        area = window.tabs.area(i)
+        if area is not None and window.tabs.currentIndex() == i:
+            vp, need = area.viewport().size(), area.needed()
+            if need.width() > vp.width() or need.height() > vp.height():
+                out.append(f"{window.tabs.tabText(i)} needs {need.width()}x{need.height()}, "
+                           f"has {vp.width()}x{vp.height()}")
+    return out
+
+
+def settle(qtbot, ms: int = 60) -> None:
+    qtbot.wait(ms)
+    QApplication.processEvents()
+
+
+def _fake_runs(models, other_model) -> None:
+    """Two runs in the history: one with a long name, one a fine-tune (logs only, and a model file)."""
+    models.mkdir(parents=True, exist_ok=True)
+    hist = [{"epoch": e, "test_accuracy": 0.9 + e / 100, "test_loss": 0.3 / e, "train_loss": 0.4 / e,
+             "elapsed_s": 10.0 * e} for e in (1, 2)]
+    cfg = {"arch": "digitpad-s", "dataset": "mnist", "epochs": 2, "batch_size": 128, "lr": 0.005, "augment": False}
+    for stem, extra in ((LONG_NAME, {}), ("default-mine-20261123-120000", {"init": "/x/default.onnx",
+                                                                             "extra": ["/x/.finetune.npz"],
+                                                                             "extra_repeat": 20, "limit": 8000})):
+        (models / f"{stem}.onnx").write_bytes(other_model.read_bytes())
+        (models / f"{stem}.run.json").write_text(json.dumps({"config": {**cfg, **extra}, "history": hist,
+                                                             "status": "completed", "seconds": 21.0,
+                                                             "created": "2026-11-23T12:00:00"}))
+    (models / "default-mine-20261123-120000.log.json").write_text(json.dumps({
+        "status": "completed", "steps": [[s, 1.0 / s, 0.001, s * 0.2] for s in range(1, 120)], "n_train": 8600,
+        "finetune": {"base": "default.onnx", "digits": 30, "held_out": 20, "before": 0.6, "after": 0.9,
+                     "seconds": 41.0}}))
+
+
+def _visit(window, qtbot, where: str, problems: list[str], size) -> None:
+    settle(qtbot)
+    found = layout_problems(window) + scrolling_pages(window)
+    problems += [f"{where}: {p}" for p in found]
+    if (window.width(), window.height()) != size:
+        problems.append(f"{where}: the window resized itself to {window.width()}x{window.height()}")
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_every_tab_fits_and_the_window_keeps_its_size(qtbot, random_model, other_model, private_data_dir, size,
+                                                      known_set, monkeypatch):
+    from digitpad.app import MainWindow
+    from digitpad.gui.evaluate import view as evaluate_view
+
+    monkeypatch.setattr(evaluate_view.EvaluationView, "_default_folder", lambda self: str(known_set[0]))
+    _fake_runs(private_data_dir / "models", other_model)
+    w = MainWindow(model_path=random_model)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.workbench.feature_maps is not None, timeout=5000)
+    problems: list[str] = []
+    wb = w.workbench
+
+    _visit(w, qtbot, "Draw, empty", problems, size)
+    draw(wb.canvas, seven(wb.canvas.width()))
+    settle(qtbot)
+    panel_at = wb.panel.geometry()                      # nothing below may move it: no layout jumps
+    wb.saliency_box.setChecked(True)
+    wb.feature_maps.select_map(1)
+    _visit(w, qtbot, "Draw, a seven, saliency, a map opened", problems, size)
+    wb.corrections.correct(7)
+    wb.canvas.clear()
+    wb.canvas.draw_stroke([(190, 190), (191, 191)], width=8)   # two tiny marks: small, and two pieces
+    wb.canvas.draw_stroke([(215, 215), (216, 216)], width=8)
+    assert len(wb.hints) >= 2
+    _visit(w, qtbot, "Draw, two hints", problems, size)
+    if wb.panel.geometry() != panel_at:
+        problems.append(f"the prediction rows moved from {panel_at} to {wb.panel.geometry()}")
+    wb.show_notice("A one-line notice, as when a setting was reset at start.")
+    _visit(w, qtbot, "Draw, a notice", problems, size)
+    assert w.controller.load(other_model)
+    _visit(w, qtbot, "Draw, another model", problems, size)
+    for i in range(wb.inspector.count()):
+        wb.inspector.setCurrentIndex(i)
+        _visit(w, qtbot, f"Draw, inspector {wb.inspector.tabText(i)}", problems, size)
+
+    w.tabs.setCurrentWidget(w.training)
+    _visit(w, qtbot, "Train, live", problems, size)
+    w.training.views.setCurrentIndex(1)
+    hist = w.training.history
+    assert hist.table.rowCount() == 2
+    hist.table.selectAll()
+    _visit(w, qtbot, "Train, two runs overlaid", problems, size)
+    hist.table.selectRow(0)
+    _visit(w, qtbot, "Train, one run", problems, size)
+
+    with qtbot.waitSignal(w.evaluation.evaluated, timeout=20_000):
+        w.tabs.setCurrentWidget(w.evaluation)
+    _visit(w, qtbot, "Evaluate", problems, size)
+
+    w.tabs.setCurrentWidget(w.my_digits)
+    _visit(w, qtbot, "My digits", problems, size)
+    w.my_digits.start_guided()
+    _visit(w, qtbot, "My digits, guided set", problems, size)
+    panel = w.my_digits.finetune
+    panel.result.show_result("ok", "<b>Done in 41 s.</b> On your 20 held-out digits:<br>before <b>60% (12/20)</b> → "
+                                   "after <b>90% (18/20)</b><br>MNIST test accuracy: 99.63% → 99.58%<br>"
+                                   "New model: default-mine-20261123-120000.onnx (in the model library).")
+    panel.use_button.setVisible(True)
+    _visit(w, qtbot, "My digits, a fine-tune's result", problems, size)
+    assert not problems, "\n".join(problems)
+    w.close()
+
+
+def test_a_page_scrolls_rather_than_squeezing_below_its_minimum(qtbot, random_model):
+    """Smaller than designed for: scroll bars, never widgets drawn over each other."""
+    from digitpad.app import MainWindow
+
+    w = MainWindow(model_path=random_model)
+    qtbot.addWidget(w)
+    w.resize(900, 560)
+    w.show()
+    qtbot.waitExposed(w)
+    settle(qtbot)
+    assert (w.width(), w.height()) == (900, 560)
+    area = w.tabs.area(0)
+    assert isinstance(area, QScrollArea) and area.verticalScrollBar().isVisible()
+    assert not [p for p in layout_problems(w) if "overlaps" in p]
