@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import not_digit
 from .contract import METADATA_KEY, ModelMetadata
 from .paths import models_dir, shipped_model_path
 from .settings import MAX_OPENED, SettingsStore
@@ -116,8 +117,27 @@ def summary_lines(meta: ModelMetadata | None) -> list[tuple[str, str]]:
     epochs = t.get("epochs") or config.get("epochs")
     if epochs:
         rows.append(("Epochs", str(epochs)))
+    data = t.get("data")
+    if isinstance(data, dict) and data:
+        rows.append(("Trained on", "; ".join(f"{name}: {n:,}" for name, n in data.items()
+                                              if isinstance(n, int) and not isinstance(n, bool))))
+    rows.append(("Not a digit", _not_digit_line(meta)))
     rows.append(("Layers", ", ".join(layer.name for layer in meta.layers) or "none exposed"))
     return rows
+
+
+def _not_digit_line(meta: ModelMetadata) -> str:
+    """What the model's calibrated not-a-digit rule is, or that it has none."""
+    rule = not_digit.from_metadata(meta)
+    if rule is None:
+        return "no calibrated threshold: it always names a digit"
+    cal = rule.calibration or {}
+    rates = []
+    if isinstance(cal.get("flagged"), (int, float)) and isinstance(cal.get("n"), int):
+        rates.append(f"flags {cal['flagged']:.1%} of {cal['n']:,} held-out real digits")
+    if isinstance(cal.get("mnist_test_flagged"), (int, float)):
+        rates.append(f"{cal['mnist_test_flagged']:.2%} of MNIST test")
+    return f"digit score below {rule.threshold:.2f}" + (f" ({', '.join(rates)})" if rates else "")
 
 
 def _duration(seconds: float) -> str:

@@ -1,4 +1,6 @@
-"""The answer: the top class large with its confidence, and a bar for each class.
+"""The answer: the top class large with its confidence, and a bar for each class; or, when
+the model's calibrated rule says so, "doesn't look like a digit" with the score behind it
+(``digitpad.core.not_digit``).
 
 Painted by hand (no pyqtgraph): it is on screen from the first frame and repaints at
 60 Hz while you draw, so it must be cheap to import and to paint.
@@ -18,6 +20,16 @@ HEAD_H = 122.0     # the headline: the answer, its confidence, the verdict
 ROW_MIN, ROW_MAX = 17.0, 30.0   # one bar per class: readable at 1280x720, not sparse on a large screen
 
 
+NOT_A_DIGIT = "doesn't look like a digit"
+
+
+def score_text(score: float, threshold: float | None) -> str:
+    """The digit score and the model's threshold, as the panel shows them."""
+    if threshold is None or not np.isfinite(score):
+        return ""
+    return f"digit score {score:.1f} {'<' if score < threshold else '≥'} {threshold:.1f}"
+
+
 def verdict(probs: np.ndarray, classes: list[str]) -> tuple[str, bool]:
     """(caption, sure) for the prediction panel; pure so it can be tested without Qt."""
     order = np.argsort(probs)[::-1]
@@ -33,6 +45,9 @@ class PredictionPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.probs: np.ndarray | None = None
+        self.not_digit = False
+        self.score = float("nan")
+        self.threshold: float | None = None   # the model's not-a-digit threshold; None: it has none
         self.classes = [str(d) for d in range(10)]
         self.empty_text = "Draw a digit on the canvas"
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
@@ -46,13 +61,41 @@ class PredictionPanel(QWidget):
         self.classes = list(classes)
         self.update()
 
-    def show_probs(self, probs: np.ndarray | None) -> None:
+    def set_threshold(self, threshold: float | None) -> None:
+        """The active model's not-a-digit threshold (None: the model has no calibrated rule)."""
+        self.threshold = threshold
+
+    def show_probs(self, probs: np.ndarray | None, not_digit: bool = False, score: float = float("nan")) -> None:
         self.probs = None if probs is None else np.asarray(probs, dtype=np.float32)
+        self.not_digit = bool(not_digit) and self.probs is not None
+        self.score = float(score)
+        self.setToolTip(self._tooltip())
         self.update()
+
+    def show_prediction(self, prediction) -> None:
+        """A ``Prediction`` (or None): its probabilities, its not-a-digit verdict and score."""
+        if prediction is None:
+            self.show_probs(None)
+        else:
+            self.show_probs(prediction.probs, prediction.not_digit, prediction.digit_score)
 
     @property
     def caption(self) -> str:
-        return self.empty_text if self.probs is None else verdict(self.probs, self.classes)[0]
+        if self.probs is None:
+            return self.empty_text
+        if self.not_digit:
+            return NOT_A_DIGIT
+        return verdict(self.probs, self.classes)[0]
+
+    def _tooltip(self) -> str:
+        if self.probs is None or not np.isfinite(self.score):
+            return ""
+        if self.threshold is None:
+            return (f"Digit score {self.score:.2f} (logsumexp of the logits). This model has no calibrated "
+                    "not-a-digit threshold, so it always names a digit.")
+        return (f"Digit score {self.score:.2f} (logsumexp of the logits; higher looks more like a digit). "
+                f"Below {self.threshold:.2f}, this model's threshold calibrated on real writers' digits, "
+                f"it says it does not look like a digit.")
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -67,6 +110,15 @@ class PredictionPanel(QWidget):
             p.setPen(QColor(style.MUTED))
             p.setFont(style.title_font(10.5, QFont.Normal))
             p.drawText(QRectF(0, 88, w, 30), Qt.AlignHCenter | Qt.AlignTop, self.empty_text)
+        elif self.not_digit:
+            p.setPen(QColor(style.WARN_TEXT))
+            p.setFont(style.title_font(54, QFont.DemiBold))
+            p.drawText(QRectF(0, 0, w, 80), Qt.AlignHCenter | Qt.AlignVCenter, "?")
+            p.setFont(style.title_font(13, QFont.DemiBold))
+            p.drawText(QRectF(0, 76, w, 24), Qt.AlignHCenter | Qt.AlignVCenter, NOT_A_DIGIT)
+            p.setFont(style.title_font(10, QFont.Normal))
+            p.drawText(QRectF(0, 100, w, 20), Qt.AlignHCenter | Qt.AlignVCenter,
+                       score_text(self.score, self.threshold))
         else:
             top = int(np.argmax(self.probs))
             caption, sure = verdict(self.probs, self.classes)
@@ -79,7 +131,9 @@ class PredictionPanel(QWidget):
             p.drawText(QRectF(0, 76, w, 24), Qt.AlignHCenter | Qt.AlignVCenter, f"{self.probs[top] * 100:.1f} %")
             p.setFont(style.title_font(10, QFont.Normal))
             p.setPen(QColor(style.MUTED if sure else style.WARN_TEXT))
-            p.drawText(QRectF(0, 100, w, 20), Qt.AlignHCenter | Qt.AlignVCenter, caption)
+            scored = score_text(self.score, self.threshold)
+            p.drawText(QRectF(0, 100, w, 20), Qt.AlignHCenter | Qt.AlignVCenter,
+                       f"{caption} · {scored}" if scored else caption)
         # -- one bar per class --------------------------------------------------------------
         rows = len(self.classes)
         top_y = head_h + 8
@@ -89,7 +143,7 @@ class PredictionPanel(QWidget):
         pct_w = 52.0
         bar_x = label_w + 8
         bar_w = max(10.0, w - bar_x - pct_w - 4)
-        best = int(np.argmax(self.probs)) if self.probs is not None else -1
+        best = int(np.argmax(self.probs)) if self.probs is not None and not self.not_digit else -1
         small = style.title_font(9.5 if names_long else 11, QFont.Normal)
         for i, name in enumerate(self.classes):
             y = top_y + i * row_h

@@ -299,6 +299,8 @@ class Workbench(QWidget):
         self.banner.setVisible(False)
         self.message.drawing_changed()   # "Saved as 7" was about the drawing under the old model
         self.panel.set_classes(predictor.classes)
+        rule = predictor.not_digit_rule
+        self.panel.set_threshold(rule.threshold if rule is not None else None)
         self.model_info.show_model(predictor)
         self.shapes_view.set_predictor(predictor)
         if self.feature_maps is not None:
@@ -328,7 +330,7 @@ class Workbench(QWidget):
             self.panel.show_probs(None)
         else:
             self.prediction = predictor.predict(x)
-            self.panel.show_probs(self.prediction.probs)
+            self.panel.show_prediction(self.prediction)
         if self.feature_maps is not None:
             self.feature_maps.show_prediction(self.prediction)
             self.arithmetic.set_input(None if self.prediction is None else x)   # cheap: recomputed later, if shown
@@ -373,7 +375,7 @@ class Workbench(QWidget):
         self.message.set_status(caption)
         predictor = self.controller.predictor
         self.prediction = predictor.predict(x) if predictor is not None else None
-        self.panel.show_probs(None if self.prediction is None else self.prediction.probs)
+        self.panel.show_prediction(self.prediction)
         if self.feature_maps is not None:
             self.feature_maps.show_prediction(self.prediction)
             self.arithmetic.set_input(None if self.prediction is None else x)
