@@ -11,6 +11,7 @@ again with digitpad's own NumPy forward pass (digitpad.core.forward), read from 
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,11 +177,22 @@ class Predictor:
             return None, str(e)
 
     def _smoke_test(self) -> None:
-        try:
-            self.predict(np.zeros((1, *self.input_shape), np.float32))
-        except Exception as e:
-            raise ModelLoadError(f"{self.path.name} loads but fails on a {self.input_size}x{self.input_size} image "
-                                 f"({str(e).strip().splitlines()[0][:200] if str(e).strip() else e!r}).") from None
+        """A blank image and a drawn digit must give finite probabilities: a model with NaN or inf
+        in its weights (a damaged file, a diverged run) is refused here, not shown as "nan %"."""
+        drawn = self.to_model_input(_drawn_digit())
+        for what, x in (("a blank", np.zeros((1, *self.input_shape), np.float32)), ("a drawn digit's", drawn)):
+            try:
+                pred = self.predict(x)
+            except Exception as e:
+                raise ModelLoadError(
+                    f"{self.path.name} loads but fails on {what} {self.input_size}x{self.input_size} image "
+                    f"({str(e).strip().splitlines()[0][:200] if str(e).strip() else e!r}).") from None
+            p = pred.probs
+            if not (np.isfinite(pred.logits).all() and np.isfinite(p).all() and (p >= 0).all()
+                    and abs(float(p.sum()) - 1.0) < 1e-3):
+                raise ModelLoadError(f"{self.path.name} gives {'NaN or inf' if not np.isfinite(p).all() else 'invalid'}"
+                                     f" probabilities for {what} image: its weights are damaged or its training "
+                                     "diverged, so it cannot be used.")
 
     # -- what the views need ---------------------------------------------------------------
     @property
@@ -422,3 +434,12 @@ def _read_initializers(path: Path) -> dict[str, np.ndarray]:
 
     model = onnx.load(str(path))
     return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+
+
+@functools.cache
+def _drawn_digit() -> np.ndarray:
+    """A 4 drawn with a round pen, as on the canvas (white on black, 0..1): the load check's input."""
+    from .handwriting import raster, strokes
+
+    rng = np.random.default_rng(4)
+    return raster.render(strokes.draw(strokes.styles(4)[0], rng, "train"))

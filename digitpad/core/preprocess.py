@@ -94,6 +94,8 @@ def to_model_input(img: np.ndarray) -> np.ndarray | None:
     # centre of mass; keep the antialiased edge values of real strokes.
     crop = np.where(crop > INK_THRESHOLD * 0.5, crop, np.float32(0.0))
     mass = float(crop.sum(dtype=np.float64))
+    if not np.isfinite(mass):   # a NaN or inf pixel (a damaged image): read it as 0 or full ink
+        return to_model_input(np.clip(np.nan_to_num(img, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0))
     if mass < MIN_INK_MASS:
         return None
     h, w = crop.shape

@@ -141,3 +141,19 @@ def test_saliency_marks_ink_not_background(random_model):
 def test_saliency_of_empty_input_is_zero(random_model):
     sal, _ = occlusion_saliency(Predictor(random_model), np.zeros((28, 28), np.float32))
     assert not sal.any()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_model_whose_outputs_are_not_finite_is_refused(tmp_path, random_model, bad):
+    """Damaged weights (a flipped exponent, a diverged run) give NaN or inf for a drawn digit:
+    the model is refused at load with the reason, not shown as "nan %"."""
+    model = onnx.load(str(random_model))
+    init = next(i for i in model.graph.initializer if i.dims and len(i.dims) == 4)   # a conv kernel
+    w = onnx.numpy_helper.to_array(init).copy()
+    w.flat[0] = bad
+    init.CopyFrom(onnx.numpy_helper.from_array(w, init.name))
+    path = tmp_path / "damaged.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(ModelLoadError, match=r"damaged.onnx gives (NaN or inf|invalid) probabilities .* "
+                                             r"weights are damaged or its training diverged"):
+        Predictor(path)

@@ -138,3 +138,15 @@ def test_fast_shrink_equals_dense_area_resampling(shape, scale, offset):
     a = np.random.default_rng(1).uniform(0, 1, shape).astype(np.float32)
     dense = _area_weights(shape[0], 28, scale, offset) @ a
     assert np.allclose(_shrink_rows(a, 28, scale, offset), dense, atol=1e-4)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_a_non_finite_pixel_is_read_as_ink_or_background(bad):
+    """One damaged pixel must not turn the whole input into NaN (or blank it)."""
+    img = np.zeros((280, 280), np.float32)
+    img[60:220, 130:150] = 1.0
+    reference = to_model_input(img)
+    img[120, 140] = bad
+    x = to_model_input(img)
+    assert x is not None and np.isfinite(x).all()
+    assert np.abs(x - reference).max() < 0.2
