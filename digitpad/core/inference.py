@@ -22,8 +22,18 @@ import onnxruntime as ort
 
 from . import not_digit as not_digit_rule
 from . import preprocess
-from .contract import (ACT_PREFIX, LOGITS, METADATA_KEY, MNIST_CLASSES, MNIST_INPUT, OPTDIGITS_INPUT,
-                       PREPROCESSING_SIZES, PROBS, InputSpec, ModelMetadata)
+from .contract import (
+    ACT_PREFIX,
+    LOGITS,
+    METADATA_KEY,
+    MNIST_CLASSES,
+    MNIST_INPUT,
+    OPTDIGITS_INPUT,
+    PREPROCESSING_SIZES,
+    PROBS,
+    InputSpec,
+    ModelMetadata,
+)
 
 if TYPE_CHECKING:
     from .coverage import Field, UsedMap

@@ -51,7 +51,7 @@ def test_empty_and_noise_give_none():
 def test_shape_dtype_range():
     x = to_model_input(ring())
     assert x.shape == (1, 1, 28, 28) and x.dtype == np.float32
-    assert 0.0 <= x.min() and x.max() <= 1.0 and x.max() > 0.5
+    assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.5
 
 
 @pytest.mark.parametrize("img", [ring(), bar(), ring(cy=60, cx=230, ry=40, rx=30, width=8),
