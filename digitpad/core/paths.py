@@ -75,7 +75,7 @@ class RunFiles:
     model: Path
 
     @classmethod
-    def of(cls, path: str | os.PathLike) -> "RunFiles":
+    def of(cls, path: str | os.PathLike) -> RunFiles:
         """From any of the run's files (or its model path)."""
         path = Path(path)
         name = path.name

@@ -76,7 +76,7 @@ def cold_start(model: Path, runs: int) -> None:
 
 def move_latency(model: Path, hz: float, seconds: float, saliency: bool, tab: int) -> None:
     import numpy as np
-    from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, Qt, QTimer
+    from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 

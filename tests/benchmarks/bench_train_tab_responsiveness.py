@@ -36,14 +36,13 @@ def main() -> None:
                    help="seconds of the same probe with no run first: what the OS alone costs here")
     a = p.parse_args()
 
+    from _train_tab_bench import open_train_tab
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
-    from _train_tab_bench import open_train_tab
-
     app, w = open_train_tab(sys.argv, a.nice)
-    from digitpad.gui import engine as trunner
     from digitpad.client import commands as tmodel
     from digitpad.client.run_settings import RunSettings
+    from digitpad.gui import engine as trunner
 
     s = RunSettings.from_preset("fast")
     s.arch, s.data_dir, s.download, s.limit, s.epochs = a.arch, a.data_dir, False, a.limit, a.epochs

@@ -36,15 +36,14 @@ def main() -> None:
     p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "datasets"))
     a = p.parse_args()
 
+    from _train_tab_bench import open_train_tab
     from PySide6.QtCore import QEventLoop
 
-    from _train_tab_bench import open_train_tab
-
     app, w = open_train_tab(sys.argv, a.nice)
-    from digitpad.gui import engine as trunner
-    from digitpad.core.paths import models_dir
     from digitpad.client import commands as tmodel
     from digitpad.client.run_settings import RunSettings
+    from digitpad.core.paths import models_dir
+    from digitpad.gui import engine as trunner
 
     def settings(name: str) -> RunSettings:
         s = RunSettings.from_preset("fast")

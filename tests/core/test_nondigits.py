@@ -28,7 +28,7 @@ def test_every_kind_draws_a_non_digit_on_the_canvas(split):
     for d in drawings:
         assert d.label == nondigits.NOT_DIGIT
         x0, y0, x1, y1 = d.bbox()
-        assert -1 <= x0 and x1 <= CANVAS_SIZE + 1 and -1 <= y0 and y1 <= CANVAS_SIZE + 1
+        assert x0 >= -1 and x1 <= CANVAS_SIZE + 1 and y0 >= -1 and y1 <= CANVAS_SIZE + 1
         x = raster.model_input(d)
         assert x is not None and x.shape == (1, 1, 28, 28) and x.max() > 0.5
 

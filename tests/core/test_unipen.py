@@ -88,7 +88,7 @@ def test_the_real_file_and_its_fixed_split():
     counts = {s: sum(d.split == s for d in ds) for s in unipen.SPLITS}
     assert counts == {"dev": 2411, "calib": 994, "train": 4898}
     writers = {d.writer for d in ds}
-    assert unipen.DEV_WRITERS <= writers and unipen.CALIB_WRITERS <= writers
+    assert writers >= unipen.DEV_WRITERS and writers >= unipen.CALIB_WRITERS
     # no writer's digits on two sides of the split
     by_writer = {}
     for d in ds:
@@ -108,7 +108,7 @@ def test_drawing_scales_any_units_to_a_person_sized_digit(units):
     x0, y0, x1, y1 = out.bbox()
     assert unipen.BENCH_HEIGHT[0] * CANVAS_SIZE - 1e-6 <= y1 - y0 <= unipen.BENCH_HEIGHT[1] * CANVAS_SIZE + 1e-6
     assert (x1 - x0) / (y1 - y0) == pytest.approx(0.3, rel=1e-6)      # the shape is the writer's
-    assert 0 <= x0 - out.width / 2 and x1 + out.width / 2 <= CANVAS_SIZE
+    assert x0 - out.width / 2 >= 0 and x1 + out.width / 2 <= CANVAS_SIZE
     assert out.width == unipen.APP_PEN and len(out.strokes) == 2 and out.label == 4
 
 

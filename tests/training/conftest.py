@@ -5,7 +5,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from train_helpers import TINY, write_mnist
 
 

@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from train_helpers import TINY, assert_one_line_error, metadata, run_cli
 
 from digitpad.core import weights
 from training import checkpoint
 from training.cli import main
 from training.errors import TrainError
-
-from train_helpers import TINY, assert_one_line_error, metadata, run_cli
 
 SHIPPED = Path(__file__).resolve().parents[2] / "digitpad" / "assets" / "models"
 

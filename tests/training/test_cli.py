@@ -6,11 +6,10 @@ import subprocess
 
 import onnx
 import pytest
+from train_helpers import REPO, run_train, train_cmd
 
 from digitpad.core import contract
 from training.cli import main
-
-from train_helpers import REPO, run_train, train_cmd
 
 SMALL = ["--arch", "seed001", "--batch-size", "32", "--threads", "1", "--synthetic", "0", "--restroke", "0",
          "--real-writers", "0", "--nondigits", "0"]

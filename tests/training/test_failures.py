@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from train_helpers import REPO, TINY, assert_one_line_error, metadata, run_cli, run_train, train_cmd, write_mnist
 
 from training import checkpoint, export, memory, models
 from training.cli import main
-
-from train_helpers import REPO, TINY, assert_one_line_error, metadata, run_cli, run_train, train_cmd, write_mnist
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -2,9 +2,9 @@
 import numpy as np
 import onnxruntime as ort
 import pytest
+from train_helpers import run_train
 
 from training.data import load
-from train_helpers import run_train
 
 ARGS = ["--arch", "seed001", "--batch-size", "32", "--threads", "1", "--no-augment", "--lr", "3e-3",
         "--synthetic", "0", "--restroke", "0", "--real-writers", "0", "--nondigits", "0"]

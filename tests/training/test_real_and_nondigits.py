@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from digitpad.core import not_digit
-from digitpad.core.inference import Predictor
 from digitpad.core.handwriting import unipen
+from digitpad.core.inference import Predictor
 from training import data, models
 from training.train import loss_fn
 

@@ -7,11 +7,10 @@ import signal
 import subprocess
 
 import pytest
+from train_helpers import REPO, TINY, assert_one_line_error, metadata, run_cli, run_train, train_cmd
 
 from training import checkpoint
 from training.cli import main
-
-from train_helpers import REPO, TINY, assert_one_line_error, metadata, run_cli, run_train, train_cmd
 
 # With augmentation, a weight EMA and a mild last epoch, so all their state must survive a stop.
 RECIPE = [*TINY, "--augment", "--mild-epochs", "1", "--seed", "3"]

@@ -11,13 +11,12 @@ import sys
 import numpy as np
 import onnx
 import pytest
+from train_helpers import REPO, run_train, train_cmd
 
 from digitpad.core import contract
 from digitpad.core.inference import Predictor
 from training.scratch import checkpoint
 from training.scratch.net import build
-
-from train_helpers import REPO, run_train, train_cmd
 
 QUICK = ["--engine", "numpy", "--epochs", "2"]
 

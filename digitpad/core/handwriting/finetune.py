@@ -187,7 +187,7 @@ class Prepared:
 
     base: Path
     split: Split
-    before: "Score"
+    before: Score
     training_file: Path
     out: Path
 
@@ -203,7 +203,7 @@ def prepare(task, base: Path, samples: list[Sample], work_folder: Path, models_f
     return Prepared(Path(base), split, before, write_training_file(split.train, work_folder), out)
 
 
-def score_model(task, model: Path, samples: list[Sample]) -> "Score":
+def score_model(task, model: Path, samples: list[Sample]) -> Score:
     """The new model's accuracy on the held-out digits (raises ModelLoadError if it is unusable)."""
     return evaluate(model, samples)
 

@@ -30,7 +30,7 @@ import zlib
 import numpy as np
 
 from . import skeleton
-from .strokes import C, CANVAS_SIZE, Drawing, Hand, arc, place, realise, split_rng
+from .strokes import CANVAS_SIZE, C, Drawing, Hand, arc, place, realise, split_rng
 
 NOT_DIGIT = -1
 KINDS = ("scribble", "strokes", "shape", "letter", "digits")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitpad.core.handwriting import raster, skeleton as K
+from digitpad.core.handwriting import raster
+from digitpad.core.handwriting import skeleton as K
 from digitpad.core.handwriting.strokes import split_rng
 
 
