@@ -27,9 +27,9 @@ import torch
 from torch import nn
 
 from digitpad.core import contract
-from digitpad.core.fileio import atomic_write_bytes
 
 from .errors import TrainError
+from .finish import write_model
 from .models import Net
 
 OPSET = 18
@@ -181,9 +181,5 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
     proto.producer_name = "digitpad-train"
     onnx.checker.check_model(proto, full_check=True)
 
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out, proto.SerializeToString())
-    except OSError as e:
-        raise TrainError(f"cannot write {out}: {e.strerror or e}") from None
+    write_model(out, proto.SerializeToString())
     return {**meta.__dict__, "layers": [vars(layer) for layer in layers]}

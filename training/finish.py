@@ -8,7 +8,7 @@ import math
 import os
 from pathlib import Path
 
-from digitpad.core.fileio import atomic_write_text
+from digitpad.core.fileio import atomic_write_bytes, atomic_write_text
 from digitpad.core.paths import RunFiles
 
 from .errors import TrainError
@@ -63,3 +63,12 @@ def finish_export(reporter: Reporter, out: Path, ckpt_file: Path, meta: dict, ru
     accuracy = f"test accuracy {m['test_accuracy']:.2%}, " if "test_accuracy" in m else ""
     reporter.log(f"wrote {out}: {accuracy}ONNX Runtime top-1 agreement {m['parity_top1_agreement']:.2%}, "
                  f"max |prob diff| {m['parity_max_prob_diff']:.1e}")
+
+
+def write_model(out: Path, proto_bytes: bytes) -> None:
+    """Write an exported model atomically (both engines): a TrainError names what failed."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, proto_bytes)
+    except OSError as e:
+        raise TrainError(f"cannot write {out}: {e.strerror or e}") from None

@@ -76,12 +76,9 @@ def ink_bbox(img: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, in
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def to_model_input(img: np.ndarray) -> np.ndarray | None:
-    """MNIST-style model input from a white-on-black drawing.
-
-    ``img``: float array [H, W], values 0..1, ink white on black, any size.
-    Returns float32 [1, 1, 28, 28] in 0..1, or None when there is no ink to speak of.
-    """
+def ink_crop(img: np.ndarray) -> np.ndarray | None:
+    """The drawing cropped to its ink, faint fringe dropped; None when there is no ink to speak
+    of. A NaN or inf pixel (a damaged image) reads as background or full ink."""
     img = np.asarray(img, dtype=np.float32)
     if img.ndim != 2:
         raise ValueError(f"expected a 2-D image, got shape {img.shape}")
@@ -94,10 +91,21 @@ def to_model_input(img: np.ndarray) -> np.ndarray | None:
     # centre of mass; keep the antialiased edge values of real strokes.
     crop = np.where(crop > INK_THRESHOLD * 0.5, crop, np.float32(0.0))
     mass = float(crop.sum(dtype=np.float64))
-    if not np.isfinite(mass):   # a NaN or inf pixel (a damaged image): read it as 0 or full ink
-        return to_model_input(np.clip(np.nan_to_num(img, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0))
-    if mass < MIN_INK_MASS:
+    if not np.isfinite(mass):   # checked once per frame, repaired only when needed
+        return ink_crop(np.clip(np.nan_to_num(img, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0))
+    return crop if mass >= MIN_INK_MASS else None
+
+
+def to_model_input(img: np.ndarray) -> np.ndarray | None:
+    """MNIST-style model input from a white-on-black drawing.
+
+    ``img``: float array [H, W], values 0..1, ink white on black, any size.
+    Returns float32 [1, 1, 28, 28] in 0..1, or None when there is no ink to speak of.
+    """
+    crop = ink_crop(img)
+    if crop is None:
         return None
+    mass = float(crop.sum(dtype=np.float64))
     h, w = crop.shape
     scale = BOX / max(h, w)
     # Centre of mass of the crop in continuous coordinates (pixel centres at i + 0.5).
@@ -180,16 +188,8 @@ def _deslant(b: np.ndarray) -> np.ndarray:
 
 def nist_bitmap(img: np.ndarray) -> np.ndarray | None:
     """The 32x32 bool bitmap NIST's normalisation makes of a white-on-black drawing; None for no ink."""
-    img = np.asarray(img, dtype=np.float32)
-    if img.ndim != 2:
-        raise ValueError(f"expected a 2-D image, got shape {img.shape}")
-    box = ink_bbox(img)
-    if box is None:
-        return None
-    top, bottom, left, right = box
-    crop = img[top:bottom, left:right]
-    crop = np.where(crop > INK_THRESHOLD * 0.5, crop, np.float32(0.0))
-    if float(crop.sum(dtype=np.float64)) < MIN_INK_MASS:
+    crop = ink_crop(img)
+    if crop is None:
         return None
     h, w = crop.shape
     rows = _resample_axis0(crop, NIST_BOX_H, NIST_BOX_H / h)                                       # [32, w]

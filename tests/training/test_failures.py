@@ -17,7 +17,7 @@ import pytest
 import torch
 from train_helpers import REPO, TINY, assert_one_line_error, metadata, run_cli, run_train, train_cmd, write_mnist
 
-from training import checkpoint, export, memory, models
+from training import checkpoint, export, finish, memory, models
 from training.cli import main
 
 
@@ -173,7 +173,7 @@ def test_second_signal_during_the_export_leaves_no_temporary_file(tmp_path, smal
         monkeypatch.setattr(fileio.os, "fsync", fsync_interrupted)
         fileio.atomic_write_bytes(path, data)
 
-    monkeypatch.setattr(export, "atomic_write_bytes", write_model)
+    monkeypatch.setattr(finish, "atomic_write_bytes", write_model)
     out = tmp_path / "m.onnx"
     rc = main([*TINY, "--epochs", "1", "--data-dir", str(small_mnist), "--out", str(out), "--progress", "jsonl"])
     captured = capsys.readouterr()
@@ -184,7 +184,6 @@ def test_second_signal_during_the_export_leaves_no_temporary_file(tmp_path, smal
 
 # -- a full disk after the model -------------------------------------------------------------------------
 def test_run_log_failure_after_the_model_is_a_warning(tmp_path, small_mnist, capsys, monkeypatch):
-    from training import finish
 
     def disk_full(path, text):
         raise OSError(28, "No space left on device")

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from digitpad.core import contract
-from digitpad.core.fileio import atomic_write_bytes
 
 from ..errors import TrainError
+from ..finish import write_model
 from .layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sigmoid, Standardize, softmax
 from .net import Net
 
@@ -135,9 +135,5 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
         input=spec.to_dict(),
     )
     proto = to_proto(net, meta)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out, proto.SerializeToString())
-    except OSError as e:
-        raise TrainError(f"cannot write {out}: {e.strerror or e}") from None
+    write_model(out, proto.SerializeToString())
     return {**meta.__dict__, "layers": [vars(layer) for layer in layers]}
