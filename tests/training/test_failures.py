@@ -184,7 +184,6 @@ def test_second_signal_during_the_export_leaves_no_temporary_file(tmp_path, smal
 
 # -- a full disk after the model -------------------------------------------------------------------------
 def test_run_log_failure_after_the_model_is_a_warning(tmp_path, small_mnist, capsys, monkeypatch):
-
     def disk_full(path, text):
         raise OSError(28, "No space left on device")
 
