@@ -56,6 +56,9 @@ from .errors import TrainError
 FORMAT = 2
 _KEYS = {"format", "run_id", "parent", "config", "device", "n_train", "model", "ema_model", "ema_n", "optimizer",
          "aug_rng", "perm_rng", "epoch", "step_in_epoch", "perm", "history", "elapsed_s", "weights_sha256", "sha256"}
+# Written since best-epoch export: the inference weights of the epoch with the best test accuracy
+# so far, {"epoch", "model"}, or None. Checkpoints without it still load (nothing to export as best).
+_OPTIONAL = {"best"}
 _CPU_RNG_BYTES = torch.Generator().get_state().numel()
 _CUDA_RNG_BYTES = 16  # Philox: seed and offset
 
@@ -212,8 +215,8 @@ def _check(ckpt: Any) -> dict[str, Any]:
         return _check_legacy(ckpt)
     if ckpt["format"] != FORMAT:
         raise _Bad(f"has format {ckpt['format']!r}; this digitpad-train reads {FORMAT}")
-    if set(ckpt) != _KEYS:
-        missing, extra = sorted(_KEYS - set(ckpt)), sorted(set(ckpt) - _KEYS)
+    if set(ckpt) - _OPTIONAL != _KEYS:
+        missing, extra = sorted(_KEYS - set(ckpt)), sorted(set(ckpt) - _KEYS - _OPTIONAL)
         raise _Bad(f"is not a digitpad checkpoint (missing {missing}, unexpected {extra})")
     if ckpt["sha256"] != file_digest(ckpt):
         raise _Bad("is damaged: its tensors do not match their checksum (flipped bytes, a bad copy or an edit)")
@@ -229,6 +232,12 @@ def _check(ckpt: Any) -> dict[str, Any]:
     _optimizer(ckpt["optimizer"], model)
     epoch = _int(ckpt["epoch"], "epoch", 0, cfg.epochs)
     _history(ckpt["history"], epoch)
+    best = ckpt.setdefault("best", None)
+    if best is not None:
+        if not (isinstance(best, dict) and set(best) == {"epoch", "model"}):
+            raise _Bad("has a bad best-epoch record")
+        _int(best["epoch"], "best epoch", 1, epoch)
+        _state(best["model"], model.state_dict(), "best-epoch")
     _number(ckpt["elapsed_s"], "elapsed time")
     if not (isinstance(ckpt["run_id"], str) and re.fullmatch(r"[0-9a-f]{32}", ckpt["run_id"])):
         raise _Bad(f"has a bad run id {ckpt['run_id']!r}")

@@ -254,9 +254,14 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     p.add_argument("checkpoint", help="a .ckpt.pt file written by digitpad-train")
     p.add_argument("--out", help="FILE.onnx (default: beside the checkpoint)")
     p.add_argument("--data-dir", help="IDX folder for the parity check and test metrics")
+    p.add_argument("--best", action="store_true",
+                   help="export the epoch with the best test accuracy instead of the last (default file: "
+                        "NAME-best-epochN.onnx beside the checkpoint)")
     p.add_argument("--progress", choices=["bar", "jsonl", "none"], default="bar")
     args = p.parse_args(argv)
     reporter.mode = args.progress
+    if args.best and args.checkpoint.endswith(NUMPY_CHECKPOINT_SUFFIX):
+        raise TrainError("--best: the NumPy engine's checkpoints keep only the last epoch")
     if args.checkpoint.endswith(NUMPY_CHECKPOINT_SUFFIX):
         from .scratch import train as scratch  # the NumPy engine's checkpoint: no torch
 
@@ -268,7 +273,18 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
     ckpt_file = Path(args.checkpoint)
     ckpt = checkpoint.load(ckpt_file)
     cfg = TrainConfig.from_dict(ckpt["config"])
-    out = Path(args.out) if args.out else RunFiles.of(ckpt_file).model
+    weights, weights_sha256, best_epoch = checkpoint.inference_weights(ckpt), ckpt["weights_sha256"], None
+    if args.best:
+        if ckpt["best"] is None:
+            raise TrainError(f"{ckpt_file.name} keeps no best epoch (no epoch finished, or it was written before "
+                             "digitpad-train kept one): export its last epoch without --best")
+        weights, best_epoch = ckpt["best"]["model"], ckpt["best"]["epoch"]
+        weights_sha256 = checkpoint.weights_digest(weights)
+    run = RunFiles.of(ckpt_file)
+    out = Path(args.out) if args.out else (
+        run.model.with_name(f"{run.stem}-best-epoch{best_epoch}.onnx") if args.best else run.model)
+    if out.exists() and args.best:
+        raise TrainError(f"{out} exists already; choose another --out")
     if out.exists():  # never replace another run's model with this one
         checkpoint.match_model(out, ckpt, ckpt_file)
     finish.check_writable(out)
@@ -277,7 +293,6 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
 
     from . import calibrate, train
 
-    weights = checkpoint.inference_weights(ckpt)
     net = models.build(cfg.arch, like=weights)
     net.load_state_dict(weights)
     with train.StopFlag() as stop:
@@ -294,8 +309,9 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
                              training={"config": cfg.to_dict(), "seconds": round(ckpt["elapsed_s"], 2),
                                        "epochs_run": ckpt["epoch"], "history": history, "device": "cpu",
                                        "partial": ckpt["step_in_epoch"] > 0 or ckpt["epoch"] < cfg.epochs,
-                                       "run_id": ckpt["run_id"], "weights_sha256": ckpt["weights_sha256"],
-                                       "parent": ckpt["parent"], "warnings": warnings}, not_digit=rule)
+                                       "run_id": ckpt["run_id"], "weights_sha256": weights_sha256,
+                                       "parent": ckpt["parent"], "warnings": warnings,
+                                       "exported_epoch": best_epoch or ckpt["epoch"]}, not_digit=rule)
         finish.finish_export(reporter, out, ckpt_file, meta, None, warnings)
     if stop.requested:
         reporter.log("stop requested during the export: the model was written first")

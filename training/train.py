@@ -202,7 +202,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             "model": model.state_dict(), "ema_model": ema.module.state_dict() if ema else None,
             "ema_n": ema.n if ema else 0, "optimizer": opt.state_dict(), "aug_rng": gen.get_state(),
             "perm_rng": perm_gen.get_state(), "epoch": ep, "step_in_epoch": step, "perm": current_perm,
-            "history": history, "elapsed_s": prior_s + time.monotonic() - t0,
+            "history": history, "elapsed_s": prior_s + time.monotonic() - t0, "best": best,
         }, ckpt_path)
 
     reporter.start(total_steps, global_step, config=cfg.to_dict(), preset=preset, run_id=run_id, device=str(device),
@@ -210,6 +210,9 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                    steps_per_epoch=steps_per_epoch, total_samples=cfg.epochs * n_train,
                    resumed=resume is not None, checkpoint=str(ckpt_path), setup_s=round(time.monotonic() - t0, 3))
     status, test_probs = "completed", None
+    # The epoch with the best test accuracy so far, its inference weights kept for `export --best`.
+    best = resume.get("best") if resume is not None else None
+    best_acc = history[best["epoch"] - 1]["test_accuracy"] if best is not None else -1.0
     model.train()
     run_t0, run_step0 = time.monotonic(), global_step
     with StopFlag() as stop:
@@ -259,6 +262,10 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(), **metrics,
                       "lr": sched.get_last_lr()[0], "elapsed_s": prior_s + time.monotonic() - t0}
             history.append(record)
+            if metrics["test_accuracy"] > best_acc:
+                best_acc = metrics["test_accuracy"]
+                best = {"epoch": epoch, "model": {k: v.detach().cpu().clone() for k, v in
+                                                  evaluated.state_dict().items()}}
             save(epoch, 0, None)
             reporter.emit("epoch", epochs=cfg.epochs, checkpoint=str(ckpt_path), **record)
             reporter.log(f"epoch {epoch}/{cfg.epochs}: test accuracy {metrics['test_accuracy']:.2%}, "

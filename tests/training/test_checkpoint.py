@@ -56,7 +56,9 @@ def test_checkpoint_names_its_run_and_weights(tiny_run):
     # Plain values only: loads with torch's restricted unpickler, nothing but tensors and JSON-like values.
     raw = torch.load(checkpoint.checkpoint_path(tiny_run), weights_only=True)
     json.dumps({k: v for k, v in raw.items() if k not in ("model", "ema_model", "optimizer", "aug_rng",
-                                                          "perm_rng", "perm")})
+                                                          "perm_rng", "perm", "best")})
+    assert set(raw["best"]) == {"epoch", "model"} and all(isinstance(v, torch.Tensor)
+                                                           for v in raw["best"]["model"].values())
 
 
 # -- hostile pickles -----------------------------------------------------------------------------
