@@ -282,7 +282,7 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
         weights_sha256 = checkpoint.weights_digest(weights)
     run = RunFiles.of(ckpt_file)
     out = Path(args.out) if args.out else (
-        run.model.with_name(f"{run.stem}-best-epoch{best_epoch}.onnx") if args.best else run.model)
+        run.best_epoch_model(best_epoch) if args.best else run.model)
     if out.exists() and args.best:
         raise TrainError(f"{out} exists already; choose another --out")
     if out.exists():  # never replace another run's model with this one

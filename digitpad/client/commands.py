@@ -41,8 +41,9 @@ def resume_args(out: Path, threads: int | None = None) -> list[str]:
     return ["--resume", "--out", str(out), "--threads", str(threads or default_threads()), "--progress", "jsonl"]
 
 
-def export_args(checkpoint: Path, out: Path, data_dir: str | None) -> list[str]:
-    args = ["export", str(checkpoint), "--out", str(out), "--progress", "jsonl"]
+def export_args(checkpoint: Path, out: Path, data_dir: str | None, best: bool = False) -> list[str]:
+    """Export a checkpoint: its last epoch, or with ``best`` the epoch with the best test accuracy."""
+    args = ["export", str(checkpoint), "--out", str(out), "--progress", "jsonl"] + (["--best"] if best else [])
     if data_dir:
         args += ["--data-dir", str(data_dir)]
     return args

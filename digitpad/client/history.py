@@ -69,6 +69,14 @@ class RunRecord:
         return self.files.checkpoint
 
     @property
+    def best_epoch(self) -> int | None:
+        """The epoch with the best test accuracy (the first of equals), as the engine keeps it; None without records."""
+        accs = [r.get("test_accuracy") for r in self.history]
+        if not accs or not all(isinstance(a, (int, float)) for a in accs):
+            return None
+        return max(range(len(accs)), key=lambda i: (accs[i], -i)) + 1
+
+    @property
     def has_model(self) -> bool:
         return self.model_path.is_file()
 

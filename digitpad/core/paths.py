@@ -96,6 +96,10 @@ class RunFiles:
     def numpy_checkpoint(self) -> Path:
         return self.model.with_name(self.stem + NUMPY_CHECKPOINT_SUFFIX)
 
+    def best_epoch_model(self, epoch: int) -> Path:
+        """Where ``digitpad-train export CKPT --best`` writes the run's best epoch: ``X-best-epochN.onnx``."""
+        return self.model.with_name(f"{self.stem}-best-epoch{epoch}{MODEL_SUFFIX}")
+
     @property
     def run_log(self) -> Path:
         return self.model.with_name(self.stem + RUN_LOG_SUFFIX)

@@ -109,14 +109,18 @@ class EngineRunner(QObject):
         self.state.stderr_tail.clear()
         self._launch("resume", commands.resume_args(out, threads))
 
-    def export_checkpoint(self, data_dir: str | None) -> None:
-        """Export the stopped run's last checkpoint to its .onnx (partial training, real metrics)."""
+    def export_checkpoint(self, data_dir: str | None, best_epoch: int | None = None) -> None:
+        """Export the run's checkpoint: its last epoch to its .onnx (a stopped run: partial training,
+        real metrics), or with ``best_epoch`` the epoch the engine kept as best, to a file of its own."""
         out = self.state.out
         ckpt = self.state.checkpoint or (RunFiles(out).checkpoint if out else None)
         if out is None or ckpt is None:
             raise RuntimeError("no checkpoint to export")
+        if best_epoch is not None:
+            out = RunFiles(out).best_epoch_model(best_epoch)
         self.state.error = ""
-        self._launch("export", commands.export_args(ckpt, out, data_dir or self.state.config.get("data_dir")))
+        self._launch("export", commands.export_args(ckpt, out, data_dir or self.state.config.get("data_dir"),
+                                                    best=best_epoch is not None))
 
     def stop(self) -> None:
         """Graceful: SIGTERM, the engine stops after its current step and keeps a checkpoint."""

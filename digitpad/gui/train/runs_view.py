@@ -81,6 +81,7 @@ class RunsHistoryView(QWidget):
     resumeRequested = Signal(object)
     refreshRequested = Signal()
     exportRequested = Signal(object)
+    exportBestRequested = Signal(object)
     renameRequested = Signal(object)
     deleteRequested = Signal(object)
 
@@ -89,6 +90,7 @@ class RunsHistoryView(QWidget):
         self.runs: list[RunRecord] = []
         self.can_resume = lambda run: False
         self.why_not_resume = lambda run: "Only a stopped run can be resumed."
+        self.why_not_best = lambda run: "The engine is not available."   # set by the tab: "" when it can
         self.change_blocker = lambda run, deleting: None
         self.curves = None
         lay = QVBoxLayout(self)
@@ -128,6 +130,9 @@ class RunsHistoryView(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Save this run's epoch records and step curve as a CSV table")
         self.export_button.clicked.connect(lambda: self._emit_one(self.exportRequested))
+        self.best_button = QPushButton("Export best epoch")
+        self.best_button.setToolTip("Write the epoch with the best test accuracy as a model of its own")
+        self.best_button.clicked.connect(lambda: self._emit_one(self.exportBestRequested))
         self.rename_button = QPushButton("Rename…")
         self.rename_button.setToolTip("Rename the run: its model, checkpoint and logs together")
         self.rename_button.clicked.connect(lambda: self._emit_one(self.renameRequested))
@@ -137,7 +142,8 @@ class RunsHistoryView(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Read the models folder again")
         self.refresh_button.clicked.connect(self.refreshRequested)
-        for b in (self.resume_button, self.use_button, self.export_button, self.rename_button, self.delete_button):
+        for b in (self.resume_button, self.use_button, self.export_button, self.best_button, self.rename_button,
+                  self.delete_button):
             row.addWidget(b)
         row.addStretch(1)
         row.addWidget(self.refresh_button)
@@ -230,7 +236,7 @@ class RunsHistoryView(QWidget):
         one = runs[0] if len(runs) == 1 else None
         pick = "Select one run first." if not runs else "Select only one run for this."
         if one is None:
-            for b in (self.use_button, self.resume_button, self.export_button, self.rename_button,
+            for b in (self.use_button, self.resume_button, self.export_button, self.best_button, self.rename_button,
                       self.delete_button):
                 set_enabled(b, False, pick)
             return
@@ -238,6 +244,8 @@ class RunsHistoryView(QWidget):
                     "This run has no model file yet: resume it, or export its checkpoint from the form.")
         set_enabled(self.resume_button, self.can_resume(one), self.why_not_resume(one))
         set_enabled(self.export_button, bool(one.history or one.steps), "This run has no records yet.")
+        why = self.why_not_best(one)
+        set_enabled(self.best_button, not why, why)
         why = self.change_blocker(one, False)
         set_enabled(self.rename_button, why is None, why or "")
         why = self.change_blocker(one, True)

@@ -63,6 +63,7 @@ class TrainingTab(QWidget):
         self.history = RunsHistoryView()
         self.history.can_resume = self._resumable
         self.history.why_not_resume = self._why_not_resumable
+        self.history.why_not_best = self._why_not_best
         self.history.change_blocker = lambda run, deleting: run_actions.change_blocker(
             run.model_path, self.controller, self.engine_slot, deleting)
         outer = QHBoxLayout(self)
@@ -86,6 +87,7 @@ class TrainingTab(QWidget):
         self.history.resumeRequested.connect(self.resume_run)
         self.history.refreshRequested.connect(self.refresh_history)
         self.history.exportRequested.connect(self.export_csv)
+        self.history.exportBestRequested.connect(self.export_best)
         self.history.renameRequested.connect(self.rename_run)
         self.history.deleteRequested.connect(self.delete_run)
         controller.modelChanged.connect(lambda _p: self.history.update_buttons())   # the active model: not deletable
@@ -209,6 +211,36 @@ class TrainingTab(QWidget):
         if busy:
             return f"{busy[0].upper()}{busy[1:]} is using the engine; wait until it has finished."
         return ""
+
+    def _why_not_best(self, run: RunRecord) -> str:
+        best = run.best_epoch
+        if best is None:
+            return "This run has no finished epoch yet."
+        if not run.checkpoint_path.is_file():
+            return f"Its checkpoint ({run.checkpoint_path.name}) is gone, so no epoch can be exported."
+        if best == len(run.history) and run.has_model and not run.status.startswith("stopped"):
+            return f"Its last epoch ({best}) is its best: the run's model is that epoch already."
+        if run.files.best_epoch_model(best).exists():
+            return f"Epoch {best}, its best, is exported already ({run.files.best_epoch_model(best).name})."
+        if self.runner.is_running():
+            return "A run is in progress: export when it has finished."
+        busy = self.engine_slot.busy_elsewhere(self.runner)
+        if busy:
+            return f"{busy[0].upper()}{busy[1:]} is using the engine; wait until it has finished."
+        return ""
+
+    def export_best(self, run: RunRecord) -> bool:
+        """Write the run's best epoch (by test accuracy) as a model of its own, with the engine."""
+        if self._why_not_best(run):
+            return False
+        self.runner.state = RunState.from_record(run)
+        self.live.begin()
+        self.views.setCurrentIndex(0)
+        s = self.form.settings()
+        self.runner.export_checkpoint(None if s.download else (run.config.get("data_dir") or s.data_dir),
+                                      best_epoch=run.best_epoch)
+        self.update_buttons()
+        return True
 
     def _event(self, ev: dict) -> None:
         self._dirty = True

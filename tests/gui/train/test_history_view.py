@@ -138,3 +138,30 @@ def test_presets_say_what_they_are_and_the_time_is_measured_here(tab, history):
     form.preset.activated.emit(i)
     text = form.estimate_note.text()
     assert text.startswith("This machine: about") and "1 epoch × 60,000" in text and "1 epochs" not in text
+
+
+def test_export_best_epoch(history, qtbot):
+    """The best epoch (by test accuracy) is offered only when it is not the run's model already; the
+    engine is asked for exactly that epoch, and what it answers reaches the live view."""
+    tab = history.parent()
+    while not hasattr(tab, "export_best"):
+        tab = tab.parent()
+    history.table.clearSelection()
+    history.table.selectRow(_row(history, LONG))
+    run = history.runs[_row(history, LONG)]
+    assert run.best_epoch == 2 and not history.best_button.isEnabled()
+    assert "last epoch (2) is its best" in history.best_button.toolTip()
+    peaked = {**json.loads(run.files.run_log.read_text()),
+              "history": [HIST[0], HIST[1], {**HIST[1], "epoch": 3, "test_accuracy": 0.93}]}
+    run.files.run_log.write_text(json.dumps(peaked))
+    tab.refresh_history()
+    history.table.clearSelection()
+    i = _row(history, LONG)
+    history.table.selectRow(i)
+    assert history.runs[i].best_epoch == 2 and history.best_button.isEnabled(), history.best_button.toolTip()
+    with qtbot.waitSignal(tab.runner.finished, timeout=60_000):
+        history.best_button.click()
+    args = tab.runner.arguments
+    assert "--best" in args and args[args.index("--out") + 1].endswith(f"{LONG}-best-epoch2.onnx")
+    # this fixture's checkpoint is not a real one: the engine's one-line reason is shown, nothing is written
+    assert "checkpoint" in tab.runner.state.error and not RunFiles(run.model_path).best_epoch_model(2).exists()
