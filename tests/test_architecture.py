@@ -2,7 +2,12 @@
 README's test command enforces them (napari runs the same check in CI)."""
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,3 +30,12 @@ def test_the_stable_names_of_design_md_still_import():
 
     assert Predictor is CorePredictor and callable(to_model_input)
     assert hasattr(DrawingCanvas, "draw_stroke") and hasattr(MainWindow, "closeEvent")
+
+
+def test_ruff_check_is_clean():
+    """``ruff check`` over the whole repository, with the rules of pyproject.toml [tool.ruff]."""
+    if importlib.util.find_spec("ruff") is None:
+        pytest.skip("ruff is not installed in this Python (it is in the test extras: pip install '.[test]')")
+    cmd = [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", str(REPO)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -393,10 +394,8 @@ def run() -> None:
     is written, synced and closed by then, and the app waits for the process to end."""
     code = main()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a reader that went away
             stream.flush()
-        except (OSError, ValueError):  # a reader that went away
-            pass
     os._exit(code)
 
 

@@ -13,6 +13,7 @@ takes over.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import math
@@ -51,10 +52,8 @@ class _ContractWrapper(nn.Module):
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "torch": torch.__version__}
     for name in ("torchvision", "onnx", "onnxruntime"):  # from the installed metadata: no import
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return versions
 
 

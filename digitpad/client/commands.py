@@ -63,7 +63,8 @@ def finetune_args(init: Path, extra: Path, out: Path, recipe: Recipe, n_train: i
     args = ["--init", str(init), "--extra", str(extra), "--extra-repeat", str(recipe.repeat(n_train)),
             "--limit", str(recipe.mnist), "--epochs", str(recipe.epochs), "--lr", repr(float(recipe.lr)),
             "--batch-size", str(recipe.batch_size), "--augment" if recipe.augment else "--no-augment",
-            "--label-smoothing", repr(float(recipe.label_smoothing)), "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
+            "--label-smoothing", repr(float(recipe.label_smoothing)), "--schedule", "onecycle",
+            "--seed", str(recipe.seed), "--device", "cpu",
             "--threads", str(threads or finetune_threads()), "--out", str(out), "--progress", "jsonl"]
     if data_dir:
         args += ["--data-dir", str(data_dir)]

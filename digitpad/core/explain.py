@@ -350,10 +350,7 @@ def _conv_terms(node: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, 
 def pool_terms(node: Node, x: np.ndarray, channel: int, row: int, col: int) -> PoolTerms:
     """The window of pooling output (channel, row, col); ``x`` is the pool's input [C, H, W]."""
     h, w = x.shape[1:]
-    if node.op.startswith("Global"):
-        g = Geometry((h, w))
-    else:
-        g = geometry(node, (1, *x.shape))
+    g = Geometry((h, w)) if node.op.startswith("Global") else geometry(node, (1, *x.shape))
     rows, cols = g.taps(0, row), g.taps(1, col)
     inside_r, inside_c = (rows >= 0) & (rows < h), (cols >= 0) & (cols < w)
     padding = ~(inside_r[:, None] & inside_c[None, :])
@@ -484,15 +481,23 @@ def _fmt(v: float, digits: int) -> str:
 def as_text(e: Explanation, net: Network, digits: int = 4, channels: int = 3) -> str:
     """The explanation as plain lines (for logs, tooltips, tests and reading in a terminal);
     a conv lists the ``channels`` input channels with the largest sums."""
-    f = lambda v: _fmt(float(v), digits)
-    grid = lambda a: "[" + "; ".join(" ".join(f(v) for v in row) for row in a) + "]"
+    def f(v) -> str:
+        return _fmt(float(v), digits)
+
+    def grid(a) -> str:
+        return "[" + "; ".join(" ".join(f(v) for v in row) for row in a) + "]"
+
     t, lines = e.terms, [f"{e.title} {list(e.index)} = {f(e.value)}  (forward pass {f(e.computed)}"
                          + (f", ONNX Runtime {f(e.onnxruntime)})" if e.onnxruntime is not None else ")")]
-    src = lambda name: net.stage(name).title
+
+    def src(name: str) -> str:
+        return net.stage(name).title
+
     if t.kind == "conv":
         g = t.geometry
         n = len(t.channels)
-        lines.append(f"  conv of {src(t.input)} ({n} channel{'s' if n > 1 else ''}), {g.kernel[0]}x{g.kernel[1]} kernel, "
+        lines.append(f"  conv of {src(t.input)} ({n} channel{'s' if n > 1 else ''}), "
+                     f"{g.kernel[0]}x{g.kernel[1]} kernel, "
                      f"rows {t.rows[0]}..{t.rows[-1]}, cols {t.cols[0]}..{t.cols[-1]} (outside the map: padding)")
         for i in np.argsort(-np.abs(t.sums))[:channels]:
             lines.append(f"  channel {t.channels[i]}: window {grid(t.window[i])} x kernel {grid(t.kernel[i])} "

@@ -115,8 +115,9 @@ class SizeFormula:
         remainder = (self.padded - self.span) % self.stride
         if remainder and not self.ceil_mode:
             n = self.unread
-            found.append(f"{self.padded - self.span} is not a multiple of the stride {self.stride}: rounded down, "
-                         + (f"so the last {_count(n, 'input position')} never read." if n else "dropping only padding."))
+            lost = f"so the last {_count(n, 'input position')} never read." if n else "dropping only padding."
+            found.append(f"{self.padded - self.span} is not a multiple of the stride {self.stride}: "
+                         f"rounded down, {lost}")
         if self.ceil_mode and self.out > (self.padded - self.span) // self.stride + 1:
             found.append("Ceil mode adds a last window that hangs over the edge; the overhang counts as padding.")
         if self.skipped:

@@ -156,7 +156,8 @@ def move_latency(model: Path, hz: float, seconds: float, saliency: bool, tab: in
     app.exec()
     lat = np.asarray(latencies) * 1000
     tab_name = wb.inspector.tabText(tab)
-    print(f"Mouse move -> prediction on screen, {hz:.0f} Hz moves, {tab_name} tab, saliency {'on' if saliency else 'off'}: "
+    print(f"Mouse move -> prediction on screen, {hz:.0f} Hz moves, {tab_name} tab, "
+          f"saliency {'on' if saliency else 'off'}: "
           f"p50 {np.percentile(lat, 50):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms "
           f"({len(lat)} moves; target p99 < 16 ms)")
     b = np.asarray(busy) * 1000

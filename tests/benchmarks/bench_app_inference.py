@@ -74,7 +74,8 @@ def main():
     probs_only = timeit(lambda: p.session.run([p.probs_name or p.logits_name], feed), args.iters)
 
     flops = conv_flops(path)
-    mhz = float(next(line.split(":")[1] for line in open("/proc/cpuinfo") if "MHz" in line))
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    mhz = float(next(line.split(":")[1] for line in cpuinfo if "MHz" in line))
     # Zen 4 / AVX-512 or AVX2 with 2 FMA pipes of 8 float32 lanes: 32 FLOP per cycle per core.
     theoretical = 32 * mhz / 1e3
     measured = measured_peak_gflops()

@@ -115,11 +115,9 @@ def bench_alternatives(data_dir: str, rounds: int) -> None:
     _, test = data.load("mnist", data_dir)
     images = torch.from_numpy(test.images.copy())
     labels = torch.from_numpy(test.labels)
-    print(f"\nexport alternatives in-process, warm, median of {rounds} (load {os.getloadavg()[0]:.1f}), "
-          f"{torch.get_num_threads()} torch threads:")
-    for arch in SMALL_NETS:
-        net = models.build(arch).eval()
-        _, probs = evaluate(net, images, labels)
+
+    def variants_for(arch: str, net, probs) -> dict:
+        """The export steps to time for one net, each a call with no arguments."""
 
         def dynamo(optimize: bool):
             batch = torch.export.Dim("batch", min=1, max=65536)
@@ -146,8 +144,16 @@ def bench_alternatives(data_dir: str, rounds: int) -> None:
                 net, Path(tempfile.mkdtemp()) / "m.onnx", arch=arch, dataset="mnist", metrics={}, training={},
                 parity_images=test.images, parity_reference=probs),
         })
+        return variants
+
+    print(f"\nexport alternatives in-process, warm, median of {rounds} (load {os.getloadavg()[0]:.1f}), "
+          f"{torch.get_num_threads()} torch threads:")
+    for arch in SMALL_NETS:
+        net = models.build(arch).eval()
+        _, probs = evaluate(net, images, labels)
+        variants = variants_for(arch, net, probs)
         rows: dict[str, list[float]] = {name: [] for name in variants}
-        for name, fn in variants.items():
+        for fn in variants.values():
             fn()  # warm-up (imports, first trace)
         for _ in range(rounds):
             for name, fn in variants.items():

@@ -21,7 +21,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-import numpy as np
+import numpy as np  # noqa: E402 - after the thread variables above, which BLAS reads when numpy loads
 
 
 def ms(samples, q=50) -> float:
@@ -99,7 +99,8 @@ def main() -> None:
     p.explain(x0, layer, 0, 0, 0)
     it = iter(units)
     same = timed(lambda _: p.explain(x0, layer, *next(it)), xs)
-    print(f"explain a {layer} unit, same drawing (a click on another pixel): {ms(same):.2f} ms (p90 {ms(same, 90):.2f})")
+    print(f"explain a {layer} unit, same drawing (a click on another pixel): "
+          f"{ms(same):.2f} ms (p90 {ms(same, 90):.2f})")
     logits = timed(lambda j: p.explain(x0, "logits", int(j) % 10), range(len(xs)))
     probs = timed(lambda j: p.explain(x0, "probs", int(j) % 10), range(len(xs)))
     field = timed(lambda u: p.receptive_field(layer, *u), units)

@@ -7,11 +7,11 @@
 One simulated writer with an unusual style (``bench.unusual_writer``: one form per
 digit, slashed 0, long-flag 1 with a foot, hooked 7 with a crossbar, g-like 9, a heavy
 backhand slant, wide, thin pen) draws ``--train-per-digit`` digits of each class to learn
-from and, from another random stream, ``--held-out-per-digit`` of each class to measure on. Every drawing is replayed stroke by
-stroke through the app's canvas widget, then ``preprocess.to_model_input``: what the
-"Wrong? It was" row saves. The run is the app's own: ``commands.finetune_args`` (the
-recipe the My digits tab uses, flags can override it) through ``python -m training``,
-the same command line the tab's runner starts. Wall-clock seconds are the engine
+from and, from another random stream, ``--held-out-per-digit`` of each class to measure on.
+Every drawing is replayed stroke by stroke through the app's canvas widget, then
+``preprocess.to_model_input``: what the "Wrong? It was" row saves. The run is the app's
+own: ``commands.finetune_args`` (the recipe the My digits tab uses, flags can override it)
+through ``python -m training``, the same command line the tab's runner starts. Wall-clock seconds are the engine
 process's, start to exit (torch import, MNIST load, training, ONNX export, parity check).
 
 Model: ``--model``, else the shipped ``digitpad/assets/models/default.onnx`` (needs its
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
         seconds = time.perf_counter() - t0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -124,7 +124,8 @@ def main(argv=None) -> int:
         "held_out_per_digit_before": [c / t if t else None for c, t in before.per_digit],
         "held_out_per_digit_after": [c / t if t else None for c, t in after.per_digit],
         "mnist_test_before": base_mnist, "mnist_test_after": mnist_after,
-        "wall_s": seconds, "engine_cpu_s": cpu_s, "engine_elapsed_s": done.get("elapsed_s"), "setup_s": start.get("setup_s"),
+        "wall_s": seconds, "engine_cpu_s": cpu_s, "engine_elapsed_s": done.get("elapsed_s"),
+        "setup_s": start.get("setup_s"),
         "load_avg": os.getloadavg()[0], "cpus": os.cpu_count(),
     }
     print(f"model {args.model}")
@@ -138,7 +139,8 @@ def main(argv=None) -> int:
     print(f"its training digits before {before_train.accuracy * 100:6.2f}%   after {after_train.accuracy * 100:6.2f}%")
     mb = f"{base_mnist * 100:.2f}%" if isinstance(base_mnist, float) else "?"
     print(f"MNIST test accuracy before {mb}   after {mnist_after * 100:.2f}%")
-    print(f"wall-clock {seconds:.1f} s (engine process, start to exit; its own elapsed {done.get('elapsed_s', 0):.1f} s, "
+    print(f"wall-clock {seconds:.1f} s (engine process, start to exit; "
+          f"its own elapsed {done.get('elapsed_s', 0):.1f} s, "
           f"setup {start.get('setup_s', 0):.1f} s); load average {result['load_avg']:.2f} on {os.cpu_count()} CPUs")
     print(f"engine CPU time {cpu_s:.1f} s (user + sys, all its threads): with its {len_threads(cmd)} threads on "
           f"otherwise idle cores the wall-clock would be about {cpu_s / len_threads(cmd):.1f} s or more; the load "

@@ -112,7 +112,8 @@ def main() -> None:
     p99 = gaps[int(0.99 * (len(gaps) - 1))]
     over = sum(g > 50 for g in gaps)
     print(f"run: {a.arch}, {st.n_train:,} images x {a.epochs} epoch(s), --threads {threads}, status {st.status}, "
-          f"nice {trunner.ENGINE_NICE}, {st.samples_per_s:,.0f} samples/s, {wall:.1f} s from Start to the end of the export; cores "
+          f"nice {trunner.ENGINE_NICE}, {st.samples_per_s:,.0f} samples/s, "
+          f"{wall:.1f} s from Start to the end of the export; cores "
           f"{os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; platform {app.platformName()}")
     busy_all = sorted((cpu[b] - cpu[a_]) * 1000 for a_, b in zip(ticks, ticks[1:]))
     print(f"UI thread busy per gap: p99 {busy_all[int(0.99 * (len(busy_all) - 1))]:.1f} ms, "

@@ -75,7 +75,8 @@ def main() -> None:
             runs[name].append(time_steps(model, opt, it, args.steps, cl))
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in runs.items()), flush=True)
     seed, engine = (statistics.median(v) for v in runs.values())
-    print(f"\nseed001, batch 64, {torch.get_num_threads()} threads, median of {args.rounds} rounds x {args.steps} steps:")
+    print(f"\nseed001, batch 64, {torch.get_num_threads()} threads, "
+          f"median of {args.rounds} rounds x {args.steps} steps:")
     print(f"  seed DataLoader+ToTensor loop : {seed:8.0f} samples/s")
     print(f"  engine loop                   : {engine:8.0f} samples/s")
     print(f"  ratio                         : {engine / seed:8.2f}x")

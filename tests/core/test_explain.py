@@ -197,7 +197,8 @@ def test_unsupported_model_predicts_and_says_why_in_one_line(tmp_path):
     nodes = [helper.make_node("LRN", ["image"], ["n"], size=3),
              helper.make_node("Flatten", ["n"], ["f"]),
              helper.make_node("MatMul", ["f", "w"], ["logits"])]
-    graph = helper.make_graph(nodes, "lrn", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])
+    graph = helper.make_graph(nodes, "lrn", [image],
                               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
                               [numpy_helper.from_array(np.ones((784, 10), np.float32) / 784, "w")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -286,7 +287,8 @@ def test_average_and_global_pool_terms():
              helper.make_node("GlobalAveragePool", ["a"], ["g"]),
              helper.make_node("Flatten", ["g"], ["f"]),
              helper.make_node("Gemm", ["f", "fc"], ["logits"], transB=1)]
-    graph = helper.make_graph(nodes, "avg", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])
+    graph = helper.make_graph(nodes, "avg", [image],
                               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])], inits)
     net = Network.load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
     values = net.run(rng.uniform(0, 1, (1, 1, 28, 28)).astype(np.float32))

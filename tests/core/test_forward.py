@@ -83,7 +83,8 @@ def test_gemm(trans_a, trans_b, alpha, beta):
 
 def test_batch_norm_softmax_flatten_reshape_elementwise():
     c = 3
-    bn = {"g": RNG.uniform(0.5, 1.5, c), "b": RNG.normal(0, 1, c), "m": RNG.normal(0, 1, c), "v": RNG.uniform(0.1, 2, c)}
+    bn = {"g": RNG.uniform(0.5, 1.5, c), "b": RNG.normal(0, 1, c),
+          "m": RNG.normal(0, 1, c), "v": RNG.uniform(0.1, 2, c)}
     x = RNG.normal(0, 1, (2, c, 4, 4)).astype(np.float32)
     _check(single_op("BatchNormalization", x.shape, {k: v.astype(np.float32) for k, v in bn.items()}, epsilon=1e-3), x)
     for opset, axis in ((11, 1), (13, -1), (13, 1)):

@@ -99,7 +99,8 @@ def test_invariant_to_size():
 
 
 def test_any_canvas_size_and_dtype():
-    assert to_model_input(ring(size=120, cy=60, cx=60, ry=40, rx=25, width=6).astype(np.float64)).shape == (1, 1, 28, 28)
+    canvas = ring(size=120, cy=60, cx=60, ry=40, rx=25, width=6).astype(np.float64)
+    assert to_model_input(canvas).shape == (1, 1, 28, 28)
     with pytest.raises(ValueError):
         to_model_input(np.zeros((2, 3, 4)))
 

@@ -67,7 +67,8 @@ def test_what_if_follows_the_shapes():
     assert all(r.ok for r in rows)
     assert rows[0].params == 32 * 9 + 32 and rows[0].macs == 32 * 28 * 28 * 9
     assert rows[2].formula.text() == "(14 - 5 + 2·0) / 2 + 1 = 5.5 → 5 (rounded down)"
-    assert rows[2].notes == ["9 is not a multiple of the stride 2: rounded down, so the last input position is never read."]
+    assert rows[2].notes == [
+        "9 is not a multiple of the stride 2: rounded down, so the last input position is never read."]
     assert any("Ceil mode" in n for n in rows[3].notes)
 
 

@@ -32,7 +32,10 @@ def foreign_mnist(path, opset: int = 8) -> None:
     'Input3' [1, 1, 28, 28], conv bias as a separate Add of a [C, 1, 1] constant, SAME_UPPER
     padding, MatMul + Add for the dense layer, output 'Plus214_Output_0', no metadata."""
     rng = np.random.default_rng(3)
-    f32 = lambda *s, scale=0.3: (rng.normal(0, scale, s)).astype(np.float32)
+
+    def f32(*s, scale=0.3):
+        return rng.normal(0, scale, s).astype(np.float32)
+
     inits = {"w1": f32(8, 1, 5, 5), "b1": f32(8, 1, 1), "w2": f32(16, 8, 5, 5, scale=0.1), "b2": f32(16, 1, 1),
              "fc": f32(256, 10, scale=0.05), "fcb": f32(1, 10), "shape": np.array([1, 256], np.int64),
              "scale": np.array(1 / 255, np.float32).reshape(1)}
@@ -49,7 +52,8 @@ def foreign_mnist(path, opset: int = 8) -> None:
         n("MatMul", ["flat", "fc"], ["mm"]), n("Add", ["mm", "fcb"], ["Plus214_Output_0"]),
     ]
     # IR version 3 lists every initializer among the graph's inputs too, as mnist-8 does.
-    listed = [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape) for k, v in inits.items()]
+    listed = [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+              for k, v in inits.items()]
     graph = helper.make_graph(nodes, "CNTKGraph", [helper.make_tensor_value_info("Input3", TensorProto.FLOAT,
                                                                                  [1, 1, 28, 28]), *listed],
                               [helper.make_tensor_value_info("Plus214_Output_0", TensorProto.FLOAT, [1, 10])],

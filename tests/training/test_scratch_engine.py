@@ -194,7 +194,8 @@ def test_damaged_checkpoint_is_one_clear_line(tmp_path, mnist_dir, damage, messa
     (["--label-smoothing", "0.1", "--schedule", "onecycle"], "--schedule is constant or cosine.*no --label-smoo"),
     (["--momentum", "0.9"], "plain SGD: --optimizer sgd --momentum 0 \\(not sgd with momentum 0.9\\)"),
     (["--arch", "digitpad"], "builds seed004"),
-    (["--dataset", "optdigits", "--synthetic", "10"], "--synthetic, --restroke, --real-writers, --nondigits and --extra add 28x28 images"),
+    (["--dataset", "optdigits", "--synthetic", "10"],
+     "--synthetic, --restroke, --real-writers, --nondigits and --extra add 28x28 images"),
 ])
 def test_what_the_numpy_engine_does_not_do_is_said_before_training(tmp_path, mnist_dir, args, message):
     rc, events, stderr = run_train(*QUICK, "--data-dir", str(mnist_dir), *args, "--out", str(tmp_path / "m.onnx"))

@@ -190,10 +190,12 @@ def load(path: str | os.PathLike) -> DigitArrays:
             arrays = {k: z[k] for k in z.files}
     except ValueError as e:
         if "pickle" in str(e).lower():
-            raise CollectionError(f"{name} holds Python objects (pickled data), which digitpad does not load.") from None
+            raise CollectionError(
+                f"{name} holds Python objects (pickled data), which digitpad does not load.") from None
         raise CollectionError(f"{name} is not a digit collection (.npz): {e}") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
-        raise CollectionError(f"{name} is not a digit collection (.npz), or it is damaged or incomplete ({e}).") from None
+        raise CollectionError(
+            f"{name} is not a digit collection (.npz), or it is damaged or incomplete ({e}).") from None
     try:
         return validate(arrays)
     except CollectionError as e:
@@ -334,7 +336,8 @@ class Collection:
         when = time.time() if timestamp is None else float(timestamp)
         if strokes is not None and not all(isinstance(s, Stroke) for s in strokes):
             strokes = strokes_from_canvas(strokes)
-        s = Sample(label=int(label), image=as_uint8_image(image), strokes=list(strokes) if strokes is not None else None,
+        s = Sample(label=int(label), image=as_uint8_image(image),
+                   strokes=list(strokes) if strokes is not None else None,
                    canvas_size=float(canvas_size), timestamp=when, id=new_id(label, when), source=source)
         while s.id in self._samples or (self.folder / f"{s.id}.npz").exists():
             s.id = new_id(label, when)
@@ -343,10 +346,7 @@ class Collection:
 
     def delete(self, sample_id: str) -> bool:
         s = self._samples.pop(sample_id, None)
-        try:
-            (self.folder / f"{sample_id}.npz").unlink()
-        except FileNotFoundError:
-            pass
+        (self.folder / f"{sample_id}.npz").unlink(missing_ok=True)
         return s is not None
 
     def export(self, path: str | os.PathLike) -> int:

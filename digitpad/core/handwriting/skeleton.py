@@ -36,10 +36,9 @@ def thin(images: np.ndarray, max_iter: int = 100) -> np.ndarray:
             seq = n + [n[0]]
             transitions = sum(((seq[i] == 0) & (seq[i + 1] == 1)).astype(np.uint8) for i in range(8))
             p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
-            if step == 0:
-                c = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
-            else:
-                c = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            # The two sub-iterations differ only in which neighbour triples must hold background.
+            c = ((p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0) if step == 0
+                 else (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0))
             remove = b & (count >= 2) & (count <= 6) & (transitions == 1) & c
             if remove.any():
                 b &= ~remove

@@ -64,8 +64,8 @@ def mnist_chunk(seed: int, chunk: int, images: np.ndarray, labels: np.ndarray,
     rng = split_rng(SPLIT, seed, 2, chunk)
     traced = skeleton.polylines(images)
     drawings, sources = [], []
-    for paths, label, idx in zip(traced, labels, indices):
-        d = skeleton.digit_drawing(paths, int(label), rng, "mixed", style="mnist-train skeleton")
+    for polylines, label, idx in zip(traced, labels, indices):
+        d = skeleton.digit_drawing(polylines, int(label), rng, "mixed", style="mnist-train skeleton")
         if d is not None:
             drawings.append(d)
             sources.append(f"mnist-train:{int(idx)}/{d.condition}")

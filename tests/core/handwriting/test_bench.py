@@ -32,8 +32,8 @@ def test_mnist_set_is_balanced(mnist_dir):
 
 
 def test_summary():
-    ds = [strokes.Drawing(label=l, strokes=[], width=1, style=s, condition=c)
-          for l, s, c in [(1, "1 plain", "thin"), (1, "1 flag", "thin"), (7, "7 plain", "normal"),
+    ds = [strokes.Drawing(label=label, strokes=[], width=1, style=s, condition=c)
+          for label, s, c in [(1, "1 plain", "thin"), (1, "1 flag", "thin"), (7, "7 plain", "normal"),
                           (7, bench.MNIST_STYLE, "normal")]]
     s = bench.summarise(ds, np.array([1, 7, 7, 1]))
     assert s["overall"] == 0.5 and s["class"]["1"]["accuracy"] == 0.5 and s["style"]["1 flag"]["accuracy"] == 0

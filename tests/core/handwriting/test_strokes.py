@@ -9,7 +9,7 @@ from digitpad.core.handwriting import strokes as S
 
 def test_every_digit_has_styles_and_both_splits():
     assert sorted({d for d, _ in S.STYLES.values()}) == list(range(10))
-    for name, (digit, splits) in S.STYLES.items():
+    for name, (_digit, splits) in S.STYLES.items():
         assert splits["train"] and splits["bench"], name
 
 
