@@ -159,4 +159,5 @@ def test_estimate_comes_from_this_machines_runs(tmp_path):
     assert estimate_module.estimate(s, runs) is None       # never ran here: no number is made up
     s = RunSettings.from_preset("default")
     drawn, real_writers, non_digits = 20_000 + 10_000, 4 * 4_898, 20_000
-    assert estimate_module.samples_per_epoch(estimate_module.run_config(s)) == 60_000 + drawn + real_writers + non_digits
+    per_epoch = estimate_module.samples_per_epoch(estimate_module.run_config(s))
+    assert per_epoch == 60_000 + drawn + real_writers + non_digits
