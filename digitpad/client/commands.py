@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from digitpad.core.handwriting.finetune import Recipe
-from training.config import PRESETS
 
 from .run_settings import RunSettings
 
@@ -24,8 +23,7 @@ def engine_command() -> list[str]:
 
 
 def train_args(s: RunSettings, out: Path, threads: int | None = None) -> list[str]:
-    base = s.preset if s.preset in PRESETS else s.base_preset if s.base_preset in PRESETS else "default"
-    args = ["--preset", base,
+    args = ["--preset", s.base(), "--engine", s.engine,
             "--arch", s.arch, "--dataset", s.dataset, "--epochs", str(s.epochs), "--batch-size", str(s.batch_size),
             "--lr", repr(float(s.lr)), "--optimizer", s.optimizer, "--schedule", s.schedule,
             "--augment" if s.augment else "--no-augment", "--seed", str(s.seed), "--device", s.device,
@@ -62,7 +60,8 @@ def finetune_args(init: Path, extra: Path, out: Path, recipe: Recipe, n_train: i
     args = ["--init", str(init), "--extra", str(extra), "--extra-repeat", str(recipe.repeat(n_train)),
             "--limit", str(recipe.mnist), "--epochs", str(recipe.epochs), "--lr", repr(float(recipe.lr)),
             "--batch-size", str(recipe.batch_size), "--augment" if recipe.augment else "--no-augment",
-            "--label-smoothing", repr(float(recipe.label_smoothing)), "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
+            "--label-smoothing", repr(float(recipe.label_smoothing)),
+            "--schedule", "onecycle", "--seed", str(recipe.seed), "--device", "cpu",
             "--threads", str(threads or finetune_threads()), "--out", str(out), "--progress", "jsonl"]
     if data_dir:
         args += ["--data-dir", str(data_dir)]
