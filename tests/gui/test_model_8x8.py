@@ -109,3 +109,65 @@ def test_switching_between_28x28_and_8x8_models(window8, random_model, model_8x8
     assert wb.input_view.reference is None and wb.sees_label.text() == "WHAT THE NETWORK SEES"
     wb.controller.load(model_8x8)
     assert wb.model_input.shape == (1, 1, 8, 8) and wb.input_view.reference is not None
+
+
+# -- Train ---------------------------------------------------------------------------------------
+def _choose(combo, data) -> None:
+    combo.setCurrentIndex(combo.findData(data))
+    combo.activated.emit(combo.currentIndex())
+
+
+def test_the_seed004_preset_runs_the_numpy_engine_from_the_train_tab(tab, qtbot, mnist_dir):
+    from digitpad.client import commands
+    from digitpad.core.inference import Predictor
+    from digitpad.core.paths import models_dir
+
+    form = tab.form
+    assert form.dataset.findData("optdigits") >= 0 and form.dataset.itemText(form.dataset.findData("optdigits")) \
+        == "UCI 8×8 digits"
+    _choose(form.preset, "seed004")
+    s = form.settings()
+    assert (s.engine, s.arch, s.dataset, s.optimizer, s.preset) == ("numpy", "seed004", "optdigits", "sgd", "seed004")
+    assert form.engine.currentData() == "numpy" and "from-scratch NumPy engine" in form.engine_note.text()
+    # what it cannot do is locked, saying why
+    assert not form.optimizer.isEnabled() and not form.augment.isEnabled() and not form.device.isEnabled()
+    assert "plain SGD" in form.optimizer.toolTip() and form.fit_note.isHidden()
+    s.data_dir, s.download = str(mnist_dir), False
+    args = commands.train_args(s, models_dir() / "s4.onnx")
+    flags = dict(zip(args, args[1:]))
+    assert (flags["--engine"], flags["--dataset"], flags["--preset"], flags["--arch"]) == \
+        ("numpy", "optdigits", "seed004", "seed004")
+    # a real run: the NumPy engine, three epochs (about a second), into the library
+    s.epochs, s.name = 3, "s4"
+    form.set_settings(s)
+    assert tab.start(), form.problem_label.text()
+    assert tab.runner.arguments[tab.runner.arguments.index("--engine") + 1] == "numpy"
+    with qtbot.waitSignal(tab.runFinished, timeout=120_000) as finished:
+        pass
+    assert finished.args == ["completed"]
+    p = Predictor(models_dir() / "s4.onnx")
+    assert p.input_size == 8 and p.metadata.dataset == "optdigits" and p.metadata.metrics["test_accuracy"] > 0.8
+
+
+def test_the_form_says_what_will_not_run_while_editing(tab, tmp_path):
+    form = tab.form
+    _choose(form.preset, "fast")
+    assert form.fit_note.isHidden() and form.engine.currentData() == "torch" and form.optimizer.isEnabled()
+    form.dataset.setCurrentIndex(form.dataset.findData("optdigits"))
+    assert not form.fit_note.isHidden()
+    assert "digitpad-s takes 28×28 images; optdigits digits are 8×8 (archs for them: seed004, optdigits)" \
+        in form.fit_note.text()
+    form.arch.setCurrentIndex(form.arch.findData("optdigits"))
+    assert form.fit_note.isHidden()
+    # choosing the NumPy engine by hand: its settings, and the arch it cannot build named
+    form.engine.setCurrentIndex(form.engine.findData("numpy"))
+    s = form.settings()
+    assert (s.optimizer, s.augment, s.device) == ("sgd", False, "cpu") and s.schedule in ("constant", "cosine")
+    assert "the NumPy engine builds seed004 only (not optdigits)" in form.fit_note.text()
+    s.download = True   # the 8x8 digits come as files
+    assert any("cannot be downloaded" in p for p in s.problems())
+    s.download, s.data_dir = False, str(tmp_path)
+    assert any(f"no UCI 8x8 digits in {tmp_path}" in p for p in s.problems())
+    # back to PyTorch: its controls come back
+    form.engine.setCurrentIndex(form.engine.findData("torch"))
+    assert form.optimizer.isEnabled() and form.augment.isEnabled() and form.fit_note.isHidden()
