@@ -171,3 +171,26 @@ def test_the_form_says_what_will_not_run_while_editing(tab, tmp_path):
     # back to PyTorch: its controls come back
     form.engine.setCurrentIndex(form.engine.findData("torch"))
     assert form.optimizer.isEnabled() and form.augment.isEnabled() and form.fit_note.isHidden()
+
+
+# -- Evaluate ------------------------------------------------------------------------------------
+def test_evaluate_runs_an_8x8_model_on_the_optdigits_test_set(window8, qtbot, mnist_dir):
+    view = window8.evaluation
+    assert view.dataset() == "optdigits"
+    view.folder.setText(str(mnist_dir))
+    with qtbot.waitSignal(view.evaluated, timeout=30_000) as done:
+        window8.tabs.setCurrentWidget(view)
+    r = done.args[0]
+    assert r.dataset == "optdigits" and r.n == 1797 and r.test.size == 8
+    assert f"{r.n:,} UCI 8x8 digits test images" in view.summary.text()
+    assert r.accuracy == pytest.approx(window8.controller.predictor.metadata.metrics["test_accuracy"], abs=1e-3)
+    # the gallery's thumbnails are the 8x8 images at full brightness (counts / 16, not / 255)
+    i = view.gallery_indices()[0]
+    icon = view.gallery.item(0).icon().pixmap(64, 64).toImage()
+    brightest = max(icon.pixelColor(x, y).value() for x in range(icon.width()) for y in range(icon.height()))
+    assert brightest >= 200 and r.test.image(i).max() == pytest.approx(1.0, abs=0.2)
+    # opened in the Draw tab: the 8x8 image, as the model was fed it
+    view.open_index(i)
+    wb = window8.workbench
+    assert window8.tabs.currentWidget() is wb and np.array_equal(wb.input_view.pixels, r.test.image(i))
+    assert np.allclose(wb.prediction.probs, r.probs[i], atol=1e-5)
