@@ -194,3 +194,13 @@ def test_evaluate_runs_an_8x8_model_on_the_optdigits_test_set(window8, qtbot, mn
     wb = window8.workbench
     assert window8.tabs.currentWidget() is wb and np.array_equal(wb.input_view.pixels, r.test.image(i))
     assert np.allclose(wb.prediction.probs, r.probs[i], atol=1e-5)
+
+
+# -- My digits -----------------------------------------------------------------------------------
+def test_an_8x8_model_is_not_fine_tuned_on_my_28x28_digits(window8, model_8x8):
+    panel = window8.my_digits.finetune
+    for i in range(30):
+        window8.workbench.corrections.collection.add(i % 10, [[0.0] * 28] * 28, source="test", timestamp=i)
+    window8.my_digits.refresh()
+    assert not panel.button.isEnabled()
+    assert f"{model_8x8.name} reads 8x8 digits; My digits are kept as 28x28 drawings" in panel.reason.text()
