@@ -128,7 +128,7 @@ def test_the_seed004_preset_runs_the_numpy_engine_from_the_train_tab(tab, qtbot,
     _choose(form.preset, "seed004")
     s = form.settings()
     assert (s.engine, s.arch, s.dataset, s.optimizer, s.preset) == ("numpy", "seed004", "optdigits", "sgd", "seed004")
-    assert form.engine.currentData() == "numpy" and "from-scratch NumPy engine" in form.engine_note.text()
+    assert form.engine.currentData() == "numpy" and "From-scratch NumPy engine" in form.engine_note.text()
     # what it cannot do is locked, saying why
     assert not form.optimizer.isEnabled() and not form.augment.isEnabled() and not form.device.isEnabled()
     assert "plain SGD" in form.optimizer.toolTip() and form.fit_note.isHidden()

@@ -48,8 +48,7 @@ from . import presets
 
 ENGINE_TEXT = {"torch": "PyTorch", "numpy": "NumPy, written from scratch"}
 ENGINE_NOTE = {"torch": "",
-               "numpy": "The from-scratch NumPy engine (tutorial 004): plain SGD on the CPU, no augmentation, "
-                        "the seed004 network on the UCI 8×8 digits."}
+               "numpy": "From-scratch NumPy engine: plain SGD on the CPU, no augmentation, seed004 only."}
 DEVICE_TEXT = {"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA GPU"}
 OPTIMIZER_TEXT = {"adamw": "AdamW", "sgd": "SGD (Nesterov momentum)"}
 SCHEDULE_TEXT = {"onecycle": "One-cycle", "cosine": "Cosine decay", "constant": "Constant"}
