@@ -115,8 +115,8 @@ class MainWindow(QMainWindow):
         self.training.useModel.connect(lambda p: use(p, self.workbench))
         self.training.evaluateModel.connect(lambda p: use(p, self.evaluation))
         self.my_digits.finetune.useModel.connect(lambda p: use(p, self.workbench))
-        self.evaluation.openImage.connect(lambda x, caption: (self.workbench.show_external_input(x, caption),
-                                                              show(self.workbench)))
+        self.evaluation.openImage.connect(
+            lambda x, caption: show(self.workbench) if self.workbench.show_external_input(x, caption) else None)
         self.workbench.sampleSaved.connect(lambda _sample: self.my_digits.refresh())
 
     def refresh_models(self) -> None:

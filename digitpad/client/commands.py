@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from digitpad.core.handwriting.finetune import Recipe
-from training.config import PRESETS
 
 from .run_settings import RunSettings
 
@@ -24,12 +23,15 @@ def engine_command() -> list[str]:
 
 
 def train_args(s: RunSettings, out: Path, threads: int | None = None) -> list[str]:
-    base = s.preset if s.preset in PRESETS else s.base_preset if s.base_preset in PRESETS else "default"
-    args = ["--preset", base,
+    """A run of the form's settings. The thread count is the app's (cores - 1, so the window keeps
+    a core) unless the base preset sets its own: optdigits' 8x8 batches run best on one."""
+    if threads is None and s.base_threads() is None:
+        threads = default_threads()
+    args = ["--preset", s.base(), "--engine", s.engine,
             "--arch", s.arch, "--dataset", s.dataset, "--epochs", str(s.epochs), "--batch-size", str(s.batch_size),
             "--lr", repr(float(s.lr)), "--optimizer", s.optimizer, "--schedule", s.schedule,
             "--augment" if s.augment else "--no-augment", "--seed", str(s.seed), "--device", s.device,
-            "--threads", str(threads or default_threads()), "--out", str(out), "--progress", "jsonl"]
+            *(["--threads", str(threads)] if threads else []), "--out", str(out), "--progress", "jsonl"]
     if not s.download:
         args += ["--data-dir", str(s.data_dir)]
     if s.limit:

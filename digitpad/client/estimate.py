@@ -45,9 +45,9 @@ def samples_per_epoch(cfg) -> int | None:
 def run_config(s: RunSettings):
     """The engine's whole config for the form's settings: its preset's values (drawn digits,
     EMA, ...) under the form's."""
-    base = s.preset if s.preset in engine_config.PRESETS else s.base_preset
-    cfg = engine_config.preset(base if base in engine_config.PRESETS else "default")
-    for f in ("arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed", "limit"):
+    cfg = engine_config.preset(s.base())
+    for f in ("engine", "arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed",
+              "limit"):
         setattr(cfg, f, getattr(s, f))
     return cfg
 
@@ -118,7 +118,9 @@ def estimate(s: RunSettings, runs: list[RunRecord]) -> Estimate | None:
     n = samples_per_epoch(run_config(s))
     if not n:
         return None
-    same = [r for r in runs if r.config.get("arch") == s.arch and r.base_model is None]
+    # The same arch in the other engine runs at another speed (the NumPy engine is its own code).
+    same = [r for r in runs if r.config.get("arch") == s.arch and r.config.get("engine", "torch") == s.engine
+            and r.base_model is None]
     for pool, same_augment in (([r for r in same if bool(r.config.get("augment")) == s.augment], True),
                                (same, False)):
         speeds = [x for x in (speed(r) for r in pool) if x]

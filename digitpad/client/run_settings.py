@@ -12,12 +12,18 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from training.config import PRESETS, TrainConfig, preset
+from digitpad.core import datasets as core_datasets
+from digitpad.core.contract import DATASET_INPUTS
+from training.config import ENGINES, PRESETS, TrainConfig, default_preset, preset
 
-DATASETS = [("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST")]
+DATASETS = [("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST"), ("optdigits", "UCI 8×8 digits")]
 OPTIMIZERS = ["adamw", "sgd"]
 SCHEDULES = ["onecycle", "cosine", "constant"]
 DEVICES = ["auto", "cpu", "cuda"]
+# The NumPy engine (training/scratch) builds the archs of its presets, trains with plain SGD on the CPU,
+# without augmentation or label smoothing, on a constant or cosine schedule (its check_config).
+NUMPY_ARCHS = tuple(dict.fromkeys(o["arch"] for _t, o in PRESETS.values() if o.get("engine") == "numpy"))
+NUMPY_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,12 @@ class ArchInfo:
     name: str
     params: int
     description: str
+
+    @property
+    def input_size(self) -> int:
+        """The side of the images it takes: the engine's description says "8x8 input"; else 28."""
+        m = re.match(r"(\d+)x\1 input", self.description)
+        return int(m.group(1)) if m else 28
 
 
 # What ``digitpad-train --list-archs`` printed when this was written: shown at once, then
@@ -61,7 +73,7 @@ def preset_names() -> list[tuple[str, str]]:
 
 
 # The form fields a preset sets; a form whose fields differ from its preset's is "custom".
-PRESET_FIELDS = ("arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed")
+PRESET_FIELDS = ("engine", "arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed")
 
 
 @dataclass
@@ -73,6 +85,7 @@ class RunSettings:
     # A custom form starts from this preset, which also brings the settings the form does not
     # show (extra synthetic data, weight EMA, the augmentation tail) to the run.
     base_preset: str = "fast"
+    engine: str = "torch"            # torch | numpy (the from-scratch NumPy engine)
     arch: str = "digitpad-s"
     dataset: str = "mnist"
     download: bool = False           # True: no --data-dir, the engine downloads
@@ -137,21 +150,68 @@ class RunSettings:
             s.preset = "custom"
         return s
 
-    def problems(self, known_archs: list[str] | None = None) -> list[str]:
+    def base(self) -> str:
+        """The preset the run starts from (``--preset``): the form's, or the one it was edited from,
+        unless that one is for another engine or input size; then the engine's own preset for this
+        engine and data set (seed004 for NumPy, optdigits for the 8x8 digits), else ``fast``."""
+        name = self.preset if self.preset in PRESETS else self.base_preset if self.base_preset in PRESETS \
+            else "default"
+        cfg = preset(name)
+        if cfg.engine != self.engine or _input_size(cfg.dataset) != _input_size(self.dataset):
+            name = default_preset(self.engine if self.engine != "torch" else None, self.dataset) or "fast"
+        return name
+
+    def base_threads(self) -> int | None:
+        """The thread count the base preset sets itself (optdigits: 1), or None."""
+        return preset(self.base()).threads
+
+    def engine_problems(self, archs: list[ArchInfo] | None = None) -> list[str]:
+        """What the chosen engine, arch and data set cannot do together, in the engine's words."""
+        out = []
+        if self.engine not in ENGINES:
+            return [f"unknown engine {self.engine!r}"]
+        info = next((a for a in archs or KNOWN_ARCHS if a.name == self.arch), None)
+        side = _input_size(self.dataset)
+        if info is not None and side is not None and info.input_size != side:
+            fitting = [a.name for a in archs or KNOWN_ARCHS if a.input_size == side]
+            out.append(f"{self.arch} takes {info.input_size}×{info.input_size} images; {self.dataset} digits are "
+                       f"{side}×{side} (archs for them: {', '.join(fitting)})")
+        if self.engine == "numpy":
+            if self.arch not in NUMPY_ARCHS:
+                out.append(f"the NumPy engine builds {', '.join(NUMPY_ARCHS)} only (not {self.arch})")
+            if self.optimizer != "sgd":
+                out.append("the NumPy engine trains with plain SGD")
+            if self.schedule not in NUMPY_SCHEDULES:
+                out.append("the NumPy engine's schedule is constant or cosine")
+            if self.augment:
+                out.append("the NumPy engine does not augment")
+            if self.device == "cuda":
+                out.append("the NumPy engine runs on the CPU")
+        return out
+
+    def problems(self, known_archs: list[str] | None = None, archs: list[ArchInfo] | None = None) -> list[str]:
         """What stops a run from starting, in words, before a process is spawned."""
         out = []
         if known_archs and self.arch not in known_archs:
             out.append(f"unknown architecture {self.arch!r}")
+        out += self.engine_problems(archs)
+        title = core_datasets.DATASET_TITLES.get(self.dataset, self.dataset)
+        if self.download and self.dataset not in core_datasets.DOWNLOADABLE:
+            out.append(f"the {title} cannot be downloaded: choose the data folder that holds them")
         if not self.download:
             if not self.data_dir:
                 out.append("choose a data folder, or pick “Download”")
             elif not Path(self.data_dir).is_dir():
                 out.append(f"data folder {self.data_dir} does not exist")
+            elif self.dataset not in core_datasets.DOWNLOADABLE and not core_datasets.has_split(
+                    self.data_dir, self.dataset, "train"):
+                out.append(f"no {title} in {self.data_dir} (they come as files, e.g. optdigits/optdigits.tra)")
         if self.name and not re.fullmatch(r"[\w.\- ]+", self.name):
             out.append("the model name may use letters, digits, spaces, '.', '-' and '_' only")
         try:
-            TrainConfig(arch=self.arch, dataset=self.dataset, epochs=self.epochs, batch_size=self.batch_size,
-                        lr=self.lr, optimizer=self.optimizer, schedule=self.schedule, device=self.device,
+            TrainConfig(engine=self.engine, arch=self.arch, dataset=self.dataset, epochs=self.epochs,
+                        batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer, schedule=self.schedule,
+                        device=self.device,
                         seed=self.seed).validate()
         except Exception as e:  # TrainError: the engine's own wording
             out.append(str(e))
@@ -160,3 +220,8 @@ class RunSettings:
     def out_path(self, models_dir: Path, now: dt.datetime | None = None) -> Path:
         stem = self.name.strip() or f"{self.arch}-{self.dataset}-{(now or dt.datetime.now()):%Y%m%d-%H%M%S}"
         return Path(models_dir) / f"{stem}.onnx"
+
+
+def _input_size(dataset: str) -> int | None:
+    spec = DATASET_INPUTS.get(dataset)
+    return spec.size if spec else None

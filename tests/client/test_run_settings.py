@@ -74,3 +74,20 @@ def test_remembered_form_keeps_the_shared_data_folder_apart():
     assert RunSettings.remembered({}, None).download
     stored = s.to_dict()
     assert "data_dir" not in stored and "download" not in stored and "name" not in stored
+
+
+def test_the_engine_is_a_preset_field_and_the_base_follows_engine_and_input_size(tmp_path):
+    s = RunSettings.from_preset("seed004")
+    assert (s.engine, s.arch, s.dataset) == ("numpy", "seed004", "optdigits") and s.base() == "seed004"
+    args = commands.train_args(s, tmp_path / "m.onnx")
+    assert args[args.index("--engine") + 1] == "numpy" and args[args.index("--preset") + 1] == "seed004"
+    assert RunSettings.from_dict(json.loads(json.dumps(s.to_dict()))).engine == "numpy"
+    # a form edited from a preset of another engine or input size starts from the engine's own preset
+    s.preset, s.engine = "custom", "torch"
+    assert s.base() == "optdigits"
+    s.dataset = "mnist"
+    assert s.base() == "fast"
+    s = RunSettings.from_preset("default")
+    s.preset, s.engine, s.arch, s.dataset = "custom", "numpy", "seed004", "optdigits"
+    assert s.base() == "seed004"
+    assert KNOWN_ARCHS[0].input_size == 28 and next(a for a in KNOWN_ARCHS if a.name == "seed004").input_size == 8

@@ -35,3 +35,21 @@ def tab(qtbot, controller):
     if t.runner.is_running():
         t.runner.kill()
         t.runner.wait(10_000)
+
+
+@pytest.fixture(scope="session")
+def model_8x8(tmp_path_factory, mnist_dir):
+    """A real 8x8 model: the NumPy engine's seed004 net, 3 epochs on the UCI 8x8 digits (~1 s, about
+    94 % on their test set), exported by the engine itself. In a child process, so this test
+    process stays torch-free as the app is."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path_factory.mktemp("model-8x8") / "seed004-8x8.onnx"
+    repo = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-m", "training", "--preset", "seed004", "--data-dir", str(mnist_dir),
+                          "--epochs", "3", "--out", str(out), "--progress", "none"],
+                         cwd=repo, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and out.is_file(), run.stderr[-2000:]
+    return out

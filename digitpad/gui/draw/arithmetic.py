@@ -477,7 +477,8 @@ class ArithmeticPanel(QWidget):
 
     def _input(self, e, t) -> None:
         _text(self.terms.heading, "1 · The input")
-        _text(self.intro, "A pixel of the 28×28 image as the network receives it (0 background, 1 ink).")
+        _text(self.intro, "A pixel of the input image as the network receives it (0 background, 1 ink; "
+                          "for an 8×8 model, the ink counted in a 4×4 block, over 16).")
         _text(self.total, f"= <b>{num(t.value)}</b>")
 
     def _binary(self, e, t) -> None:

@@ -2,7 +2,7 @@
 
 - A pixel clicked in the Feature maps tab (grid or enlarged map) opens its arithmetic in the
   Arithmetic tab, and is outlined on the maps.
-- Hovering a unit (either tab) outlines its receptive field on the 28x28 input ("What the
+- Hovering a unit (either tab) outlines its receptive field on the model input ("What the
   network sees"); when the pointer leaves, the explained unit's field stays outlined while the
   Arithmetic tab is shown.
 - When the model's graph has been read (gui.draw.stepwise), the feature maps learn which rows

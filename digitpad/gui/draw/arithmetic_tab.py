@@ -5,7 +5,7 @@ its normalisation, each conv before and after batch norm and ReLU, the pools, th
 vector, dense layers, logits and softmax. Choose one (or click a pixel in the Feature maps
 tab, which opens it here), see its map or vector for the current drawing with the unit
 outlined and what feeds nothing dimmed, hover for values (the unit's receptive field is
-outlined on the 28x28 input), click for the arithmetic (arithmetic.ArithmeticPanel).
+outlined on the model input), click for the arithmetic (arithmetic.ArithmeticPanel).
 
 Cost: a click on the same drawing is one ``Predictor.explain`` (~1 ms) and a paint. While
 the drawing changes, the shown unit is recomputed only when this tab is visible, at most
@@ -172,7 +172,7 @@ class ArithmeticTab(QWidget):
         self._update_controls()
 
     def set_input(self, x: np.ndarray | None) -> None:
-        """The model input now drawn ([1, 1, 28, 28] or None). Cheap: the work waits for the timer,
+        """The model input now drawn ([1, 1, size, size] or None). Cheap: the work waits for the timer,
         and for this tab to be shown."""
         self.x = None if x is None else x
         self._dirty = True

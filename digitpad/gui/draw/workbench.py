@@ -1,7 +1,8 @@
 """The drawing workbench tab: canvas and tools, the live answer, and the inspectors.
 
 Data flow on every (throttled) canvas change, all on the UI thread and ~1-2 ms:
-canvas.to_array() -> preprocess.to_model_input() -> Predictor.predict() -> views.
+canvas.to_array() -> Predictor.to_model_input() (the model's own preprocessing: MNIST-style
+28x28, or the UCI 8x8 counts) -> Predictor.predict() -> views.
 Saliency goes to a worker thread; the pyqtgraph inspectors are built right after the
 window first appears, so pyqtgraph's import does not delay the first paint.
 """
@@ -161,7 +162,7 @@ class Workbench(QWidget):
         al.setSpacing(outer.spacing())
         self.panel = PredictionPanel()
         al.addWidget(self.panel)
-        sees = QLabel("WHAT THE NETWORK SEES")
+        self.sees_label = sees = QLabel("WHAT THE NETWORK SEES")
         sees.setObjectName("cardTitle")
         al.addWidget(sees)
         self.input_view = ModelInputView()
@@ -302,6 +303,9 @@ class Workbench(QWidget):
         rule = predictor.not_digit_rule
         self.panel.set_threshold(rule.threshold if rule is not None else None)
         self.model_info.show_model(predictor)
+        size = predictor.input_size
+        self.input_view.set_input_size(size)
+        self.sees_label.setText("WHAT THE NETWORK SEES" + ("" if size == 28 else f" · {size} × {size}"))
         self.shapes_view.set_predictor(predictor)
         if self.feature_maps is not None:
             self.feature_maps.set_predictor(predictor)
@@ -315,14 +319,16 @@ class Workbench(QWidget):
     def update_prediction(self) -> None:
         predictor = self.controller.predictor
         img = self.canvas.to_array()
-        x = to_model_input(img)
+        # The hints and the reference image beside a smaller input are about the 28x28 image.
+        x28 = to_model_input(img)
+        x = x28 if predictor is None or predictor.preprocessing == "mnist" else predictor.to_model_input(img)
         self.model_input = x
-        self.input_view.show_input(None if x is None else x[0, 0])
+        self.input_view.show_input(None if x is None else x[0, 0], None if x28 is None else x28[0, 0])
         self.message.drawing_changed()
         if not self.canvas.is_drawing():
             # Hints wait for the pen to lift: "very small" is true of every digit's first
             # millimetres, and nagging mid-stroke helps nobody.
-            self.message.set_hints(input_hints(img, x) if x is not None else [])
+            self.message.set_hints(input_hints(img, x28) if x28 is not None else [])
         if x is None or predictor is None:
             self.prediction = None
             self.panel.empty_text = ("Draw a digit on the canvas" if predictor is not None
@@ -363,17 +369,26 @@ class Workbench(QWidget):
         sal, _target, self.saliency_seconds = result
         self.input_view.show_saliency_map(sal)
 
-    def show_external_input(self, x28, caption: str = "") -> None:
-        """Show a ready-made 28x28 model input (e.g. a test image from the evaluation view)
-        as if it had been drawn: prediction, feature maps, saliency. The canvas is cleared
-        (Undo brings the drawing back); drawing again replaces the image."""
+    def show_external_input(self, image, caption: str = "") -> bool:
+        """Show a ready-made model input (e.g. a test image from the evaluation view: [size, size],
+        the active model's input size) as if it had been drawn: prediction, feature maps, saliency.
+        The canvas is cleared (Undo brings the drawing back); drawing again replaces the image.
+        An image of another size is refused with a one-line error, the drawing kept; returns
+        whether it was shown."""
+        predictor = self.controller.predictor
+        size = predictor.input_size if predictor is not None else 28
+        image = np.asarray(image, dtype=np.float32)
+        if image.size != size * size:
+            side = int(round(image.size ** 0.5))
+            shape = f"{side}x{side}" if side * side == image.size else f"{image.size}-value"
+            self.show_error(f"Cannot show a {shape} image: the active model takes {size}x{size} input.")
+            return False
         self.canvas.clear()
-        x = np.ascontiguousarray(x28, dtype=np.float32).reshape(1, 1, 28, 28)
+        x = np.ascontiguousarray(image).reshape(1, 1, size, size)
         self.model_input = x
         self.input_view.show_input(x[0, 0])
         self.message.set_hints([])
         self.message.set_status(caption)
-        predictor = self.controller.predictor
         self.prediction = predictor.predict(x) if predictor is not None else None
         self.panel.show_prediction(self.prediction)
         if self.feature_maps is not None:
@@ -382,6 +397,7 @@ class Workbench(QWidget):
         if self.saliency_box.isChecked():
             self._request_saliency()
         self.predictionShown.emit(self.prediction)
+        return True
 
     def shutdown(self) -> None:
         self.saliency.shutdown()

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitpad.core.datasets import DATASET_TITLES, DATASETS
+from digitpad.core.contract import DATASET_INPUTS, MNIST_INPUT
+from digitpad.core.datasets import DATASET_TITLES, DATASETS, DOWNLOADABLE
 from digitpad.core.evaluation import EvalResult, TestSetError, TestSets, evaluation_job, find_test_folder
 from digitpad.core.paths import datasets_dir
 
@@ -46,7 +47,7 @@ def _mix(a: str, b: str, t: float) -> QColor:
 
 
 class EvaluationView(QWidget):
-    openImage = Signal(object, str)      # float32 [28, 28] 0..1, a caption
+    openImage = Signal(object, str)      # float32 [size, size] 0..1 (the model's input size), a caption
     evaluated = Signal(object)           # the EvalResult now shown
     failed = Signal(str)                 # the message now shown
 
@@ -164,9 +165,14 @@ class EvaluationView(QWidget):
 
     # -- model and data ------------------------------------------------------------------------
     def dataset(self) -> str:
+        """The test set the active model is measured on: the one its metadata names, else the one
+        made for its input size (an 8x8 model without metadata: the UCI 8x8 digits)."""
         p = self.controller.predictor
-        ds = p.metadata.dataset if p is not None and p.metadata else "mnist"
-        return ds if ds in DATASETS else "mnist"
+        ds = p.metadata.dataset if p is not None and p.metadata else None
+        if ds in DATASETS and (p is None or DATASET_INPUTS.get(ds, MNIST_INPUT).size == p.input_size):
+            return ds
+        size = p.input_size if p is not None else MNIST_INPUT.size
+        return next((name for name, spec in DATASET_INPUTS.items() if spec.size == size), "mnist")
 
     def _default_folder(self) -> str:
         """The datasets folder every tab shares, else where the engine downloads."""
@@ -215,9 +221,13 @@ class EvaluationView(QWidget):
             return False
         folder = self.folder.text().strip()
         if not folder:
-            self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>No {self.dataset()} test set found. "
-                                 "Choose the folder that holds its IDX files (t10k-images-idx3-ubyte[.gz]); a "
-                                 "training run with “Download” puts them in the app's data folder.</span>")
+            ds = self.dataset()
+            where = ("Choose the folder that holds optdigits/optdigits.tes (the UCI 8×8 digits come as files)."
+                     if ds not in DOWNLOADABLE else
+                     "Choose the folder that holds its IDX files (t10k-images-idx3-ubyte[.gz]); a training run "
+                     "with “Download” puts them in the app's data folder.")
+            self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>No "
+                                 f"{html.escape(DATASET_TITLES.get(ds, ds))} test set found. {where}</span>")
             return False
         self.evaluated_key = self._key()
         self.progress.setRange(0, 100)
@@ -359,7 +369,8 @@ class EvaluationView(QWidget):
         shown = idx[:GALLERY_LIMIT]
         for i in shown:
             t, p = int(r.labels[i]), int(r.preds[i])
-            item = QListWidgetItem(QIcon(thumbnail(test.images[i], THUMB)), f"{r.classes[t]}→{r.classes[p]}\n"
+            # test.image: 0..1 whatever the file's scale (optdigits stores counts 0..16)
+            item = QListWidgetItem(QIcon(thumbnail(test.image(i), THUMB)), f"{r.classes[t]}→{r.classes[p]}\n"
                                    f"{conf[i] * 100:.1f} %")
             item.setData(Qt.UserRole, int(i))
             item.setToolTip(f"Test image #{i}: true {r.classes[t]}, predicted {r.classes[p]} with "

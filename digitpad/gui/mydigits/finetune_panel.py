@@ -97,7 +97,8 @@ class FineTunePanel(Card):
             return None
         if self.controller is None:
             return "Fine-tuning needs the app's active model."
-        why = finetune.finetune_blocker(self.active_model())
+        p = self.controller.predictor
+        why = finetune.finetune_blocker(self.active_model(), p.input_size if p is not None else None)
         if why:
             return why
         problem = finetune.split_samples(self.collection.samples()).problem()

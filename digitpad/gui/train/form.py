@@ -29,7 +29,9 @@ from digitpad.client.estimate import estimate, run_config, samples_per_epoch
 from digitpad.client.run_settings import (
     DATASETS,
     DEVICES,
+    ENGINES,
     KNOWN_ARCHS,
+    NUMPY_SCHEDULES,
     OPTIMIZERS,
     PRESET_FIELDS,
     PRESETS,
@@ -44,6 +46,9 @@ from digitpad.client.state import format_duration, plural
 from ..widgets import Card, muted, set_enabled
 from . import presets
 
+ENGINE_TEXT = {"torch": "PyTorch", "numpy": "NumPy, written from scratch"}
+ENGINE_NOTE = {"torch": "",
+               "numpy": "From-scratch NumPy engine: plain SGD on the CPU, no augmentation, seed004 only."}
 DEVICE_TEXT = {"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA GPU"}
 OPTIMIZER_TEXT = {"adamw": "AdamW", "sgd": "SGD (Nesterov momentum)"}
 SCHEDULE_TEXT = {"onecycle": "One-cycle", "cosine": "Cosine decay", "constant": "Constant"}
@@ -96,6 +101,14 @@ class RunForm(Card):
         form.addRow("", self.preset_note)
         self.estimate_note = muted()
         form.addRow("", self.estimate_note)
+        self.engine = QComboBox()
+        for name in ENGINES:
+            self.engine.addItem(ENGINE_TEXT.get(name, name), name)
+        self.engine.setToolTip("Which engine trains: PyTorch, or the NumPy one written from scratch")
+        self.engine.currentIndexChanged.connect(self._engine_changed)
+        form.addRow("Engine", self.engine)
+        self.engine_note = muted()
+        form.addRow("", self.engine_note)
         self.arch = QComboBox()
         self.arch.currentIndexChanged.connect(self._arch_changed)
         form.addRow("Architecture", self.arch)
@@ -105,6 +118,12 @@ class RunForm(Card):
         for key, text in DATASETS:
             self.dataset.addItem(text, key)
         form.addRow("Dataset", self.dataset)
+        # What this engine, arch and data set cannot do together: said while editing, not only at Start.
+        self.fit_note = QLabel("")
+        self.fit_note.setObjectName("hint")
+        self.fit_note.setWordWrap(True)
+        self.fit_note.setVisible(False)
+        form.addRow("", self.fit_note)
         form.addRow("Data", self._data_source())
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
@@ -143,11 +162,11 @@ class RunForm(Card):
         self.name.setPlaceholderText("automatic: arch-dataset-date-time")
         form.addRow("Model name", self.name)
         form.setRowStretch(form.rowCount(), 1)   # spare height below the last row, not between the notes
-        for w in (self.arch, self.dataset, self.epochs, self.batch, self.lr, self.optimizer, self.schedule,
+        for w in (self.engine, self.arch, self.dataset, self.epochs, self.batch, self.lr, self.optimizer, self.schedule,
                   self.augment, self.seed):
             sig = getattr(w, "valueChanged", None) or getattr(w, "currentIndexChanged", None) or w.toggled
             sig.connect(self._edited)
-        for combo in (self.preset, self.arch, self.dataset, self.optimizer, self.schedule, self.device):
+        for combo in (self.preset, self.engine, self.arch, self.dataset, self.optimizer, self.schedule, self.device):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
 
@@ -179,8 +198,9 @@ class RunForm(Card):
         self.export_button = QPushButton("Export the stopped run's checkpoint")
         self.export_button.setToolTip("Write the partly trained network to the model library as it is now")
         lay.addWidget(self.export_button)
-        self.editable_widgets = (self.preset, self.arch, self.dataset, self.source_local, self.source_download,
-                                 self.data_dir, self.browse, self.epochs, self.batch, self.lr, self.optimizer,
+        self.editable_widgets = (self.preset, self.engine, self.arch, self.dataset, self.source_local,
+                                 self.source_download, self.data_dir, self.browse, self.epochs, self.batch, self.lr,
+                                 self.optimizer,
                                  self.schedule, self.augment, self.seed, self.device, self.name)
 
     def _data_source(self) -> QWidget:
@@ -215,7 +235,7 @@ class RunForm(Card):
     def settings(self) -> RunSettings:
         return RunSettings(
             preset=self.preset.currentData() or "custom", base_preset=self.base_preset,
-            arch=self.arch.currentData() or "digitpad",
+            engine=self.engine.currentData() or "torch", arch=self.arch.currentData() or "digitpad",
             dataset=self.dataset.currentData(), download=self.source_download.isChecked(),
             data_dir=self.data_dir.text().strip(), epochs=self.epochs.value(), batch_size=self.batch.value(),
             lr=float(self.lr.value()), optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
@@ -229,6 +249,7 @@ class RunForm(Card):
             i = self.preset.findData(s.preset)
             self.preset.setCurrentIndex(i if i >= 0 else self.preset.findData("custom"))
             self.preset_note.setText(presets.note(s.preset) or "Your own settings.")
+            self.engine.setCurrentIndex(max(0, self.engine.findData(s.engine)))
             self._fill_archs(s.arch)
             self.dataset.setCurrentIndex(max(0, self.dataset.findData(s.dataset)))
             self.data_dir.setText(s.data_dir)
@@ -249,6 +270,7 @@ class RunForm(Card):
             self.limit = s.limit
         finally:
             self._filling = False
+        self._apply_engine_limits()
         self._edited()   # values that differ from the named preset's make the form "custom", as an edit would
 
     # -- how long it will take (measured from this machine's runs) ---------------------------
@@ -281,6 +303,8 @@ class RunForm(Card):
                 self._data_dir_enabled(False)
             else:
                 set_enabled(w, on, "A run is in progress: the form shows its settings until it ends.")
+        if on:
+            self._apply_engine_limits()
 
     def show_problems(self, problems: list[str]) -> None:
         self.problem_label.setText("Cannot start: " + "; ".join(problems))
@@ -308,6 +332,43 @@ class RunForm(Card):
     def _arch_changed(self, *_a) -> None:
         info = next((a for a in self.archs if a.name == self.arch.currentData()), None)
         self.arch_note.setText(f"{info.params:,} parameters: {info.description}" if info else "")
+        self._show_fit()
+
+    # -- the engine and what it can do ---------------------------------------------------------
+    def _engine_changed(self, *_a) -> None:
+        """Choosing the NumPy engine by hand: its settings where the form holds one it cannot run."""
+        if not self._filling and self.engine.currentData() == "numpy":
+            self._filling = True
+            try:
+                self.optimizer.setCurrentIndex(self.optimizer.findData("sgd"))
+                if self.schedule.currentData() not in NUMPY_SCHEDULES:
+                    self.schedule.setCurrentIndex(self.schedule.findData("constant"))
+                self.augment.setChecked(False)
+                self.device.setCurrentIndex(DEVICES.index("cpu"))
+            finally:
+                self._filling = False
+        self._apply_engine_limits()
+
+    def _apply_engine_limits(self) -> None:
+        """The NumPy engine trains with plain SGD on the CPU, without augmentation, on a constant or
+        cosine schedule: those controls are locked (saying why) while it is chosen."""
+        numpy = self.engine.currentData() == "numpy"
+        self.engine_note.setText(ENGINE_NOTE.get(self.engine.currentData(), ""))
+        self.engine_note.setVisible(bool(self.engine_note.text()))
+        why = "The NumPy engine does not do this: choose the PyTorch engine for it."
+        if self.engine.isEnabled():   # not while a run locks the form
+            set_enabled(self.optimizer, not numpy, "The NumPy engine trains with plain SGD (no momentum).")
+            set_enabled(self.augment, not numpy, why)
+            set_enabled(self.device, not numpy, "The NumPy engine runs on the CPU.")
+        onecycle = self.schedule.model().item(self.schedule.findData("onecycle"))
+        onecycle.setEnabled(not numpy)
+        onecycle.setToolTip("The NumPy engine's schedule is constant or cosine." if numpy else "")
+        self._show_fit()
+
+    def _show_fit(self) -> None:
+        problems = self.settings().engine_problems(self.archs) if hasattr(self, "fit_note") else []
+        self.fit_note.setText("Will not run: " + "; ".join(problems) if problems else "")
+        self.fit_note.setVisible(bool(problems))
 
     def set_cuda(self, ok: bool, reason: str) -> None:
         item = self.device.model().item(DEVICES.index("cuda"))
@@ -336,6 +397,7 @@ class RunForm(Card):
         name = self.preset.currentData()
         if self._filling:
             return
+        self._show_fit()
         self.update_estimate()
         if name == "custom":
             return

@@ -129,7 +129,7 @@ class TrainingTab(QWidget):
         if self.runner.is_running():
             return False
         s = self.form.settings()
-        problems = s.problems([a.name for a in self.form.archs])
+        problems = s.problems([a.name for a in self.form.archs], self.form.archs)
         busy = self.engine_slot.busy_elsewhere(self.runner)
         if busy:
             problems.append(f"{busy} is using the engine; start when it has finished")
