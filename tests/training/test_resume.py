@@ -24,22 +24,23 @@ def test_stopped_run_resumes_to_the_identical_model(tmp_path, small_mnist):
     out = tmp_path / "m.onnx"
     proc = subprocess.Popen(train_cmd(*RECIPE, "--data-dir", str(small_mnist), "--out", str(out), "--progress",
                                       "jsonl"), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = [json.loads(proc.stdout.readline())]
-    for line in proc.stdout:
-        first.append(json.loads(line))
-        if first[-1]["event"] == "step" and first[-1]["step"] >= 7:
+    first = []
+    for line in proc.stdout:   # stop as the loop starts: the run stops after its current step, mid-epoch
+        first.append(json.loads(line))   # (step events are throttled, so one at a set step may never come)
+        if first[-1]["event"] == "start":
             proc.send_signal(signal.SIGTERM)
             break
     first += [json.loads(line) for line in proc.stdout]
     assert proc.wait(timeout=60) == 0 and first[-1] == {**first[-1], "event": "done", "status": "stopped"}
     stopped = checkpoint.load(checkpoint.checkpoint_path(out))
-    assert stopped["step_in_epoch"] > 0 and stopped["run_id"] == first[0]["run_id"]
+    start = next(e for e in first if e["event"] == "start")
+    assert stopped["epoch"] == 0 and stopped["step_in_epoch"] > 0 and stopped["run_id"] == start["run_id"]
 
     rc, events, err = run_train("--resume", "--out", str(out), "--data-dir", str(small_mnist))
     assert rc == 0, err
-    assert events[0]["resumed"] is True and events[0]["run_id"] == first[0]["run_id"]
+    assert events[0]["resumed"] is True and events[0]["run_id"] == start["run_id"]
     a, b = metadata(straight).training, metadata(out).training
-    assert b["run_id"] == first[0]["run_id"] != a["run_id"]
+    assert b["run_id"] == start["run_id"] != a["run_id"]
     assert b["weights_sha256"] == a["weights_sha256"], "a stop and --resume must not change the result"
     assert [h["test_accuracy"] for h in b["history"]] == [h["test_accuracy"] for h in a["history"]]
 
