@@ -84,7 +84,8 @@ def main(argv=None) -> int:
     models = args.model or [shipped_model_path()]
 
     from bench_drawn_digits import mnist_test, replay_numpy, replay_through_canvas
-    replay = replay_through_canvas if args.renderer == "canvas" else replay_numpy
+    def replay(drawings):
+        return (replay_through_canvas if args.renderer == "canvas" else replay_numpy)(drawings)["mnist"]
 
     t0 = time.perf_counter()
     nd = nondigit_set(args.per_kind, args.seed, args.data_dir)

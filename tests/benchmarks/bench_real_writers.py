@@ -110,7 +110,7 @@ def main(argv=None) -> int:
         print(f"bench_real_writers: {e}", file=sys.stderr)
         return 2
     drawings = unipen.bench_drawings(digits, args.seed)
-    xs = (replay_through_canvas if args.renderer == "canvas" else replay_numpy)(drawings)
+    xs = (replay_through_canvas if args.renderer == "canvas" else replay_numpy)(drawings)["mnist"]
     print(f"{len(drawings)} {args.split} digits of {len({d.writer for d in digits})} writers replayed "
           f"({args.renderer}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
