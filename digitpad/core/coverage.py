@@ -120,6 +120,11 @@ def used_maps(net: Network, roots: list[str] | None = None) -> dict[str, UsedMap
     key = ("used_maps", tuple(roots))
     if key not in net.memo:
         masks = _propagate(net, {r: _full(net.stage(r).shape) for r in roots})
+        # A copy (Identity, e.g. an act:* output the exporter split off) holds its source's values:
+        # what of it reaches the answer is what of its source does.
+        for node in net.nodes:
+            if node.op in ("Identity", "Dropout") and masks.get(node.outputs[0]) is None:
+                masks[node.outputs[0]] = masks.get(node.inputs[0])
         found = {}
         for stage in net.stages:
             if len(stage.shape) != 3:

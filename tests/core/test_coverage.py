@@ -37,8 +37,8 @@ def test_strided_conv_skips_rows():
     assert used_maps(_strided_net(kernel=3, stride=2))["r0"].complete
 
 
-def test_shipped_conv4_edge_is_dropped(zoo):
-    p = Predictor(zoo["shipped" if "shipped" in zoo else "digitpad"])
+def test_floor_pooled_conv4_edge_is_dropped(zoo):
+    p = Predictor(zoo["digitpad+floor"])
     maps = p.used_maps()
     for layer in ("conv1", "conv2", "conv3"):
         assert p.used_map(layer).complete
@@ -47,6 +47,7 @@ def test_shipped_conv4_edge_is_dropped(zoo):
     assert conv4.mask.sum() == 36 and conv4.reason.startswith("Row 6 and column 6 feed nothing: MaxPool 3")
     assert not maps[p.network.producer["act:conv4"].inputs[0]].complete   # its pre-ReLU conv output too
     assert all(m.complete for m in Predictor(zoo["digitpad-s+ceil"]).used_maps().values())
+    assert all(m.complete for m in Predictor(zoo["digitpad"]).used_maps().values())   # ceil mode: all read
 
 
 def test_receptive_field_sizes_and_clipping(zoo):
@@ -76,3 +77,25 @@ def test_receptive_field_is_what_the_unit_depends_on(zoo):
         assert abs(net.run(outside)[stage][0, c, r, col] - before) <= 1e-6
         inside = np.where(field.mask, rng.uniform(0, 1, x.shape).astype(np.float32), x)
         assert abs(net.run(inside)[stage][0, c, r, col] - before) > 1e-6
+
+
+def test_an_activation_copied_out_by_identity_is_as_used_as_its_source():
+    """The NumPy engine's exporter (and others) split act:* outputs off with an Identity; the
+    copy must not read as 'nothing reaches the output' while its source feeds the answer."""
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.normal(0, 0.3, (2, 1, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.normal(0, 0.3, (32, 10)).astype(np.float32), "fc")]
+    nodes = [helper.make_node("Conv", ["image", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Identity", ["r"], ["act:conv1"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("MatMul", ["f", "fc"], ["logits"])]
+    graph = helper.make_graph(nodes, "copy", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                                            [1, 1, 8, 8])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10]),
+                               helper.make_tensor_value_info("act:conv1", TensorProto.FLOAT, [1, 2, 8, 8])], inits)
+    net = Network.load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    used = used_maps(net, ["logits"])
+    assert used["act:conv1"].reason is None and used["act:conv1"].rows.all() and used["act:conv1"].cols.all()
+    assert used["act:conv1"].rows.tolist() == used["r"].rows.tolist()

@@ -53,3 +53,23 @@ def model_8x8(tmp_path_factory, mnist_dir):
                          cwd=repo, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and out.is_file(), run.stderr[-2000:]
     return out
+
+
+@pytest.fixture(scope="session")
+def floor_pooled_model(tmp_path_factory):
+    """The digitpad net as it was before its last pool took ceil mode (random weights, exported by
+    the engine): conv4's 7x7 maps are pooled 2x2 with the floor, so row 6 and column 6 feed
+    nothing, which the honest maps must show. In a child process: this one stays torch-free."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path_factory.mktemp("floor-model") / "digitpad-floor.onnx"
+    repo = Path(__file__).resolve().parents[2]
+    script = ("import sys, torch; from training import export, models; torch.manual_seed(0); "
+              "net = models._BEFORE_CEIL_FIX['digitpad']().eval(); "
+              "export.export(net, sys.argv[1], arch='digitpad', dataset='mnist', metrics={}, training={})")
+    run = subprocess.run([sys.executable, "-c", script, str(out)], cwd=repo, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0 and out.is_file(), run.stderr[-2000:]
+    return out

@@ -93,9 +93,11 @@ def test_click_a_conv1_pixel_shows_its_arithmetic(shipped, qtbot):
     _grid_equals(row.products, t.products[0])
     assert row.window.texts[1][1] == short(t.window[0, 1, 1])
     assert row.title.text() == f"Input channel 0: Σ products = {num(t.sums[0])}"
-    assert f"+ bias <b>{num(t.bias)}</b> = <b>{num(t.value)}</b>" in panel.total.text()
-    assert [s.op for s in e.steps] == ["Relu"] and step_text(e.steps[0]) in panel.steps_text.text()
-    assert "folded into this conv" in panel.notes.text()
+    assert _bias_and_total(t) in panel.total.text()
+    ops = [s.op for s in e.steps]   # the shipped model keeps batch norm as a step; a folded one has none
+    assert ops in (["Relu"], ["BatchNormalization", "Relu"])
+    assert all(step_text(step) in panel.steps_text.text() for step in e.steps)
+    assert ("folded into this conv" in panel.notes.text()) == (ops == ["Relu"])
     assert tab.marks.unit == (0, 0, 0) and fm.marks.unit == (5, 0, 0)   # outlined where it was clicked
 
 
@@ -123,8 +125,7 @@ def test_click_a_conv3_pixel_many_channels_usefully(shipped, qtbot):
         _grid_equals(row.products, t.products[i])
     rest = float(t.sums.sum() - t.sums[top].sum())
     assert f"The other 61 channels add {num(rest)}" in panel.total.text()
-    assert f"Σ over 64 channels = {num(t.total)} + bias <b>{num(t.bias)}</b> = <b>{num(t.value)}</b>" \
-        in panel.total.text()
+    assert f"Σ over 64 channels = {num(t.total)}{_bias_and_total(t)}" in panel.total.text()
     # the pooling window it falls into, winner marked
     [w] = e.downstream
     grid = panel.downstream_grids[0]
@@ -207,8 +208,10 @@ def test_hover_outlines_the_receptive_field_and_names_the_value(shipped, qtbot):
     assert wb.input_view.outline is None
 
 
-def test_honest_maps_dim_what_feeds_nothing(shipped, qtbot):
-    wb = shipped.workbench
+def test_honest_maps_dim_what_feeds_nothing(floor_pooled_model, qtbot):
+    w = _open(qtbot, floor_pooled_model)
+    draw(w.workbench.canvas, seven(w.workbench.canvas.width()))
+    wb = w.workbench
     fm = _show_layer(qtbot, wb, "conv4")     # 7x7 max-pooled 2x2: row 6 and column 6 are never read
     assert fm.marks.used is not None and fm.honest.isVisibleTo(fm)
     assert "Row 6 and column 6 feed nothing" in fm.honest.text()
@@ -246,6 +249,12 @@ def test_explanation_follows_the_drawing_only_when_shown(shipped, qtbot, monkeyp
                                                                                     kind="stable")[0]])
 
 
+def _bias_and_total(t) -> str:
+    """How the panel ends a conv's sum: with its bias, or saying it has none (batch norm kept)."""
+    bias = f" + bias <b>{num(t.bias)}</b>" if t.has_bias else " (this conv has no bias)"
+    return f"{bias} = <b>{num(t.value)}</b>"
+
+
 def test_shapes_and_what_if_in_the_model_tab(shipped, qtbot):
     wb = shipped.workbench
     sv = wb.shapes_view
@@ -255,8 +264,10 @@ def test_shapes_and_what_if_in_the_model_tab(shipped, qtbot):
     conv1 = titles.index("conv1 · Conv")
     assert sv.table.item(conv1, 2).text() == "32×28×28" and sv.table.item(conv1, 3).text() == "3, 1, 1"
     assert sv.table.item(conv1, 4).text() == "(28 - 3 + 2·1) / 1 + 1 = 28"
-    assert sv.table.item(conv1, 5).text() == "320"
-    assert sv.table.item(titles.index("MaxPool 3"), 4).text().endswith("→ 3 (rounded down)")
+    has_bias = wb.controller.predictor.explain(wb.model_input, "conv1", 0, 0, 0).terms.has_bias
+    assert sv.table.item(conv1, 5).text() == str(32 * 9 + (32 if has_bias else 0))
+    last_pool = sv.table.item(titles.index("MaxPool 3"), 4).text()   # 7x7 pooled 2x2, ceil mode: 4
+    assert last_pool.endswith("= 3.5 → 4 (rounded up: ceil mode)"), last_pool
     shapes = wb.controller.predictor.shapes()
     assert titles[-1] == "Total" and sv.table.item(len(titles) - 1, 5).text() == f"{shapes.params:,}"
     assert [b[0] for b in sv.diagram.blocks][:3] == ["input", "conv1 · Conv", "MaxPool 1"]

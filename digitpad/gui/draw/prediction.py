@@ -140,7 +140,7 @@ class PredictionPanel(QWidget):
         row_h = min(ROW_MAX, max(ROW_MIN, (self.height() - top_y - 4) / rows))
         names_long = max(len(c) for c in self.classes) > 2
         label_w = 84.0 if names_long else 22.0
-        pct_w = 52.0
+        pct_w = 58.0   # "100.0%" at the row font
         bar_x = label_w + 8
         bar_w = max(10.0, w - bar_x - pct_w - 4)
         best = int(np.argmax(self.probs)) if self.probs is not None and not self.not_digit else -1
