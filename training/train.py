@@ -205,17 +205,19 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             "history": history, "elapsed_s": prior_s + time.monotonic() - t0, "best": best,
         }, ckpt_path)
 
-    reporter.start(total_steps, global_step, config=cfg.to_dict(), preset=preset, run_id=run_id, device=str(device),
-                   params=models.count_params(model), n_train=n_train, n_test=len(test_y),
-                   steps_per_epoch=steps_per_epoch, total_samples=cfg.epochs * n_train,
-                   resumed=resume is not None, checkpoint=str(ckpt_path), setup_s=round(time.monotonic() - t0, 3))
-    status, test_probs = "completed", None
-    # The epoch with the best test accuracy so far, its inference weights kept for `export --best`.
-    best = resume.get("best") if resume is not None else None
-    best_acc = history[best["epoch"] - 1]["test_accuracy"] if best is not None else -1.0
-    model.train()
-    run_t0, run_step0 = time.monotonic(), global_step
+    # The stop flag is set before the start event goes out: a stop as soon as the run is announced
+    # is a graceful one (checkpoint, "stopped"), not an interruption.
     with StopFlag() as stop:
+        reporter.start(total_steps, global_step, config=cfg.to_dict(), preset=preset, run_id=run_id,
+                       device=str(device), params=models.count_params(model), n_train=n_train, n_test=len(test_y),
+                       steps_per_epoch=steps_per_epoch, total_samples=cfg.epochs * n_train,
+                       resumed=resume is not None, checkpoint=str(ckpt_path), setup_s=round(time.monotonic() - t0, 3))
+        status, test_probs = "completed", None
+        # The epoch with the best test accuracy so far, its inference weights kept for `export --best`.
+        best = resume.get("best") if resume is not None else None
+        best_acc = history[best["epoch"] - 1]["test_accuracy"] if best is not None else -1.0
+        model.train()
+        run_t0, run_step0 = time.monotonic(), global_step
         while epoch < cfg.epochs:
             if perm is None:
                 perm = torch.randperm(n_train, generator=perm_gen)

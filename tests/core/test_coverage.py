@@ -51,7 +51,7 @@ def test_floor_pooled_conv4_edge_is_dropped(zoo):
 
 
 def test_receptive_field_sizes_and_clipping(zoo):
-    p = Predictor(zoo["shipped" if "shipped" in zoo else "digitpad"])
+    p = Predictor(zoo["digitpad+floor"])
     centre = p.receptive_field("conv1", 0, 10, 12)
     assert centre.box == (9, 11, 11, 13) and centre.size == (3, 3) and centre.mask.sum() == 9
     corner = p.receptive_field("conv1", 0, 0, 0)

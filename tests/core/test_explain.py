@@ -80,7 +80,7 @@ def test_conv_unit_terms(zoo):
 
 
 def test_folded_batch_norm_is_said(zoo):
-    e = Predictor(zoo["shipped" if "shipped" in zoo else "digitpad"]).explain(np.zeros((28, 28), np.float32),
+    e = Predictor(zoo["digitpad+floor"]).explain(np.zeros((28, 28), np.float32),
                                                                             "conv3", 0, 5, 5)
     assert [s.op for s in e.steps] == ["Relu"] and e.terms.has_bias
     assert any("folded into this conv by the exporter" in n for n in e.notes)
@@ -89,7 +89,7 @@ def test_folded_batch_norm_is_said(zoo):
 
 
 def test_pool_window_downstream_and_dropped_units(zoo, mnist_test):
-    p = Predictor(zoo["shipped" if "shipped" in zoo else "digitpad"])
+    p = Predictor(zoo["digitpad+floor"])
     x = mnist_test[0][0]
     pred = p.predict(x)
     e = p.explain(x, "conv3", 7, 4, 9)
@@ -116,7 +116,7 @@ def test_ceil_mode_pool_window_marks_the_overhang(zoo):
 
 
 def test_dense_and_softmax_terms(zoo, mnist_test):
-    path = zoo["shipped" if "shipped" in zoo else "digitpad"]
+    path = zoo["digitpad+floor"]
     p = Predictor(path)
     x = mnist_test[0][1]
     pred = p.predict(x)

@@ -14,7 +14,7 @@ from digitpad.core.shapes import LayerSpec, SizeFormula, specs_of, what_if
 
 
 def test_model_shapes_of_the_digitpad_arch(zoo):
-    path = zoo["shipped" if "shipped" in zoo else "digitpad"]
+    path = zoo["digitpad+floor"]
     p = Predictor(path)
     table = p.shapes()
     assert [r.stage for r in table.stages] == [s.name for s in p.stages()]

@@ -34,3 +34,31 @@ def tiny_run(_tiny_run_master, tmp_path) -> Path:
     folder = tmp_path / "run"
     shutil.copytree(_tiny_run_master.parent, folder)
     return folder / "m.onnx"
+
+
+@pytest.fixture
+def legacy_run(tiny_run, tmp_path) -> Path:
+    """The tiny run's files as digitpad-train wrote them before checkpoints had a format, run ids and
+    checksums (the shipped model was such a pair until it was retrained): default.onnx without
+    training.run_id/weights_sha256, default.ckpt.pt with the old keys only. Returns the folder."""
+    import onnx
+    import torch
+
+    from digitpad.core.contract import METADATA_KEY, ModelMetadata
+    from training import checkpoint
+
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    ckpt = torch.load(checkpoint.checkpoint_path(tiny_run), weights_only=True)
+    old_keys = ("config", "model", "ema_model", "ema_n", "optimizer", "epoch", "step_in_epoch", "history", "elapsed_s")
+    torch.save({k: ckpt[k] for k in old_keys}, folder / "default.ckpt.pt")
+    model = onnx.load(str(tiny_run))
+    props = {p.key: p.value for p in model.metadata_props}
+    meta = ModelMetadata.from_json(props[METADATA_KEY])
+    for key in ("run_id", "weights_sha256", "parent"):
+        meta.training.pop(key, None)
+    del model.metadata_props[:]
+    entry = model.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, meta.to_json()
+    onnx.save(model, str(folder / "default.onnx"))
+    return folder

@@ -22,8 +22,6 @@ from training import checkpoint
 from training.cli import main
 from training.errors import TrainError
 
-SHIPPED = Path(__file__).resolve().parents[2] / "digitpad" / "assets" / "models"
-
 
 # -- the checksum rule ---------------------------------------------------------------------------
 def test_weights_digest_is_the_documented_rule():
@@ -274,36 +272,37 @@ def test_fine_tune_names_its_parent(tiny_run, tmp_path, small_mnist, capsys):
     assert child["run_id"] != base["run_id"]
 
 
-# -- files from before run ids (the shipped model) ----------------------------------------------------
-def test_shipped_checkpoint_predates_run_ids_and_still_loads():
-    ckpt = checkpoint.load(SHIPPED / "default.ckpt.pt")
+# -- files from before run ids (the shipped model was such a pair until it was retrained) ----------------------
+def test_legacy_checkpoint_predates_run_ids_and_still_loads(legacy_run):
+    ckpt = checkpoint.load(legacy_run / "default.ckpt.pt")
     assert ckpt["legacy"] is True and ckpt["run_id"] is None and weights.is_digest(ckpt["weights_sha256"])
-    assert checkpoint.match_model(SHIPPED / "default.onnx", ckpt, SHIPPED / "default.ckpt.pt") == "dense layers"
+    assert checkpoint.match_model(legacy_run / "default.onnx", ckpt, legacy_run / "default.ckpt.pt") == "dense layers"
 
 
-def test_shipped_checkpoint_cannot_be_resumed(tmp_path, small_mnist, capsys):
-    rc, events, err = run_cli(capsys, "--resume", str(SHIPPED / "default.ckpt.pt"), "--data-dir", str(small_mnist),
+def test_legacy_checkpoint_cannot_be_resumed(legacy_run, tmp_path, small_mnist, capsys):
+    rc, events, err = run_cli(capsys, "--resume", str(legacy_run / "default.ckpt.pt"), "--data-dir", str(small_mnist),
                               "--out", str(tmp_path / "x.onnx"))
     assert_one_line_error(rc, events, err, "was written before checkpoints had run ids")
 
 
-def test_fine_tuning_the_shipped_model_works_and_says_what_is_unknown(tmp_path, small_mnist, capsys):
+def test_fine_tuning_a_legacy_model_works_and_says_what_is_unknown(legacy_run, tmp_path, small_mnist, capsys):
     tuned = tmp_path / "tuned.onnx"
-    rc, events, err = run_cli(capsys, "--init", str(SHIPPED / "default.onnx"), "--limit", "64", "--epochs", "1",
+    rc, events, err = run_cli(capsys, "--init", str(legacy_run / "default.onnx"), "--limit", "64", "--epochs", "1",
                               "--batch-size", "32", "--threads", "1", "--data-dir", str(small_mnist),
                               "--out", str(tuned))
     assert rc == 0, err
     assert "default.onnx predates run ids; its dense layers equal default.ckpt.pt's" in err
     parent = metadata(tuned).training["parent"]
     assert parent["run_id"] is None
-    assert parent["weights_sha256"] == checkpoint.load(SHIPPED / "default.ckpt.pt")["weights_sha256"]
+    assert parent["weights_sha256"] == checkpoint.load(legacy_run / "default.ckpt.pt")["weights_sha256"]
 
 
-def test_old_model_beside_a_foreign_old_checkpoint_is_refused(tmp_path, small_mnist, capsys):
+def test_old_model_beside_a_foreign_old_checkpoint_is_refused(legacy_run, tmp_path, small_mnist, capsys):
     model = tmp_path / "old.onnx"
-    shutil.copy(SHIPPED / "default.onnx", model)
-    legacy = torch.load(SHIPPED / "default.ckpt.pt", weights_only=True)
-    legacy["ema_model"]["head.2.bias"] += 0.5
+    shutil.copy(legacy_run / "default.onnx", model)
+    legacy = torch.load(legacy_run / "default.ckpt.pt", weights_only=True)
+    dense_bias = [k for k in legacy["ema_model"] if k.startswith("head.") and k.endswith(".bias")][-1]
+    legacy["ema_model"][dense_bias] += 0.5
     torch.save(legacy, checkpoint.checkpoint_path(model))
     rc, events, err = run_cli(capsys, "--init", str(model), "--limit", "64", "--data-dir", str(small_mnist),
                               "--out", str(tmp_path / "tuned.onnx"))

@@ -163,13 +163,13 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
         return with_weights(cfg.arch, shape, ema.state) if ema else net
 
     global_step = epoch * steps_per_epoch + step_in_epoch
-    reporter.start(total_steps, global_step, config=cfg.to_dict(), device="cpu", engine="numpy", run_id=run_id,
-                   params=net.count_params(), n_train=len(y_train), n_test=len(y_test),
-                   steps_per_epoch=steps_per_epoch, resumed=resume is not None, checkpoint=str(ckpt_path),
-                   setup_s=round(time.monotonic() - t0, 3))
-    ce, status = SoftmaxCrossEntropy(), "completed"
-    run_t0, run_step0 = time.monotonic(), global_step
-    with StopFlag() as stop:
+    with StopFlag() as stop:   # before the start event: a stop as soon as the run is announced is graceful
+        reporter.start(total_steps, global_step, config=cfg.to_dict(), device="cpu", engine="numpy", run_id=run_id,
+                       params=net.count_params(), n_train=len(y_train), n_test=len(y_test),
+                       steps_per_epoch=steps_per_epoch, resumed=resume is not None, checkpoint=str(ckpt_path),
+                       setup_s=round(time.monotonic() - t0, 3))
+        ce, status = SoftmaxCrossEntropy(), "completed"
+        run_t0, run_step0 = time.monotonic(), global_step
         while epoch < cfg.epochs:
             if perm is None:
                 perm = rng.permutation(len(y_train))
