@@ -173,4 +173,5 @@ class MainWindow(QMainWindow):
         self.my_digits.finetune.shutdown()   # a fine-tune in progress keeps nothing
         self.evaluation.shutdown()
         self.workbench.shutdown()
+        self.training.shutdown()
         super().closeEvent(event)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import sys
@@ -388,11 +389,45 @@ def _fail(reporter: Reporter, message: str, code: int) -> int:
     return code
 
 
+WAIT_FOR_ARGS = "--wait-for-args"
+
+
+def wait_for_args() -> list[str] | None:
+    """A warm engine (the app starts one while its Train tab is open): import torch and what a
+    run needs first, then read the run's arguments as one JSON list on stdin. ``import torch``
+    and torch._dynamo took 2.4-4.4 s here, which the user would otherwise wait for after Start.
+    None when stdin closes first (the app went away): nothing to do."""
+    import onnx  # noqa: F401 - the export's modules too, as _import_torch does
+    import torch._dynamo  # noqa: F401
+
+    from . import checkpoint, data, export, train  # noqa: F401
+
+    print(json.dumps({"event": "warm"}), flush=True)   # ready: the app times Start from here
+    line = sys.stdin.readline()
+    if not line.strip():
+        return None
+    try:
+        argv = json.loads(line)
+    except json.JSONDecodeError:
+        argv = None
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise TrainError(f"{WAIT_FOR_ARGS} reads one JSON list of strings on stdin (got {line.strip()[:60]!r})")
+    return argv
+
+
 def run() -> None:
     """The console script: ``main``, then exit without the interpreter's teardown. Unloading
     torch and torch._dynamo took 0.5-1.0 s after the last event here, for nothing: every file
     is written, synced and closed by then, and the app waits for the process to end."""
-    code = main()
+    argv = None
+    if sys.argv[1:] == [WAIT_FOR_ARGS]:
+        try:
+            argv = wait_for_args()
+        except TrainError as e:
+            os._exit(_fail(Reporter("jsonl"), str(e), 2))
+        if argv is None:
+            os._exit(0)
+    code = main(argv)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader that went away
             stream.flush()

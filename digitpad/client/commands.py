@@ -22,6 +22,11 @@ def engine_command() -> list[str]:
     return [sys.executable, "-m", "training"]
 
 
+def warm_args() -> list[str]:
+    """An engine that imports torch now and reads its run's arguments later, as a JSON list on stdin."""
+    return ["--wait-for-args"]
+
+
 def train_args(s: RunSettings, out: Path, threads: int | None = None) -> list[str]:
     """A run of the form's settings. The thread count is the app's (cores - 1, so the window keeps
     a core) unless the base preset sets its own: optdigits' 8x8 batches run best on one."""

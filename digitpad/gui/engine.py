@@ -75,6 +75,9 @@ class EngineRunner(QObject):
         self._kill_timer.timeout.connect(self._kill_after_grace)
         self.arguments: list[str] = []
         self._reserved = False
+        self._warm: QProcess | None = None   # an engine that has imported torch, waiting for a run
+        self._warm_ready = False
+        self.used_warm = False               # whether the current run started in the warm engine
 
     # -- control ----------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -141,6 +144,50 @@ class EngineRunner(QObject):
     def wait(self, msecs: int) -> bool:
         return self.proc is None or self.proc.waitForFinished(msecs)
 
+    def prewarm(self) -> None:
+        """Start an engine that imports torch now and waits for a run's arguments on stdin
+        (``digitpad-train --wait-for-args``): Start then skips the 2.4-4.4 s of ``import torch``.
+        An idle warm engine uses memory, not CPU; it exits when the app closes its stdin."""
+        if self._warm is not None and self._warm.state() != QProcess.NotRunning:
+            return
+        proc = _engine_process(self)
+        proc.setArguments(commands.engine_command()[1:] + commands.warm_args())
+        proc.started.connect(lambda: lower_priority(proc.processId()))
+        proc.finished.connect(lambda *_: self._warm_gone(proc))
+        proc.readyReadStandardOutput.connect(lambda: self._warm_said(proc))
+        self._warm, self._warm_ready = proc, False
+        proc.start()
+
+    def has_warm_engine(self) -> bool:
+        """An engine is waiting with torch imported (it said so on stdout)."""
+        return self._warm is not None and self._warm_ready and self._warm.state() == QProcess.Running
+
+    def _warm_said(self, proc: QProcess) -> None:
+        if proc is self._warm and b'"warm"' in bytes(proc.readAllStandardOutput()):
+            self._warm_ready = True
+
+    def shutdown(self) -> None:
+        """The app is closing: the warm engine goes (a running one is the tab's to stop)."""
+        if self._warm is not None:
+            self._warm.closeWriteChannel()
+            self._warm.kill()
+            self._warm.waitForFinished(2000)
+            self._warm = None
+
+    def _warm_gone(self, proc: QProcess) -> None:
+        if self._warm is proc:   # it died idle (killed, or an install problem): the next Start launches as usual
+            self._warm = None
+
+    def _take_warm(self) -> QProcess | None:
+        """The warm engine for this run, if one is ready; it is then the run's process."""
+        proc = self._warm
+        if proc is None or proc.state() != QProcess.Running:
+            return None   # (one still starting stays warm for the next run)
+        self._warm = None   # (one still importing says "warm" later: _handle_line drops that line)
+        proc.finished.disconnect()
+        proc.readyReadStandardOutput.disconnect()
+        return proc
+
     # -- process plumbing ------------------------------------------------------------------------
     def _launch(self, mode: str, args: list[str]) -> None:
         if self.process_running():
@@ -148,9 +195,12 @@ class EngineRunner(QObject):
         self._reserved = False
         self.mode = mode
         self._out_buf = self._err_buf = b""
-        proc = _engine_process(self)
+        warm = self._take_warm()
+        self.used_warm = warm is not None
+        proc = warm or _engine_process(self)
         self.arguments = commands.engine_command()[1:] + args
-        proc.setArguments(self.arguments)
+        if warm is None:
+            proc.setArguments(self.arguments)
         proc.readyReadStandardOutput.connect(self._read_stdout)
         proc.readyReadStandardError.connect(self._read_stderr)
         proc.finished.connect(self._finished)
@@ -158,12 +208,16 @@ class EngineRunner(QObject):
         if self.proc is not None:
             self.proc.deleteLater()
         self.proc = proc
-        proc.started.connect(lambda: lower_priority(proc.processId()))
         if mode != "export":
             self.state.status = "starting"
         self.statusChanged.emit("exporting" if mode == "export" else "starting")
         self.logLine.emit("$ digitpad-train " + " ".join(args))
-        proc.start()
+        if warm is not None:   # already running, torch imported: the arguments go in on stdin
+            proc.write((json.dumps(args) + "\n").encode())
+            proc.closeWriteChannel()
+        else:
+            proc.started.connect(lambda: lower_priority(proc.processId()))
+            proc.start()
 
     def _read_stdout(self) -> None:
         self._out_buf += bytes(self.proc.readAllStandardOutput())
@@ -182,6 +236,8 @@ class EngineRunner(QObject):
             return
         if not isinstance(ev, dict) or "event" not in ev:
             self.logLine.emit(text)
+            return
+        if ev["event"] == "warm":   # a warm engine's "ready", when it was handed the run before saying it
             return
         before = self.state.status
         if self.mode == "export" and ev["event"] == "done":

@@ -111,6 +111,15 @@ class TrainingTab(QWidget):
         self.live.ensure_plots()
         self.history.ensure_plots()
         self.start_probes()
+        self._prewarm()
+
+    def _prewarm(self) -> None:
+        """While this tab is open, an engine waits with torch imported, so Start is quick."""
+        if self.isVisible() and not self.runner.is_running():
+            self.runner.prewarm()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
 
     def start_probes(self) -> None:
         """Ask the engine (in child processes) for its architectures and about CUDA, once."""
@@ -272,6 +281,7 @@ class TrainingTab(QWidget):
         self.live.show_outcome(kind, text, st.exported is not None and st.exported.is_file())
         self.update_buttons()
         self.refresh_history()
+        self._prewarm()
         self.runFinished.emit(final)
         if self._quit_after_stop is not None:
             window, self._quit_after_stop = self._quit_after_stop, None

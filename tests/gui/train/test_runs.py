@@ -217,3 +217,33 @@ def test_the_tab_asks_the_engine_for_archs_and_cuda(tab, qtbot):
     assert cuda.isEnabled() == tab.device_probe.available
     if not tab.device_probe.available:
         assert "CUDA unavailable:" in tab.form.device_note.text() and cuda.toolTip()
+
+
+def test_an_open_train_tab_keeps_a_warm_engine_that_start_uses(tab, qtbot, mnist_dir):
+    """While the tab is open an engine waits with torch imported (digitpad-train --wait-for-args);
+    Start hands it the run on stdin instead of launching a new one, and another waits after it."""
+    tab.show()
+    qtbot.waitUntil(tab.runner.has_warm_engine, timeout=RUN_MS)
+    warm = tab.runner._warm
+    start(tab, tiny(mnist_dir, epochs=1, name="warm-run"))
+    assert tab.runner.used_warm and tab.runner.proc is warm and not tab.runner.has_warm_engine()
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["completed"] and (models_dir() / "warm-run.onnx").is_file()
+    assert tab.runner.state.history and tab.runner.state.total_steps == 10
+    qtbot.waitUntil(tab.runner.has_warm_engine, timeout=RUN_MS)   # ready for the next Start
+    nxt = tab.runner._warm
+    tab.shutdown()                                                 # the window closes: it goes too
+    assert nxt.state() == nxt.ProcessState.NotRunning and not tab.runner.has_warm_engine()
+
+
+def test_a_warm_engine_that_died_idle_is_not_used(tab, qtbot, mnist_dir):
+    tab.show()
+    qtbot.waitUntil(tab.runner.has_warm_engine, timeout=RUN_MS)
+    tab.runner._warm.kill()
+    qtbot.waitUntil(lambda: tab.runner._warm is None, timeout=10_000)
+    start(tab, tiny(mnist_dir, epochs=1, name="cold-run"))
+    assert not tab.runner.used_warm
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
+        pass
+    assert finished.args == ["completed"]
