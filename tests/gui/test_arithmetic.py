@@ -13,27 +13,16 @@ from drawing import draw, seven
 from model_factory import make_foreign_model
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QToolTip
+from windows import open_window
 
-from digitpad.app import MainWindow
 from digitpad.core.paths import shipped_model_path
 from digitpad.gui.draw.arithmetic import step_text
 from digitpad.gui.draw.numbers import num, short
 
 
-def _open(qtbot, path):
-    w = MainWindow(model_path=path)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.workbench.feature_maps is not None, timeout=5000)
-    qtbot.waitUntil(lambda: not w.workbench.stepwise.loading, timeout=20_000)
-    return w
-
-
 @pytest.fixture
 def shipped(qtbot):
-    w = _open(qtbot, shipped_model_path())
+    w = open_window(qtbot, shipped_model_path())
     draw(w.workbench.canvas, seven(w.workbench.canvas.width()))
     yield w
     w.close()
@@ -209,7 +198,7 @@ def test_hover_outlines_the_receptive_field_and_names_the_value(shipped, qtbot):
 
 
 def test_honest_maps_dim_what_feeds_nothing(floor_pooled_model, qtbot):
-    w = _open(qtbot, floor_pooled_model)
+    w = open_window(qtbot, floor_pooled_model)
     draw(w.workbench.canvas, seven(w.workbench.canvas.width()))
     wb = w.workbench
     fm = _show_layer(qtbot, wb, "conv4")     # 7x7 max-pooled 2x2: row 6 and column 6 are never read
@@ -289,7 +278,7 @@ def test_shapes_and_what_if_in_the_model_tab(shipped, qtbot):
 
 
 def test_batch_norm_with_the_layers_own_values(qtbot, tmp_path):
-    w = _open(qtbot, make_bn_model(tmp_path / "bn.onnx"))
+    w = open_window(qtbot, make_bn_model(tmp_path / "bn.onnx"))
     wb = w.workbench
     draw(wb.canvas, seven(wb.canvas.width()))
     fm = _show_layer(qtbot, wb, "conv2")
@@ -310,7 +299,7 @@ def test_batch_norm_with_the_layers_own_values(qtbot, tmp_path):
 
 def test_a_model_without_metadata(qtbot, tmp_path):
     """No layer names, no act:* outputs: no feature maps, but every stage of the graph is explained."""
-    w = _open(qtbot, make_foreign_model(tmp_path / "foreign.onnx"))
+    w = open_window(qtbot, make_foreign_model(tmp_path / "foreign.onnx"))
     wb = w.workbench
     p, tab = wb.controller.predictor, wb.arithmetic
     draw(wb.canvas, seven(wb.canvas.width()))
@@ -344,7 +333,7 @@ def test_a_model_that_cannot_be_computed_step_by_step_says_why(qtbot, tmp_path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(tmp_path / "lrn.onnx"))
-    w = _open(qtbot, tmp_path / "lrn.onnx")
+    w = open_window(qtbot, tmp_path / "lrn.onnx")
     wb = w.workbench
     draw(wb.canvas, seven(wb.canvas.width()))
     reason = wb.controller.predictor.explain_unavailable

@@ -8,25 +8,14 @@ import numpy as np
 import pytest
 from drawing import draw, seven
 from PySide6.QtCore import QPointF, Qt
+from windows import open_window
 
-from digitpad.app import MainWindow
 from digitpad.core.preprocess import to_model_input, to_optdigits_input
-
-
-def _open(qtbot, path, size=(1400, 900)):
-    w = MainWindow(model_path=path)
-    qtbot.addWidget(w)
-    w.resize(*size)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.workbench.feature_maps is not None, timeout=5000)
-    qtbot.waitUntil(lambda: not w.workbench.stepwise.loading, timeout=20_000)
-    return w
 
 
 @pytest.fixture
 def window8(qtbot, model_8x8):
-    w = _open(qtbot, model_8x8)
+    w = open_window(qtbot, model_8x8)
     yield w
     w.close()
 

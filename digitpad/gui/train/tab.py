@@ -214,12 +214,7 @@ class TrainingTab(QWidget):
             return f"This run is {run.status}: only a stopped run can be resumed."
         if not run.checkpoint_path.is_file():
             return f"Its checkpoint ({run.checkpoint_path.name}) is gone, so it cannot be resumed."
-        if self.runner.is_running():
-            return "A run is in progress: resume this one when it has finished."
-        busy = self.engine_slot.busy_elsewhere(self.runner)
-        if busy:
-            return f"{busy[0].upper()}{busy[1:]} is using the engine; wait until it has finished."
-        return ""
+        return self._engine_not_free("resume this one")
 
     def _why_not_best(self, run: RunRecord) -> str:
         best = run.best_epoch
@@ -231,8 +226,12 @@ class TrainingTab(QWidget):
             return f"Its last epoch ({best}) is its best: the run's model is that epoch already."
         if run.files.best_epoch_model(best).exists():
             return f"Epoch {best}, its best, is exported already ({run.files.best_epoch_model(best).name})."
+        return self._engine_not_free("export")
+
+    def _engine_not_free(self, what: str) -> str:
+        """Why the engine cannot take another job now ("" when it can)."""
         if self.runner.is_running():
-            return "A run is in progress: export when it has finished."
+            return f"A run is in progress: {what} when it has finished."
         busy = self.engine_slot.busy_elsewhere(self.runner)
         if busy:
             return f"{busy[0].upper()}{busy[1:]} is using the engine; wait until it has finished."

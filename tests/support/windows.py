@@ -1,0 +1,15 @@
+"""The main window as the GUI tests open it: shown, inspectors built, the model's graph read."""
+from __future__ import annotations
+
+
+def open_window(qtbot, path, size=(1400, 900)):
+    from digitpad.app import MainWindow
+
+    w = MainWindow(model_path=path)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.workbench.feature_maps is not None, timeout=5000)
+    qtbot.waitUntil(lambda: not w.workbench.stepwise.loading, timeout=20_000)
+    return w
