@@ -57,7 +57,7 @@ def test_the_panel_follows_the_models_rule_and_shows_the_score(qtbot, tmp_path, 
     assert (panel.caption == NOT_A_DIGIT) is flagged
     assert panel.threshold == pytest.approx(threshold)
     assert f"{pred.digit_score:.2f}" in panel.toolTip() and f"{threshold:.2f}" in panel.toolTip()
-    assert score_text(pred.digit_score, threshold).startswith(f"digit score {pred.digit_score:.1f} "
+    assert score_text(pred.digit_score, threshold).startswith(f"digit score {pred.digit_score:.2f} "
                                                               + ("<" if flagged else "≥"))
     assert not panel.grab().isNull()   # paints both headlines
     w.close()

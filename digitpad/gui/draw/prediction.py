@@ -27,7 +27,8 @@ def score_text(score: float, threshold: float | None) -> str:
     """The digit score and the model's threshold, as the panel shows them."""
     if threshold is None or not np.isfinite(score):
         return ""
-    return f"digit score {score:.1f} {'<' if score < threshold else '≥'} {threshold:.1f}"
+    # two decimals: one would show a flagged 2.27 against 2.31 as "2.3 < 2.3"
+    return f"digit score {score:.2f} {'<' if score < threshold else '≥'} {threshold:.2f}"
 
 
 def verdict(probs: np.ndarray, classes: list[str]) -> tuple[str, bool]:
