@@ -31,14 +31,7 @@ def save_log(state: RunState) -> Path | None:
 def remove_temporaries(out: Path) -> list[Path]:
     """After a killed run: the engine's atomic writes may have left temporary files behind.
     The library never lists them; remove them anyway."""
-    removed = []
-    for p in RunFiles(out).temporaries():
-        try:
-            p.unlink()
-            removed.append(p)
-        except OSError:
-            pass
-    return removed
+    return RunFiles(out).remove(files=False)[0]
 
 
 # -- the runs history -------------------------------------------------------------------------------

@@ -91,16 +91,7 @@ def _rename_inside(log: Path, files: RunFiles) -> None:
 
 def delete_run(model: Path) -> list[Path]:
     """Remove every file of the run of ``model`` (and what killed writes left). Returns what was removed."""
-    files = RunFiles(Path(model))
-    removed, failed = [], []
-    for p in files.all() + files.temporaries():
-        try:
-            p.unlink()
-            removed.append(p)
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            failed.append(f"{p.name} ({e.strerror or e})")
+    removed, failed = RunFiles(Path(model)).remove()
     if failed:
         raise RunFileError("could not delete " + ", ".join(failed))
     return removed

@@ -120,3 +120,17 @@ class RunFiles:
             found += folder.glob(f".{name}.tmp*")
         found += folder.glob(f".{self.model.name}.probe*")
         return found
+
+    def remove(self, files: bool = True) -> tuple[list[Path], list[str]]:
+        """Delete the run's files (``files=False``: only the temporaries). Returns what was removed
+        and what could not be, as "name (reason)"; a file that is not there is neither."""
+        removed, failed = [], []
+        for p in (self.all() if files else []) + self.temporaries():
+            try:
+                p.unlink()
+                removed.append(p)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                failed.append(f"{p.name} ({e.strerror or e})")
+        return removed, failed

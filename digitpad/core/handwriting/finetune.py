@@ -169,15 +169,7 @@ def write_training_file(samples: list[Sample], folder: Path) -> Path:
 def remove_run_files(out: Path) -> list[Path]:
     """After a failed or cancelled run: its model, checkpoint and logs (and any temporary
     file of an atomic write), so the library shows nothing half-made. Returns what was removed."""
-    files = RunFiles(out)
-    removed = []
-    for p in files.all() + files.temporaries():
-        try:
-            p.unlink()
-            removed.append(p)
-        except OSError:
-            pass
-    return removed
+    return RunFiles(out).remove()[0]
 
 
 # -- the background jobs the My digits tab runs (``digitpad.core.background``) -----------------
