@@ -7,6 +7,11 @@ collection; and every hand-over between tabs ("use this model", "open this test 
 "a drawing was saved") is a signal connected below. The active model is chosen in the
 tab bar (``gui.model_picker``), seen from every tab.
 
+Start-up order, for a first frame within a second: the Draw tab (canvas, answer, the model
+loaded) is built before the window first paints; its pyqtgraph inspectors and the other tabs
+are built right after that frame (``after_first_paint``), or at once if code asks for a tab
+first (``training``, ``evaluation``, ``my_digits``).
+
 The window is designed for 1280x720 and up (tests/gui/test_layout.py): each tab is a
 ``PageTabs`` page that scrolls rather than squeezing or growing the window, so nothing a
 tab shows (a hint, a longer caption, a guided set) can resize the window by itself.
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
 
 from .core.handwriting.collection import Collection
 from .core.library import ModelLibrary
@@ -23,11 +28,12 @@ from .core.settings import SettingsStore
 from .gui import style
 from .gui.controller import ModelController
 from .gui.draw.workbench import Workbench
-from .gui.engine import EngineSlot
+from .gui.engine_slot import EngineSlot
 from .gui.model_picker import ModelPicker
-from .gui.widgets import PageTabs
+from .gui.widgets import PageTabs, after_first_paint
 
 PREFERRED_SIZE = (1360, 860)
+LATER_TABS = ("Train", "Evaluate", "My digits")   # built after the first frame
 
 
 class MainWindow(QMainWindow):
@@ -69,11 +75,32 @@ class MainWindow(QMainWindow):
                 "Train one, or use “Open…” beside the model list." + self._problems())
             self.model_label.setText("No model")
         self.controller.watch_user_models()
-        self._add_tabs()
+        self._tabs_built = False
+        for title in LATER_TABS:
+            self.tabs.add_page(QWidget(), title)   # a placeholder until _add_tabs
+        self.tabs.currentChanged.connect(lambda _i: self._add_tabs())
         self._say_what_was_skipped(model_path if model_path and not loaded else None)
-        # pyqtgraph views right after the first frame: the window appears sooner.
-        QTimer.singleShot(0, self.workbench, self.workbench.build_inspectors)
+        after_first_paint(self.workbench.canvas, self._finish_start)
         self.workbench.canvas.setFocus()
+
+    def _finish_start(self) -> None:
+        self.workbench.build_inspectors()
+        QTimer.singleShot(0, self, self._add_tabs)   # a queued step: input is handled in between
+
+    @property
+    def training(self):
+        self._add_tabs()
+        return self._training
+
+    @property
+    def evaluation(self):
+        self._add_tabs()
+        return self._evaluation
+
+    @property
+    def my_digits(self):
+        self._add_tabs()
+        return self._my_digits
 
     def _fit_to_screen(self) -> None:
         """The preferred size, or the screen's free area when that is smaller (a 1366x768 laptop)."""
@@ -100,16 +127,20 @@ class MainWindow(QMainWindow):
             self.workbench.show_notice("Started with some things skipped: " + " · ".join(skipped))
 
     def _add_tabs(self) -> None:
+        """Build the Train, Evaluate and My digits tabs in place of their placeholders (once)."""
+        if self._tabs_built:
+            return
+        self._tabs_built = True
         from .gui.evaluate import EvaluationView
         from .gui.mydigits import MyDigitsView
         from .gui.train import TrainingTab
 
-        self.training = TrainingTab(self.controller, self.engine_slot)
-        self.evaluation = EvaluationView(self.controller)
-        self.my_digits = MyDigitsView(self.collection, self.controller, self.engine_slot)
-        self.tabs.add_page(self.training, "Train")
-        self.tabs.add_page(self.evaluation, "Evaluate")
-        self.tabs.add_page(self.my_digits, "My digits")
+        self._training = TrainingTab(self.controller, self.engine_slot)
+        self._evaluation = EvaluationView(self.controller)
+        self._my_digits = MyDigitsView(self.collection, self.controller, self.engine_slot)
+        first = self.tabs.count() - len(LATER_TABS)
+        for offset, page in enumerate((self._training, self._evaluation, self._my_digits)):
+            self.tabs.set_page(first + offset, page)
         show = self.tabs.setCurrentWidget
         use = lambda path, tab: self.controller.load(path) and show(tab)  # noqa: E731
         self.training.useModel.connect(lambda p: use(p, self.workbench))
@@ -167,6 +198,10 @@ class MainWindow(QMainWindow):
         self.time_label.setText("" if prediction is None else f"Inference {prediction.seconds * 1000:.2f} ms")
 
     def closeEvent(self, event) -> None:
+        if not self._tabs_built:
+            self.workbench.shutdown()
+            super().closeEvent(event)
+            return
         if not self.training.confirm_close(self):
             event.ignore()  # a run is stopping (the window closes when it has) or the user said no
             return

@@ -1,7 +1,7 @@
 """The engine in a QProcess: start, stop gracefully, resume, export; jsonl events in, signals out.
 
-One runner class serves every tab that runs the engine (training, fine-tuning); ``EngineSlot``
-makes sure only one engine runs at a time, whichever tab started it.
+One runner class serves every tab that runs the engine (training, fine-tuning);
+``engine_slot.EngineSlot`` makes sure only one engine runs at a time, whichever tab started it.
 
 Reading the pipe costs the UI thread microseconds per event (the engine sends at most
 ~10 step events a second); the views redraw on their own timer, not per event.
@@ -314,32 +314,6 @@ class EngineRunner(QObject):
         if crashed:
             return "the training process was killed or crashed"
         return f"the training process exited with code {code}"
-
-
-class EngineSlot(QObject):
-    """One engine at a time in the whole app (a 2-core laptop cannot train twice, and two runs
-    would fight over the same cores). Each tab registers its runner and asks the slot, never
-    another tab, whether an engine is busy elsewhere; ``changed`` fires when any starts or ends."""
-
-    changed = Signal()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._runners: list[tuple[EngineRunner, str]] = []
-
-    def register(self, runner: EngineRunner, activity: str) -> None:
-        """``activity`` says what the runner does, for messages: "a training run in the Train tab"."""
-        self._runners.append((runner, activity))
-        runner.statusChanged.connect(lambda _status: self.changed.emit())
-        runner.finished.connect(lambda _final: self.changed.emit())
-
-    def runners(self) -> list[tuple[EngineRunner, str]]:
-        """Every registered runner and what it does."""
-        return list(self._runners)
-
-    def busy_elsewhere(self, runner: EngineRunner) -> str | None:
-        """What another runner is doing, or None when the engine is free for ``runner``."""
-        return next((activity for r, activity in self._runners if r is not runner and r.is_running()), None)
 
 
 class DeviceProbe(QObject):

@@ -1,7 +1,7 @@
 """Small widgets every tab uses, so each looks and behaves the same."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -124,6 +124,12 @@ class PageArea(QScrollArea):
         self.viewport().setAutoFillBackground(False)
         page.installEventFilter(self)
 
+    def set_page(self, page: QWidget) -> None:
+        """Show ``page`` instead of the current one (which is deleted)."""
+        self.setWidget(page)
+        page.installEventFilter(self)
+        self.fit()
+
     def needed(self) -> QSize:
         page = self.widget()
         return page.minimumSizeHint().expandedTo(page.minimumSize())
@@ -155,6 +161,10 @@ class PageTabs(QTabWidget):
     def add_page(self, page: QWidget, title: str) -> int:
         return self.addTab(PageArea(page), title)
 
+    def set_page(self, index: int, page: QWidget) -> None:
+        """Replace the page at ``index`` (a placeholder built before the first frame)."""
+        self.area(index).set_page(page)
+
     def widget(self, index: int) -> QWidget | None:
         area = super().widget(index)
         return area.widget() if isinstance(area, QScrollArea) else area
@@ -176,3 +186,27 @@ class PageTabs(QTabWidget):
 
     def currentWidget(self) -> QWidget | None:
         return self.widget(self.currentIndex())
+
+
+class _FirstPaint(QObject):
+    def __init__(self, widget: QWidget, callback):
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Paint:
+            obj.removeEventFilter(self)
+            # Queued, so it runs once this frame is painted and on screen.
+            QTimer.singleShot(0, self._callback)
+            self.deleteLater()
+        return False
+
+
+def after_first_paint(widget: QWidget, callback) -> None:
+    """Call ``callback`` once ``widget`` has been painted for the first time.
+
+    Work that can wait (pyqtgraph's import, the other tabs) goes here rather than in a
+    ``QTimer.singleShot(0)`` at start: zero-timers queued before ``show()`` run *before* the
+    window system's first expose, so they delay the first frame they were meant to follow."""
+    _FirstPaint(widget, callback)

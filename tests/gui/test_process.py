@@ -79,3 +79,38 @@ def test_console_entry_point_help(tmp_path):
     result = subprocess.run([sys.executable, "-m", "digitpad", "--help"], cwd=REPO, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and "--model" in result.stdout
+
+
+def test_first_frame_comes_before_the_slow_parts(tmp_path, random_model):
+    """The window's first frame (the Draw tab, the model loaded) is painted before pyqtgraph is
+    imported and before the other tabs are built; both follow by themselves, without input."""
+    result = run_python(f"""
+        import sys
+        from PySide6.QtCore import QEvent, QObject, QTimer
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from digitpad.app import MainWindow
+        seen = {{}}
+        class FirstPaint(QObject):
+            def eventFilter(self, obj, event):
+                if event.type() == QEvent.Paint and obj is w.workbench.canvas and not seen:
+                    seen.update(pyqtgraph="pyqtgraph" in sys.modules, tabs=w._tabs_built,
+                                loaded=w.controller.predictor is not None)
+                return False
+        watcher = FirstPaint()
+        app.installEventFilter(watcher)
+        w = MainWindow(model_path={str(random_model)!r})
+        w.show()
+        def done():
+            if w.workbench.feature_maps is None or not w._tabs_built:
+                QTimer.singleShot(20, done)
+                return
+            print("AT_FIRST_FRAME", seen, "LATER", w.tabs.widget(1) is w.training, flush=True)
+            app.quit()
+        QTimer.singleShot(20, done)
+        QTimer.singleShot(20_000, app.quit)
+        app.exec()
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "AT_FIRST_FRAME {'pyqtgraph': False, 'tabs': False, 'loaded': True} LATER True" in result.stdout, \
+        result.stdout + result.stderr[-2000:]

@@ -42,7 +42,6 @@ from .input_view import ModelInputView
 from .message_line import MessageLine
 from .model_panel import ModelInfoView
 from .prediction import PredictionPanel
-from .shapes_view import ShapesView
 from .stepwise import StepByStep
 
 CANVAS_SIZE = 400
@@ -105,7 +104,7 @@ class Workbench(QWidget):
         self.inspector.addTab(self._kernels_holder, "Kernels")
         self.inspector.addTab(self._arithmetic_holder, "Arithmetic")
         self.model_info = ModelInfoView()
-        self.shapes_view = ShapesView(self.stepwise)
+        self.shapes_view = None   # built with the inspectors: it imports the NumPy forward pass
         self.inspector.addTab(self._model_page(), "Model")
         il.addWidget(self.inspector)
         inspect_card.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -127,8 +126,8 @@ class Workbench(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.model_info)
-        lay.addWidget(self.shapes_view)
         lay.addStretch(1)
+        self._model_page_layout = lay
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
@@ -250,13 +249,18 @@ class Workbench(QWidget):
         set_enabled(self.clear_button, not self.canvas.is_empty(), "The canvas is empty.")
 
     def build_inspectors(self) -> None:
-        """Create the pyqtgraph views (imports pyqtgraph); called once the window is shown."""
+        """Create the pyqtgraph views and the shapes table (their imports are the slow part of the
+        start); called once the window has painted its first frame."""
         if self.feature_maps is not None:
             return
         from .arithmetic_link import ArithmeticLink
         from .arithmetic_tab import ArithmeticTab
         from .inspect import FeatureMapsView, KernelsView
+        from .shapes_view import ShapesView
 
+        self.shapes_view = ShapesView(self.stepwise)
+        self._model_page_layout.insertWidget(1, self.shapes_view)   # under the model's description
+        self.shapes_view.set_predictor(self.controller.predictor)
         self.feature_maps = FeatureMapsView()
         self.kernels_view = KernelsView()
         self.arithmetic = ArithmeticTab(self.stepwise)
@@ -306,8 +310,8 @@ class Workbench(QWidget):
         size = predictor.input_size
         self.input_view.set_input_size(size)
         self.sees_label.setText("WHAT THE NETWORK SEES" + ("" if size == 28 else f" · {size} × {size}"))
-        self.shapes_view.set_predictor(predictor)
         if self.feature_maps is not None:
+            self.shapes_view.set_predictor(predictor)
             self.feature_maps.set_predictor(predictor)
             self.kernels_view.set_predictor(predictor)
             self.arithmetic.set_predictor(predictor)

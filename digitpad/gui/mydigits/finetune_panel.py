@@ -23,7 +23,8 @@ from digitpad.core.handwriting import finetune
 from digitpad.core.handwriting.collection import Collection
 from digitpad.core.library import describe
 
-from ..engine import EngineRunner, EngineSlot
+from ..engine import EngineRunner
+from ..engine_slot import EngineSlot
 from ..threads import background
 from ..widgets import Card, ResultBox, muted, set_enabled, thin_progress_bar
 

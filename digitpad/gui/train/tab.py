@@ -19,7 +19,8 @@ from digitpad.client.run_settings import RunSettings
 from digitpad.client.state import RunState, format_duration
 
 from .. import run_actions
-from ..engine import ArchLister, DeviceProbe, EngineRunner, EngineSlot
+from ..engine import ArchLister, DeviceProbe, EngineRunner
+from ..engine_slot import EngineSlot
 from ..widgets import set_enabled
 from .form import RunForm
 from .live import LiveRunView
