@@ -80,6 +80,8 @@ def main(argv=None) -> int:
     wb.inspector.setCurrentIndex(1)
     shot("draw-kernels")
     wb.inspector.setCurrentIndex(2)
+    shot("draw-arithmetic")
+    wb.inspector.setCurrentIndex(3)
     shot("draw-model")
     wb.inspector.setCurrentIndex(0)
 
