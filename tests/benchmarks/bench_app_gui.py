@@ -91,7 +91,7 @@ def cold_start(model: Path, runs: int, compare: Path | None = None) -> None:
     one discarded start each first (it writes the byte code)."""
     repos = {"this checkout": REPO, **({f"{compare}": compare} if compare else {})}
     results = {name: [] for name in repos}
-    for name, repo in repos.items():
+    for repo in repos.values():
         _cold_run(repo, model)
     for r in range(runs):
         for name, repo in (repos.items() if r % 2 == 0 else reversed(repos.items())):
