@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .forward import ELEMENTWISE_BINARY, Geometry, Network, Node, geometry
+from .forward import Network
+from .onnx_ops import ELEMENTWISE_BINARY, Geometry, Node, geometry
 
 _SPATIAL = ("Conv", "MaxPool", "AveragePool")
 Mask = tuple[np.ndarray, np.ndarray] | bool   # (rows, cols) of a [C, H, W] stage; True: all of a vector

@@ -1,260 +1,47 @@
 """How one number of the forward pass was computed, with the real numbers.
 
 ``explain(net, values, stage, index)`` takes a unit of any stage (a pixel of a feature map, an
-entry of the flattened vector, a logit, a probability) and returns its arithmetic:
+entry of the flattened vector, a logit, a probability) and returns an ``Explanation``
+(explain_terms.py, which says what each field holds). It walks back from the unit through
+the per-unit ops (batch norm, ReLU, a constant added or multiplied...) to the op that combined
+many numbers into it, breaks that op down into its terms, then replays the per-unit ops on
+that one number in float64 as ``steps``. The forward pass's own number is kept beside the
+result, never copied into it, so the two can be compared. ``as_text`` prints an explanation
+as plain lines.
 
-- ``terms``: the op that combined many numbers into this one, broken down. A conv unit gives
-  the input window it reads on every input channel (padding marked), the kernel, the
-  element-wise products and their sum per channel, the total and the bias (ConvTerms); a
-  pooling unit its window and the winner (PoolTerms); a dense unit every input times its
-  weight (DenseTerms, ``top(k)`` sorted by contribution); softmax its exponentials and their
-  sum (SoftmaxTerms); a flatten or reshape where the number came from (CopyTerms).
-- ``steps``: what was then done to that one number, in order: batch norm with the layer's own
-  mean, variance, eps, gamma and beta, ReLU, the normalisation's "- mean" and "/ std"...
-- ``value``: recomputed from ``terms`` and ``steps`` alone (float64), never copied from the
-  forward pass, so showing it next to ``computed`` (the forward pass's own number) or ONNX
-  Runtime's is a check a reader can see.
-- ``downstream``: the pooling windows that read this unit, the winner marked, and ``notes``,
-  one line each (batch norm folded into the conv by the exporter, a unit nothing reads, ...).
+The result types are re-exported here, so ``from digitpad.core.explain import Explanation``
+is the one import a caller needs.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from .coverage import Field, receptive_field, used_maps
-from .forward import ELEMENTWISE_BINARY, Geometry, Network, Node, geometry, pool_counts
+from .coverage import receptive_field, used_maps
+from .explain_terms import (
+    BinaryTerms,
+    Contribution,
+    ConvTerms,
+    CopyTerms,
+    DenseTerms,
+    ExplainError,
+    Explanation,
+    InputTerms,
+    OtherTerms,
+    PoolTerms,
+    SoftmaxTerms,
+    Step,
+    Terms,
+    binary_op,
+    format_number,
+)
+from .forward import Network
+from .onnx_ops import ELEMENTWISE_BINARY, Geometry, Node, geometry, pool_counts
 
-
-class ExplainError(ValueError):
-    """A unit that cannot be explained (unknown stage, index out of range); one line."""
-
-
-# -- what combined many numbers into one -----------------------------------------------------------
-
-@dataclass
-class InputTerms:
-    """A pixel of the model's input, as fed to it."""
-
-    value: float
-    kind: str = "input"
-
-
-@dataclass
-class ConvTerms:
-    """One output unit of a convolution: y = sum over input channels of sum(window * kernel) + bias."""
-
-    input: str                   # the stage it reads
-    out_channel: int
-    channels: np.ndarray         # [Cg] input channels read (those of the output channel's group)
-    rows: np.ndarray             # [kh] input row of each kernel row; outside 0..H-1 means padding
-    cols: np.ndarray             # [kw] input column of each kernel column
-    padding: np.ndarray          # [kh, kw] bool: the tap falls in the zero padding
-    window: np.ndarray           # [Cg, kh, kw] the input values read (0 in the padding)
-    kernel: np.ndarray           # [Cg, kh, kw] the weights of this output channel
-    products: np.ndarray         # [Cg, kh, kw] window * kernel (float64)
-    sums: np.ndarray             # [Cg] per input channel: sum of its products
-    bias: float                  # 0.0 when the conv has none
-    has_bias: bool
-    geometry: Geometry
-    group: int = 1
-    kind: str = "conv"
-
-    @property
-    def total(self) -> float:
-        """Sum over input channels, before the bias."""
-        return float(self.sums.sum())
-
-    @property
-    def value(self) -> float:
-        return self.total + self.bias
-
-
-@dataclass
-class PoolTerms:
-    """One output unit of a pooling layer: the max (or mean) of its window on one channel."""
-
-    op: str                      # MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool
-    input: str                   # the stage it reads
-    stage: str                   # the stage it produces
-    channel: int
-    row: int                     # output position
-    col: int
-    rows: np.ndarray             # [kh] input rows of the window; outside 0..H-1 means padding
-    cols: np.ndarray             # [kw]
-    padding: np.ndarray          # [kh, kw] bool: padding, or past it where ceil_mode overhangs
-    window: np.ndarray           # [kh, kw] input values, NaN in the padding
-    winner: tuple[int, int] | None = None   # max-pool: (u, v) of the largest value in the window
-    divisor: int | None = None              # average-pool: how many positions the mean counts
-    kind: str = "pool"
-
-    @property
-    def value(self) -> float:
-        if self.winner is not None:
-            return float(self.window[self.winner])
-        # Padding adds zeros to the sum; count_include_pad only changes the divisor.
-        return float(self.window[~self.padding].astype(np.float64).sum() / self.divisor)
-
-    @property
-    def winner_position(self) -> tuple[int, int] | None:
-        """(row, col) in the input of the winning value (max-pool)."""
-        if self.winner is None:
-            return None
-        return int(self.rows[self.winner[0]]), int(self.cols[self.winner[1]])
-
-    def reads(self, row: int, col: int) -> bool:
-        return bool(row in self.rows and col in self.cols)
-
-
-@dataclass(frozen=True)
-class Contribution:
-    index: int                   # position in the dense layer's input vector
-    input: float
-    weight: float
-    product: float
-    source: tuple[str, tuple[int, ...]] | None = None  # where the input came from before flattening
-
-
-@dataclass
-class DenseTerms:
-    """One output of a dense layer: y[j] = alpha * sum over i of x[i] * W[i, j] + bias[j]."""
-
-    input: str                   # the stage it reads (the flattened vector)
-    unit: int
-    inputs: np.ndarray           # [F] x
-    weights: np.ndarray          # [F] W[:, j]
-    products: np.ndarray         # [F] x * W[:, j] (float64)
-    bias: float
-    alpha: float = 1.0
-    sources: tuple[str, tuple[int, ...]] | None = None   # (stage, shape) the vector was flattened from
-    kind: str = "dense"
-
-    @property
-    def total(self) -> float:
-        return float(self.products.sum())
-
-    @property
-    def value(self) -> float:
-        return self.alpha * self.total + self.bias
-
-    def source(self, i: int) -> tuple[str, tuple[int, ...]] | None:
-        """(stage, index) the i-th input was flattened from, e.g. ('max_pool2d_2', (5, 1, 2))."""
-        if self.sources is None:
-            return None
-        stage, shape = self.sources
-        return stage, tuple(int(k) for k in np.unravel_index(i, shape))
-
-    def top(self, k: int = 10) -> list[Contribution]:
-        """The k inputs with the largest |x * w|, largest first."""
-        order = np.argsort(-np.abs(self.products), kind="stable")[:k]
-        return [Contribution(int(i), float(self.inputs[i]), float(self.weights[i]), float(self.products[i]),
-                             self.source(int(i))) for i in order]
-
-
-@dataclass
-class SoftmaxTerms:
-    """p[k] = exp(z[k] - m) / sum over j of exp(z[j] - m), m = max of z."""
-
-    input: str
-    index: int
-    logits: np.ndarray           # [K] z
-    shift: float                 # m
-    exps: np.ndarray             # [K] exp(z - m) (float64)
-    kind: str = "softmax"
-
-    @property
-    def total(self) -> float:
-        return float(self.exps.sum())
-
-    @property
-    def value(self) -> float:
-        return float(self.exps[self.index] / self.total)
-
-
-@dataclass
-class CopyTerms:
-    """A flatten or reshape: the number is copied from another position, not computed."""
-
-    op: str
-    input: str
-    source: tuple[int, ...]      # index in the input stage
-    value: float
-    kind: str = "copy"
-
-
-@dataclass
-class BinaryTerms:
-    """An element-wise op of two computed tensors (a residual Add, say): y = a op b."""
-
-    op: str
-    inputs: tuple[str, str]
-    a: float
-    b: float
-    kind: str = "binary"
-
-    @property
-    def value(self) -> float:
-        return _binary(self.op, self.a, self.b)
-
-
-@dataclass
-class OtherTerms:
-    """An op whose arithmetic is not broken down; the value is the forward pass's."""
-
-    op: str
-    value: float
-    kind: str = "other"
-
-
-Terms = InputTerms | ConvTerms | PoolTerms | DenseTerms | SoftmaxTerms | CopyTerms | BinaryTerms | OtherTerms
-
-
-# -- what was then done to that one number ---------------------------------------------------------
-
-@dataclass
-class Step:
-    """One per-unit op applied to the number: ``output = formula(terms)``."""
-
-    op: str
-    stage: str                   # the stage it produces
-    title: str
-    template: str                # e.g. "({x} - {mean}) / sqrt({var} + {eps}) * {gamma} + {beta}"
-    terms: dict[str, float]      # the numbers, "x" is the incoming value
-    output: float
-
-    @property
-    def formula(self) -> str:
-        """The formula with names: "(x - mean) / sqrt(var + eps) * gamma + beta"."""
-        return self.template.replace("{", "").replace("}", "")
-
-    def text(self, digits: int = 4) -> str:
-        """The formula with the numbers: "(1.2034 - 0.0512) / sqrt(0.881 + 1e-05) * ... = 1.3589"."""
-        shown = {k: _fmt(v, digits) for k, v in self.terms.items()}
-        return f"{self.template.format(**shown)} = {_fmt(self.output, digits)}"
-
-
-@dataclass
-class Explanation:
-    """How the unit ``index`` of ``stage`` was computed. See the module docstring."""
-
-    stage: str
-    title: str
-    index: tuple[int, ...]       # (channel, row, col) in a map, (i,) in a vector
-    terms: Terms
-    steps: list[Step]
-    computed: float              # the NumPy forward pass's value for this unit
-    downstream: list[PoolTerms] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    used: bool = True            # False: no later layer reads this unit (it is dimmed on honest maps)
-    receptive_field: Field | None = None   # the input pixels it depends on
-    onnxruntime: float | None = None   # ONNX Runtime's value when the stage is a graph output
-
-    @property
-    def value(self) -> float:
-        """Recomputed from the terms and steps (float64)."""
-        return self.steps[-1].output if self.steps else float(self.terms.value)
+__all__ = ["BinaryTerms", "Contribution", "ConvTerms", "CopyTerms", "DenseTerms", "ExplainError", "Explanation",
+           "InputTerms", "OtherTerms", "PoolTerms", "SoftmaxTerms", "Step", "Terms", "as_text", "explain",
+           "folded_batch_norm", "pool_terms"]
 
 
 # -- building one ----------------------------------------------------------------------------------
@@ -391,10 +178,6 @@ def _flatten_source(net: Network, name: str) -> tuple[str, tuple[int, ...]] | No
     return (name, net.stage(name).shape) if moved else None
 
 
-def _binary(op: str, a: float, b: float) -> float:
-    return {"Add": a + b, "Sub": a - b, "Mul": a * b}.get(op, a / b if b else math.copysign(math.inf, a))
-
-
 def _step(net: Network, node: Node, x: float, index: tuple[int, ...], shape) -> Step:
     def const(i: int) -> np.ndarray:
         return net.constants[node.inputs[i]]
@@ -427,7 +210,7 @@ def _step(net: Network, node: Node, x: float, index: tuple[int, ...], shape) -> 
         c = float(np.broadcast_to(const(k), (1, *shape))[(0, *index)])
         sym = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/"}[node.op]
         template = f"{{c}} {sym} {{x}}" if k == 0 else f"{{x}} {sym} {{c}}"
-        out = _binary(node.op, c, x) if k == 0 else _binary(node.op, x, c)
+        out = binary_op(node.op, c, x) if k == 0 else binary_op(node.op, x, c)
         return Step(node.op, node.outputs[0], title, template, {"x": x, "c": c}, out)
     return Step(node.op, node.outputs[0], title, "{x}", {"x": x}, x)  # Identity, Dropout
 
@@ -470,19 +253,11 @@ def _downstream(net: Network, values: dict[str, np.ndarray], stage: str, index: 
     return found
 
 
-def _fmt(v: float, digits: int) -> str:
-    if v == 0:
-        return "0"
-    if abs(v) >= 1e-3 and abs(v) < 1e5:
-        return f"{v:.{digits}f}".rstrip("0").rstrip(".")
-    return f"{v:.{digits - 1}g}"
-
-
 def as_text(e: Explanation, net: Network, digits: int = 4, channels: int = 3) -> str:
     """The explanation as plain lines (for logs, tooltips, tests and reading in a terminal);
     a conv lists the ``channels`` input channels with the largest sums."""
     def f(v) -> str:
-        return _fmt(float(v), digits)
+        return format_number(float(v), digits)
 
     def grid(a) -> str:
         return "[" + "; ".join(" ".join(f(v) for v in row) for row in a) + "]"

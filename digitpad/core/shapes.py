@@ -21,7 +21,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .forward import Geometry, Network, geometry
+from .forward import Network
+from .onnx_ops import Geometry, geometry
 
 
 @dataclass(frozen=True)
