@@ -74,15 +74,15 @@ def test_click_a_conv1_pixel_shows_its_arithmetic(shipped, qtbot):
     assert panel.title.text() == "conv1 · map 5 · row 0, col 0"
     _check_header(panel, e, float(wb.prediction.activations["conv1"][5, 0, 0]))
     t = e.terms
-    row = panel.rows[0]
-    assert row.isVisibleTo(panel) and not panel.bars.isVisibleTo(panel)   # one input channel: no bars
+    row = panel.terms.rows[0]
+    assert row.isVisibleTo(panel) and not panel.terms.bars.isVisibleTo(panel)   # one input channel: no bars
     _grid_equals(row.window, t.window[0], t.padding)
     assert row.window.padding[0].all() and row.window.padding[:, 0].all() and row.window.texts[0][0] == "pad"
     _grid_equals(row.kernel, t.kernel[0])
     _grid_equals(row.products, t.products[0])
     assert row.window.texts[1][1] == short(t.window[0, 1, 1])
     assert row.title.text() == f"Input channel 0: Σ products = {num(t.sums[0])}"
-    assert _bias_and_total(t) in panel.total.text()
+    assert _bias_and_total(t) in panel.terms.total.text()
     ops = [s.op for s in e.steps]   # the shipped model keeps batch norm as a step; a folded one has none
     assert ops in (["Relu"], ["BatchNormalization", "Relu"])
     assert all(step_text(step) in panel.steps_text.text() for step in e.steps)
@@ -103,18 +103,18 @@ def test_click_a_conv3_pixel_many_channels_usefully(shipped, qtbot):
     assert panel.title.text() == f"conv3 · map {ch} · row {r}, col {c}"
     _check_header(panel, e, float(acts[ch, r, c]))
     # 64 per-channel sums as sorted bars, the three largest |sum| expanded with their grids
-    assert panel.bars.isVisibleTo(panel) and len(panel.bars.values) == 64
-    assert np.allclose(panel.bars.values, np.sort(t.sums)[::-1])
+    assert panel.terms.bars.isVisibleTo(panel) and len(panel.terms.bars.values) == 64
+    assert np.allclose(panel.terms.bars.values, np.sort(t.sums)[::-1])
     top = np.argsort(-np.abs(t.sums), kind="stable")[:3]
-    for row, i in zip(panel.rows, top):
+    for row, i in zip(panel.terms.rows, top):
         assert row.title.text().startswith(f"Input channel {t.channels[i]} (")
         assert row.title.text().endswith(f"Σ products = {num(t.sums[i])}")
         _grid_equals(row.window, t.window[i], t.padding)
         _grid_equals(row.kernel, t.kernel[i])
         _grid_equals(row.products, t.products[i])
     rest = float(t.sums.sum() - t.sums[top].sum())
-    assert f"The other 61 channels add {num(rest)}" in panel.total.text()
-    assert f"Σ over 64 channels = {num(t.total)}{_bias_and_total(t)}" in panel.total.text()
+    assert f"The other 61 channels add {num(rest)}" in panel.terms.total.text()
+    assert f"Σ over 64 channels = {num(t.total)}{_bias_and_total(t)}" in panel.terms.total.text()
     # the pooling window it falls into, winner marked
     [w] = e.downstream
     grid = panel.downstream_grids[0]
@@ -122,8 +122,8 @@ def test_click_a_conv3_pixel_many_channels_usefully(shipped, qtbot):
     _grid_equals(grid, w.window)
     # a bar click expands that channel first
     weakest = int(t.channels[np.argmin(np.abs(t.sums))])
-    panel.bars.chosen.emit(weakest)
-    assert panel.rows[0].title.text().startswith(f"Input channel {weakest} (your pick)")
+    panel.terms.bars.chosen.emit(weakest)
+    assert panel.terms.rows[0].title.text().startswith(f"Input channel {weakest} (your pick)")
     # the unit's receptive field is outlined on the input
     assert wb.input_view.outline == p.receptive_field("conv3", ch, r, c).box
 
@@ -142,11 +142,11 @@ def test_a_pooled_stage_is_checked_against_onnxruntime(shipped, qtbot):
     assert e.terms.kind == "pool" and e.onnxruntime is None    # not a graph output...
     ort_value = wb.stepwise.probe.value(wb.model_input, pool.name, (9, 3, 4))
     _check_header(tab.panel, e, ort_value)                      # ...but the probe asks ONNX Runtime
-    grid = tab.panel.grid
+    grid = tab.panel.terms.grid
     _grid_equals(grid, e.terms.window)
     assert grid.marks == {e.terms.winner: "winner"}
     wr, wc = e.terms.winner_position
-    assert f"max = <b>{num(e.value)}</b>, at row {wr}, col {wc}" in tab.panel.total.text()
+    assert f"max = <b>{num(e.value)}</b>, at row {wr}, col {wc}" in tab.panel.terms.total.text()
 
 
 def test_a_logit_lists_its_largest_contributions_and_leads_to_them(shipped, qtbot):
@@ -163,12 +163,12 @@ def test_a_logit_lists_its_largest_contributions_and_leads_to_them(shipped, qtbo
     assert panel.title.text() == f"logits [{j}] (class {p.classes[j]})"
     _check_header(panel, e, float(wb.prediction.logits[j]))
     top = e.terms.top(12)
-    rows = panel.contributions.rows
+    rows = panel.terms.contributions.rows
     assert [r[1:] for r in rows] == [(c.input, c.weight, c.product) for c in top]
     assert rows[0][0] == f"x[{top[0].index}]  ← MaxPool 3 {list(top[0].source[1])}"
-    assert f"+ bias <b>{num(e.terms.bias)}</b> = <b>{num(e.value)}</b>" in panel.total.text()
+    assert f"+ bias <b>{num(e.terms.bias)}</b> = <b>{num(e.value)}</b>" in panel.terms.total.text()
     # a contribution row leads to the unit it came from, and Back returns
-    panel.contributions.chosen.emit(0)
+    panel.terms.contributions.chosen.emit(0)
     assert (tab.stage, tab.index) == (top[0].source[0], top[0].source[1])
     assert panel.explanation.terms.kind == "pool"
     tab.back.click()
@@ -176,8 +176,8 @@ def test_a_logit_lists_its_largest_contributions_and_leads_to_them(shipped, qtbo
     # softmax: exp and normalisation with the numbers
     tab.show_unit("probs", (j,))
     s = tab.panel.explanation.terms
-    assert f"{num(s.exps[j])} / {num(s.total)} = <b>{num(s.value)}</b>" in tab.panel.total.text()
-    assert num(s.exps[j]) in tab.panel.table.text()
+    assert f"{num(s.exps[j])} / {num(s.total)} = <b>{num(s.value)}</b>" in tab.panel.terms.total.text()
+    assert num(s.exps[j]) in tab.panel.terms.table.text()
     _check_header(tab.panel, tab.panel.explanation, float(wb.prediction.probs[j]))
 
 
@@ -234,7 +234,7 @@ def test_explanation_follows_the_drawing_only_when_shown(shipped, qtbot, monkeyp
     e = explain(wb.model_input, "conv2", 0, 7, 7)
     assert not np.array_equal(first_input, wb.model_input)
     assert tab.panel.explanation.value == e.value and tab.panel.value.text() == f"= {num(e.value)}"
-    assert np.array_equal(tab.panel.rows[0].window.values, e.terms.window[np.argsort(-np.abs(e.terms.sums),
+    assert np.array_equal(tab.panel.terms.rows[0].window.values, e.terms.window[np.argsort(-np.abs(e.terms.sums),
                                                                                     kind="stable")[0]])
 
 

@@ -255,7 +255,8 @@ class Workbench(QWidget):
             return
         from .arithmetic_link import ArithmeticLink
         from .arithmetic_tab import ArithmeticTab
-        from .inspect import FeatureMapsView, KernelsView
+        from .feature_maps import FeatureMapsView
+        from .kernels import KernelsView
         from .shapes_view import ShapesView
 
         self.shapes_view = ShapesView(self.stepwise)
