@@ -101,9 +101,14 @@ def to_batch(images_u8: torch.Tensor, full_scale: int = 255) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
-def loss_fn(logits: torch.Tensor, y: torch.Tensor, label_smoothing: float, nondigit_weight: float) -> torch.Tensor:
+def loss_fn(logits: torch.Tensor, y: torch.Tensor, label_smoothing: float,
+            nondigit_weight: float | None) -> torch.Tensor:
     """Cross-entropy on digits; on non-digits (label NOT_DIGIT) the cross-entropy to a uniform
-    distribution over the classes, times ``nondigit_weight`` (outlier exposure, Hendrycks et al.)."""
+    distribution over the classes, times ``nondigit_weight`` (outlier exposure, Hendrycks et al.).
+    ``nondigit_weight=None``: the training set has no non-digits, plain cross-entropy (the
+    uniform term and the mask cost 0.1-0.2 ms a step at batch 64, a tiny net's step is ~5 ms)."""
+    if nondigit_weight is None:
+        return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
     digit = y >= 0
     ce = F.cross_entropy(logits, y.clamp_min(0), label_smoothing=label_smoothing, reduction="none")
     uniform = -F.log_softmax(logits, dim=1).mean(dim=1)
@@ -160,6 +165,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     memory.check(model, cfg.batch_size, n_train, data_bytes, device)
     train_x = torch.from_numpy(train_split.images.copy()).to(device)  # copy: IDX arrays are read-only views
     train_y = torch.from_numpy(train_split.labels).to(device)
+    nondigit_weight = cfg.nondigit_weight if bool((train_y < 0).any()) else None
     test_x = torch.from_numpy(test_split.images.copy()).to(device)
     test_y = torch.from_numpy(test_split.labels).to(device)
 
@@ -229,7 +235,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 x, y = to_batch(train_x[idx], scale), train_y[idx]
                 if cfg.augment:
                     x = augment(x, aug_cfg, gen)
-                loss = loss_fn(model(x), y, cfg.label_smoothing, cfg.nondigit_weight)
+                loss = loss_fn(model(x), y, cfg.label_smoothing, nondigit_weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -23,6 +23,8 @@ def test_the_loss_is_cross_entropy_on_digits_and_uniform_on_non_digits():
     logits = torch.randn(6, 10)
     y = torch.tensor([3, 1, 4, 1, 5, 9])
     assert torch.allclose(loss_fn(logits, y, 0.05, 0.5), F.cross_entropy(logits, y, label_smoothing=0.05))
+    # without non-digits in the training set (weight None) it is the same loss, by the short way
+    assert torch.allclose(loss_fn(logits, y, 0.05, None), loss_fn(logits, y, 0.05, 0.5))
     y_nd = torch.tensor([3, data.NOT_DIGIT, 4, 1, data.NOT_DIGIT, 9])
     per = F.cross_entropy(logits, y_nd.clamp_min(0), reduction="none")
     uniform = -F.log_softmax(logits, 1).mean(1)
