@@ -228,7 +228,6 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
 
         rule = calibrate.calibrate(result.model, cfg, result.test_split.images, reporter.log)
         reporter.log(f"exporting {out} ...")
-        final = result.history[-1] if result.history else {}
         warnings = finish.run_warnings(result.history)
         training = {"config": cfg.to_dict(), "preset": args.preset if resume is None else None,
                     "device": result.device, "seconds": round(result.elapsed_s, 2),
@@ -236,7 +235,7 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
                     "weights_sha256": checkpoint.weights_digest(result.model.state_dict()),
                     "parent": _parent(resume, init), "warnings": warnings, "data": sources}
         meta = export.export(result.model, out, arch=cfg.arch, dataset=cfg.dataset,
-                             metrics={k: final[k] for k in ("test_accuracy", "test_loss", "train_loss") if k in final},
+                             metrics=finish.final_metrics(result.history),
                              training=training, parity_images=result.test_split.images,
                              parity_scale=result.test_split.full_scale,
                              parity_reference=result.test_probs, not_digit=rule)

@@ -31,6 +31,12 @@ def check_writable(out: Path) -> None:
         probe.unlink(missing_ok=True)
 
 
+def final_metrics(history: list[dict]) -> dict:
+    """The model file's ``metrics``: the last epoch's test and train figures."""
+    final = history[-1] if history else {}
+    return {k: final[k] for k in ("test_accuracy", "test_loss", "train_loss", "train_accuracy") if k in final}
+
+
 def run_warnings(history: list[dict]) -> list[str]:
     """What the user must know about a finished run before using its model."""
     if not history:

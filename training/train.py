@@ -230,12 +230,17 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             perm_dev = perm.to(device)
             aug_cfg = mild_aug if epoch >= cfg.epochs - cfg.mild_epochs else full_aug
             loss_sum, loss_n = torch.zeros((), device=device), 0
+            # Train accuracy as Keras and the tutorials report it: the running share of each
+            # batch's digits the model got right as it trained (augmented, weights moving), on
+            # the device, so no step waits for it and no second pass over the data is needed.
+            correct, digits = torch.zeros((), device=device), torch.zeros((), device=device)
             while step_in_epoch < steps_per_epoch:
                 idx = perm_dev[step_in_epoch * cfg.batch_size:(step_in_epoch + 1) * cfg.batch_size]
                 x, y = to_batch(train_x[idx], scale), train_y[idx]
                 if cfg.augment:
                     x = augment(x, aug_cfg, gen)
-                loss = loss_fn(model(x), y, cfg.label_smoothing, nondigit_weight)
+                logits = model(x)
+                loss = loss_fn(logits, y, cfg.label_smoothing, nondigit_weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -246,6 +251,8 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 global_step += 1
                 loss_sum += loss.detach()
                 loss_n += 1
+                correct += (logits.detach().argmax(1) == y).sum()   # a non-digit's label (-1) never matches
+                digits += (y >= 0).sum()
                 elapsed = time.monotonic() - run_t0
                 rate = (global_step - run_step0) * cfg.batch_size / max(elapsed, 1e-9)
                 # The last step of an epoch, and the step a stop lands on, always reach the app.
@@ -267,7 +274,8 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             metrics, test_probs = evaluate(evaluated, test_x, test_y, full_scale=scale)
             epoch += 1
             step_in_epoch, perm = 0, None
-            record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(), **metrics,
+            record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(),
+                      "train_accuracy": (correct / digits.clamp_min(1)).item(), **metrics,
                       "lr": sched.get_last_lr()[0], "elapsed_s": prior_s + time.monotonic() - t0}
             history.append(record)
             if metrics["test_accuracy"] > best_acc:
@@ -276,8 +284,8 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                                                   evaluated.state_dict().items()}}
             save(epoch, 0, None)
             reporter.emit("epoch", epochs=cfg.epochs, checkpoint=str(ckpt_path), **record)
-            reporter.log(f"epoch {epoch}/{cfg.epochs}: test accuracy {metrics['test_accuracy']:.2%}, "
-                         f"test loss {metrics['test_loss']:.4f}")
+            reporter.log(f"epoch {epoch}/{cfg.epochs}: test accuracy {metrics['test_accuracy']:.2%} "
+                         f"(train {record['train_accuracy']:.2%}), test loss {metrics['test_loss']:.4f}")
             if stop.requested and epoch < cfg.epochs:  # the stop came during the last step or the evaluation
                 status = "stopped"
                 reporter.log(f"stopped after epoch {epoch}/{cfg.epochs}; checkpoint {ckpt_path} "

@@ -239,7 +239,7 @@ def _layers(items: Any) -> list[LayerInfo]:
 
 
 # Metrics the app shows, with their ranges; any other metric must still be a finite number.
-_FRACTIONS = ("test_accuracy", "parity_top1_agreement")
+_FRACTIONS = ("test_accuracy", "train_accuracy", "parity_top1_agreement")
 _NON_NEGATIVE = ("test_loss", "train_loss", "parity_max_prob_diff", "parity_images")
 
 

@@ -29,10 +29,15 @@ def test_tiny_run_learns_and_streams_events_in_order(tmp_path, mnist_dir):
     final = [e for e in events if e["event"] == "epoch"][-1]
     # 600 real digits, 2 epochs: far above the 10% of chance on the 10,000 test images.
     assert final["test_accuracy"] > 0.6
+    # Train accuracy beside test: the running share of the epoch's batches it got right, so the
+    # second epoch (trained all through) is above the first (which began from random weights).
+    first = [e for e in events if e["event"] == "epoch"][0]
+    assert 0.0 <= first["train_accuracy"] < final["train_accuracy"] <= 1.0
     assert out.is_file() and out.with_suffix(".ckpt.pt").is_file() and out.with_suffix(".run.json").is_file()
     meta = contract.ModelMetadata.from_json(
         {p.key: p.value for p in onnx.load(out).metadata_props}[contract.METADATA_KEY])
     assert meta.metrics["test_accuracy"] == pytest.approx(final["test_accuracy"])
+    assert meta.metrics["train_accuracy"] == pytest.approx(final["train_accuracy"])
     assert meta.metrics["parity_top1_agreement"] == 1.0
     assert meta.training["config"]["limit"] == 600 and meta.training["device"] == "cpu"
     run_log = json.loads(out.with_suffix(".run.json").read_text())

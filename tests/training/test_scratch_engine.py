@@ -47,6 +47,9 @@ def test_seed004_preset_learns_exports_and_streams_events(tmp_path, mnist_dir):
     meta = _meta(out)
     assert meta.input_spec == contract.OPTDIGITS_INPUT and meta.dataset == "optdigits" and meta.arch == "seed004"
     assert meta.metrics["test_accuracy"] == pytest.approx(final["test_accuracy"])
+    first = [e for e in events if e["event"] == "epoch"][0]
+    assert 0.0 <= first["train_accuracy"] < final["train_accuracy"] <= 1.0   # running, as the PyTorch engine's
+    assert meta.metrics["train_accuracy"] == pytest.approx(final["train_accuracy"])
     assert meta.metrics["parity_top1_agreement"] == 1.0 and meta.metrics["parity_max_prob_diff"] < 1e-5
     assert meta.training["engine"] == "numpy" and meta.training["run_id"] == start["run_id"]
     assert "torch" not in meta.training["versions"]

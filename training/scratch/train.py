@@ -173,11 +173,14 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
         while epoch < cfg.epochs:
             if perm is None:
                 perm = rng.permutation(len(y_train))
-            loss_sum, loss_n = 0.0, 0
+            loss_sum, loss_n, correct, seen = 0.0, 0, 0, 0   # train accuracy: running, as training/train.py's
             while step_in_epoch < steps_per_epoch:
                 idx = perm[step_in_epoch * cfg.batch_size:(step_in_epoch + 1) * cfg.batch_size]
                 lr = learning_rate(cfg, global_step, total_steps)
-                loss = ce.forward(net.forward(x_train[idx]), y_train[idx])
+                logits = net.forward(x_train[idx])
+                loss = ce.forward(logits, y_train[idx])
+                correct += int((logits.argmax(1) == y_train[idx]).sum())
+                seen += len(idx)
                 net.backward(ce.backward())
                 sgd_step(net, lr, cfg.weight_decay)
                 if ema is not None:
@@ -204,13 +207,14 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
             metrics = evaluate(evaluated(), x_test, y_test)
             epoch += 1
             step_in_epoch, perm = 0, None
-            record = {"epoch": epoch, "train_loss": loss_sum / max(loss_n, 1), **metrics,
+            record = {"epoch": epoch, "train_loss": loss_sum / max(loss_n, 1),
+                      "train_accuracy": correct / max(seen, 1), **metrics,
                       "lr": learning_rate(cfg, global_step, total_steps), "elapsed_s": prior_s + time.monotonic() - t0}
             history.append(record)
             save(epoch, 0, None)
             reporter.emit("epoch", epochs=cfg.epochs, checkpoint=str(ckpt_path), **record)
-            reporter.log(f"epoch {epoch}/{cfg.epochs}: test accuracy {metrics['test_accuracy']:.2%}, "
-                         f"test loss {metrics['test_loss']:.4f}")
+            reporter.log(f"epoch {epoch}/{cfg.epochs}: test accuracy {metrics['test_accuracy']:.2%} "
+                         f"(train {record['train_accuracy']:.2%}), test loss {metrics['test_loss']:.4f}")
             if stop.requested:
                 status = "stopped" if epoch < cfg.epochs else status
                 break
@@ -252,11 +256,10 @@ def run(args, given: dict[str, Any], reporter: Reporter) -> int:
         return 0
     with StopFlag() as stop:  # as in the PyTorch engine: a finished run's model is written first
         reporter.log(f"exporting {out} ...")
-        final = result.history[-1] if result.history else {}
         warnings = finish.run_warnings(result.history)
         meta = export.export(
             result.net, out, arch=cfg.arch, dataset=cfg.dataset,
-            metrics={k: final[k] for k in ("test_accuracy", "test_loss", "train_loss") if k in final},
+            metrics=finish.final_metrics(result.history),
             training={"config": cfg.to_dict(), "preset": args.preset if resume is None else None, "engine": "numpy",
                       "run_id": result.run_id, "weights_sha256": checkpoint.weights_sha256(result.net.state()),
                       "parent": None, "device": "cpu", "seconds": round(result.elapsed_s, 2),
