@@ -169,9 +169,7 @@ class EngineRunner(QObject):
     def shutdown(self) -> None:
         """The app is closing: the warm engine goes (a running one is the tab's to stop)."""
         if self._warm is not None:
-            self._warm.closeWriteChannel()
-            self._warm.kill()
-            self._warm.waitForFinished(2000)
+            stop_child(self._warm)
             self._warm = None
 
     def _warm_gone(self, proc: QProcess) -> None:
@@ -316,6 +314,15 @@ class EngineRunner(QObject):
         return f"the training process exited with code {code}"
 
 
+def stop_child(proc: QProcess | None) -> None:
+    """A child process whose answer is no longer wanted (the app is closing): its signals are
+    dropped, it is killed and reaped, so Qt never destroys a QProcess that is still running."""
+    if proc is not None and proc.state() != QProcess.NotRunning:
+        proc.blockSignals(True)
+        proc.kill()
+        proc.waitForFinished(2000)
+
+
 class DeviceProbe(QObject):
     """Whether CUDA can be offered, found without importing torch here.
 
@@ -340,6 +347,9 @@ class DeviceProbe(QObject):
         self._proc.finished.connect(self._probe_finished)
         self._proc.errorOccurred.connect(lambda _e: self._answer(False, "could not ask PyTorch about CUDA"))
         self._proc.start()
+
+    def stop(self) -> None:
+        stop_child(self._proc)
 
     def _probe_finished(self, code: int, _status) -> None:
         out = bytes(self._proc.readAllStandardOutput()).decode(errors="replace").split()
@@ -371,6 +381,9 @@ class ArchLister(QObject):
         self._proc.setArguments(commands.engine_command()[1:] + ["--list-archs"])
         self._proc.finished.connect(self._done)
         self._proc.start()
+
+    def stop(self) -> None:
+        stop_child(self._proc)
 
     def _done(self, code: int, _status) -> None:
         if code == 0:

@@ -114,3 +114,26 @@ def test_first_frame_comes_before_the_slow_parts(tmp_path, random_model):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "AT_FIRST_FRAME {'pyqtgraph': False, 'tabs': False, 'loaded': True} LATER True" in result.stdout, \
         result.stdout + result.stderr[-2000:]
+
+
+def test_closing_at_once_leaves_no_child_process_running(tmp_path, random_model):
+    """Opening the Train tab starts child processes (the arch list, the CUDA probe, a warm
+    engine); closing the window a moment later stops and reaps every one of them."""
+    result = run_python(f"""
+        from PySide6.QtCore import QProcess
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from digitpad.app import MainWindow
+        w = MainWindow(model_path={str(random_model)!r})
+        w.show()
+        w.tabs.setCurrentWidget(w.training)
+        app.processEvents()
+        children = w.findChildren(QProcess)
+        print("STARTED", sum(p.state() != QProcess.NotRunning for p in children))
+        w.close()
+        print("RUNNING", sum(p.state() != QProcess.NotRunning for p in children))
+        del w
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "STARTED 0" not in result.stdout and "RUNNING 0" in result.stdout, result.stdout
+    assert "Destroyed while process" not in result.stderr, result.stderr[-2000:]

@@ -121,6 +121,8 @@ class TrainingTab(QWidget):
 
     def shutdown(self) -> None:
         self.runner.shutdown()
+        self.device_probe.stop()
+        self.arch_lister.stop()
 
     def start_probes(self) -> None:
         """Ask the engine (in child processes) for its architectures and about CUDA, once."""
