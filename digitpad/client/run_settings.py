@@ -72,6 +72,19 @@ def preset_names() -> list[tuple[str, str]]:
     return [(name, text) for name, (text, _overrides) in PRESETS.items()]
 
 
+def preset_extras(name: str) -> list[str]:
+    """What preset ``name`` brings to a run that the form does not show, in words (empty: nothing)."""
+    cfg = preset(name)
+    extras = [f"{cfg.synthetic:,} template-drawn digits" if cfg.synthetic else "",
+              f"{cfg.restroke:,} re-stroked MNIST digits" if cfg.restroke else "",
+              f"the UNIPEN training writers' digits drawn {cfg.real_writers} times each" if cfg.real_writers else "",
+              f"{cfg.nondigits:,} generated non-digits" if cfg.nondigits else "",
+              f"weight averaging (EMA {cfg.ema:g})" if cfg.ema else "",
+              f"label smoothing {cfg.label_smoothing:g}" if cfg.label_smoothing else "",
+              f"milder augmentation over the last {cfg.mild_epochs} epochs" if cfg.augment and cfg.mild_epochs else ""]
+    return [e for e in extras if e]
+
+
 # The form fields a preset sets; a form whose fields differ from its preset's is "custom".
 PRESET_FIELDS = ("engine", "arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed")
 

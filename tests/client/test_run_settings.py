@@ -91,3 +91,12 @@ def test_the_engine_is_a_preset_field_and_the_base_follows_engine_and_input_size
     s.preset, s.engine, s.arch, s.dataset = "custom", "numpy", "seed004", "optdigits"
     assert s.base() == "seed004"
     assert KNOWN_ARCHS[0].input_size == 28 and next(a for a in KNOWN_ARCHS if a.name == "seed004").input_size == 8
+
+
+def test_preset_extras_say_what_the_form_does_not_show():
+    from digitpad.client.run_settings import preset_extras
+
+    default = preset_extras("default")
+    assert "20,000 template-drawn digits" in default and "20,000 generated non-digits" in default
+    assert any("EMA 0.999" in e for e in default) and any("last 3 epochs" in e for e in default)
+    assert preset_extras("seed001") == [] and preset_extras("fast") == []

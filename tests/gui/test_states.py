@@ -180,6 +180,27 @@ def test_a_new_runs_empty_charts_drop_the_old_axes(qtbot):
     assert "train" in view.plots["test_accuracy"].title_text
 
 
+def test_a_constant_learning_rate_is_drawn_mid_height_not_on_the_floor(qtbot):
+    from digitpad.client.state import RunState
+    from digitpad.gui.train.curves import CurvesView
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    st = RunState(status="running")
+    st.feed({"event": "start", "total_steps": 500, "steps_per_epoch": 500, "config": {"epochs": 1}})
+    for s in range(10, 301, 10):
+        st.feed({"event": "step", "step": s, "loss": 1.0 / s, "lr": 0.001, "elapsed_s": s / 50})
+    view.show_live(st)
+    (_x0, _x1), (y0, y1) = view.plots["lr"].item.viewRange()
+    assert (y0, y1) == pytest.approx((0.0, 0.002), abs=1e-4)   # 0.001 at half height (was 0..1)
+    for s in range(310, 501, 10):   # the rate starts to move: the axis follows it again
+        st.feed({"event": "step", "step": s, "loss": 1.0 / s, "lr": 0.001 * (500 - s) / 200, "elapsed_s": s / 50})
+    view.show_live(st)
+    view.plots["lr"].item.getViewBox().updateAutoRange()   # pyqtgraph applies it when it next paints
+    (_x0, _x1), (y0, y1) = view.plots["lr"].item.viewRange()
+    assert 0.001 <= y1 < 0.0015 and y0 < 0.0002
+
+
 def test_evaluate_drops_old_results_after_an_error(qtbot, pattern_model, known_set, tmp_path, monkeypatch):
     from digitpad.app import MainWindow
     from digitpad.gui.evaluate import view as view_module

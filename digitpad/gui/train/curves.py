@@ -92,6 +92,7 @@ class _Plot:
         self.series: list[tuple[str, np.ndarray, np.ndarray, pg.PlotDataItem]] = []
         self.keys: list[str] = []   # the series' keys (train accuracy shares the accuracy plot)
         self.raw: list[pg.PlotDataItem] = []
+        self.flat_at: float | None = None   # the value of a curve that never changes (see _fit_flat)
         self.label = pg.TextItem("", color=style.TEXT, anchor=(1, 0), fill=pg.mkBrush(255, 255, 255, 220))
         self.label.setZValue(100)
         self.item.addItem(self.label, ignoreBounds=True)
@@ -199,6 +200,7 @@ class CurvesView(QWidget):
             for item in p.raw:
                 p.item.removeItem(item)
             p.series, p.keys, p.raw = [], [], []
+            p.flat_at = None
             p.label.hide()
             p.vline.hide()
             p.note.hide()
@@ -263,6 +265,7 @@ class CurvesView(QWidget):
         self._say_what_is_missing()
         if self.records:
             self._autorange()
+            self._fit_flat()
 
     def _say_what_is_missing(self) -> None:
         """A plot left empty by the runs shown says why (a run from a shell has no step curve)."""
@@ -345,6 +348,21 @@ class CurvesView(QWidget):
             xs = [h["epoch"] if self.x_mode == "step" else h.get("elapsed_s", math.nan) for h in have]
             self._set(SHARED.get(key, key), index, np.asarray(xs, float), np.asarray([h[key] for h in have], float))
         self._accuracy_title()
+        self._fit_flat()
+
+    def _fit_flat(self) -> None:
+        """A curve that never changes (a constant learning rate, one point so far) is drawn at
+        mid-height on 0..2x its value. Left to pyqtgraph, a zero-height range becomes +-0.5, and
+        a learning rate of 0.001 lies on the floor of a 0..1 axis, looking like zero."""
+        for p in self.plots.values():
+            ys = [y[np.isfinite(y)] for _l, _x, y, _i in p.series if len(y)]
+            ys = np.concatenate(ys) if ys else np.zeros(0)
+            value = float(ys[0]) if ys.size and ys[0] > 0 and ys.min() == ys.max() else None
+            if value is not None and value != p.flat_at:
+                p.item.setYRange(0, 2 * value, padding=0)
+            elif value is None and p.flat_at is not None:
+                p.item.enableAutoRange(axis="y")
+            p.flat_at = value
 
     def _set(self, key: str, index: int, xs, ys, raw=None) -> None:
         p = self.plots[key]

@@ -39,6 +39,7 @@ from digitpad.client.run_settings import (
     ArchInfo,
     RunSettings,
     format_params,
+    preset_extras,
     preset_names,
 )
 from digitpad.client.state import format_duration, plural
@@ -406,5 +407,6 @@ class RunForm(Card):
         if any(getattr(s, f) != getattr(ref, f) for f in PRESET_FIELDS):
             self.base_preset = name
             self.preset.setCurrentIndex(self.preset.findData("custom"))
-            self.preset_note.setText(f"Edited from the preset “{presets.title(name)}” ({name}); its extra data and "
-                                     f"weight averaging still apply.")
+            extras = preset_extras(name)
+            self.preset_note.setText(f"Edited from the preset “{presets.title(name)}” ({name})"
+                                     + (f"; it still brings {', '.join(extras)}." if extras else "."))

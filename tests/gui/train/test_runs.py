@@ -195,6 +195,9 @@ def test_editing_a_preset_keeps_it_as_the_base(tab):
     assert tab.form.epochs.value() == 8
     tab.form.epochs.setValue(11)
     assert tab.form.preset.currentData() == "custom" and "accurate" in tab.form.preset_note.text()
+    # what the preset still brings that the form does not show, and only that
+    assert "weight averaging (EMA 0.998)" in tab.form.preset_note.text()
+    assert "label smoothing 0.05" in tab.form.preset_note.text() and "non-digits" not in tab.form.preset_note.text()
     s = tab.form.settings()
     assert (s.preset, s.base_preset, s.epochs) == ("custom", "accurate", 11)
     args = commands.train_args(s, Path("m.onnx"))
@@ -247,3 +250,13 @@ def test_a_warm_engine_that_died_idle_is_not_used(tab, qtbot, mnist_dir):
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
         pass
     assert finished.args == ["completed"]
+
+
+def test_editing_a_tutorial_preset_claims_no_extras(tab):
+    i = tab.form.preset.findData("seed001")
+    tab.form.preset.setCurrentIndex(i)
+    tab.form.preset.activated.emit(i)
+    tab.form.epochs.setValue(2)
+    note = tab.form.preset_note.text()
+    assert tab.form.preset.currentData() == "custom" and "seed001" in note
+    assert "brings" not in note   # seed 001's recipe has no extra data and no weight averaging
