@@ -153,16 +153,25 @@ def test_saliency_colours_read_on_black():
     assert QColor(*drawn[:3]).blue() > QColor(*drawn[:3]).red()   # and it is the cool colour
 
 
-def test_a_new_runs_empty_charts_drop_the_old_axes(qtbot):
+def _live_run(qtbot, total_steps: int, epochs: int, steps: range, lr: float):
+    """A Train tab chart and the state of a run that has sent ``steps`` at a constant ``lr``."""
     from digitpad.client.state import RunState
-    from digitpad.gui.train.curves import EMPTY_RANGE, CurvesView
+    from digitpad.gui.train.curves import CurvesView
 
     view = CurvesView()
     qtbot.addWidget(view)
     st = RunState(status="running")
-    st.feed({"event": "start", "total_steps": 2000, "steps_per_epoch": 1000, "config": {"epochs": 2}})
-    for s in range(10, 2001, 10):
-        st.feed({"event": "step", "step": s, "loss": 5.0 / s, "lr": 0.1, "elapsed_s": s / 50})
+    st.feed({"event": "start", "total_steps": total_steps, "steps_per_epoch": total_steps // epochs,
+             "config": {"epochs": epochs}})
+    for s in steps:
+        st.feed({"event": "step", "step": s, "loss": 5.0 / s, "lr": lr, "elapsed_s": s / 50})
+    return view, st
+
+
+def test_a_new_runs_empty_charts_drop_the_old_axes(qtbot):
+    from digitpad.gui.train.curves import EMPTY_RANGE
+
+    view, st = _live_run(qtbot, 2000, 2, range(10, 2001, 10), lr=0.1)
     st.feed({"event": "epoch", "epoch": 1, "test_loss": 3.0, "test_accuracy": 0.5, "elapsed_s": 21.0})
     view.show_live(st)
     assert view.plots["train_loss"].item.viewRange()[0][1] > 1000
@@ -181,15 +190,7 @@ def test_a_new_runs_empty_charts_drop_the_old_axes(qtbot):
 
 
 def test_a_constant_learning_rate_is_drawn_mid_height_not_on_the_floor(qtbot):
-    from digitpad.client.state import RunState
-    from digitpad.gui.train.curves import CurvesView
-
-    view = CurvesView()
-    qtbot.addWidget(view)
-    st = RunState(status="running")
-    st.feed({"event": "start", "total_steps": 500, "steps_per_epoch": 500, "config": {"epochs": 1}})
-    for s in range(10, 301, 10):
-        st.feed({"event": "step", "step": s, "loss": 1.0 / s, "lr": 0.001, "elapsed_s": s / 50})
+    view, st = _live_run(qtbot, 500, 1, range(10, 301, 10), lr=0.001)
     view.show_live(st)
     (_x0, _x1), (y0, y1) = view.plots["lr"].item.viewRange()
     assert (y0, y1) == pytest.approx((0.0, 0.002), abs=1e-4)   # 0.001 at half height (was 0..1)
