@@ -82,6 +82,16 @@ class Reporter:
             self._last_step_emit = time.monotonic()
             self.emit("step", step=step, **data)
 
+    def epoch(self, record: dict[str, Any], epochs: int, checkpoint: str) -> None:
+        """An epoch is over (both engines): its event, and one line for people."""
+        self.emit("epoch", epochs=epochs, checkpoint=checkpoint, **record)
+        self.log(f"epoch {record['epoch']}/{epochs}: test accuracy {record['test_accuracy']:.2%} "
+                 f"(train {record['train_accuracy']:.2%}), test loss {record['test_loss']:.4f}")
+
+    def stopped_mid_epoch(self, epoch: int, step: int, steps_per_epoch: int, checkpoint: str) -> None:
+        self.log(f"stopped at epoch {epoch}, step {step}/{steps_per_epoch}; "
+                 f"checkpoint {checkpoint} (continue with --resume)")
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

@@ -268,8 +268,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             if stop.requested and step_in_epoch < steps_per_epoch:
                 save(epoch, step_in_epoch, perm)
                 status = "stopped"
-                reporter.log(f"stopped at epoch {epoch + 1}, step {step_in_epoch}/{steps_per_epoch}; "
-                             f"checkpoint {ckpt_path} (continue with --resume)")
+                reporter.stopped_mid_epoch(epoch + 1, step_in_epoch, steps_per_epoch, str(ckpt_path))
                 break
             metrics, test_probs = evaluate(evaluated, test_x, test_y, full_scale=scale)
             epoch += 1
@@ -283,9 +282,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 best = {"epoch": epoch, "model": {k: v.detach().cpu().clone() for k, v in
                                                   evaluated.state_dict().items()}}
             save(epoch, 0, None)
-            reporter.emit("epoch", epochs=cfg.epochs, checkpoint=str(ckpt_path), **record)
-            reporter.log(f"epoch {epoch}/{cfg.epochs}: test accuracy {metrics['test_accuracy']:.2%} "
-                         f"(train {record['train_accuracy']:.2%}), test loss {metrics['test_loss']:.4f}")
+            reporter.epoch(record, cfg.epochs, str(ckpt_path))
             if stop.requested and epoch < cfg.epochs:  # the stop came during the last step or the evaluation
                 status = "stopped"
                 reporter.log(f"stopped after epoch {epoch}/{cfg.epochs}; checkpoint {ckpt_path} "

@@ -201,8 +201,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
             if stop.requested and step_in_epoch < steps_per_epoch:
                 save(epoch, step_in_epoch, perm)
                 status = "stopped"
-                reporter.log(f"stopped at epoch {epoch + 1}, step {step_in_epoch}/{steps_per_epoch}; "
-                             f"checkpoint {ckpt_path} (continue with --resume)")
+                reporter.stopped_mid_epoch(epoch + 1, step_in_epoch, steps_per_epoch, str(ckpt_path))
                 break
             metrics = evaluate(evaluated(), x_test, y_test)
             epoch += 1
@@ -212,9 +211,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                       "lr": learning_rate(cfg, global_step, total_steps), "elapsed_s": prior_s + time.monotonic() - t0}
             history.append(record)
             save(epoch, 0, None)
-            reporter.emit("epoch", epochs=cfg.epochs, checkpoint=str(ckpt_path), **record)
-            reporter.log(f"epoch {epoch}/{cfg.epochs}: test accuracy {metrics['test_accuracy']:.2%} "
-                         f"(train {record['train_accuracy']:.2%}), test loss {metrics['test_loss']:.4f}")
+            reporter.epoch(record, cfg.epochs, str(ckpt_path))
             if stop.requested:
                 status = "stopped" if epoch < cfg.epochs else status
                 break
