@@ -13,6 +13,7 @@ from itertools import combinations
 import pytest
 from drawing import draw, seven
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLayout, QScrollArea, QWidget
+from windows import open_window
 
 LONG_NAME = "digitpad-s-mnist-20261123-151004-a-rather-long-name-somebody-typed"
 
@@ -111,17 +112,11 @@ def _visit(window, qtbot, where: str, problems: list[str], size) -> None:
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 def test_every_tab_fits_and_the_window_keeps_its_size(qtbot, random_model, other_model, private_data_dir, size,
                                                       known_set, monkeypatch):
-    from digitpad.app import MainWindow
     from digitpad.gui.evaluate import view as evaluate_view
 
     monkeypatch.setattr(evaluate_view.EvaluationView, "_default_folder", lambda self: str(known_set[0]))
     _fake_runs(private_data_dir / "models", other_model)
-    w = MainWindow(model_path=random_model)
-    qtbot.addWidget(w)
-    w.resize(*size)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.workbench.feature_maps is not None, timeout=5000)
+    w = open_window(qtbot, random_model, size)
     problems: list[str] = []
     wb = w.workbench
 

@@ -24,6 +24,16 @@ def run_train(*args: str, timeout: float = 300) -> tuple[int, list[dict], str]:
     return proc.returncode, events, proc.stderr
 
 
+def read_until(proc: subprocess.Popen, predicate) -> list[dict]:
+    """The events of a running engine (jsonl on stdout), up to the first that ``predicate`` accepts."""
+    events = []
+    for line in proc.stdout:
+        events.append(json.loads(line))
+        if predicate(events[-1]):
+            return events
+    raise AssertionError(f"stream ended first: {events[-3:]} {proc.stderr.read()}")
+
+
 # seed001 on 600 real digits, 2 epochs, with a weight EMA: about 3 s.
 TINY = ["--arch", "seed001", "--limit", "600", "--epochs", "2", "--batch-size", "32", "--threads", "1",
         "--ema", "0.9", "--lr", "3e-3"]

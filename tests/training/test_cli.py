@@ -4,11 +4,9 @@ import re
 import signal
 import subprocess
 
-import onnx
 import pytest
-from train_helpers import REPO, run_train, train_cmd
+from train_helpers import REPO, metadata, read_until, run_train, train_cmd
 
-from digitpad.core import contract
 from training.cli import main
 
 SMALL = ["--arch", "seed001", "--batch-size", "32", "--threads", "1", "--synthetic", "0", "--restroke", "0",
@@ -34,8 +32,7 @@ def test_tiny_run_learns_and_streams_events_in_order(tmp_path, mnist_dir):
     first = [e for e in events if e["event"] == "epoch"][0]
     assert 0.0 <= first["train_accuracy"] < final["train_accuracy"] <= 1.0
     assert out.is_file() and out.with_suffix(".ckpt.pt").is_file() and out.with_suffix(".run.json").is_file()
-    meta = contract.ModelMetadata.from_json(
-        {p.key: p.value for p in onnx.load(out).metadata_props}[contract.METADATA_KEY])
+    meta = metadata(out)
     assert meta.metrics["test_accuracy"] == pytest.approx(final["test_accuracy"])
     assert meta.metrics["train_accuracy"] == pytest.approx(final["train_accuracy"])
     assert meta.metrics["parity_top1_agreement"] == 1.0
@@ -111,22 +108,13 @@ def _start(args, mnist_dir):
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _read_until(proc, predicate):
-    events = []
-    for line in proc.stdout:
-        events.append(json.loads(line))
-        if predicate(events[-1]):
-            return events
-    raise AssertionError(f"stream ended first: {events[-3:]} {proc.stderr.read()}")
-
-
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mnist_dir):
     out = tmp_path / "m.onnx"
     # With a weight EMA and a mild last epoch, so their state must survive the kill too.
     args = ["--limit", "2000", "--epochs", "3", "--lr", "3e-3", "--ema", "0.9", "--mild-epochs", "1",
             "--out", str(out)]
     proc = _start(args, mnist_dir)
-    _read_until(proc, lambda e: e["event"] == "epoch" and e["epoch"] == 1)
+    read_until(proc, lambda e: e["event"] == "epoch" and e["epoch"] == 1)
     proc.kill()  # no chance to clean up: like a crash or an OOM kill
     proc.wait()
     assert not out.exists() and out.with_suffix(".ckpt.pt").is_file()
@@ -154,7 +142,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mnist_dir):
 def test_sigterm_stops_after_the_step_and_resume_finishes(tmp_path, mnist_dir):
     out = tmp_path / "m.onnx"
     proc = _start(["--limit", "4000", "--epochs", "2", "--out", str(out)], mnist_dir)
-    _read_until(proc, lambda e: e["event"] == "step" and e["step"] >= 20)
+    read_until(proc, lambda e: e["event"] == "step" and e["step"] >= 20)
     proc.send_signal(signal.SIGTERM)
     rest = [json.loads(line) for line in proc.stdout]
     assert proc.wait(timeout=60) == 0
@@ -168,8 +156,7 @@ def test_sigterm_stops_after_the_step_and_resume_finishes(tmp_path, mnist_dir):
                                    "--data-dir", str(mnist_dir), "--progress", "jsonl")
     assert rc == 0, stderr
     assert [e["event"] for e in events] == ["exported", "done"]
-    meta = contract.ModelMetadata.from_json(
-        {p.key: p.value for p in onnx.load(partial).metadata_props}[contract.METADATA_KEY])
+    meta = metadata(partial)
     assert meta.training["partial"] is True
 
     rc, events, stderr = run_train(*SMALL, "--data-dir", str(mnist_dir), "--resume", "--out", str(out))

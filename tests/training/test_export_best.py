@@ -1,18 +1,11 @@
 """`digitpad-train export CKPT --best`: the epoch with the best test accuracy, not only the last."""
 from __future__ import annotations
 
-import onnx
 import pytest
 import torch
-from train_helpers import run_cli
+from train_helpers import metadata, run_cli
 
-from digitpad.core.contract import METADATA_KEY, ModelMetadata
 from training import checkpoint
-
-
-def _metadata(path) -> ModelMetadata:
-    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-    return ModelMetadata.from_json(props[METADATA_KEY])
 
 
 def test_the_checkpoint_keeps_the_best_epoch_and_export_writes_it(tiny_run, small_mnist, capsys):
@@ -26,7 +19,7 @@ def test_the_checkpoint_keeps_the_best_epoch_and_export_writes_it(tiny_run, smal
     out = tiny_run.with_name(f"m-best-epoch{best}.onnx")
     exported = next(e for e in events if e["event"] == "exported")
     assert exported["path"] == str(out) and out.is_file()
-    meta = _metadata(out)
+    meta = metadata(out)
     assert meta.training["exported_epoch"] == best and meta.training["run_id"] == ckpt["run_id"]
     # the file's accuracy is that epoch's, measured again on the same test set
     assert meta.metrics["test_accuracy"] == pytest.approx(history[best - 1]["test_accuracy"], abs=1e-9)

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import pytest
 import torch
-from train_helpers import run_train
+from train_helpers import metadata, run_train
 
 from digitpad.core import contract
 from digitpad.core.datasets import load_split
@@ -26,8 +25,7 @@ def test_optdigits_preset_trains_and_exports_an_8x8_model(tmp_path, mnist_dir):
     assert start["n_train"] == 3823 and start["n_test"] == 1797
     final = [e for e in events if e["event"] == "epoch"][-1]
     assert final["test_accuracy"] > 0.85
-    meta = contract.ModelMetadata.from_json(
-        {p.key: p.value for p in onnx.load(out).metadata_props}[contract.METADATA_KEY])
+    meta = metadata(out)
     assert meta.input_spec == contract.OPTDIGITS_INPUT and meta.metrics["parity_top1_agreement"] == 1.0
     p = Predictor(out)
     assert p.input_shape == (1, 8, 8) and p.preprocessing == "optdigits"

@@ -9,9 +9,8 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
 import pytest
-from train_helpers import REPO, run_train, train_cmd
+from train_helpers import REPO, metadata, read_until, run_train, train_cmd
 
 from digitpad.core import contract
 from digitpad.core.inference import Predictor
@@ -19,11 +18,6 @@ from training.scratch import checkpoint
 from training.scratch.net import build
 
 QUICK = ["--engine", "numpy", "--epochs", "2"]
-
-
-def _meta(path) -> contract.ModelMetadata:
-    return contract.ModelMetadata.from_json(
-        {p.key: p.value for p in onnx.load(path).metadata_props}[contract.METADATA_KEY])
 
 
 def test_seed004_preset_learns_exports_and_streams_events(tmp_path, mnist_dir):
@@ -44,7 +38,7 @@ def test_seed004_preset_learns_exports_and_streams_events(tmp_path, mnist_dir):
     assert out.is_file() and out.with_suffix(".ckpt.npz").is_file() and out.with_suffix(".run.json").is_file()
     assert not out.with_suffix(".ckpt.pt").exists()
 
-    meta = _meta(out)
+    meta = metadata(out)
     assert meta.input_spec == contract.OPTDIGITS_INPUT and meta.dataset == "optdigits" and meta.arch == "seed004"
     assert meta.metrics["test_accuracy"] == pytest.approx(final["test_accuracy"])
     first = [e for e in events if e["event"] == "epoch"][0]
@@ -86,19 +80,10 @@ def _start(args):
                             stderr=subprocess.PIPE, text=True)
 
 
-def _read_until(proc, predicate):
-    events = []
-    for line in proc.stdout:
-        events.append(json.loads(line))
-        if predicate(events[-1]):
-            return events
-    raise AssertionError(f"stream ended first: {events[-3:]} {proc.stderr.read()}")
-
-
 def test_killed_run_resumes_with_its_run_id(tmp_path, mnist_dir):
     out = tmp_path / "m.onnx"
     proc = _start([*QUICK, "--epochs", "100", "--data-dir", str(mnist_dir), "--out", str(out)])
-    first = _read_until(proc, lambda e: e["event"] == "epoch" and e["epoch"] == 1)
+    first = read_until(proc, lambda e: e["event"] == "epoch" and e["epoch"] == 1)
     proc.kill()   # no chance to clean up: like a crash
     proc.wait()
     assert not out.exists() and checkpoint.checkpoint_path(out).is_file()
@@ -109,13 +94,13 @@ def test_killed_run_resumes_with_its_run_id(tmp_path, mnist_dir):
     assert next(e["step"] for e in events if e["event"] == "step") > 60 * done, "resume must not start over"
     history = json.loads(out.with_suffix(".run.json").read_text())["history"]
     assert [h["epoch"] for h in history] == list(range(1, done + 2))
-    assert _meta(out).training["run_id"] == first[0]["run_id"]
+    assert metadata(out).training["run_id"] == first[0]["run_id"]
 
 
 def test_sigterm_stops_after_the_step_then_export_and_resume(tmp_path, mnist_dir):
     out = tmp_path / "m.onnx"
     proc = _start([*QUICK, "--epochs", "200", "--batch-size", "8", "--data-dir", str(mnist_dir), "--out", str(out)])
-    _read_until(proc, lambda e: e["event"] == "step" and e["step"] >= 20)
+    read_until(proc, lambda e: e["event"] == "step" and e["step"] >= 20)
     proc.send_signal(signal.SIGTERM)
     rest = [json.loads(line) for line in proc.stdout]
     stderr = proc.stderr.read()
@@ -130,7 +115,7 @@ def test_sigterm_stops_after_the_step_then_export_and_resume(tmp_path, mnist_dir
     partial = tmp_path / "partial.onnx"
     rc, events, stderr = run_train("export", str(checkpoint.checkpoint_path(out)), "--out", str(partial))
     assert rc == 0, stderr
-    assert [e["event"] for e in events] == ["exported", "done"] and _meta(partial).training["partial"] is True
+    assert [e["event"] for e in events] == ["exported", "done"] and metadata(partial).training["partial"] is True
 
     rc, events, stderr = run_train("--resume", str(checkpoint.checkpoint_path(out)), "--out", str(out),
                                    "--epochs", str(epoch + 1))   # finish the interrupted epoch only
