@@ -253,12 +253,11 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 loss_n += 1
                 correct += (logits.detach().argmax(1) == y).sum()   # a non-digit's label (-1) never matches
                 digits += (y >= 0).sum()
-                elapsed = time.monotonic() - run_t0
-                rate = (global_step - run_step0) * cfg.batch_size / max(elapsed, 1e-9)
                 # The last step of an epoch, and the step a stop lands on, always reach the app.
                 last = step_in_epoch == steps_per_epoch or stop.requested
                 # .item() syncs the device; only pay for it when an event will actually go out.
                 if last or reporter.mode == "bar" or reporter.due():
+                    rate = (global_step - run_step0) * cfg.batch_size / max(time.monotonic() - run_t0, 1e-9)
                     reporter.step(global_step, force=last, epoch=epoch + 1, loss=loss.item(),
                                   lr=sched.get_last_lr()[0], samples_per_s=rate,
                                   eta_s=(total_steps - global_step) * cfg.batch_size / max(rate, 1e-9),
