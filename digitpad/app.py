@@ -198,15 +198,12 @@ class MainWindow(QMainWindow):
         self.time_label.setText("" if prediction is None else f"Inference {prediction.seconds * 1000:.2f} ms")
 
     def closeEvent(self, event) -> None:
-        if not self._tabs_built:
-            self.workbench.shutdown()
-            super().closeEvent(event)
-            return
-        if not self.training.confirm_close(self):
-            event.ignore()  # a run is stopping (the window closes when it has) or the user said no
-            return
-        self.my_digits.finetune.shutdown()   # a fine-tune in progress keeps nothing
-        self.evaluation.shutdown()
+        if self._tabs_built:   # (closed before they were built: nothing of theirs runs)
+            if not self.training.confirm_close(self):
+                event.ignore()  # a run is stopping (the window closes when it has) or the user said no
+                return
+            self.my_digits.finetune.shutdown()   # a fine-tune in progress keeps nothing
+            self.evaluation.shutdown()
+            self.training.shutdown()
         self.workbench.shutdown()
-        self.training.shutdown()
         super().closeEvent(event)
