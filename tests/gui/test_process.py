@@ -118,21 +118,29 @@ def test_first_frame_comes_before_the_slow_parts(tmp_path, random_model):
 
 def test_closing_at_once_leaves_no_child_process_running(tmp_path, random_model):
     """Opening the Train tab starts child processes (the arch list, the CUDA probe, a warm
-    engine); closing the window a moment later stops and reaps every one of them."""
+    engine); closing the window a moment later stops and reaps every one of them. Run as
+    ``python -m digitpad`` runs: the event loop, and the window gone before the interpreter."""
     result = run_python(f"""
-        from PySide6.QtCore import QProcess
+        import sys
+        from PySide6.QtCore import QProcess, QTimer
         from PySide6.QtWidgets import QApplication
-        app = QApplication([])
-        from digitpad.app import MainWindow
-        w = MainWindow(model_path={str(random_model)!r})
-        w.show()
-        w.tabs.setCurrentWidget(w.training)
-        app.processEvents()
-        children = w.findChildren(QProcess)
-        print("STARTED", sum(p.state() != QProcess.NotRunning for p in children))
-        w.close()
-        print("RUNNING", sum(p.state() != QProcess.NotRunning for p in children))
-        del w
+
+        def main():
+            app = QApplication([])
+            from digitpad.app import MainWindow
+            w = MainWindow(model_path={str(random_model)!r})
+            w.show()
+            children = []
+            def open_train():
+                w.tabs.setCurrentWidget(w.training)
+                children.extend(w.findChildren(QProcess))
+                print("STARTED", sum(p.state() != QProcess.NotRunning for p in children), flush=True)
+                w.close()
+                print("RUNNING", sum(p.state() != QProcess.NotRunning for p in children), flush=True)
+            QTimer.singleShot(0, open_train)
+            return app.exec()
+
+        sys.exit(main())
     """, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "STARTED 0" not in result.stdout and "RUNNING 0" in result.stdout, result.stdout
