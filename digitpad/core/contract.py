@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 FORMAT = 1
@@ -24,7 +24,12 @@ FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]
-CLASSES = {"mnist": MNIST_CLASSES, "fashion-mnist": FASHION_CLASSES, "optdigits": MNIST_CLASSES}
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+# The class names of each built-in dataset; a folder of the user's images names its own (its sub-folders).
+CLASSES = {"mnist": MNIST_CLASSES, "fashion-mnist": FASHION_CLASSES, "optdigits": MNIST_CLASSES,
+           "cifar10": CIFAR10_CLASSES}
+MIN_CLASSES, MAX_CLASSES = 2, 100   # a classifier's outputs; every built-in dataset has 10
+MAX_CLASS_NAME = 64
 
 
 def activation_output(layer: str) -> str:
@@ -40,37 +45,68 @@ class LayerInfo:
     kernel: str | None = None
 
 
-# The named preprocessings (digitpad.core.preprocess.PREPROCESSINGS) and the side they produce.
-PREPROCESSING_SIZES = {"mnist": 28, "optdigits": 8}
+# The named preprocessings (digitpad.core.preprocess / digitpad.core.picture) and what each makes:
+# (side, channels); None: the model's own (a photo is cropped and resized to the model's input).
+PREPROCESSING_SHAPES: dict[str, tuple[int | None, int | None]] = {
+    "mnist": (28, 1),        # a drawing: crop to the ink, fit 20x20, centre of mass at the centre of 28x28
+    "optdigits": (8, 1),     # a drawing: NIST's 32x32 normalisation, 4x4 block counts / 16
+    "product": (28, 1),      # a picture of one object, Fashion-MNIST's way: trimmed, fitted, negated, grey
+    "photo": (None, None),   # a photo, CIFAR-10's way: centre-cropped to a square, resized, RGB or grey
+}
+PREPROCESSING_SIZES = {name: side for name, (side, _channels) in PREPROCESSING_SHAPES.items() if side}
+# Preprocessings whose source is a drawing on the canvas; the others take pictures (a test image, a file).
+DRAWN = ("mnist", "optdigits")
+# What the graph's values mean. Grey images are canonically ink (or the object) bright on black.
+POLARITIES = ("white-on-black", "black-on-white", "natural")
+LAYOUTS = ("NCHW", "NHWC", "flat")
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """``metadata["input"]``: the tensor a model takes, ``[N, channels, size, size]``, and the named
-    preprocessing that turns a drawing into it. A file without the field (or without some of its
-    keys) is 28x28 grayscale, MNIST-style. A 32x32 RGB model would say size 32, channels 3 and the
-    name of its own preprocessing; polarity and range say how the values read."""
+    """``metadata["input"]``: what a model takes and how a source becomes it.
 
-    size: int = INPUT_SIZE                     # side of the square image in pixels (28, 8)
-    channels: int = 1                          # 1: grayscale
-    preprocessing: str = "mnist"               # "mnist": crop, fit 20x20, centre of mass in 28x28;
-    #                                            "optdigits": NIST size normalisation to 32x32, 4x4 counts / 16
-    polarity: str = "white-on-black"           # ink bright on a dark background
-    range: tuple[float, float] = (0.0, 1.0)    # of the values fed
+    The canonical image (float32 ``[channels, size, size]``, values 0..1; grey: ink white on black,
+    colour: RGB) is made from a drawing or a picture by the named ``preprocessing``; the graph's
+    tensor is made from the canonical image by ``polarity`` ("black-on-white": inverted), ``range``
+    (the values canonical 0 and 1 become: 0..255 models say [0, 255]), ``mean``/``std`` (per graph
+    channel, applied after the range; None: normalisation lives inside the graph, as in every
+    digitpad model) and ``layout`` (NCHW, NHWC, or flat ``[N, C*H*W]``). A grey canonical image fed
+    to a 3-channel graph is repeated on the three channels. A file without the field (or without
+    some keys) is 28x28 grey, MNIST-style, NCHW, 0..1. ``digitpad.core.model_input`` does the
+    converting; nothing else does."""
+
+    size: int = INPUT_SIZE                     # side of the square image in pixels (28, 8, 32)
+    channels: int = 1                          # of the canonical image: 1 grey, 3 RGB
+    preprocessing: str = "mnist"               # a key of PREPROCESSING_SHAPES
+    polarity: str = "white-on-black"           # POLARITIES: what the graph's values show
+    range: tuple[float, float] = (0.0, 1.0)    # the graph values of canonical 0 and 1
+    layout: str = "NCHW"                       # LAYOUTS
+    mean: tuple[float, ...] | None = None      # per graph channel (or one for all), after the range
+    std: tuple[float, ...] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        """[channels, size, size]: one input without its batch dimension."""
+        """[channels, size, size]: one canonical image, without the batch dimension."""
         return (self.channels, self.size, self.size)
 
+    @property
+    def drawn(self) -> bool:
+        """Whether a drawing on the canvas is this model's source (digit models), else pictures."""
+        return self.preprocessing in DRAWN
+
     def to_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "channels": self.channels, "preprocessing": self.preprocessing,
-                "polarity": self.polarity, "range": [float(v) for v in self.range]}
+        d: dict[str, Any] = {"size": self.size, "channels": self.channels, "preprocessing": self.preprocessing,
+                             "polarity": self.polarity, "range": [float(v) for v in self.range],
+                             "layout": self.layout}
+        if self.mean is not None:
+            d["mean"], d["std"] = [float(v) for v in self.mean], [float(v) for v in self.std]
+        return d
 
     @classmethod
     def from_dict(cls, d: Any) -> InputSpec:
         """Check types and ranges; missing keys take the defaults (a missing preprocessing is the one
-        known for the size). Raises ValueError with a readable reason."""
+        known for the size, a missing polarity the one of the channels). Raises ValueError with a
+        readable reason."""
         _expect(d, "object", "input")
         size = _expect(d.get("size", INPUT_SIZE), "integer", "input.size")
         channels = _expect(d.get("channels", 1), "integer", "input.channels")
@@ -78,16 +114,30 @@ class InputSpec:
             raise ValueError(f"digitpad metadata: input.size must be 1 to 4096 (got {size})")
         if not 1 <= channels <= 4:
             raise ValueError(f"digitpad metadata: input.channels must be 1 to 4 (got {channels})")
-        default_prep = next((name for name, side in PREPROCESSING_SIZES.items() if side == size), "mnist")
+        default_prep = "photo" if channels == 3 else next(
+            (name for name in DRAWN if PREPROCESSING_SIZES[name] == size), "mnist")
         prep = _expect(d.get("preprocessing", default_prep), "string", "input.preprocessing")
-        polarity = _expect(d.get("polarity", "white-on-black"), "string", "input.polarity")
-        for key, value in (("preprocessing", prep), ("polarity", polarity)):
+        polarity = _expect(d.get("polarity", "natural" if channels == 3 else "white-on-black"), "string",
+                           "input.polarity")
+        layout = _expect(d.get("layout", "NCHW"), "string", "input.layout")
+        for key, value in (("preprocessing", prep), ("polarity", polarity), ("layout", layout)):
             if not 0 < len(value) <= 64:
                 raise ValueError(f"digitpad metadata: input.{key} must be a short string (got {_short(value)})")
+        if polarity not in POLARITIES:
+            raise ValueError(f"digitpad metadata: input.polarity must be one of {', '.join(POLARITIES)} "
+                             f"(got {_short(polarity)})")
+        if layout not in LAYOUTS:
+            raise ValueError(f"digitpad metadata: input.layout must be one of {', '.join(LAYOUTS)} "
+                             f"(got {_short(layout)})")
         r = _expect(d.get("range", [0.0, 1.0]), "array", "input.range")
         if len(r) != 2 or not all(_is_number(x) for x in r) or not r[0] < r[1]:
             raise ValueError(f"digitpad metadata: input.range must be two numbers, low < high (got {_short(r)})")
-        return cls(size, channels, prep, polarity, (float(r[0]), float(r[1])))
+        mean, std = _per_channel(d.get("mean"), "mean"), _per_channel(d.get("std"), "std")
+        if (mean is None) != (std is None) or (mean is not None and len(mean) != len(std)):
+            raise ValueError("digitpad metadata: input.mean and input.std go together, with as many values each")
+        if std is not None and not all(s > 0 for s in std):
+            raise ValueError(f"digitpad metadata: input.std must be positive (got {_short(list(std))})")
+        return cls(size, channels, prep, polarity, (float(r[0]), float(r[1])), layout, mean, std)
 
     @classmethod
     def checked_dict(cls, raw: Any) -> dict[str, Any]:
@@ -96,10 +146,23 @@ class InputSpec:
         return {**raw, **spec.to_dict()} if isinstance(raw, dict) else spec.to_dict()
 
 
+def _per_channel(v: Any, key: str) -> tuple[float, ...] | None:
+    """None, a number (every channel) or 1 to 4 numbers."""
+    if v is None:
+        return None
+    values = [v] if _is_number(v) else v
+    if not isinstance(values, list) or not 1 <= len(values) <= 4 or not all(_is_number(x) for x in values):
+        raise ValueError(f"digitpad metadata: input.{key} must be a number or 1 to 4 numbers (got {_short(v)})")
+    return tuple(float(x) for x in values)
+
+
 MNIST_INPUT = InputSpec()
 OPTDIGITS_INPUT = InputSpec(size=PREPROCESSING_SIZES["optdigits"], preprocessing="optdigits")
-# What a model trained on each dataset takes (Fashion-MNIST is prepared the MNIST way).
-DATASET_INPUTS = {"mnist": MNIST_INPUT, "fashion-mnist": MNIST_INPUT, "optdigits": OPTDIGITS_INPUT}
+FASHION_INPUT = InputSpec(preprocessing="product")
+CIFAR10_INPUT = InputSpec(size=32, channels=3, preprocessing="photo", polarity="natural")
+# What a model trained on each dataset takes; a folder of the user's images is CIFAR-10-like.
+DATASET_INPUTS = {"mnist": MNIST_INPUT, "fashion-mnist": FASHION_INPUT, "optdigits": OPTDIGITS_INPUT,
+                  "cifar10": CIFAR10_INPUT, "folder": CIFAR10_INPUT}
 
 
 @dataclass
@@ -121,8 +184,12 @@ class ModelMetadata:
 
     @property
     def input_spec(self) -> InputSpec:
-        """The input description, checked (from_json already validated it)."""
-        return InputSpec.from_dict(self.input)
+        """The input description, checked (from_json already validated it). Fashion-MNIST files
+        written before pictures had their own preprocessing say "mnist": they take product pictures."""
+        spec = InputSpec.from_dict(self.input)
+        if self.dataset == "fashion-mnist" and spec.preprocessing == "mnist":
+            spec = replace(spec, preprocessing="product")
+        return spec
 
     def to_json(self) -> str:
         """Strict JSON (no NaN or Infinity: ``from_json`` refuses them, and so do other readers)."""
@@ -165,8 +232,13 @@ class ModelMetadata:
         for key in ("arch", "dataset", "created"):
             _expect(d.get(key, ""), "string", key)
         classes = _expect(d.get("classes"), "array", "classes")
-        if len(classes) != 10 or not all(isinstance(c, str) for c in classes):
-            raise ValueError("digitpad metadata: classes must be 10 strings")
+        if not (MIN_CLASSES <= len(classes) <= MAX_CLASSES and all(isinstance(c, str) and 0 < len(c) <= MAX_CLASS_NAME
+                                                                   for c in classes)):
+            raise ValueError(f"digitpad metadata: classes must be {MIN_CLASSES} to {MAX_CLASSES} names of 1 to "
+                             f"{MAX_CLASS_NAME} characters")
+        twice = next((c for i, c in enumerate(classes) if c in classes[:i]), None)
+        if twice is not None:
+            raise ValueError(f"digitpad metadata: class {_short(twice)} is named twice")
         return cls(
             arch=d.get("arch", "?"), dataset=d.get("dataset", "?"), classes=list(classes),
             layers=_layers(d.get("layers", [])), metrics=_metrics(d.get("metrics", {})),

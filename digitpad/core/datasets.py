@@ -37,9 +37,10 @@ class DatasetError(Exception):
 
 @dataclass
 class Split:
-    images: np.ndarray  # uint8 [N, 28, 28] (optdigits: [N, 8, 8]), white ink on black
+    images: np.ndarray  # uint8 [N, 28, 28] (optdigits: [N, 8, 8]), white ink on black; colour: [N, 3, S, S] RGB
     labels: np.ndarray  # int64 [N]
-    full_scale: int = 255  # the value of full ink: images / full_scale is the model input (0..1)
+    full_scale: int = 255  # the value of full ink: images / full_scale is the canonical image (0..1)
+    classes: list[str] | None = None   # the class names, when the data names its own (a folder of images)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -138,4 +139,4 @@ def concat(*splits: Split) -> Split:
         raise DatasetError(f"cannot mix digits of different kinds ({sizes} images, full ink at "
                            f"{' and '.join(map(str, sorted(scales)))})")
     return Split(np.concatenate([s.images for s in splits]), np.concatenate([s.labels for s in splits]),
-                 splits[0].full_scale)
+                 splits[0].full_scale, splits[0].classes)

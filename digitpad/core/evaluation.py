@@ -21,23 +21,29 @@ BATCH = 500
 
 @dataclass
 class TestSet:
-    images: np.ndarray      # uint8 [N, 28, 28] (optdigits: [N, 8, 8] block counts), white ink on black
+    images: np.ndarray      # uint8 [N, S, S] grey (white ink on black; optdigits: 8x8 block counts) or [N, C, S, S]
     labels: np.ndarray      # int64 [N]
     dataset: str
     folder: Path
     full_scale: int = 255   # the value of full ink (optdigits: 16)
+    classes: list[str] | None = None   # the data set's class names, when it names them
 
     def __len__(self) -> int:
         return len(self.labels)
 
     @property
     def size(self) -> int:
-        """Side of the images: 28, or 8 for optdigits."""
+        """Side of the images: 28, 8 for optdigits, 32 for CIFAR-10."""
         return int(self.images.shape[-1])
 
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """[C, S, S] of one canonical image."""
+        return (1, self.size, self.size) if self.images.ndim == 3 else tuple(int(d) for d in self.images.shape[1:])
+
     def image(self, i: int) -> np.ndarray:
-        """float32 [size, size] in 0..1: exactly what the model was fed."""
-        return self.images[i].astype(np.float32) / self.full_scale
+        """Test image ``i`` as a canonical image, float32 [C, S, S] in 0..1: exactly what the model was fed."""
+        return (self.images[i].astype(np.float32) * np.float32(1.0 / self.full_scale)).reshape(self.shape)
 
 
 class TestSetError(Exception):
@@ -51,7 +57,7 @@ def load_test_set(folder: str | Path, dataset: str = "mnist") -> TestSet:
         split = load_split(Path(folder), dataset, "test")
     except DatasetError as e:
         raise TestSetError(str(e)) from None
-    return TestSet(split.images, split.labels, dataset, Path(folder), split.full_scale)
+    return TestSet(split.images, split.labels, dataset, Path(folder), split.full_scale, split.classes)
 
 
 def find_test_folder(dataset: str, candidates: list[str | Path | None]) -> Path | None:
@@ -84,8 +90,9 @@ class EvalResult:
 
     @property
     def confusion(self) -> np.ndarray:
-        """[true, predicted] counts."""
-        m = np.zeros((10, 10), np.int64)
+        """[true, predicted] counts, K x K."""
+        k = len(self.classes)
+        m = np.zeros((k, k), np.int64)
         np.add.at(m, (self.labels, self.preds), 1)
         return m
 
@@ -135,30 +142,42 @@ def evaluation_session(path: str | Path, keep: list[str], threads: int | None = 
     return ort.InferenceSession(scores_only(path, keep), sess_options=so, providers=["CPUExecutionProvider"])
 
 
+def describe_shape(shape: tuple[int, int, int]) -> str:
+    """"28x28" for grey images, "32x32 colour" for RGB ones."""
+    c, h, w = shape
+    return f"{h}x{w}" + ("" if c == 1 else " colour" if c == 3 else f" {c}-channel")
+
+
+def check_fits(predictor: Predictor, test: TestSet) -> None:
+    """TestSetError unless the set's images are the model's input and its labels the model's classes."""
+    if test.shape != predictor.input_shape:
+        raise TestSetError(f"{predictor.name} takes {describe_shape(predictor.input_shape)} input; the "
+                           f"{test.dataset} test set holds {describe_shape(test.shape)} images")
+    k = predictor.num_classes
+    if len(test) and int(test.labels.max()) >= k:
+        raise TestSetError(f"{predictor.name} has {k} classes; the {test.dataset} test set has labels up to "
+                           f"{int(test.labels.max())}")
+    if test.classes and predictor.metadata is not None and list(test.classes) != list(predictor.classes):
+        raise TestSetError(f"{predictor.name} tells {', '.join(predictor.classes[:4])}…; the {test.dataset} test "
+                           f"set's classes are {', '.join(test.classes[:4])}…")
+
+
 def evaluate(predictor: Predictor, test: TestSet, *, batch: int = BATCH, threads: int | None = None,
              progress: Callable[[int, int], None] | None = None,
              cancelled: Callable[[], bool] | None = None) -> EvalResult | None:
     """Run the whole test set through the model. None if cancelled. Raises TestSetError when the
-    set's images are not the model's input (a 28x28 model on the 8x8 digits, or the reverse)."""
-    if test.images.shape[1:] != predictor.input_shape[1:] or predictor.input_shape[0] != 1:
-        raise TestSetError(f"{predictor.name} takes {predictor.input_size}x{predictor.input_size} input; the "
-                           f"{test.dataset} test set holds {test.size}x{test.size} images")
+    set's images are not the model's input (a 28x28 model on the 8x8 digits, a grey model on photos)."""
+    check_fits(predictor, test)
     t0 = time.perf_counter()
-    session = None
     wanted = [n for n in (predictor.logits_name, predictor.probs_name) if n]
-    if predictor.fixed_batch != 1:
-        session = evaluation_session(predictor.path, wanted, threads)
+    session = predictor.session if predictor.fixed_batch == 1 else evaluation_session(predictor.path, wanted, threads)
     n = len(test)
-    probs = np.empty((n, 10), np.float32)
+    probs = np.empty((n, predictor.num_classes), np.float32)
     for i in range(0, n, batch):
         if cancelled is not None and cancelled():
             return None
-        x = (test.images[i:i + batch].astype(np.float32) * (1.0 / test.full_scale)).reshape(-1, *predictor.input_shape)
-        if session is not None:
-            values = session.run(wanted, {predictor.input_name: x})
-            _, p = predictor._scores(dict(zip(wanted, values)))
-        else:
-            p = predictor.predict_batch(x)
+        x = predictor.input.to_tensor(predictor.input.from_rows(test.images[i:i + batch], test.full_scale))
+        _, p = predictor.run_scores(session, wanted, x)
         probs[i:i + len(x)] = p
         if progress is not None:
             progress(min(i + batch, n), n)

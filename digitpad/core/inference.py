@@ -21,19 +21,8 @@ import numpy as np
 import onnxruntime as ort
 
 from . import not_digit as not_digit_rule
-from . import preprocess
-from .contract import (
-    ACT_PREFIX,
-    LOGITS,
-    METADATA_KEY,
-    MNIST_CLASSES,
-    MNIST_INPUT,
-    OPTDIGITS_INPUT,
-    PREPROCESSING_SIZES,
-    PROBS,
-    InputSpec,
-    ModelMetadata,
-)
+from .contract import ACT_PREFIX, LOGITS, METADATA_KEY, MNIST_CLASSES, PROBS, InputSpec, ModelMetadata
+from .model_input import InputAdapter, InputMismatch, spec_from_graph
 
 if TYPE_CHECKING:
     from .coverage import Field, UsedMap
@@ -124,40 +113,24 @@ class Predictor:
 
     # -- loading -------------------------------------------------------------------------
     def _check_input(self) -> None:
-        """The input the model takes: its metadata's description, else what its graph's input
-        shape says (8x8 when both sides are pinned to 8, else MNIST's 28x28); the two must agree."""
+        """The input the model takes: its metadata's description, else one read off its graph's input
+        shape (``model_input.spec_from_graph``); the adapter checks that the two agree."""
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
-            raise ModelLoadError(f"{self.path.name} has {len(inputs)} inputs; a digit classifier has one "
-                                 f"(float32 [N, 1, 28, 28]).")
+            raise ModelLoadError(f"{self.path.name} has {len(inputs)} inputs; an image classifier has one "
+                                 f"(float32 [N, 1, 28, 28], for example).")
         inp = inputs[0]
         self.input_name = inp.name
         if inp.type != "tensor(float)":
             raise ModelLoadError(f"{self.path.name} expects {inp.type} input; digitpad feeds float32 images.")
         shape = list(inp.shape)
-        fixed = [d if isinstance(d, int) else None for d in shape]
-        if self.metadata is not None:
-            spec = self.metadata.input_spec
-        else:
-            spec = OPTDIGITS_INPUT if len(fixed) == 4 and fixed[2] == fixed[3] == OPTDIGITS_INPUT.size else MNIST_INPUT
-        if spec.preprocessing not in preprocess.PREPROCESSINGS:
-            known = ", ".join(preprocess.PREPROCESSINGS)
-            raise ModelLoadError(f"{self.path.name} asks for the {spec.preprocessing!r} preprocessing, which this "
-                                 f"version of digitpad does not have (it knows {known}).")
-        if spec.channels != 1 or spec.size != PREPROCESSING_SIZES[spec.preprocessing]:
-            raise ModelLoadError(f"{self.path.name} describes its input as {spec.channels} x {spec.size}x{spec.size} "
-                                 f"with the {spec.preprocessing!r} preprocessing, which makes 1 x "
-                                 f"{PREPROCESSING_SIZES[spec.preprocessing]}x{PREPROCESSING_SIZES[spec.preprocessing]}.")
-        want = [None, *spec.shape]
-        ok = len(shape) == 4 and all(w is None or f is None or f == w for f, w in zip(fixed, want))
-        if not ok:
-            shown = "[" + ", ".join(str(d) if isinstance(d, int) else "N" for d in shape) + "]"
-            raise ModelLoadError(f"{self.path.name} expects input of shape {shown}; digitpad feeds grayscale "
-                                 f"28x28 images [N, 1, 28, 28] or UCI 8x8 digits [N, 1, 8, 8]"
-                                 + (f" (its metadata says [N, {', '.join(map(str, spec.shape))}])."
-                                    if self.metadata is not None else "."))
+        spec = self.metadata.input_spec if self.metadata is not None else spec_from_graph(shape)
+        try:
+            self.input = InputAdapter(spec, shape, self.path.name)
+        except InputMismatch as e:
+            raise ModelLoadError(str(e)) from None
         self.input_spec: InputSpec = spec
-        self.fixed_batch = fixed[0]  # some exports pin the batch to 1
+        self.fixed_batch = shape[0] if shape and isinstance(shape[0], int) and shape[0] > 0 else None
 
     def _find_outputs(self) -> None:
         outputs = self.session.get_outputs()
@@ -187,10 +160,13 @@ class Predictor:
             return None, str(e)
 
     def _smoke_test(self) -> None:
-        """A blank image and a drawn digit must give finite probabilities: a model with NaN or inf
-        in its weights (a damaged file, a diverged run) is refused here, not shown as "nan %"."""
-        drawn = self.to_model_input(_drawn_digit())
-        for what, x in (("a blank", np.zeros((1, *self.input_shape), np.float32)), ("a drawn digit's", drawn)):
+        """Two real inputs (a drawn digit or a photo-like pattern, and noise) must give finite
+        probabilities: a model with NaN or inf in its weights (a damaged file, a diverged run) is
+        refused here, not shown as "nan %". A blank image is not among them: a graph that normalises
+        each image by its own spread has nothing to normalise in a blank one."""
+        sample = self.input.from_drawing(_drawn_digit()) if self.input.drawn else _pattern(self.input.shape)
+        noise = np.random.default_rng(0).random((1, *self.input.shape), dtype=np.float32)
+        for what, x in (("a drawn digit" if self.input.drawn else "a test picture", sample), ("a noise", noise)):
             try:
                 pred = self.predict(x)
             except Exception as e:
@@ -211,27 +187,26 @@ class Predictor:
 
     @property
     def input_size(self) -> int:
-        """Side of the model's input image: 28 (MNIST-style) or 8 (UCI 8x8 digits)."""
-        return self.input_spec.size
+        """Side of the model's canonical image: 28 (MNIST-style), 8 (UCI 8x8 digits), 32 (CIFAR-10)."""
+        return self.input.size
 
     @property
     def input_channels(self) -> int:
-        return self.input_spec.channels
+        return self.input.channels
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        """[channels, size, size] of one input."""
-        return self.input_spec.shape
+        """[channels, size, size] of one canonical image."""
+        return self.input.shape
 
     @property
     def preprocessing(self) -> str:
-        """The named preprocessing this model's input is made with: "mnist" or "optdigits"."""
-        return self.input_spec.preprocessing
+        """The named preprocessing that makes this model's canonical image (contract.PREPROCESSING_SHAPES)."""
+        return self.input.preprocessing
 
-    def to_model_input(self, img: np.ndarray) -> np.ndarray | None:
-        """This model's input from a white-on-black drawing ([H, W], 0..1): float32
-        [1, channels, size, size], or None when there is no ink."""
-        return preprocess.PREPROCESSINGS[self.preprocessing](img)
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
 
     @property
     def layers(self) -> list[str]:
@@ -248,11 +223,13 @@ class Predictor:
         return ACT_PREFIX + layer
 
     def predict(self, x: np.ndarray) -> Prediction:
-        """x: [size, size] or [1, 1, size, size] float32 (size: ``input_size``). Returns probs, logits and
-        all activations."""
-        x = np.ascontiguousarray(x, dtype=np.float32).reshape(1, *self.input_shape)
+        """x: one canonical image, [1, C, S, S] (or [C, S, S]; [S, S] when grey), float32 0..1. Returns
+        probs, logits and all activations."""
+        tensor = self.input.to_tensor(x)
+        if len(tensor) != 1:
+            raise ValueError(f"predict takes one image, not {len(tensor)}; use predict_batch")
         t0 = time.perf_counter()
-        values = self.session.run(None, {self.input_name: x})
+        values = self.session.run(None, {self.input_name: tensor})
         seconds = time.perf_counter() - t0
         out = dict(zip(self.output_names, values))
         logits, probs = self._scores(out)
@@ -271,18 +248,20 @@ class Predictor:
         probs = out.get(self.probs_name) if self.probs_name else None
         if logits is None:
             logits = np.log(np.clip(probs, 1e-12, None))
-        logits = np.asarray(logits, dtype=np.float32).reshape(-1, 10)
+        k = self.num_classes
+        logits = np.asarray(logits, dtype=np.float32).reshape(-1, k)
         if probs is None:
             # A foreign model's only output may already be a softmax.
             probs = logits if all(_looks_like_probs(r) for r in logits) else softmax(logits)
-        return logits, np.asarray(probs, dtype=np.float32).reshape(-1, 10)
+        return logits, np.asarray(probs, dtype=np.float32).reshape(-1, k)
 
     def predict_batch(self, xs: np.ndarray) -> np.ndarray:
-        """xs: [N, 1, size, size] (or [N, size, size]). Returns probabilities [N, 10]; no activations."""
+        """xs: canonical images [N, C, S, S] (or [N, S, S] when grey). Returns probabilities [N, K]; no
+        activations."""
         return self._batch(xs)[1]
 
     def score_batch(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """xs: [N, 1, size, size]. Returns probabilities [N, 10], digit scores [N] and not_digit [N]
+        """xs: canonical images [N, C, S, S]. Returns probabilities [N, K], digit scores [N] and not_digit [N]
         (all False without a calibrated threshold), as :meth:`predict` gives them one at a time."""
         logits, probs = self._batch(xs)
         scores = not_digit_rule.digit_score(logits)
@@ -290,13 +269,19 @@ class Predictor:
         return probs, scores, flagged
 
     def _batch(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xs = np.ascontiguousarray(xs, dtype=np.float32).reshape(-1, *self.input_shape)
+        xs = self.input.to_tensor(xs)
         wanted = [n for n in (self.logits_name, self.probs_name) if n]
+        return self.run_scores(self.session, wanted, xs)
+
+    def run_scores(self, session: ort.InferenceSession, wanted: list[str], xs: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Logits and probabilities [N, K] of graph tensors ``xs`` through ``session`` (this model's, or a
+        batch session of the same file), one image at a time when the graph pins its batch to 1."""
         if self.fixed_batch == 1 and len(xs) != 1:
-            rows = [self.session.run(wanted, {self.input_name: x[None]}) for x in xs]
+            rows = [session.run(wanted, {self.input_name: x[None]}) for x in xs]
             values = [np.concatenate(col) for col in zip(*rows)]
         else:
-            values = self.session.run(wanted, {self.input_name: xs})
+            values = session.run(wanted, {self.input_name: xs})
         return self._scores(dict(zip(wanted, values)))
 
     def kernels(self, layer: str) -> np.ndarray | None:
@@ -322,7 +307,7 @@ class Predictor:
 
             names = {self._layer_output(layer): layer for layer in self.layers}
             try:
-                self._network = Network.load(self.path, names, input_shape=self.input_shape)
+                self._network = Network.load(self.path, names, input_shape=self.input.tensor_shape)
             except UnsupportedModel as e:
                 self._network_error = f"{self.path.name} cannot be computed step by step: {e}"
             except Exception as e:  # noqa: BLE001  any graph we cannot follow: say so in one line, keep predicting
@@ -359,12 +344,13 @@ class Predictor:
             raise ExplainUnavailable(f"{self.path.name} has no layer or stage named {layer!r}") from None
 
     def trace(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Every stage's tensor for image x, from the NumPy forward pass (batch axis of 1 kept).
-        The last input's results are kept, so clicking around one drawing computes once."""
+        """Every stage's tensor for canonical image x, from the NumPy forward pass (batch axis of 1
+        kept; its input stage is the graph's tensor). The last input's results are kept, so clicking
+        around one drawing computes once."""
         return self._traced(x)[0]
 
     def _traced(self, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        x = np.ascontiguousarray(x, dtype=np.float32).reshape(1, *self.input_shape)
+        x = self.input.to_tensor(x)[:1]
         key = x.tobytes()
         cached = self._trace_cache
         if cached is None or cached[0] != key:
@@ -444,6 +430,15 @@ def _read_initializers(path: Path) -> dict[str, np.ndarray]:
 
     model = onnx.load(str(path))
     return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+
+
+def _pattern(shape: tuple[int, int, int]) -> np.ndarray:
+    """A smooth picture-like test image [1, C, S, S]: gradients and a disc, every channel different."""
+    c, h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / max(h, w)
+    disc = ((yy - 0.5) ** 2 + (xx - 0.5) ** 2 < 0.1).astype(np.float32)
+    planes = [0.2 + 0.6 * (xx if i % 2 else yy) * (1 - disc) + 0.7 * disc * (i / max(c, 1)) for i in range(c)]
+    return np.clip(np.stack(planes), 0, 1)[None].astype(np.float32)
 
 
 @functools.cache

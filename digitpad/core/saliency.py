@@ -1,10 +1,11 @@
 """Where the network looks: occlusion sensitivity, computed with ONNX Runtime alone.
 
-Slide a small black patch over the model's input (28x28, or the 8x8 block counts) and measure how much the predicted
-class's log-odds drop with the patch in each place. Black is MNIST's background, so
-occluding means "this ink was not there". Patches over pure background change nothing
-and are skipped, which roughly halves the work for a typical digit; all remaining
-occluded copies go through the model as one batch.
+Slide a small patch over the model's canonical image and measure how much the predicted class's
+log-odds drop with the patch in each place. For a drawing the patch is black, the background, so
+occluding means "this ink was not there", and patches over pure background change nothing and are
+skipped (roughly half the work for a typical digit). For a picture (a photo, a clothes image) the
+patch is the picture's mean colour: black would be a dark object of its own. All occluded copies
+go through the model as one batch.
 
 Log-odds rather than probability: a confident prediction sits at 99.99 % and a single
 patch rarely moves that visibly, while its log-odds still shows which strokes matter.
@@ -27,34 +28,38 @@ def _log_odds(probs: np.ndarray, target: int) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def occlusion_saliency(predictor, x28: np.ndarray, target: int | None = None,
+def occlusion_saliency(predictor, x: np.ndarray, target: int | None = None,
                        patch: int | None = None, stride: int | None = None) -> tuple[np.ndarray, int]:
-    """Saliency map [size, size] (positive: this ink supports ``target``) and the target class.
+    """Saliency map [S, S] (positive: this part supports ``target``) and the target class.
 
-    ``x28``: the model input, [size, size] or [1, 1, size, size] (28, or 8 for an 8x8 model).
-    ``predictor`` needs ``predict_batch(xs [N,1,size,size]) -> probs [N,10]``.
+    ``x``: one canonical image of the predictor's model ([1, C, S, S], [C, S, S], or [S, S] when grey).
+    ``predictor``: a Predictor (``input``: its InputAdapter; ``predict_batch``: canonical images -> probs).
     """
-    x = np.asarray(x28, dtype=np.float32)
-    side = int(round(np.sqrt(x.size)))
-    x = x.reshape(side, side)
+    adapter = predictor.input
+    image = adapter.canonical(x)[0]                     # [C, S, S]
+    side = image.shape[-1]
     small = side <= SMALL_INPUT
     patch = patch or (SMALL_PATCH if small else PATCH)
     stride = stride or (SMALL_STRIDE if small else STRIDE)
-    base = predictor.predict_batch(x[None, None])
+    base = predictor.predict_batch(image[None])
     if target is None:
         target = int(np.argmax(base[0]))
     starts = range(0, side - patch + 1, stride)
-    positions = [(r, c) for r in starts for c in starts if x[r:r + patch, c:c + patch].sum() > 0.05]
+    fill = adapter.occluder(image)
+    if adapter.drawn:   # a patch over background hides nothing
+        positions = [(r, c) for r in starts for c in starts if image[:, r:r + patch, c:c + patch].sum() > 0.05]
+    else:
+        positions = [(r, c) for r in starts for c in starts]
     coverage = np.zeros((side, side), np.float64)
     for r in starts:
         for c in starts:
             coverage[r:r + patch, c:c + patch] += 1
     saliency = np.zeros((side, side), np.float64)
     if positions:
-        batch = np.repeat(x[None], len(positions), axis=0)
+        batch = np.repeat(image[None], len(positions), axis=0)
         for i, (r, c) in enumerate(positions):
-            batch[i, r:r + patch, c:c + patch] = 0.0
-        probs = predictor.predict_batch(batch[:, None])
+            batch[i, :, r:r + patch, c:c + patch] = fill
+        probs = predictor.predict_batch(batch)
         drops = _log_odds(base, target)[0] - _log_odds(probs, target)
         for (r, c), d in zip(positions, drops):
             saliency[r:r + patch, c:c + patch] += d
@@ -62,8 +67,8 @@ def occlusion_saliency(predictor, x28: np.ndarray, target: int | None = None,
     return saliency.astype(np.float32), target
 
 
-def timed_saliency(task, predictor, x28: np.ndarray) -> tuple[np.ndarray, int, float]:
+def timed_saliency(task, predictor, x: np.ndarray) -> tuple[np.ndarray, int, float]:
     """A background job (``digitpad.core.background``): (saliency, target, seconds)."""
     t0 = time.perf_counter()
-    sal, target = occlusion_saliency(predictor, x28)
+    sal, target = occlusion_saliency(predictor, x)
     return sal, target, time.perf_counter() - t0

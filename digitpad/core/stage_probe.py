@@ -38,13 +38,13 @@ class StageProbe:
                                             providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.names = [o.name for o in self.session.get_outputs()]
-        self.input_shape = net.input_shape
+        self.to_tensor = predictor.input.to_tensor
         self._cache: tuple[bytes, dict[str, np.ndarray]] | None = None
 
     def values(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Every stage's tensor from ONNX Runtime for image x (batch axis of 1 kept); the last
-        input's results are kept."""
-        x = np.ascontiguousarray(x, dtype=np.float32).reshape(1, *self.input_shape)
+        """Every stage's tensor from ONNX Runtime for canonical image x (batch axis of 1 kept); the
+        last input's results are kept."""
+        x = self.to_tensor(x)[:1]
         key = x.tobytes()
         if self._cache is None or self._cache[0] != key:
             self._cache = (key, dict(zip(self.names, self.session.run(None, {self.input_name: x}))))

@@ -1,4 +1,4 @@
-"""Model inputs as Qt images: one conversion for every view that shows a 28x28 digit."""
+"""Images as Qt images: one conversion for every view that shows an input, grey or colour."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,16 +6,33 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
 
-def grey_image(pixels: np.ndarray, invert: bool = False) -> QImage:
-    """A [H, W] image, float 0..1 or uint8 0..255, as an 8-bit grey QImage (a copy: the array
-    may go away). ``invert``: dark ink on white, like paper."""
-    a = np.asarray(pixels)
+def _as_uint8(a: np.ndarray) -> np.ndarray:
     if a.dtype != np.uint8:
         a = (np.clip(np.nan_to_num(a.astype(np.float32)), 0, 1) * 255 + 0.5).astype(np.uint8)
+    return a
+
+
+def _channels_last(a: np.ndarray) -> np.ndarray:
+    """[H, W] and [H, W, 3] as they are; a canonical image [1, H, W] or [3, H, W] channels last."""
+    if a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[2] not in (1, 3):
+        a = a.transpose(1, 2, 0)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3):
+        raise ValueError(f"an image is [H, W], [H, W, 3] or [C, H, W], not {list(a.shape)}")
+    return a
+
+
+def grey_image(pixels: np.ndarray, invert: bool = False) -> QImage:
+    """An image as a QImage (a copy: the array may go away): [H, W] grey as 8-bit grey, [H, W, 3] or a
+    canonical [C, H, W] as RGB; float 0..1 or uint8. ``invert``: dark ink on white, like paper."""
+    a = _as_uint8(_channels_last(np.asarray(pixels)))
     if invert:
         a = 255 - a
     a = np.ascontiguousarray(a)
-    h, w = a.shape
+    h, w = a.shape[:2]
+    if a.ndim == 3:
+        return QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()
     return QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
 
 

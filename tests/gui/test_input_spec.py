@@ -52,13 +52,15 @@ def test_a_file_without_the_field_is_28x28_mnist_style():
 
 
 def test_round_trip_keeps_the_description_and_unknown_keys():
-    meta = _meta(**OPTDIGITS_INPUT.to_dict(), mean=0.3)
+    meta = _meta(**OPTDIGITS_INPUT.to_dict(), later_key=0.3)
     back = ModelMetadata.from_json(meta.to_json())
-    assert back.input_spec == OPTDIGITS_INPUT and back.input["mean"] == 0.3
+    assert back.input_spec == OPTDIGITS_INPUT and back.input["later_key"] == 0.3
     assert back.input_spec.shape == (1, 8, 8) and DATASET_INPUTS["optdigits"] == OPTDIGITS_INPUT
     # Later, a colour model is described the same way.
-    rgb = InputSpec.from_dict({"size": 32, "channels": 3, "preprocessing": "rgb32", "polarity": "natural"})
+    rgb = InputSpec.from_dict({"size": 32, "channels": 3, "preprocessing": "rgb32", "polarity": "natural",
+                               "layout": "NHWC", "range": [0, 255], "mean": [120, 110, 100], "std": [60, 60, 60]})
     assert rgb.shape == (3, 32, 32) and InputSpec.from_dict(rgb.to_dict()) == rgb
+    assert rgb.mean == (120.0, 110.0, 100.0) and rgb.range == (0.0, 255.0) and rgb.layout == "NHWC"
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -71,6 +73,12 @@ def test_round_trip_keeps_the_description_and_unknown_keys():
     ({"polarity": 3}, "polarity must be a string"),
     ({"range": [1, 0]}, "range must be"),
     ({"range": "0..1"}, "range must be"),
+    ({"layout": "CHWN"}, "layout must be one of NCHW, NHWC, flat"),
+    ({"polarity": "sideways"}, "polarity must be one of"),
+    ({"mean": [0.5]}, "mean and input.std go together"),
+    ({"mean": [0.5], "std": [0.0]}, "std must be positive"),
+    ({"mean": "0.5", "std": 1}, "mean must be a number or 1 to 4 numbers"),
+    ({"mean": [1, 2, 3, 4, 5], "std": 1}, "mean must be a number or 1 to 4 numbers"),
 ])
 def test_bad_descriptions_are_readable_errors(bad, message):
     d = json.loads(_meta().to_json())
@@ -149,7 +157,7 @@ def test_preprocessings_by_name():
 def test_predictor_follows_the_description(tmp_path):
     p = Predictor(make_8x8_model(tmp_path / "m8.onnx", _meta()))
     assert (p.input_size, p.input_channels, p.preprocessing, p.input_shape) == (8, 1, "optdigits", (1, 8, 8))
-    x = p.to_model_input(_canvas(SEVEN))
+    x = p.input.from_drawing(_canvas(SEVEN))
     assert x.shape == (1, 1, 8, 8)
     r = p.predict(x)
     assert r.probs.shape == (10,) and r.activations["conv1"].shape == (4, 4, 4)
@@ -157,7 +165,7 @@ def test_predictor_follows_the_description(tmp_path):
     xs = np.random.default_rng(0).uniform(0, 1, (5, 1, 8, 8)).astype(np.float32)
     batch = p.predict_batch(xs)
     assert batch.shape == (5, 10) and np.allclose(batch[2], p.predict(xs[2]).probs, atol=1e-5)
-    assert p.to_model_input(np.zeros((50, 50), np.float32)) is None
+    assert p.input.from_drawing(np.zeros((50, 50), np.float32)) is None
     sal, target = occlusion_saliency(p, x)
     assert sal.shape == (8, 8) and 0 <= target < 10
 
@@ -170,7 +178,7 @@ def test_an_8x8_model_without_metadata_is_read_from_its_graph(tmp_path):
 def test_the_old_28x28_models_are_unchanged(random_model):
     p = Predictor(random_model)
     assert (p.input_size, p.preprocessing, p.input_shape) == (28, "mnist", (1, 28, 28))
-    assert p.to_model_input(_canvas(SEVEN)).shape == (1, 1, 28, 28)
+    assert p.input.from_drawing(_canvas(SEVEN)).shape == (1, 1, 28, 28)
 
 
 def test_description_and_graph_must_agree(tmp_path):

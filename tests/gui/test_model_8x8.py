@@ -181,7 +181,7 @@ def test_evaluate_runs_an_8x8_model_on_the_optdigits_test_set(window8, qtbot, mn
     # opened in the Draw tab: the 8x8 image, as the model was fed it
     view.open_index(i)
     wb = window8.workbench
-    assert window8.tabs.currentWidget() is wb and np.array_equal(wb.input_view.pixels, r.test.image(i))
+    assert window8.tabs.currentWidget() is wb and np.array_equal(wb.input_view.pixels, r.test.image(i)[0])
     assert np.allclose(wb.prediction.probs, r.probs[i], atol=1e-5)
 
 

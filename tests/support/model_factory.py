@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from digitpad.core.contract import LayerInfo, ModelMetadata
+from digitpad.core.contract import CIFAR10_CLASSES, CIFAR10_INPUT, CLASSES, DATASET_INPUTS, LayerInfo, ModelMetadata
 
 
 def _conv_net(rng, channels=(4, 8), input_shape=("N", 1, 28, 28), act_outputs=True,
@@ -58,15 +58,16 @@ def _conv_net(rng, channels=(4, 8), input_shape=("N", 1, 28, 28), act_outputs=Tr
 
 
 def make_model(path: Path, *, seed: int = 0, channels=(4, 8), metadata: bool = True,
-               arch: str = "testnet", accuracy: float = 0.5, **kw) -> Path:
-    """A small conv net in the digitpad contract (with metadata unless metadata=False)."""
+               arch: str = "testnet", accuracy: float = 0.5, dataset: str = "mnist", **kw) -> Path:
+    """A small conv net in the digitpad contract (with metadata unless metadata=False). ``dataset``
+    picks the metadata's classes and input description (the graph's input shape is ``input_shape``)."""
     rng = np.random.default_rng(seed)
     model, layers = _conv_net(rng, channels, **kw)
     if metadata:
-        meta = ModelMetadata(arch=arch, dataset="mnist", classes=[str(d) for d in range(10)], layers=layers,
+        meta = ModelMetadata(arch=arch, dataset=dataset, classes=list(CLASSES[dataset]), layers=layers,
                              metrics={"test_accuracy": accuracy, "test_loss": 1.0},
                              training={"device": "cpu", "seconds": 12.5, "epochs": 1},
-                             created="2025-01-02T03:04:05+00:00")
+                             created="2025-01-02T03:04:05+00:00", input=DATASET_INPUTS[dataset].to_dict())
         helper.set_model_props(model, {"digitpad": meta.to_json()})
     onnx.checker.check_model(model)
     path = Path(path)
@@ -78,6 +79,18 @@ def make_foreign_model(path: Path, seed: int = 1) -> Path:
     """An MNIST-shaped model from elsewhere: input 'input', one output 'scores', no metadata."""
     return make_model(path, seed=seed, metadata=False, act_outputs=False, input_name="input",
                       logits_name="scores", probs_name=None)
+
+
+def make_colour_model(path: Path, seed: int = 0, channels=(4, 8)) -> Path:
+    """A CIFAR-10-shaped digitpad model: RGB [N, 3, 32, 32], the ten CIFAR-10 class names."""
+    assert CIFAR10_INPUT.shape == (3, 32, 32) and len(CIFAR10_CLASSES) == 10
+    return make_model(path, seed=seed, channels=channels, dataset="cifar10", arch="testnet-rgb",
+                      input_shape=("N", 3, 32, 32))
+
+
+def make_fashion_model(path: Path, seed: int = 0) -> Path:
+    """A Fashion-MNIST digitpad model: grey 28x28 product pictures, the clothes' class names."""
+    return make_model(path, seed=seed, dataset="fashion-mnist", arch="testnet-fashion")
 
 
 def make_wrong_shape_model(path: Path) -> Path:

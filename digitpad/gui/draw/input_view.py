@@ -82,10 +82,14 @@ class ModelInputView(QWidget):
             self.show_input(None)
 
     def show_input(self, x: np.ndarray | None, reference: np.ndarray | None = None) -> None:
-        """``x``: the model input, ``input_size`` square (None: nothing drawn). ``reference``: the same
-        drawing as a 28x28 MNIST-style image, shown beside a smaller input (ignored at 28)."""
+        """``x``: the model input as shown (``InputAdapter.to_display``: [S, S] grey or [S, S, 3] RGB,
+        ``input_size`` square; None: nothing drawn). ``reference``: the same drawing as a 28x28
+        MNIST-style image, shown beside a smaller input (ignored at 28)."""
         s = self.input_size
-        self.pixels = None if x is None else np.asarray(x, np.float32).reshape(s, s)
+        if x is not None:
+            x = np.asarray(x, np.float32)
+            x = x.reshape(s, s) if x.size == s * s else x.reshape(s, s, 3)
+        self.pixels = x
         self._image = None if x is None else grey_image(self.pixels)
         show_ref = x is not None and reference is not None and s != REFERENCE_SIZE
         self.reference = np.asarray(reference, np.float32).reshape(REFERENCE_SIZE, REFERENCE_SIZE) if show_ref \

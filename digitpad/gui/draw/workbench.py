@@ -1,7 +1,7 @@
 """The drawing workbench tab: canvas and tools, the live answer, and the inspectors.
 
 Data flow on every (throttled) canvas change, all on the UI thread and ~1-2 ms:
-canvas.to_array() -> Predictor.to_model_input() (the model's own preprocessing: MNIST-style
+canvas.to_array() -> Predictor.input.from_drawing() (the model's own preprocessing: MNIST-style
 28x28, or the UCI 8x8 counts) -> Predictor.predict() -> views.
 Saliency goes to a worker thread; the pyqtgraph inspectors are built right after the
 window first appears, so pyqtgraph's import does not delay the first paint.
@@ -324,11 +324,14 @@ class Workbench(QWidget):
     def update_prediction(self) -> None:
         predictor = self.controller.predictor
         img = self.canvas.to_array()
-        # The hints and the reference image beside a smaller input are about the 28x28 image.
+        # The hints and the reference image beside a smaller input are about the MNIST-style 28x28 image.
         x28 = to_model_input(img)
-        x = x28 if predictor is None or predictor.preprocessing == "mnist" else predictor.to_model_input(img)
+        if predictor is None or predictor.preprocessing == "mnist":
+            x = x28
+        else:
+            x = predictor.input.from_drawing(img) if predictor.input.drawn else None
         self.model_input = x
-        self.input_view.show_input(None if x is None else x[0, 0], None if x28 is None else x28[0, 0])
+        self.input_view.show_input(None if x is None else self._shown(x), None if x28 is None else x28[0, 0])
         self.message.drawing_changed()
         if not self.canvas.is_drawing():
             # Hints wait for the pen to lift: "very small" is true of every digit's first
@@ -367,34 +370,45 @@ class Workbench(QWidget):
             self.saliency.cancel()
             self.input_view.show_saliency_map(None)
             return
-        self.saliency.submit(timed_saliency, predictor, x[0, 0].copy(), on_done=self._saliency_ready,
+        self.saliency.submit(timed_saliency, predictor, x.copy(), on_done=self._saliency_ready,
                              on_error=lambda _e: self.input_view.show_saliency_map(None))
 
     def _saliency_ready(self, result) -> None:
         sal, _target, self.saliency_seconds = result
         self.input_view.show_saliency_map(sal)
 
+    def _shown(self, x: np.ndarray) -> np.ndarray:
+        """A canonical image as the input view shows it."""
+        predictor = self.controller.predictor
+        return predictor.input.to_display(x) if predictor is not None else np.asarray(x)[0, 0]
+
     def show_external_input(self, image, caption: str = "") -> bool:
-        """Show a ready-made model input (e.g. a test image from the evaluation view: [size, size],
-        the active model's input size) as if it had been drawn: prediction, feature maps, saliency.
+        """Show a ready-made canonical image (e.g. a test image from the evaluation view: [C, S, S] of
+        the active model's input) as if it had been drawn: prediction, feature maps, saliency.
         The canvas is cleared (Undo brings the drawing back); drawing again replaces the image.
-        An image of another size is refused with a one-line error, the drawing kept; returns
+        An image of another shape is refused with a one-line error, the drawing kept; returns
         whether it was shown."""
         predictor = self.controller.predictor
-        size = predictor.input_size if predictor is not None else 28
+        if predictor is None:
+            self.show_error("Cannot show the image: no model is loaded.")
+            return False
         image = np.asarray(image, dtype=np.float32)
-        if image.size != size * size:
-            side = int(round(image.size ** 0.5))
-            shape = f"{side}x{side}" if side * side == image.size else f"{image.size}-value"
-            self.show_error(f"Cannot show a {shape} image: the active model takes {size}x{size} input.")
+        try:
+            x = predictor.input.canonical(image)
+        except ValueError:
+            c, s, _ = predictor.input_shape
+            self.show_error(f"Cannot show a {'x'.join(map(str, image.shape))} image: the active model takes "
+                            f"{s}x{s}{' colour' if c == 3 else ''} input.")
+            return False
+        if len(x) != 1:
+            self.show_error(f"Cannot show {len(x)} images at once.")
             return False
         self.canvas.clear()
-        x = np.ascontiguousarray(image).reshape(1, 1, size, size)
         self.model_input = x
-        self.input_view.show_input(x[0, 0])
+        self.input_view.show_input(self._shown(x))
         self.message.set_hints([])
         self.message.set_status(caption)
-        self.prediction = predictor.predict(x) if predictor is not None else None
+        self.prediction = predictor.predict(x)
         self.panel.show_prediction(self.prediction)
         if self.feature_maps is not None:
             self.feature_maps.show_prediction(self.prediction)

@@ -59,7 +59,7 @@ def test_open_image_emits_the_test_image(eval_view, qtbot, known_set):
     with qtbot.waitSignal(eval_view.openImage) as blocker:
         qtbot.mouseClick(eval_view.open_button, Qt.LeftButton)
     x, caption = blocker.args
-    np.testing.assert_allclose(x, images[i] / 255.0)
+    np.testing.assert_allclose(x, images[i][None] / 255.0)   # a canonical image [C, S, S]
     assert f"#{i}" in caption
 
 
