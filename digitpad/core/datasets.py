@@ -1,29 +1,38 @@
-"""Datasets on disk: MNIST-style IDX files read straight into numpy arrays, and the UCI
-8x8 digits (``optdigits``, CSV; read by :mod:`digitpad.core.optdigits`).
+"""Datasets on disk: MNIST-style IDX files read straight into numpy arrays, the UCI 8x8 digits
+(``optdigits``, CSV; read by :mod:`digitpad.core.optdigits`), CIFAR-10 (torchvision's
+``cifar-10-batches-py``, :mod:`digitpad.core.cifar`, or an image folder) and a folder of the
+user's own labelled pictures (:mod:`digitpad.core.imagefolder`).
 
 Both processes read data through here: the engine to train, the app to evaluate and to
 re-stroke MNIST digits. numpy only; a damaged file fails with one clear ``DatasetError``.
 
 Accepted layouts for a data folder: torchvision's ``<root>/<Name>/raw/``, ``<root>/<Name>/``
 and the files directly in the folder, each file raw or gzipped; for optdigits
-``<root>/optdigits/`` or the folder itself.
+``<root>/optdigits/`` or the folder itself; for CIFAR-10 ``<root>/cifar-10-batches-py/`` (the
+original, preferred when both are there) or the image folder ``<root>/cifar10/{train,test}/<class>/``;
+for ``folder`` the folder itself (``train/<class>/``, ``test/<class>/``, or only ``<class>/``).
 """
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import optdigits
+from . import cifar, imagefolder, optdigits
+from .contract import CIFAR10_CLASSES
 
 # Our dataset names -> torchvision's class and folder names.
-DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "optdigits": optdigits.NAME}
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "optdigits": "UCI 8x8 digits"}
-DOWNLOADABLE = ("mnist", "fashion-mnist")   # torchvision can fetch these; optdigits comes as files
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "optdigits": optdigits.NAME, "cifar10": "CIFAR10",
+            "folder": "ImageFolder"}
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "optdigits": "UCI 8x8 digits",
+                  "cifar10": "CIFAR-10", "folder": "image folder"}
+DOWNLOADABLE = ("mnist", "fashion-mnist", "cifar10")   # torchvision can fetch these; optdigits comes as files
 # The pixel value of full ink in each dataset's uint8 images (optdigits counts 16 pixels per block).
-FULL_SCALE = {"mnist": 255, "fashion-mnist": 255, "optdigits": optdigits.FULL_SCALE}
+FULL_SCALE = {"mnist": 255, "fashion-mnist": 255, "optdigits": optdigits.FULL_SCALE, "cifar10": 255, "folder": 255}
+CIFAR10_FOLDER = "cifar10"      # the image-folder copy's name inside a data folder
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -40,7 +49,8 @@ class Split:
     images: np.ndarray  # uint8 [N, 28, 28] (optdigits: [N, 8, 8]), white ink on black; colour: [N, 3, S, S] RGB
     labels: np.ndarray  # int64 [N]
     full_scale: int = 255  # the value of full ink: images / full_scale is the canonical image (0..1)
-    classes: list[str] | None = None   # the class names, when the data names its own (a folder of images)
+    classes: list[str] | None = None   # the class names, when the data names them (CIFAR-10, a folder of images)
+    skipped: list[str] = field(default_factory=list)   # files passed over as not pictures: "name (why)"
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -67,6 +77,10 @@ def has_split(data_dir: str | Path | None, dataset: str, split: str) -> bool:
         except (optdigits.OptdigitsError, OSError):
             return False
         return True
+    if dataset == "cifar10":
+        return cifar.find_folder(data_dir) is not None or _cifar_image_folder(Path(data_dir)) is not None
+    if dataset == "folder":
+        return imagefolder.has_split(data_dir, split)
     try:
         for stem in SPLIT_FILES[split]:
             find_file(Path(data_dir), dataset, stem)
@@ -109,10 +123,43 @@ def read_idx(path: Path, expect_magic: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def load_split(data_dir: str | Path, dataset: str, split: str) -> Split:
+def _cifar_image_folder(data_dir: Path) -> Path | None:
+    """The CIFAR-10 image folder in (or at) a data folder: ``cifar10/train/airplane/...``."""
+    for root in (data_dir / CIFAR10_FOLDER, data_dir):
+        if (root / "test" / CIFAR10_CLASSES[0]).is_dir() or (root / "train" / CIFAR10_CLASSES[0]).is_dir():
+            return root
+    return None
+
+
+def _pictures(data_dir: Path, dataset: str, split: str, progress) -> Split:
+    """CIFAR-10 (the original batches when the folder has them, else its image folder) or a folder of
+    labelled pictures: uint8 [N, 3, 32, 32]."""
+    try:
+        if dataset == "cifar10":
+            batches = cifar.find_folder(data_dir)
+            if batches is not None:
+                images, labels = cifar.load(batches, split)
+                return Split(images, labels, 255, list(CIFAR10_CLASSES))
+            root = _cifar_image_folder(data_dir)
+            if root is None:
+                raise DatasetError(f"CIFAR-10 not found in {data_dir} (looked for {cifar.FOLDER}/ and "
+                                   f"{CIFAR10_FOLDER}/train|test/<class>/)")
+            found = imagefolder.load(root, split, classes=list(CIFAR10_CLASSES), progress=progress)
+        else:
+            found = imagefolder.load(data_dir, split, progress=progress)
+    except (cifar.CifarError, imagefolder.ImageFolderError) as e:
+        raise DatasetError(str(e)) from None
+    return Split(found.images, found.labels, 255, found.classes, found.skipped)
+
+
+def load_split(data_dir: str | Path, dataset: str, split: str,
+               progress: Callable[[int, int], None] | None = None) -> Split:
+    """A split of a data set. ``progress(done, total)``: while pictures are decoded (the first time)."""
     if dataset not in DATASETS:
         raise DatasetError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     data_dir = Path(data_dir)
+    if dataset in ("cifar10", "folder"):
+        return _pictures(data_dir, dataset, split, progress)
     if dataset == optdigits.NAME:
         try:
             images, labels = optdigits.load(data_dir, split)

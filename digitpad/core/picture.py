@@ -173,9 +173,14 @@ def light_background(grey: np.ndarray) -> bool:
 
 
 # -- the preprocessings ---------------------------------------------------------------------------------
+def photo_pixels(rgb: np.ndarray, size: int) -> np.ndarray:
+    """The centre square resized to ``size``: uint8 [size, size, 3] (what an image folder keeps)."""
+    return _resize(centre_square(np.asarray(rgb, np.uint8)), size, size)
+
+
 def photo_image(rgb: np.ndarray, size: int, channels: int = 3) -> np.ndarray:
     """CIFAR-10's way: the centre square, resized to ``size``; float32 [1, channels, size, size], 0..1."""
-    small = _resize(centre_square(np.asarray(rgb, np.uint8)), size, size)
+    small = photo_pixels(rgb, size)
     x = small.astype(np.float32) * np.float32(1 / 255)
     if channels == 1:
         return luminance(small)[None, None]
