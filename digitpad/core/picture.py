@@ -73,6 +73,10 @@ def decode_picture(data: bytes, name: str = "the picture") -> np.ndarray:
                 raise PictureError(f"{name} is {w} x {h} pixels; pictures up to {MAX_PIXELS // 1_000_000} "
                                    "million pixels are opened.")
             img.seek(0)   # an animation: its first frame
+            if img.format == "JPEG":
+                # Decode at 1/2, 1/4 or 1/8 scale when that still covers WORK_SIDE (every use reduces to
+                # that or less): a 12-megapixel photo decodes in a tenth of the time.
+                img.draft("RGB", (WORK_SIDE, WORK_SIDE))
             img = ImageOps.exif_transpose(img)
             return picture_array(_to_rgb(img))
     except PictureError:
