@@ -33,6 +33,15 @@ DOWNLOADABLE = ("mnist", "fashion-mnist", "cifar10")   # torchvision can fetch t
 # The pixel value of full ink in each dataset's uint8 images (optdigits counts 16 pixels per block).
 FULL_SCALE = {"mnist": 255, "fashion-mnist": 255, "optdigits": optdigits.FULL_SCALE, "cifar10": 255, "folder": 255}
 CIFAR10_FOLDER = "cifar10"      # the image-folder copy's name inside a data folder
+# What a data folder must hold for a data set's test split (the layouts below), said to a user
+# when it is not there.
+SPLIT_LAYOUTS = {
+    "mnist": "MNIST/raw/t10k-images-idx3-ubyte[.gz] and its labels",
+    "fashion-mnist": "FashionMNIST/raw/t10k-images-idx3-ubyte[.gz] and its labels",
+    "optdigits": "optdigits/optdigits.tes",
+    "cifar10": "cifar-10-batches-py/ or cifar10/test/<class>/",
+    "folder": "test/<class>/ folders of pictures, or <class>/ folders",
+}
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),

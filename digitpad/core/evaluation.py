@@ -50,11 +50,13 @@ class TestSetError(Exception):
     """The test set cannot be read; the message is for the user."""
 
 
-def load_test_set(folder: str | Path, dataset: str = "mnist") -> TestSet:
+def load_test_set(folder: str | Path, dataset: str = "mnist",
+                  progress: Callable[[int, int], None] | None = None) -> TestSet:
+    """``progress(done, total)``: while a folder of pictures is decoded (the first time only)."""
     if dataset not in DATASETS:
         raise TestSetError(f"unknown dataset {dataset!r}")
     try:
-        split = load_split(Path(folder), dataset, "test")
+        split = load_split(Path(folder), dataset, "test", progress)
     except DatasetError as e:
         raise TestSetError(str(e)) from None
     return TestSet(split.images, split.labels, dataset, Path(folder), split.full_scale, split.classes)
@@ -194,10 +196,10 @@ class TestSets:
         self._key: tuple[str, str] | None = None
         self._test: TestSet | None = None
 
-    def get(self, folder: str | Path, dataset: str) -> TestSet:
+    def get(self, folder: str | Path, dataset: str, progress: Callable[[int, int], None] | None = None) -> TestSet:
         key = (str(folder), dataset)
         if key != self._key:
-            self._test, self._key = load_test_set(folder, dataset), key
+            self._test, self._key = load_test_set(folder, dataset, progress), key
         return self._test
 
 
