@@ -121,7 +121,8 @@ def summary_lines(meta: ModelMetadata | None) -> list[tuple[str, str]]:
     if isinstance(data, dict) and data:
         rows.append(("Trained on", "; ".join(f"{name}: {n:,}" for name, n in data.items()
                                               if isinstance(n, int) and not isinstance(n, bool))))
-    rows.append(("Not a digit", _not_digit_line(meta)))
+    if meta.input_spec.drawn:   # "not a digit" is a question about drawings; a photo model names a class
+        rows.append(("Not a digit", _not_digit_line(meta)))
     rows.append(("Layers", ", ".join(layer.name for layer in meta.layers) or "none exposed"))
     return rows
 

@@ -81,7 +81,10 @@ def decode_picture(data: bytes, name: str = "the picture") -> np.ndarray:
             return picture_array(_to_rgb(img))
     except PictureError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+    except UnidentifiedImageError:   # Pillow's message names its BytesIO object: nothing for a person
+        kinds = ", ".join(s.lstrip(".").upper() for s in SUFFIXES if s not in (".jpeg", ".tif"))
+        raise PictureError(f"{name} is not a picture digitpad can read ({kinds}).") from None
+    except Image.DecompressionBombError as e:
         raise PictureError(f"{name} is not a picture digitpad can read ({_first_line(e)}).") from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError, struct.error) as e:
         raise PictureError(f"{name} is damaged or incomplete ({_first_line(e)}).") from None
