@@ -40,6 +40,7 @@ class ArithmeticPanel(QWidget):
         self.explanation = None
         self.net = None
         self.classes: list[str] = []
+        self.image_channels: tuple[str, ...] = ()
         self._links: dict[str, tuple[str, tuple[int, ...]]] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -100,13 +101,17 @@ class ArithmeticPanel(QWidget):
                   self.downstream):
             set_shown(w, False)
 
-    def show_explanation(self, e, net, classes: list[str] | None = None) -> None:
+    def show_explanation(self, e, net, classes: list[str] | None = None,
+                         image_channels: tuple[str, ...] = ()) -> None:
+        """``image_channels``: what the input image's channels are ("red", "green", "blue"), to name them
+        where a conv reads the image."""
         same_unit = self.explanation is not None and (self.explanation.stage, self.explanation.index[:1]) == \
             (e.stage, e.index[:1])
         if not same_unit:
             self.terms.pinned = None
         self.explanation, self.net = e, net
         self.classes = list(classes or [])
+        self.image_channels = tuple(image_channels)
         self._links = {}
         set_shown(self.message, False)
         self._show_header(e)

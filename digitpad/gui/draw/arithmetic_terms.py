@@ -3,7 +3,9 @@ kind of op (conv, pool, dense, softmax, copy, input, binary; any other op by nam
 
 A conv over 64 input channels is not shown as a wall of 1,700 numbers: the per-channel sums
 as sorted bars, and the few channels that contribute most expanded as window × kernel =
-products (click a bar to expand another). A dense layer lists its largest contributions
+products (click a bar to expand another). A conv over three channels or fewer (the first layer of
+a colour model) shows every channel in its own order, named (red, green, blue) where it reads the
+image, and its total as the sum of those partial sums. A dense layer lists its largest contributions
 (click one: ``navigate`` asks for that input's explanation). Each writer fills the widgets it
 needs and the rest are hidden; the widgets are built once and refilled.
 """
@@ -117,11 +119,13 @@ class TermsSection(Section):
                  f"Reads a {kh}×{kw} window at {where} of {maps} of {self.page.unit_link(t.input, centre, src)}"
                  f"{what}{group} ({esc(describe(g))}), multiplies it by kernel {t.out_channel}'s weights and adds the "
                  f"products.{pad_text}")
-        expanded = order[:EXPANDED] if n > EXPANDED else order
-        if self.pinned is not None and self.pinned in t.channels:
+        every = n <= EXPANDED   # every channel shown: in its own order (red, green, blue), no bars
+        names = self._channel_names(t)
+        expanded = list(range(n)) if every else order[:EXPANDED]
+        if self.pinned is not None and self.pinned in t.channels and not every:
             i = int(np.flatnonzero(t.channels == self.pinned)[0])
             expanded = [i] + [k for k in expanded if k != i][:EXPANDED - 1]
-        if n > 1:
+        if n > 1 and not every:
             set_text(self.bars_caption, f"Each bar is one input channel's sum of its {kh * kw} products, sorted "
                                         f"(warm adds, cool subtracts). Click a bar to see that channel below.")
             self.bars.set_values(t.channels, t.sums, highlight=[t.channels[i] for i in expanded])
@@ -131,17 +135,18 @@ class TermsSection(Section):
         for row, i in zip(self.rows, expanded):
             ch = int(t.channels[i])
             rank = order.index(i) + 1
-            why = (" (your pick)" if self.pinned == ch else
-                   " (the largest |sum|)" if n > 1 and rank == 1 else
-                   f" ({_ordinal(rank)} largest |sum| of {n})" if n > 1 else "")
-            set_text(row.title, f"Input channel {ch}{why}: Σ products = {num(t.sums[i])}")
+            why = ("" if every else " (your pick)" if self.pinned == ch else
+                   " (the largest |sum|)" if rank == 1 else f" ({_ordinal(rank)} largest |sum| of {n})")
+            who = f"{names[ch].capitalize()} channel ({ch})" if names else f"Input channel {ch}"
+            set_text(row.title, f"{who}{why}: Σ products = {num(t.sums[i])}")
+            src_map = f"{src} · {names[ch]}" if names else f"{src} map {ch}"
             pad = t.padding
             row.window.set_grid(t.window[i], pad, scale=scales[0], row_labels=t.rows, col_labels=t.cols,
-                                caption=f"{src} map {ch}", cell_w=cell,
-                                describe=lambda r, c, i=i, ch=ch: (
+                                caption=src_map, cell_w=cell,
+                                describe=lambda r, c, i=i, src_map=src_map: (
                                     f"row {t.rows[r]}, col {t.cols[c]}: outside the map, padding (reads 0)"
                                     if t.padding[r, c] else
-                                    f"{src} map {ch}, row {t.rows[r]}, col {t.cols[c]}: {t.window[i, r, c]:.6g}"))
+                                    f"{src_map}, row {t.rows[r]}, col {t.cols[c]}: {t.window[i, r, c]:.6g}"))
             row.kernel.set_grid(t.kernel[i], scale=scales[1], caption=f"kernel [{t.out_channel}, {ch}]", cell_w=cell,
                                 col_labels=[""] * kw,
                                 describe=lambda r, c, i=i, ch=ch: f"weight [{t.out_channel}, {ch}, {r}, {c}] = "
@@ -158,8 +163,20 @@ class TermsSection(Section):
             lines.append(f"The other {rest} channels add {num(others)} together.")
         bias = f" + bias <b>{num(t.bias)}</b>" if t.has_bias else " (this conv has no bias)"
         over = f" over {n} channels" if n > 1 else ""
-        lines.append(f"Σ{over} = {num(t.total)}{bias} = <b>{num(t.value)}</b>")
+        parts = ""
+        if every and n > 1:   # the partial sums added up, in the order shown
+            parts = " = " + " + ".join(num(t.sums[i]) if t.sums[i] >= 0 else f"({num(t.sums[i])})" for i in range(n))
+            if names:
+                over = " of " + ", ".join(names[int(c)] for c in t.channels)
+        lines.append(f"Σ{over}{parts} = {num(t.total)}{bias} = <b>{num(t.value)}</b>")
         set_text(self.total, "<br>".join(lines))
+
+    def _channel_names(self, t) -> tuple[str, ...] | None:
+        """The image's channel names when this conv reads the image (as given, or after the graph's
+        normalisation) over all of its channels; else None."""
+        names = self.page.image_channels
+        reads = t.input == self.page.net.input_name or self._is_normalised_input(t.input)
+        return names if reads and len(names) == len(t.channels) > 1 and t.group == 1 else None
 
     def _is_normalised_input(self, name: str) -> bool:
         """True when ``name`` is the image after per-pixel ops only (``(x - mean) / std`` in the graph)."""
@@ -271,8 +288,11 @@ class TermsSection(Section):
 
     def _input(self, e, t) -> None:
         set_text(self.heading, "1 · The input")
-        set_text(self.intro, "A pixel of the input image as the network receives it (0 background, 1 ink; "
-                             "for an 8×8 model, the ink counted in a 4×4 block, over 16).")
+        what = ("one colour channel of one pixel of the input image as the network receives it (0..1)"
+                if len(self.page.image_channels) == 3 else
+                "a pixel of the input image as the network receives it (0 background, 1 ink; for an 8×8 model, "
+                "the ink counted in a 4×4 block, over 16)")
+        set_text(self.intro, what[0].upper() + what[1:] + ".")
         set_text(self.total, f"= <b>{num(t.value)}</b>")
 
     def _binary(self, e, t) -> None:
