@@ -13,6 +13,15 @@ def _form_label(text: str) -> QLabel:
     return label
 
 
+CLASSES_LISTED = 24   # names listed on the Model page; a 100-class model says how many more
+
+
+def _classes(names: list[str]) -> str:
+    listed = ", ".join(names[:CLASSES_LISTED])
+    more = f", and {len(names) - CLASSES_LISTED} more" if len(names) > CLASSES_LISTED else ""
+    return f"{len(names)}: {listed}{more}"
+
+
 class ModelInfoView(QWidget):
     """The active model's metadata, and what the app cannot show for it."""
 
@@ -48,8 +57,13 @@ class ModelInfoView(QWidget):
             return
         self.title.setText(predictor.name)
         self.path.setText(str(predictor.path))
-        for label, value in summary_lines(predictor.metadata):
-            v = QLabel(value)
+        rows = summary_lines(predictor.metadata)
+        # What it takes and tells apart: from its input adapter and class names (file text: plain).
+        rows[2:2] = predictor.input.describe() + [("Classes", _classes(predictor.classes))]
+        for label, value in rows:
+            v = QLabel()
+            v.setTextFormat(Qt.PlainText)
+            v.setText(value)
             v.setWordWrap(True)
             v.setTextInteractionFlags(Qt.TextSelectableByMouse)
             self.form.addRow(_form_label(label), v)

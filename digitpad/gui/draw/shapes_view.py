@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -172,9 +173,15 @@ class ShapesView(QWidget):
     def _build_what_if(self, lay: QVBoxLayout) -> None:
         heading = QLabel("What if?")
         heading.setObjectName("heading")
-        lay.addWidget(heading)
-        lay.addWidget(muted("Change a layer's kernel K, padding P or stride S, or the input size: the shapes "
-                            "follow. This only computes shapes; the model itself is not changed."))
+        head = QHBoxLayout()   # the reset beside the heading: with the input's boxes it was wider than the pane
+        head.addWidget(heading)
+        head.addStretch(1)
+        lay.addLayout(head)
+        lay.addWidget(muted("Change a layer's kernel K, padding P or stride S, or the input's size or channels: "
+                            "the shapes and the first conv's parameters follow. This only computes shapes; the "
+                            "model itself is not changed."))
+        self.input_row = QHBoxLayout()   # the input's size and channels, above the layers' grid (its own
+        lay.addLayout(self.input_row)    # row: in the grid they widened its first columns)
         self.what_if_grid = QGridLayout()
         self.what_if_grid.setHorizontalSpacing(10)
         self.what_if_grid.setVerticalSpacing(4)
@@ -184,8 +191,17 @@ class ShapesView(QWidget):
         self.input_size.setPrefix("input ")
         self.input_size.setSuffix(" px")
         self.input_size.valueChanged.connect(self._recompute)
+        self.input_channels = QSpinBox()
+        self.input_channels.setRange(1, 64)
+        self.input_channels.setPrefix("channels ")
+        self.input_channels.setToolTip("The input's channels: 3 for colour (red, green, blue), 1 for grey")
+        self.input_channels.valueChanged.connect(self._recompute)
         self.reset = QPushButton("Back to the model's values")
         self.reset.clicked.connect(self._reset)
+        for w in (self.input_size, self.input_channels):
+            self.input_row.addWidget(w)
+        self.input_row.addStretch(1)
+        head.addWidget(self.reset)
         self.after = QLabel("")
         self.after.setWordWrap(True)
         lay.addWidget(self.after)
@@ -256,8 +272,10 @@ class ShapesView(QWidget):
         stats = sum(s.statistics for s in rows)
         fixed = (f" and {stats:,} fixed values that are not learned (batch-norm running means and variances, "
                  f"the input's normalisation)" if stats else "")
+        c, s, _ = self.predictor.input_shape
+        image = f"{s}×{s}" + (" colour" if c == 3 else "")
         self.totals.setText(f"<b>{shapes.params:,}</b> learned parameters{fixed}; <b>{shapes.macs:,}</b> "
-                            f"multiply-adds for one 28×28 image (a conv: output values × kernel size × input "
+                            f"multiply-adds for one {image} image (a conv: output values × kernel size × input "
                             f"channels; a dense layer: outputs × inputs).")
 
     # -- what if -------------------------------------------------------------------------------
@@ -265,7 +283,7 @@ class ShapesView(QWidget):
         grid = self.what_if_grid
         while grid.count():
             w = grid.takeAt(0).widget()
-            if w is not None and w not in (self.input_size, self.reset):
+            if w is not None:
                 w.deleteLater()
         self.specs, self.model_size, self.model_channels = list(specs), size, channels
         self.model_flat = None
@@ -274,12 +292,11 @@ class ShapesView(QWidget):
             self.model_flat = c * n * n
         self.rows = []
         self.input_size.setVisible(bool(specs))
+        self.input_channels.setVisible(bool(specs))
         self.reset.setVisible(bool(specs))
         self.after.setVisible(bool(specs))
         if not specs:
             return
-        grid.addWidget(self.input_size, 0, 0, 1, 2)
-        grid.addWidget(self.reset, 0, 2, 1, 4, Qt.AlignLeft)
         for c, text in enumerate(["Layer", "K", "P", "S", "ceil"]):
             head = QLabel(text)
             head.setObjectName("formLabel")
@@ -307,9 +324,10 @@ class ShapesView(QWidget):
             row["ceil"].toggled.connect(self._recompute)
             self.rows.append(row)
         grid.setColumnStretch(5, 1)
-        self.input_size.blockSignals(True)
-        self.input_size.setValue(size)
-        self.input_size.blockSignals(False)
+        for box, value in ((self.input_size, size), (self.input_channels, channels)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
         self._recompute()
 
     def current_specs(self) -> list[LayerSpec]:
@@ -323,7 +341,7 @@ class ShapesView(QWidget):
     def _recompute(self, *_) -> None:
         if not self.rows:
             return
-        results = what_if(self.input_size.value(), self.current_specs(), self.model_channels)
+        results = what_if(self.input_size.value(), self.current_specs(), self.input_channels.value())
         for row, res in zip(self.rows, results):
             if not res.ok:
                 text = " ".join(res.problems)
