@@ -80,7 +80,8 @@ class MainWindow(QMainWindow):
             self.tabs.add_page(QWidget(), title)   # a placeholder until _add_tabs
         self.tabs.currentChanged.connect(lambda _i: self._add_tabs())
         self._say_what_was_skipped(model_path if model_path and not loaded else None)
-        after_first_paint(self.workbench.canvas, self._finish_start)
+        # The answer panel is on screen for every model (the canvas is not, for one that takes pictures).
+        after_first_paint(self.workbench.panel, self._finish_start)
         self.workbench.canvas.setFocus()
 
     def _finish_start(self) -> None:

@@ -1,8 +1,9 @@
 """The line under the Draw tab's canvas: what is worth knowing about the drawing now.
 
 In order of precedence: a hint about the drawing ("Very small drawing: draw the digit
-larger."), else what the last action did ("Saved as 7: …"; it stays only until the drawing
-or the model changes), else how to draw. Its height is fixed (two lines; the tooltip has
+larger."), else what the last action did ("Saved as 7: …", or why a picture could not be
+opened; it stays only until the drawing or the model changes), else how to draw (or, on the
+image bench, how to choose a picture). Its height is fixed (two lines; the tooltip has
 what does not fit), so a hint
 appearing while you draw never moves or squeezes anything (a QLabel that changes size
 makes Qt lay out the whole window again).
@@ -24,6 +25,7 @@ class MessageLine(QLabel):
         self.tips = tips
         self.hints: list[str] = []
         self.status = ""
+        self.problem = False
         self.kind = ""
         self.setWordWrap(True)
         self.setAlignment(Qt.AlignLeft | Qt.AlignTop)
@@ -44,9 +46,11 @@ class MessageLine(QLabel):
             self.hints = list(hints)
             self._render()
 
-    def set_status(self, text: str) -> None:
-        """What an action did; shown until :meth:`drawing_changed` (or a hint takes the line)."""
+    def set_status(self, text: str, problem: bool = False) -> None:
+        """What an action did; shown until :meth:`drawing_changed` (or a hint takes the line).
+        ``problem``: it did not work (a damaged file), shown in the hint's look."""
         self.status = text
+        self.problem = problem and bool(text)
         self._render()
 
     def drawing_changed(self) -> None:
@@ -60,7 +64,7 @@ class MessageLine(QLabel):
         if self.hints:
             kind, text = "hint", " ".join(self.hints)
         elif self.status:
-            kind, text = "status", self.status
+            kind, text = ("hint" if self.problem else "status"), self.status
         else:
             kind, text = "tips", self.tips
         if text != self.text():
