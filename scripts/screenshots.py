@@ -3,8 +3,12 @@
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py --size 1280x720 --out shots/
 
 The window is driven as a user would: a digit drawn on the canvas, a feature map opened,
-the history's runs selected, a guided set started. Point ``DIGITPAD_DATA_DIR`` at a data
-folder with a few runs (and My digits) to see the history and fine-tuning as they look in use.
+a photo of a handwritten digit opened, the history's runs selected, a guided set started. With a
+model that takes pictures (``--model`` a CIFAR-10 or Fashion-MNIST model; ``--data-dir`` a folder
+with its test set) the Draw tab is the image bench: a test image chosen, a photo opened (``--picture``,
+else one drawn here), the colour kernels, a conv1 unit's arithmetic over three channels, the Model page.
+Point ``DIGITPAD_DATA_DIR`` at a data folder with a few runs (and My digits) to see the history and
+fine-tuning as they look in use.
 Each PNG is the window's own pixels (``QWidget.grab``); ``--root`` also saves the whole
 screen, which shows whether the window kept its size.
 """
@@ -27,6 +31,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", help="an .onnx to start with (default: the last used or the shipped model)")
     p.add_argument("--data-dir", help="the test set folder for the Evaluate tab")
     p.add_argument("--root", action="store_true", help="also save the whole screen (ImageMagick import)")
+    p.add_argument("--picture", help="a picture to open in the Draw tab (default: one made here)")
+    p.add_argument("--draw-only", action="store_true", help="only the Draw tab")
     args = p.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
@@ -60,6 +66,40 @@ def main(argv=None) -> int:
 
     settle(1.0)
     wb = win.workbench
+    if wb.takes_pictures:
+        bench_shots(win, shot, settle, out, args.picture)
+    else:
+        draw_shots(win, shot, settle, out, args.picture, args.data_dir)
+    if not args.draw_only:
+        other_tabs(win, shot, settle, out)
+    print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
+    win.close()
+    return 0
+
+
+def _opened(win, settle, path) -> None:
+    """Open a picture as Open image… does, and wait until it is on screen."""
+    wb = win.workbench
+    before = wb.opened
+    wb.opener.open_file(path)
+    deadline = time.monotonic() + 20
+    while wb.opened is before and time.monotonic() < deadline:
+        settle(0.05)
+
+
+def _a_photo(out: Path) -> Path:
+    """A photo-like picture (4:3, a red and a blue block under a sky) when none was given."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+    from pictures import scene
+    from PIL import Image
+
+    path = out / "_photo.jpg"
+    Image.fromarray(scene(800, 600)).save(path, quality=90)
+    return path
+
+
+def draw_shots(win, shot, settle, out: Path, picture, data_dir) -> None:
+    wb = win.workbench
     shot("draw-empty")
     side = wb.canvas.width()
     for stroke in SEVEN:
@@ -84,7 +124,57 @@ def main(argv=None) -> int:
     wb.inspector.setCurrentIndex(3)
     shot("draw-model")
     wb.inspector.setCurrentIndex(0)
+    if picture is None and data_dir:   # a photo of MNIST's first test digit: ink on paper, lit from one corner
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+        from pictures import digit_photo
 
+        from digitpad.core.datasets import DatasetError, load_split
+
+        try:
+            digit = load_split(data_dir, "mnist", "test").images[0]
+        except DatasetError:
+            digit = None
+        if digit is not None:
+            picture = out / "_digit-photo.jpg"
+            picture.write_bytes(digit_photo(digit))
+    if picture is None:
+        return
+    _opened(win, settle, picture)
+    shot("draw-photo")
+
+
+def bench_shots(win, shot, settle, out: Path, picture) -> None:
+    """The image bench of a model that takes pictures."""
+    wb = win.workbench
+    deadline = time.monotonic() + 120
+    while wb.strip.jobs.busy() and time.monotonic() < deadline:
+        settle(0.2)
+    shot("bench-strip")
+    if wb.strip.entries:
+        wb.strip.choose(min(3, len(wb.strip.entries) - 1))
+    wb.saliency_box.setChecked(True)
+    if wb.feature_maps is not None:
+        wb.feature_maps.select_map(1)
+    settle(1.0)
+    shot("bench-test-image")
+    _opened(win, settle, picture or _a_photo(out))
+    settle(0.5)
+    shot("bench-picture")
+    wb.inspector.setCurrentIndex(1)
+    shot("bench-kernels")
+    wb.inspector.setCurrentIndex(2)
+    p = wb.controller.predictor
+    conv1 = next((st.name for st in p.stages() if st.op == "Conv"), None) if wb.stepwise.ready else None
+    if conv1 is not None:
+        c, h, w = p.network.stage(conv1).shape
+        wb.arithmetic.show_unit(conv1, (1, h // 2, w // 2))
+    shot("bench-arithmetic")
+    wb.inspector.setCurrentIndex(3)
+    shot("bench-model")
+    wb.inspector.setCurrentIndex(0)
+
+
+def other_tabs(win, shot, settle, out: Path) -> None:
     win.tabs.setCurrentWidget(win.training)
     shot("train-live")
     win.training.views.setCurrentIndex(1)
@@ -122,9 +212,6 @@ def main(argv=None) -> int:
         dialog.grab().save(str(out / f"{name}.png"))
         print(f"{name}: dialog {dialog.width()}x{dialog.height()}", flush=True)
         dialog.close()
-    print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
-    win.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -252,6 +252,7 @@ def test_colour_kernels_as_rgb_patches_and_per_channel(colour_window, qtbot):
     assert w.shape == (4, 3, 3, 3)
     assert kv.in_combo.itemText(0) == "colour (RGB)" and kv.in_combo.count() == 4 and kv.note.isVisible()
     assert kv.grid.maps.shape == (4, 3, 3, 3) and np.allclose(kv.grid.maps, kernel_rgb(w))
+    assert list(kv.grid.image.levels) == [0, 255] and kv.grid.image.image.shape[2] == 3   # drawn as RGB
     assert np.allclose(kernel_rgb(np.zeros((1, 3, 3, 3))), 0.5)          # no weight: grey
     assert "each as one RGB patch" in kv.chooser.info.text()
     kv.in_combo.setCurrentIndex(2)                                         # green alone

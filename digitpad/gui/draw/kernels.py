@@ -100,9 +100,9 @@ class KernelPager(QWidget):
             self._show_pager(False)
             return
         n = self.weights.shape[0]
-        names = f" ({', '.join(channel_names)}, left to right)" if channel_names and len(channel_names) == n else ""
-        text = (f"Its kernel: {self.weights.shape[1]}×{self.weights.shape[2]}, "
-                f"{n} input channel{'s' * (n != 1)}{names}")
+        size = f"{self.weights.shape[1]}×{self.weights.shape[2]}"
+        text = (f"Its kernel, {size} each: {', '.join(channel_names)}" if channel_names and len(channel_names) == n
+                else f"Its kernel: {size}, {n} input channel{'s' * (n != 1)}")
         self.title.setText(text)
         self.title.setToolTip(text)
         self._show_pager(n > KERNEL_PAGE)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,7 +37,7 @@ from ..images import thumbnail
 from ..threads import background
 from ..widgets import muted, set_enabled, thin_progress_bar
 
-PAGE = 40            # images per page: a screenful at 1280x720 and one more scroll
+PAGE = 50            # images per page: ten rows, a screenful at 1920x1080, two at 1280x720
 ALL = -1             # the class box's "All classes"
 
 
@@ -95,6 +95,10 @@ class TestStrip(QWidget):
         self.list.setDragEnabled(False)     # icon mode drags items by default; a picture dropped here opens
         self.list.setAcceptDrops(False)
         self.list.currentItemChanged.connect(self._current_changed)
+        # The scroll bar always there: a bar that comes and goes changes the width, so the number of
+        # columns, so the rows, so whether the bar is needed (the strip flipped between 4 and 5 columns).
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
+        self.list.viewport().installEventFilter(self)
         col.addWidget(self.list, 1)
         foot = QHBoxLayout()
         foot.setSpacing(6)
@@ -226,9 +230,8 @@ class TestStrip(QWidget):
         if self._replace:
             self.list.clear()
             self.entries = []
+        self._fit_grid()
         side = self.thumb_side()
-        self.list.setIconSize(QSize(side, side))
-        self.list.setGridSize(QSize(side + 10, side + self.fontMetrics().height() + 12))
         adapter, classes = self.predictor.input, self.predictor.classes
         for i, index in enumerate(page.indices):
             label, guess = int(page.labels[i]), int(page.predicted[i])
@@ -247,6 +250,21 @@ class TestStrip(QWidget):
             self.list.setCurrentRow(keep)
         self.list.blockSignals(False)
         self._update_controls()
+
+    def _fit_grid(self) -> None:
+        """Whole columns across the strip's width, each as wide as it can be (longer class names fit)."""
+        side = self.thumb_side()
+        self.list.setIconSize(QSize(side, side))
+        width = self.list.viewport().width()
+        cols = max(1, width // (side + 10))
+        grid = QSize(max(side + 10, width // cols), side + self.fontMetrics().height() + 12)
+        if grid != self.list.gridSize():
+            self.list.setGridSize(grid)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Resize and obj is self.list.viewport():
+            self._fit_grid()   # the viewport's width is final only here
+        return False
 
     def thumb_side(self) -> int:
         """Two screen pixels per image pixel (crisp), 56 to 64 px."""

@@ -295,9 +295,11 @@ class Workbench(QWidget):
                                  "much of the picture, reads best.", problem=True)
             return
         self.opened = opened
+        s = predictor.input_size
         what = ("read as a handwritten digit: the ink found on the paper, centred as MNIST's digits are. Draw to "
                 "replace it." if predictor.input.drawn else
-                f"the network sees it at {predictor.input_size} × {predictor.input_size} (right).")
+                f"the network sees it as the {s} × {s} {'RGB' if predictor.input.colour else 'grey'} image beside "
+                "the answer.")
         self._show_input("picture", opened.x, f"{opened.caption}: {what}", opened.picture,
                          f"opened\n{opened.width} × {opened.height}")
 
