@@ -36,7 +36,7 @@ class Opened:
     """A picture read and made into a model's input."""
 
     name: str                  # what to call it: a file name, "the clipboard", "the dropped picture"
-    width: int                 # as opened (after the EXIF rotation)
+    width: int                 # as stored in the file (after its EXIF rotation)
     height: int
     picture: np.ndarray        # uint8 [h, w, 3], the longer side at most picture.WORK_SIDE
     x: np.ndarray | None       # the canonical image [1, C, S, S]; None: a digit model found no ink
@@ -52,13 +52,12 @@ def prepare(task, adapter: InputAdapter, source, name: str) -> Opened:
     """A background job: ``source`` (a path, bytes, or an array from a QImage) read as a picture and made
     into ``adapter``'s canonical image. Raises ``picture.PictureError`` with one sentence."""
     t0 = time.perf_counter()
-    if isinstance(source, (str, Path)):
-        rgb = picture.read_picture(source)
-    elif isinstance(source, (bytes, bytearray)):
-        rgb = picture.decode_picture(bytes(source), name)
+    if isinstance(source, (str, Path, bytes, bytearray)):
+        read = picture.load_picture(source, name)
+        rgb, width, height = read.pixels, read.width, read.height
     else:
         rgb = picture.picture_array(source)
-    height, width = rgb.shape[:2]
+        height, width = rgb.shape[:2]
     small = picture.reduced(rgb)
     return Opened(name, width, height, small, adapter.from_picture(small), adapter, time.perf_counter() - t0)
 
