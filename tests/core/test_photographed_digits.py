@@ -8,8 +8,8 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
 from pictures import digit_photo
+from PIL import Image
 
 from digitpad.core import picture
 from digitpad.core.datasets import load_split

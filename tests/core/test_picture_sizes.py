@@ -6,8 +6,8 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
 from pictures import scene
+from PIL import Image
 
 from digitpad.core import picture
 
