@@ -185,6 +185,15 @@ class InputAdapter:
         return [("Input", f"{s.size} × {s.size} {kind}, {values}{polarity}, {s.layout}; {norm}{graph}"),
                 ("Preprocessing", f"{text} (“{s.preprocessing}”)"), ("Reads", source)]
 
+    def picture_region(self, width: int, height: int) -> tuple[int, int, int, int] | None:
+        """The part of a ``width`` x ``height`` picture this model's preprocessing keeps, as (left, top,
+        width, height) in the picture's pixels: a photo's centre square; None when the preprocessing
+        finds its own region in the picture (an object, the ink)."""
+        if self.spec.preprocessing != "photo":
+            return None
+        left, top, side = picture.centre_box(width, height)
+        return left, top, side, side
+
     def canonical(self, x: np.ndarray) -> np.ndarray:
         """``x`` as a batch of canonical images, float32 [N, C, S, S]: [C, S, S], [S, S] (grey) and any
         array of N * C * S * S values are accepted. ValueError for another size."""

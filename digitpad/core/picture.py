@@ -197,10 +197,14 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return (a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114) * np.float32(1 / 255)
 
 
+def centre_box(width: int, height: int) -> tuple[int, int, int]:
+    """(left, top, side) of the centre square of a ``width`` x ``height`` picture."""
+    side = min(width, height)
+    return (width - side) // 2, (height - side) // 2, side
+
+
 def centre_square(rgb: np.ndarray) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
+    left, top, side = centre_box(rgb.shape[1], rgb.shape[0])
     return rgb[top:top + side, left:left + side]
 
 

@@ -193,7 +193,7 @@ def test_drop_a_file_or_picture_data_and_paste(colour_window, qtbot, tmp_path):
         pos = QPointF(wb.picture_card.geometry().center())
         enter = QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
         QApplication.sendEvent(wb, enter)
-        assert enter.isAccepted()
+        assert enter.isAccepted() and wb.picture_card.message.text() == "Drop it to open it here."
         with qtbot.waitSignal(wb.opener.opened, timeout=10_000) as got:
             QApplication.sendEvent(wb, QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
         return got.args[0]
@@ -201,6 +201,9 @@ def test_drop_a_file_or_picture_data_and_paste(colour_window, qtbot, tmp_path):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(files["plain.jpg"]))])
     assert drop(mime).name == "plain.jpg" and wb.source == "picture"
+    assert wb.picture_card.message.text().startswith("plain.jpg · 90 × 60: the network sees it")
+    # The part a photo model keeps, its centre square, is outlined on the picture as opened.
+    assert wb.input_view.reference_region == pytest.approx((15 / 90, 0, 60 / 90, 1))
     mime = QMimeData()
     mime.setImageData(QImage(str(files["rotated.jpg"])))
     opened = drop(mime)
@@ -234,9 +237,16 @@ def test_a_picture_follows_the_model(qtbot, colour_model, random_model, cifar_da
     assert wb.model_input.shape == (1, 3, 32, 32)
     assert w.controller.load(random_model)           # a digit model: the canvas again, the same picture as ink
     assert not wb.takes_pictures and wb.draw_card.isVisible() and not wb.picture_card.isVisible()
-    assert wb.source in ("picture", None)
+    # The scene's dark blocks on its light sky read as ink: the same picture, as a digit model sees it.
+    assert wb.source == "picture" and wb.model_input.shape == (1, 1, 28, 28)
+    assert np.array_equal(wb.model_input, _expected(wb.controller.predictor, files["plain.jpg"]))
     assert w.controller.load(colour_model)
-    assert wb.takes_pictures and wb.strip.isVisible()
+    assert wb.takes_pictures and wb.strip.isVisible() and wb.model_input.shape == (1, 3, 32, 32)
+    _strip_loaded(qtbot, wb)
+    wb.strip.choose(0)
+    assert wb.source == "test"
+    assert w.controller.load(random_model)            # a test image has no meaning for a digit model
+    assert wb.source is None and wb.model_input is None and wb.prediction is None
     w.close()
 
 
@@ -354,6 +364,7 @@ def test_photos_of_handwritten_digits_are_read_by_the_shipped_model(qtbot, mnist
         right += wb.prediction.top == test.labels[i]
     assert right >= 0.85 * n, f"{right} of {n} photos read right"
     assert wb.input_view.reference is not None and "opened" in wb.input_view.reference_caption
+    assert wb.input_view.reference_region is None        # the ink is found wherever it is
     # Drawing replaces the photo.
     wb.canvas.draw_stroke([(200, 80), (200, 320)])
     assert wb.source == "drawing" and wb.input_view.reference is None

@@ -61,6 +61,7 @@ class ModelInputView(QWidget):
         self.pixels: np.ndarray | None = None      # [size, size] or [size, size, 3], what is shown
         self.reference: np.ndarray | None = None   # [H, W] or [H, W, 3], or None
         self.reference_caption = ""
+        self.reference_region: tuple[float, float, float, float] | None = None
         self._image: QImage | None = None
         self._muted: QImage | None = None          # a colour input greyed and darkened, under saliency
         self._reference_image: QImage | None = None
@@ -86,11 +87,13 @@ class ModelInputView(QWidget):
             self.show_input(None)
 
     def show_input(self, x: np.ndarray | None, reference: np.ndarray | None = None,
-                   reference_caption: str = "") -> None:
+                   reference_caption: str = "", reference_region: tuple[float, float, float, float] | None = None
+                   ) -> None:
         """``x``: the model input as shown (``InputAdapter.to_display``: [S, S] grey or [S, S, 3] RGB,
         ``input_size`` square; None: nothing shown). ``reference``: what it was made from ([H, W] or
         [H, W, 3], float 0..1 or uint8: the drawing's 28x28 image, an opened picture), shown small
-        beside it under ``reference_caption``."""
+        beside it under ``reference_caption``; ``reference_region``: the part of it the model's
+        preprocessing keeps (left, top, width, height, as fractions of the reference), outlined."""
         s = self.input_size
         if x is not None:
             x = np.asarray(x, np.float32)
@@ -103,6 +106,7 @@ class ModelInputView(QWidget):
             self._muted = grey_image(x @ np.array([0.299, 0.587, 0.114], np.float32) * 0.45)
         self.reference = None if x is None or reference is None else np.asarray(reference)
         self.reference_caption = reference_caption
+        self.reference_region = reference_region if self.reference is not None else None
         self._reference_image = None if self.reference is None else self._fitted(grey_image(self.reference))
         if x is None:
             self._overlay = None
@@ -194,6 +198,11 @@ class ModelInputView(QWidget):
             p.drawImage(box, image)
         p.setPen(QPen(QColor(style.BORDER), 1))
         p.drawRect(box.adjusted(-0.5, -0.5, 0.5, 0.5))
+        if image is not None and self.reference_region is not None and self.reference_region != (0, 0, 1, 1):
+            left, top, width, height = self.reference_region   # what the model keeps of it
+            p.setPen(QPen(QColor(style.ACCENT), 1.5))
+            p.drawRect(QRectF(box.x() + left * box.width(), box.y() + top * box.height(), width * box.width(),
+                              height * box.height()).adjusted(0.75, 0.75, -0.75, -0.75))
         font = p.font()
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         p.setFont(font)

@@ -55,6 +55,7 @@ class Workbench(QWidget):
         self.source: str | None = None        # what is shown: "drawing", "picture", "test" (None: nothing)
         self.opened: Opened | None = None     # the picture last opened (read again for another model)
         self.takes_pictures = False           # the active model's source: pictures, not the canvas
+        self._before_drag = None              # the message line's text while a drag is over the tab
         self.stepwise = StepByStep(self)      # the model's NumPy forward pass, read on a worker thread
         self.saliency = background("saliency", self)
         self.saliency_seconds = 0.0
@@ -221,13 +222,15 @@ class Workbench(QWidget):
         self.source = "drawing" if x is not None else None
         self._render(x, x28[0, 0] if small else None, "reduced from\nthis 28 × 28")
 
-    def _render(self, x: np.ndarray | None, reference: np.ndarray | None = None, reference_caption: str = "") -> None:
+    def _render(self, x: np.ndarray | None, reference: np.ndarray | None = None, reference_caption: str = "",
+                reference_region=None) -> None:
         """The one way a new input reaches the screen: canonical image ``x`` (None: nothing to show) through
-        the model, and every view shown again. ``reference``: what it was made from, shown small beside."""
+        the model, and every view shown again. ``reference``: what it was made from, shown small beside
+        (``reference_region``: the part of it the model keeps)."""
         predictor = self.controller.predictor
         self.model_input = x
         shown = None if x is None else predictor.input.to_display(x) if predictor is not None else x[0, 0]
-        self.input_view.show_input(shown, reference, reference_caption)
+        self.input_view.show_input(shown, reference, reference_caption, reference_region)
         if x is None or predictor is None:
             self.prediction = None
             self.panel.empty_text = ("No model loaded: open an ONNX file" if predictor is None else
@@ -241,7 +244,8 @@ class Workbench(QWidget):
             self._request_saliency()
         self.predictionShown.emit(self.prediction)
 
-    def _show_input(self, kind: str, x: np.ndarray, status: str, reference=None, reference_caption: str = "") -> None:
+    def _show_input(self, kind: str, x: np.ndarray, status: str, reference=None, reference_caption: str = "",
+                    reference_region=None) -> None:
         """A ready canonical image in place of the drawing: the canvas is cleared (Undo brings the
         drawing back, and drawing again replaces the image)."""
         if not self.takes_pictures:
@@ -251,7 +255,7 @@ class Workbench(QWidget):
         self.source = kind
         self.line.set_hints([])
         self.line.set_status(status)
-        self._render(x, reference, reference_caption)
+        self._render(x, reference, reference_caption, reference_region)
 
     @property
     def hints(self) -> list[str]:
@@ -300,14 +304,29 @@ class Workbench(QWidget):
                 "replace it." if predictor.input.drawn else
                 f"the network sees it as the {s} × {s} {'RGB' if predictor.input.colour else 'grey'} image beside "
                 "the answer.")
+        region = predictor.input.picture_region(opened.width, opened.height)
+        if region is not None:   # as fractions: the picture kept is smaller than the one in the file
+            region = (region[0] / opened.width, region[1] / opened.height, region[2] / opened.width,
+                      region[3] / opened.height)
         self._show_input("picture", opened.x, f"{opened.caption}: {what}", opened.picture,
-                         f"opened\n{opened.width} × {opened.height}")
+                         f"opened\n{opened.width} × {opened.height}", region)
 
     def dragEnterEvent(self, event) -> None:
         if PictureOpener.can_open(event.mimeData()):
             event.acceptProposedAction()
+            self._before_drag = (self.line.status, self.line.problem)
+            self.line.set_status("Drop it to open it here.")
+
+    def dragLeaveEvent(self, event) -> None:
+        self._end_drag()
+
+    def _end_drag(self) -> None:
+        if self._before_drag is not None:
+            self.line.set_status(*self._before_drag)
+            self._before_drag = None
 
     def dropEvent(self, event) -> None:
+        self._end_drag()
         if self.opener.open_mime(event.mimeData(), "the dropped picture"):
             event.acceptProposedAction()
 
