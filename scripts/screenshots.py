@@ -171,6 +171,9 @@ def bench_shots(win, shot, settle, out: Path, picture) -> None:
     shot("bench-arithmetic")
     wb.inspector.setCurrentIndex(3)
     shot("bench-model")
+    if wb.shapes_view is not None and wb.shapes_view.rows:
+        wb.inspector.currentWidget().ensureWidgetVisible(wb.shapes_view.rows[-1]["result"], 0, 40)
+        shot("bench-what-if")
     wb.inspector.setCurrentIndex(0)
 
 
