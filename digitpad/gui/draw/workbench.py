@@ -187,6 +187,7 @@ class Workbench(QWidget):
             self._render(self.model_input)
         elif self.takes_pictures:
             self.source = None
+            self.line.set_status("")   # what it said was about an image no longer shown
             self._render(None)
         else:
             self.update_prediction()   # the same drawing, seen by the new model
