@@ -76,6 +76,9 @@ def test_a_colour_model_gets_the_bench_with_its_test_images(colour_window, qtbot
     # The classes take turns (an image folder lists them one after another).
     assert [strip.list.item(i).text() for i in range(10)] == CIFAR10_CLASSES
     assert wb.prediction is None and wb.panel.caption == "Pick a test image, or open a picture"
+    strip.list.setFocus(Qt.TabFocusReason)         # the keyboard's focus alone shows nothing
+    QApplication.processEvents()
+    assert wb.prediction is None and strip.list.currentRow() == -1
 
     strip.choose(3)                           # the first cat
     index, image, label, caption = strip.entries[3]

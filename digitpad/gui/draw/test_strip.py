@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -39,6 +40,17 @@ from ..widgets import muted, set_enabled, thin_progress_bar
 
 PAGE = 50            # images per page: ten rows, a screenful at 1920x1080, two at 1280x720
 ALL = -1             # the class box's "All classes"
+
+
+class _Thumbnails(QListWidget):
+    """The strip's list. Given the keyboard focus with no image chosen (the window opening on a photo
+    model, a Tab), Qt would make the first image current, and so show it; here the first arrow key does."""
+
+    def focusInEvent(self, event) -> None:
+        if self.currentRow() < 0:
+            QAbstractScrollArea.focusInEvent(self, event)
+        else:
+            super().focusInEvent(event)
 
 
 def _tip(text: str) -> str:
@@ -83,7 +95,7 @@ class TestStrip(QWidget):
         col.addWidget(self.state)
         self.progress = thin_progress_bar(6)
         col.addWidget(self.progress)
-        self.list = QListWidget()
+        self.list = _Thumbnails()
         self.list.setViewMode(QListWidget.IconMode)
         self.list.setMovement(QListWidget.Static)
         self.list.setResizeMode(QListWidget.Adjust)
