@@ -23,8 +23,8 @@ def write_batches(folder, n_train=6, n_test=4, seed=0):
         data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
         labels = [int(v) for v in rng.integers(0, 10, n)]
         with open(folder / name, "wb") as f:
-            pickle.dump({"batch_label": name, "labels": labels, "data": data, "filenames": [f"{i}.png" for i in range(n)]},
-                        f, protocol=2)
+            batch = {"batch_label": name, "labels": labels, "data": data, "filenames": [f"{i}.png" for i in range(n)]}
+            pickle.dump(batch, f, protocol=2)
         written[name] = (data, labels)
     return written
 
