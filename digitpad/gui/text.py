@@ -62,38 +62,45 @@ class Html(str):
         return Html(str.join(self, (escape(p) for p in parts)))
 
 
-def escape(value) -> Html:
-    """``value`` as text inside markup (``Html`` passes unchanged: it is markup already)."""
+def escape(value, in_attribute: bool = False) -> Html:
+    """``value`` as text inside markup (``Html`` passes unchanged: it is markup already). Quotes
+    are escaped only inside a tag's attributes, so a label's text reads back as it was written."""
     if isinstance(value, Html):
         return value
-    return Html(html.escape(str(value), quote=True))
+    return Html(html.escape(str(value), quote=in_attribute))
 
 
-class _EscapingFormatter(string.Formatter):
-    def format_field(self, value, format_spec: str):
-        if isinstance(value, Html) and not format_spec:
-            return value
-        return escape(super().format_field(value, format_spec))   # formatted first: {acc:.2f} works
-
-    def convert_field(self, value, conversion):
-        converted = super().convert_field(value, conversion)
-        return converted if conversion is None else str(converted)   # !r / !s of Html is text again
-
-
-_FORMATTER = _EscapingFormatter()
+_FORMATTER = string.Formatter()
 
 
 def rich(template: str, *args, **values) -> Html:
     """``template.format(...)`` with every value escaped (``Html`` values are kept as markup).
 
     ``template`` is markup written in the code, never text from outside: the rule's test checks
-    that every call passes a string literal."""
-    return Html(_FORMATTER.vformat(template, args, values))
+    that every call passes a string literal. Format specs work on the value before it is escaped
+    (``{acc:.2f}``); a value inside a tag (``style='color:{}'``) has its quotes escaped too."""
+    out, in_tag, auto = [], False, 0
+    for text, field, spec, conversion in _FORMATTER.parse(template):
+        out.append(text)
+        opened, closed = text.rfind("<"), text.rfind(">")
+        if opened != closed:   # -1 both: no tag boundary in this piece of the template
+            in_tag = opened > closed
+        if field is None:
+            continue
+        if field == "":
+            field, auto = str(auto), auto + 1
+        value = _FORMATTER.convert_field(_FORMATTER.get_field(field, args, values)[0], conversion)
+        if conversion is not None:
+            value = str(value)   # !r / !s: text, even of Html
+        if spec or not isinstance(value, Html):
+            value = escape(format(value, spec or ""), in_attribute=in_tag)
+        out.append(value)
+    return Html("".join(out))
 
 
 def _as_html(text) -> Html:
     """Plain text as markup that shows it as written (line breaks kept)."""
-    return Html(html.escape(str(text), quote=False).replace("\n", "<br>"))
+    return Html(escape(text).replace("\n", "<br>"))
 
 
 # -- labels -------------------------------------------------------------------------------------
