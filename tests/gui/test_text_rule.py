@@ -1,6 +1,6 @@
-"""The GUI puts text on screen only through ``digitpad.gui.text``: a source check over
-``digitpad/gui`` and ``digitpad/app.py`` that fails when someone adds a label, a tooltip, a
-message box or a pyqtgraph title the one rule does not cover.
+"""The GUI puts text on screen only through ``digitpad.gui.text``: a source check over the Qt side
+(``digitpad/gui``, ``digitpad/app.py``, any module that imports Qt) that fails when someone adds a
+label, a tooltip, a message box or a pyqtgraph title the one rule does not cover.
 
 Why it is a rule and not a review point: Qt guesses whether a string is HTML (QLabel's
 default AutoText, every tooltip, QMessageBox's helpers, QInputDialog's prompt, QFormLayout's
@@ -17,7 +17,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HELPER = REPO / "digitpad" / "gui" / "text.py"
-SOURCES = [REPO / "digitpad" / "app.py", *sorted((REPO / "digitpad" / "gui").rglob("*.py"))]
+# The Qt side: digitpad/gui, app.py, and any other module of the app that imports Qt or pyqtgraph.
+SOURCES = sorted(p for p in (REPO / "digitpad").rglob("*.py")
+                 if "gui" in p.relative_to(REPO).parts or p.name == "app.py"
+                 or any(qt in p.read_text(encoding="utf-8") for qt in ("PySide6", "pyqtgraph")))
 
 # Calls that make Qt (or pyqtgraph) render or guess at markup, whatever the receiver.
 METHODS = {
@@ -105,8 +108,9 @@ def test_no_text_reaches_the_screen_outside_gui_text():
 
 def test_the_sources_checked_include_every_view():
     names = {p.relative_to(REPO).as_posix() for p in SOURCES}
-    assert {"digitpad/app.py", "digitpad/gui/model_picker.py", "digitpad/gui/draw/arithmetic_terms.py",
-            "digitpad/gui/train/curves.py", "digitpad/gui/evaluate/view.py", "digitpad/gui/mydigits/view.py"} <= names
+    assert {"digitpad/app.py", "digitpad/__main__.py", "digitpad/gui/model_picker.py",
+            "digitpad/gui/draw/arithmetic_terms.py", "digitpad/gui/train/curves.py", "digitpad/gui/evaluate/view.py",
+            "digitpad/gui/mydigits/view.py"} <= names
 
 
 @pytest.mark.parametrize("snippet", [
