@@ -2,14 +2,15 @@
 data its models learnt from (the licences that come with them)."""
 from __future__ import annotations
 
-import html
 from importlib import metadata
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout
 
 from digitpad.core import paths
+
+from .text import Html, rich, rich_label, set_tip
 
 WHAT = ("Draw a digit and watch a convolutional network read it, live: the 28×28 input it really "
         "sees, every layer's feature maps, the learned kernels and where it looks. Train new networks "
@@ -33,14 +34,13 @@ def version() -> str:
         return "unknown (not installed as a package)"
 
 
-def about_html(data_dir=None) -> str:
-    folder = html.escape(str(data_dir or paths.data_dir()))
-    credits = "".join(f"<li><b>{html.escape(name)}</b>: {html.escape(text)}</li>" for name, text in DATA_CREDITS)
-    return (f"<h3 style='margin-bottom:2px'>digitpad {html.escape(version())}</h3>"
-            f"<p>{html.escape(WHAT)}</p>"
-            f"<p><b>Your data folder</b> (models, My digits, settings, downloaded data sets):<br>"
-            f"<code>{folder}</code></p>"
-            f"<p><b>Data the models learn from</b></p><ul style='margin-left:-20px'>{credits}</ul>")
+def about_html(data_dir=None) -> Html:
+    credits = Html("").join(rich("<li><b>{}</b>: {}</li>", name, text) for name, text in DATA_CREDITS)
+    return rich("<h3 style='margin-bottom:2px'>digitpad {version}</h3><p>{what}</p>"
+                "<p><b>Your data folder</b> (models, My digits, settings, downloaded data sets):<br>"
+                "<code>{folder}</code></p>"
+                "<p><b>Data the models learn from</b></p><ul style='margin-left:-20px'>{credits}</ul>",
+                version=version(), what=WHAT, folder=str(data_dir or paths.data_dir()), credits=credits)
 
 
 class AboutDialog(QDialog):
@@ -48,15 +48,13 @@ class AboutDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("About digitpad")
         lay = QVBoxLayout(self)
-        self.text = QLabel(about_html())
-        self.text.setTextFormat(Qt.RichText)
-        self.text.setWordWrap(True)
+        self.text = rich_label(about_html(), wrap=True)
         self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.text.setMinimumWidth(520)
         lay.addWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         self.open_folder = QPushButton("Open the data folder")
-        self.open_folder.setToolTip(str(paths.data_dir()))
+        set_tip(self.open_folder, str(paths.data_dir()))
         self.open_folder.clicked.connect(self._open_folder)
         buttons.addButton(self.open_folder, QDialogButtonBox.ActionRole)
         buttons.rejected.connect(self.reject)

@@ -3,8 +3,6 @@ whose cells open a gallery of those test images, per-class accuracy; any image o
 the drawing tab (``openImage``) to see its feature maps and saliency."""
 from __future__ import annotations
 
-import html
-
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon
@@ -13,7 +11,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -32,6 +29,7 @@ from digitpad.core.paths import datasets_dir
 
 from .. import style
 from ..images import thumbnail
+from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import card, set_enabled, thin_progress_bar
 
@@ -73,13 +71,10 @@ class EvaluationView(QWidget):
         outer.setSpacing(10)
         head, hl = card(None)
         row = QHBoxLayout()
-        self.title = QLabel("No model loaded")
-        self.title.setObjectName("heading")  # style.py QSS
+        self.title = plain_label("No model loaded", "heading")  # style.py QSS; it names the model: plain text
         row.addWidget(self.title)
         row.addStretch(1)
-        label = QLabel("Test set folder")
-        label.setObjectName("muted")
-        row.addWidget(label)
+        row.addWidget(plain_label("Test set folder", "muted"))
         self.folder = QLineEdit()
         self.folder.setMinimumWidth(280)
         self.folder.setPlaceholderText("folder with MNIST/raw/t10k-*")
@@ -97,9 +92,7 @@ class EvaluationView(QWidget):
         self.progress = thin_progress_bar(6)
         self.progress.setVisible(False)
         hl.addWidget(self.progress)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.RichText)
+        self.summary = rich_label(wrap=True)   # coloured and bold; names and errors escaped (text.rich)
         hl.addWidget(self.summary)
         outer.addWidget(head)
 
@@ -118,21 +111,18 @@ class EvaluationView(QWidget):
         self.matrix.cellClicked.connect(self.show_cell)
         self.matrix.setMinimumSize(520, 380)
         ml.addWidget(self.matrix, 1)
-        self.matrix_note = QLabel("Click a cell to see those test images. The last column is each class's "
-                                  "accuracy (recall).")
-        self.matrix_note.setObjectName("muted")
-        self.matrix_note.setWordWrap(True)
+        self.matrix_note = plain_label("Click a cell to see those test images. The last column is each class's "
+                                       "accuracy (recall).", "muted", wrap=True)
         ml.addWidget(self.matrix_note)
         body.addWidget(matrix_card, 5)
 
         gallery_card, gl = card("Gallery")
         top = QHBoxLayout()
-        self.gallery_title = QLabel("Evaluate a model to see its mistakes")
-        self.gallery_title.setWordWrap(True)
+        self.gallery_title = plain_label("Evaluate a model to see its mistakes", wrap=True)   # class names: plain
         self.gallery_title.setStyleSheet("font-weight: 600;")
         top.addWidget(self.gallery_title, 1)
         self.all_button = QPushButton("All mistakes")
-        self.all_button.setToolTip("Show every test image the model got wrong")
+        set_tip(self.all_button, "Show every test image the model got wrong")
         self.all_button.clicked.connect(self.show_mistakes)
         top.addWidget(self.all_button, 0, Qt.AlignTop)
         gl.addLayout(top)
@@ -149,12 +139,10 @@ class EvaluationView(QWidget):
         self.gallery.itemSelectionChanged.connect(self._gallery_selected)
         gl.addWidget(self.gallery, 1)
         bottom = QHBoxLayout()
-        self.gallery_note = QLabel("")
-        self.gallery_note.setObjectName("muted")
-        self.gallery_note.setWordWrap(True)
+        self.gallery_note = plain_label("", "muted", wrap=True)
         bottom.addWidget(self.gallery_note, 1)
         self.open_button = QPushButton("Open in drawing tab")
-        self.open_button.setToolTip("Show this test image in the drawing tab: prediction, feature maps, saliency")
+        set_tip(self.open_button, "Show this test image in the drawing tab: prediction, feature maps, saliency")
         self.open_button.clicked.connect(self.open_selected)
         bottom.addWidget(self.open_button, 0, Qt.AlignTop)
         gl.addLayout(bottom)
@@ -186,8 +174,8 @@ class EvaluationView(QWidget):
         if self.isVisible():
             self.evaluate_if_stale()
         elif self.result is not None:
-            self.summary.setText(f"<span style='color:{style.MUTED}'>The active model changed: "
-                                 f"it is evaluated when you open this tab.</span>")
+            self.summary.setText(rich("<span style='color:{}'>The active model changed: it is evaluated when you "
+                                      "open this tab.</span>", style.MUTED))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -226,16 +214,16 @@ class EvaluationView(QWidget):
                      if ds not in DOWNLOADABLE else
                      "Choose the folder that holds its IDX files (t10k-images-idx3-ubyte[.gz]); a training run "
                      "with “Download” puts them in the app's data folder.")
-            self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>No "
-                                 f"{html.escape(DATASET_TITLES.get(ds, ds))} test set found. {where}</span>")
+            self.summary.setText(rich("<span style='color:{}'>No {} test set found. {}</span>", style.ERROR_TEXT,
+                                      DATASET_TITLES.get(ds, ds), where))
             return False
         self.evaluated_key = self._key()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.progress.setVisible(True)
         set_enabled(self.run_button, False, "Evaluating…")
-        self.summary.setText(f"<span style='color:{style.MUTED}'>Evaluating {html.escape(p.name)} on the "
-                             f"{DATASET_TITLES.get(self.dataset())} test set…</span>")
+        self.summary.setText(rich("<span style='color:{}'>Evaluating {} on the {} test set…</span>", style.MUTED,
+                                  p.name, DATASET_TITLES.get(self.dataset())))
         self.jobs.submit(evaluation_job, p, folder, self.dataset(), self.test_sets, on_done=self._finished,
                          on_error=self._failed, on_progress=self._progress)
         return True
@@ -250,7 +238,7 @@ class EvaluationView(QWidget):
         set_enabled(self.run_button, True)
         self.evaluated_key = None
         self.clear_results()   # the old numbers were for another folder or model: not shown under this error
-        self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>{html.escape(message)}</span>")
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, message))
         self.failed.emit(message)
 
     def clear_results(self) -> None:
@@ -278,12 +266,12 @@ class EvaluationView(QWidget):
         worst = np.argsort(per)[:3]
         correct = int((result.preds == result.labels).sum())
         names = result.classes
-        self.summary.setText(
-            f"Test accuracy <b style='font-size:15px'>{result.accuracy * 100:.2f} %</b> "
-            f"({correct:,} of {result.n:,} {DATASET_TITLES.get(result.dataset, result.dataset)} test images; "
-            f"{result.n - correct:,} mistakes) · "
-            f"evaluated in {result.seconds:.2f} s · hardest classes: "
-            + ", ".join(f"{html.escape(names[c])} ({per[c] * 100:.1f} %)" for c in worst))
+        self.summary.setText(rich(
+            "Test accuracy <b style='font-size:15px'>{acc:.2f} %</b> ({correct:,} of {n:,} {dataset} test images; "
+            "{mistakes:,} mistakes) · evaluated in {seconds:.2f} s · hardest classes: {hardest}",
+            acc=result.accuracy * 100, correct=correct, n=result.n,
+            dataset=DATASET_TITLES.get(result.dataset, result.dataset), mistakes=result.n - correct,
+            seconds=result.seconds, hardest=", ".join(f"{names[c]} ({per[c] * 100:.1f} %)" for c in worst)))
         self._fill_matrix(result)
         self.show_mistakes()
         self._update_buttons()
@@ -325,16 +313,16 @@ class EvaluationView(QWidget):
                     bg, fg = QColor(style.WHITE), QColor(style.EMPTY_CELL)
                 item.setBackground(QBrush(bg))
                 item.setForeground(QBrush(fg))
-                item.setToolTip(f"true {names[r]}, predicted {names[c]}: {n:,} images "
-                                f"({n / totals[r] * 100:.1f} % of {names[r]})")
+                set_tip(item, f"true {names[r]}, predicted {names[c]}: {n:,} images "
+                              f"({n / totals[r] * 100:.1f} % of {names[r]})")
                 m.setItem(r, c, item)
             acc = QTableWidgetItem(f"{per[r] * 100:.1f} %")
             acc.setTextAlignment(Qt.AlignCenter)
             acc.setBackground(QBrush(_mix(style.ERROR_BG, style.OK_BG, float(np.clip((per[r] - 0.8) / 0.2, 0, 1)))))
             acc.setForeground(QBrush(QColor(style.TEXT)))
             acc.setFlags(Qt.ItemIsEnabled)
-            acc.setToolTip(f"{names[r]}: {per[r] * 100:.2f} % recognised ({int(conf[r, r]):,} of "
-                           f"{int(conf[r].sum()):,})")
+            set_tip(acc, f"{names[r]}: {per[r] * 100:.2f} % recognised ({int(conf[r, r]):,} of "
+                         f"{int(conf[r].sum()):,})")
             m.setItem(r, ACC_COLUMN, acc)
 
     # -- the gallery -----------------------------------------------------------------------------
@@ -373,8 +361,8 @@ class EvaluationView(QWidget):
             item = QListWidgetItem(QIcon(thumbnail(test.image(i), THUMB)), f"{r.classes[t]}→{r.classes[p]}\n"
                                    f"{conf[i] * 100:.1f} %")
             item.setData(Qt.UserRole, int(i))
-            item.setToolTip(f"Test image #{i}: true {r.classes[t]}, predicted {r.classes[p]} with "
-                            f"{conf[i] * 100:.2f} % confidence. Double-click to open it in the drawing tab.")
+            set_tip(item, f"Test image #{i}: true {r.classes[t]}, predicted {r.classes[p]} with "
+                          f"{conf[i] * 100:.2f} % confidence. Double-click to open it in the drawing tab.")
             self.gallery.addItem(item)
         more = f" Showing the first {GALLERY_LIMIT:,}." if len(idx) > GALLERY_LIMIT else ""
         self.gallery_note.setText("Nothing here." if not len(idx) else
