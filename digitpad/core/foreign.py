@@ -14,11 +14,13 @@ and touches nothing shared, so the app runs it on a worker thread and hands the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import onnxruntime as ort
+from typing import TYPE_CHECKING
 
 from . import convention
 from .contract import LayerInfo
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 # Element-wise activations a conv's output may go through before the next layer reads it.
 ACTIVATIONS = {"Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish",
@@ -79,17 +81,11 @@ def prepare(predictor, model_bytes: bytes, search: bool = True) -> ForeignSetup:
     """The layers and (when ``search`` and the model is a 28x28 grey digit model whose convention is
     not remembered) the scored conventions of a file without metadata. Reads ``predictor``, changes
     nothing of it."""
-    from .inference import session_options
-
     layers, with_outputs = derive_layers(model_bytes)
-    session = None
-    if with_outputs is not None:
-        session = ort.InferenceSession(with_outputs, sess_options=session_options(),
-                                       providers=["CPUExecutionProvider"])
+    session = predictor.open_session(with_outputs) if with_outputs is not None else None
     found = predictor.remembered_convention() if predictor.convention_applies else None
     if found is None and search and predictor.convention_applies:
-        batch = ort.InferenceSession(model_bytes, sess_options=session_options(2, spinning=True),
-                                     providers=["CPUExecutionProvider"])
+        batch = predictor.open_session(model_bytes, threads=2, spinning=True)
         base = predictor.input.spec
 
         def run(tensor, outputs):

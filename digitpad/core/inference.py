@@ -222,6 +222,12 @@ class Predictor:
         if remember:
             ConventionStore().put(self.digest, found)
 
+    @staticmethod
+    def open_session(model: bytes | str, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
+        """Another ONNX Runtime session of a model (its bytes), tuned as ``session_options`` says."""
+        return ort.InferenceSession(model, sess_options=session_options(threads, spinning),
+                                    providers=["CPUExecutionProvider"])
+
     def run_outputs(self, session: ort.InferenceSession, wanted: list[str], xs: np.ndarray) -> list[np.ndarray]:
         """Graph outputs ``wanted`` for graph tensors ``xs``, image by image when the graph pins its batch to 1."""
         if self.fixed_batch == 1 and len(xs) != 1:
