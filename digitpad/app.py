@@ -207,4 +207,5 @@ class MainWindow(QMainWindow):
             self.evaluation.shutdown()
             self.training.shutdown()
         self.workbench.shutdown()
+        self.controller.shutdown()
         super().closeEvent(event)

@@ -13,6 +13,7 @@ and touches nothing shared, so the app runs it on a worker thread and hands the 
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,8 @@ def prepare(predictor, model_bytes: bytes, search: bool = True) -> ForeignSetup:
     """The layers and (when ``search`` and the model is a 28x28 grey digit model whose convention is
     not remembered) the scored conventions of a file without metadata. Reads ``predictor``, changes
     nothing of it."""
+    if hashlib.sha256(model_bytes).hexdigest() != predictor.digest:
+        raise ValueError(f"{predictor.path.name} changed on disk since it was opened; open it again")
     layers, with_outputs = derive_layers(model_bytes)
     session = predictor.open_session(with_outputs) if with_outputs is not None else None
     found = predictor.remembered_convention() if predictor.convention_applies else None
