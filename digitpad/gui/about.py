@@ -12,18 +12,24 @@ from digitpad.core import paths
 
 from .text import Html, rich, rich_label, set_tip
 
-WHAT = ("Draw a digit and watch a convolutional network read it, live: the 28×28 input it really "
-        "sees, every layer's feature maps, the learned kernels and where it looks. Train new networks "
-        "in the background, evaluate them, and fine-tune them on your own handwriting.")
+WHAT = ("Draw a digit (or open a picture) and watch a convolutional network read it, live: the input it "
+        "really sees, every layer's feature maps, the learned kernels and where it looks. Train new networks "
+        "on digits, clothes, CIFAR-10 photos or your own pictures in the background, evaluate them, and "
+        "fine-tune them on your own handwriting.")
 
 # The data the shipped model and the engine's presets learn from, and how their owners ask to be credited.
 DATA_CREDITS = [
     ("MNIST", "Yann LeCun, Corinna Cortes and Christopher J. C. Burges; a derivative of NIST's databases. "
-              "Made available under the Creative Commons Attribution-Share Alike 3.0 licence (CC BY-SA 3.0)."),
+              "Made available under the Creative Commons Attribution-Share Alike 3.0 licence (CC BY-SA 3.0). "
+              "200 of its test digits ship with the app, unchanged, to find how a model from elsewhere "
+              "wants its input (same licence)."),
     ("UNIPEN 1a (pen-recorded digits)", "UNIPEN project, International Unipen Foundation. "
                                         "Creative Commons Attribution 4.0 licence (CC BY 4.0); "
                                         "copy of the Zenodo record 10.5281/zenodo.1195803."),
     ("Fashion-MNIST (Train tab, optional)", "Zalando Research; MIT licence."),
+    ("CIFAR-10 (Train tab, optional)", "Alex Krizhevsky, Vinod Nair and Geoffrey Hinton, University of Toronto "
+                                       "(Krizhevsky 2009, \u201cLearning Multiple Layers of Features from Tiny "
+                                       "Images\u201d); downloaded from its authors' page, not redistributed."),
 ]
 
 
