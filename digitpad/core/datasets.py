@@ -10,13 +10,13 @@ and the files directly in the folder, each file raw or gzipped; for optdigits
 """
 from __future__ import annotations
 
-import gzip
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import optdigits
+from . import fileio, optdigits
 
 # Our dataset names -> torchvision's class and folder names.
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "optdigits": optdigits.NAME}
@@ -80,13 +80,12 @@ def first_folder_with(dataset: str, split: str, candidates) -> Path | None:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's content (gunzipped for ``.gz``), through ``fileio``: a FIFO, a device, an
+    oversized file or a damaged gzip stream is one DatasetError naming the file."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DatasetError(f"cannot read {path}: {e}") from None
+        return fileio.read_unpacked(path, fileio.DATASET)
+    except fileio.FileReadError as e:
+        raise DatasetError(str(e)) from None
 
 
 def read_idx(path: Path, expect_magic: int) -> np.ndarray:
@@ -100,11 +99,16 @@ def read_idx(path: Path, expect_magic: int) -> np.ndarray:
         raise DatasetError(f"{path}: wrong magic number {magic} for an IDX {kind} file (expected {expect_magic})")
     ndim = raw[3]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: file truncated: {len(raw)} bytes, its header alone needs {header}")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    expected = header + int(np.prod(dims))
+    if 0 in dims:
+        raise DatasetError(f"{path}: holds no {'images' if expect_magic == IMAGES_MAGIC else 'labels'} "
+                           f"(dimensions {' x '.join(map(str, dims))})")
+    expected = header + math.prod(dims)   # Python ints: a product of four 32-bit sizes cannot wrap around
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "has trailing bytes"
-        raise DatasetError(f"{path}: file {what}: {len(raw)} bytes, header says {expected}")
+        raise DatasetError(f"{path}: file {what}: {len(raw):,} bytes, header says {expected:,}")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
