@@ -38,12 +38,12 @@ def _parse_int(text: str) -> int:
 def _parse_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise JsonError(f"the number {text[:24]} is out of range")
+        raise JsonError(f"the number {text[:24]} is out of range (not a finite float)")
     return value
 
 
 def _refuse_constant(name: str) -> Any:
-    raise JsonError(f"{name} is not a JSON number")
+    raise JsonError(f"{name} is not a finite number (nor JSON)")
 
 
 def _check(value: Any, max_depth: int) -> None:
