@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.controller.libraryChanged.connect(self.refresh_models)
         self.workbench.predictionShown.connect(self._prediction_shown)
 
+        self.controller.refresh_library()
         loaded = self.controller.load(model_path) if model_path else False
         if not loaded and not self.controller.load_startup_model():
             self.refresh_models()
@@ -152,7 +153,7 @@ class MainWindow(QMainWindow):
 
     def refresh_models(self) -> None:
         p = self.controller.predictor
-        self.picker.set_entries(self.controller.library.entries(), p.path if p else None)
+        self.picker.set_entries(self.controller.entries, p.path if p else None)
 
     def manage_models(self):
         from .gui.library_dialog import LibraryDialog
@@ -206,4 +207,5 @@ class MainWindow(QMainWindow):
             self.evaluation.shutdown()
             self.training.shutdown()
         self.workbench.shutdown()
+        self.controller.shutdown()
         super().closeEvent(event)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import not_digit
@@ -35,6 +37,8 @@ class ModelEntry:
     source: str                         # "shipped", "user" or "opened"
     metadata: ModelMetadata | None = None
     problem: str | None = None          # why the metadata could not be read, if it could not
+    pending: bool = False               # listed, not described yet (ModelLibrary.entries' time budget)
+    real: Path | None = field(default=None, repr=False, compare=False)   # the resolved path, when known
 
     @property
     def name(self) -> str:
@@ -42,7 +46,10 @@ class ModelEntry:
 
     @property
     def key(self) -> str:
-        return str(resolved(self.path))
+        """The file's resolved path: one entry per file, however it was reached."""
+        if self.real is None:
+            self.real = resolved(self.path)
+        return str(self.real)
 
 
 # (path, size, mtime, inode) -> (metadata, problem). Shared by the UI thread and the listing
@@ -60,9 +67,10 @@ def _read_description(path: Path) -> tuple[ModelMetadata | None, str | None]:
         return None, str(e)
 
 
-def describe(path: Path, source: str) -> ModelEntry:
-    """A model's entry with its metadata (cached until the file changes) or why it has none."""
-    entry = ModelEntry(Path(path), source)
+def describe(path: Path, source: str, read: bool = True, real: Path | None = None) -> ModelEntry:
+    """A model's entry with its metadata (cached until the file changes) or why it has none.
+    ``read`` False: only what the cache holds; an entry not in it comes back ``pending``."""
+    entry = ModelEntry(Path(path), source, real=real)
     try:
         st = os.stat(entry.path)
     except (OSError, ValueError) as e:
@@ -72,6 +80,9 @@ def describe(path: Path, source: str) -> ModelEntry:
     with _DESCRIPTIONS_LOCK:
         cached = _DESCRIPTIONS.get(key)
     if cached is None:
+        if not read:
+            entry.pending = True
+            return entry
         cached = _read_description(entry.path)
         with _DESCRIPTIONS_LOCK:
             if len(_DESCRIPTIONS) >= _MAX_DESCRIPTIONS:
@@ -172,42 +183,57 @@ class ModelLibrary:
 
     def user_models(self) -> list[Path]:
         """The models folder's ``*.onnx`` files, newest first, without reading any of them."""
-        found: list[tuple[float, str, Path]] = []
+        return [path for path, _real in self._user_files()]
+
+    def _user_files(self) -> list[tuple[Path, Path]]:
+        """(path, resolved path) of each model in the folder, newest first. Resolving 5,000 paths one
+        by one costs 0.1 s, so only links are; a plain file's is the resolved folder's."""
+        found: list[tuple[float, str, Path, Path]] = []
         try:
             with os.scandir(self.models) as it:
+                folder = resolved(self.models)
                 for e in it:
                     if not e.name.endswith(MODEL_SUFFIX):
                         continue
                     try:
                         if e.is_file():   # follows links; False for a loop, a dangling link, a FIFO
-                            found.append((e.stat().st_mtime, e.name, Path(e.path)))
+                            real = resolved(e.path) if e.is_symlink() else folder / e.name
+                            found.append((e.stat().st_mtime, e.name, Path(e.path), real))
                     except OSError:       # gone since the scan
                         continue
         except OSError:                   # no folder (yet), or not a folder
             return []
         found.sort(key=lambda t: (-t[0], t[1]))
-        return [p for _m, _n, p in found]
+        return [(path, real) for _m, _n, path, real in found]
 
     def _opened(self) -> list[Path]:
         return [Path(p) for p in self.settings.values.opened_models if Path(p).is_file()]
 
-    def entries(self) -> list[ModelEntry]:
-        """Shipped first, then the user's models (newest first), then files opened by hand."""
+    def entries(self, budget_s: float | None = None, stop: Callable[[], bool] | None = None) -> list[ModelEntry]:
+        """Shipped first, then the user's models (newest first), then files opened by hand.
+        ``budget_s``: describe files not described before for at most this long; the rest come back
+        ``pending`` (the list itself is always complete). ``stop``: asked between files; when it says
+        so, the remaining ones come back pending."""
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+
+        def read() -> bool:
+            return (deadline is None or time.monotonic() < deadline) and not (stop is not None and stop())
+
         found: list[ModelEntry] = []
         if shipped_model_path().is_file():
-            found.append(describe(shipped_model_path(), "shipped"))
-        found += [describe(p, "user") for p in self.user_models()]
-        found += [describe(p, "opened") for p in self._opened()]
+            found.append(describe(shipped_model_path(), "shipped", read()))
+        found += [describe(p, "user", read(), real) for p, real in self._user_files()]
+        found += [describe(p, "opened", read()) for p in self._opened()]
         return _unique(found, key=lambda e: e.key)
 
     def startup_candidates(self) -> list[Path]:
         """Models to try at start, best first: the last used, then the shipped, then any user model,
         then the files opened by hand. Nothing is read to make the list."""
-        out = [self.last_used] if self.last_used and self.last_used.is_file() else []
+        out = [(p, resolved(p)) for p in [self.last_used] if p and p.is_file()]
         if shipped_model_path().is_file():
-            out.append(shipped_model_path())
-        out += self.user_models() + self._opened()
-        return _unique(out, key=lambda p: str(resolved(p)))
+            out.append((shipped_model_path(), resolved(shipped_model_path())))
+        out += self._user_files() + [(p, resolved(p)) for p in self._opened()]
+        return [p for p, _real in _unique(out, key=lambda pair: str(pair[1]))]
 
 
 def _unique(items: list, key) -> list:

@@ -1,7 +1,11 @@
 """Which model is active. Loads through Predictor, keeps the old one on failure, tells views.
 
 A QObject without widgets: the workbench, and later the training and evaluation tabs,
-share one controller and react to its signals.
+share one controller and react to its signals. It also holds the library's listing
+(``entries``) that the picker and Manage models show: listed at once when code asks
+(``refresh_library``), with the models not described within ``LIST_BUDGET_S`` described on a
+background thread; a change in the models folder is listed entirely in the background. The
+UI thread never reads thousands of model files (a folder of 5,000 froze the window for seconds).
 """
 from __future__ import annotations
 
@@ -9,22 +13,29 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Signal
 
+from digitpad.core.fileio import resolved
 from digitpad.core.inference import ModelLoadError, Predictor
-from digitpad.core.library import ModelLibrary
+from digitpad.core.library import ModelEntry, ModelLibrary
+
+from .threads import background
+
+LIST_BUDGET_S = 0.05   # describing models on the UI thread: at most this, then the rest in the background
 
 
 class ModelController(QObject):
     modelChanged = Signal(object)     # the new Predictor
     loadFailed = Signal(str)          # a message for the user; the previous model stays
-    libraryChanged = Signal()         # models appeared or disappeared
+    libraryChanged = Signal()         # ``entries`` changed: models appeared, went or were described
 
     def __init__(self, library: ModelLibrary | None = None, parent=None):
         super().__init__(parent)
         self.library = library or ModelLibrary()
+        self.entries: list[ModelEntry] = []   # the library as last listed
         self.predictor: Predictor | None = None
         self.startup_problems: list[str] = []
         self.load_error = ""   # why the last load() failed
         self._watcher: QFileSystemWatcher | None = None
+        self._lister = background("library", self)
 
     @property
     def settings(self):
@@ -32,9 +43,20 @@ class ModelController(QObject):
         return self.library.settings
 
     def refresh_library(self) -> None:
-        """A model file appeared or went away (an export, a fine-tune): the picker lists it at once,
-        without waiting for the folder watcher."""
+        """A model file appeared or went away (an export, a fine-tune, a rename): list the library
+        now, so the picker shows it at once; what could not be described within the budget is
+        described in the background and sent again."""
+        self._lister.cancel()   # an older background listing must not land after this one
+        self._set_entries(self.library.entries(budget_s=LIST_BUDGET_S))
+
+    def _list_in_background(self) -> None:
+        self._lister.submit(lambda task: self.library.entries(stop=lambda: task.cancelled), on_done=self._set_entries)
+
+    def _set_entries(self, entries: list[ModelEntry]) -> None:
+        self.entries = entries
         self.libraryChanged.emit()
+        if any(e.pending for e in entries):
+            self._list_in_background()
 
     def watch_user_models(self) -> None:
         """New exports from the training tab (or a shell) appear in the picker by themselves."""
@@ -44,7 +66,12 @@ class ModelController(QObject):
         except OSError:
             return
         self._watcher = QFileSystemWatcher([str(folder)], self)
-        self._watcher.directoryChanged.connect(lambda _p: self.libraryChanged.emit())
+        self._watcher.directoryChanged.connect(lambda _p: self._list_in_background())
+
+    def shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.directoryChanged.disconnect()
+        self._lister.shutdown()
 
     def load(self, path: str | Path) -> bool:
         """Switch to the model at path. On failure emit loadFailed and keep the current model."""
@@ -57,6 +84,8 @@ class ModelController(QObject):
             return False
         self.predictor = predictor
         self.library.remember(predictor.path)
+        if not any(e.key == str(resolved(predictor.path)) for e in self.entries):
+            self.refresh_library()   # a file opened from elsewhere joins the list
         self.modelChanged.emit(predictor)
         return True
 

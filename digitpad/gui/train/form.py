@@ -35,6 +35,7 @@ from digitpad.client.run_settings import (
     OPTIMIZERS,
     PRESET_FIELDS,
     PRESETS,
+    RANGES,
     SCHEDULES,
     ArchInfo,
     RunSettings,
@@ -127,14 +128,14 @@ class RunForm(Card):
         form.addRow("", self.fit_note)
         form.addRow("Data", self._data_source())
         self.epochs = QSpinBox()
-        self.epochs.setRange(1, 500)
+        self.epochs.setRange(*RANGES["epochs"])
         form.addRow("Epochs", self.epochs)
         self.batch = QSpinBox()
-        self.batch.setRange(1, 8192)
+        self.batch.setRange(*RANGES["batch_size"])
         form.addRow("Batch size", self.batch)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
-        self.lr.setRange(0.00001, 5.0)
+        self.lr.setRange(*RANGES["lr"])
         self.lr.setSingleStep(0.0005)
         form.addRow("Learning rate", self.lr)
         self.optimizer = QComboBox()
@@ -150,7 +151,7 @@ class RunForm(Card):
                                 "better on drawn digits")
         form.addRow("", self.augment)
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2_147_483_647)
+        self.seed.setRange(*RANGES["seed"])
         form.addRow("Seed", self.seed)
         self.device = QComboBox()
         for name in DEVICES:
