@@ -102,9 +102,6 @@ def read_idx(path: Path, expect_magic: int) -> np.ndarray:
     if len(raw) < header:
         raise DatasetError(f"{path}: file truncated: {len(raw)} bytes, its header alone needs {header}")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    if 0 in dims:
-        raise DatasetError(f"{path}: holds no {'images' if expect_magic == IMAGES_MAGIC else 'labels'} "
-                           f"(dimensions {' x '.join(map(str, dims))})")
     expected = header + math.prod(dims)   # Python ints: a product of four 32-bit sizes cannot wrap around
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "has trailing bytes"
@@ -123,7 +120,10 @@ def load_split(data_dir: str | Path, dataset: str, split: str) -> Split:
             raise DatasetError(str(e)) from None
         return Split(images, labels, optdigits.FULL_SCALE)
     img_name, lbl_name = SPLIT_FILES[split]
-    images = read_idx(find_file(data_dir, dataset, img_name), IMAGES_MAGIC)
+    img_path = find_file(data_dir, dataset, img_name)
+    images = read_idx(img_path, IMAGES_MAGIC)
+    if not len(images):   # an accuracy over no images is "nan %"
+        raise DatasetError(f"{img_path}: the {'training' if split == 'train' else 'test'} set has 0 images")
     labels = read_idx(find_file(data_dir, dataset, lbl_name), LABELS_MAGIC)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DatasetError(f"{dataset} {split} images have shape {images.shape}, expected [N, 28, 28]")

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import fileio
 
-MAX_DEPTH = 64          # digitpad's own files nest 5 deep at most
+MAX_DEPTH = 512         # digitpad's own files nest 5 deep; readers that copy values recursively ask for less
 MAX_INT = 2 ** 63 - 1   # int64: numpy and Qt's 64-bit values take it
 
 
@@ -27,23 +27,28 @@ class JsonError(ValueError):
     """Not JSON, or JSON with a value no reader here can use; the message names the source."""
 
 
-def _parse_int(text: str) -> int:
-    digits = text.lstrip("-")
-    if len(digits) > 19 or abs(int(text)) > MAX_INT:
-        raise JsonError(f"the integer {text[:12]}{'…' if len(text) > 12 else ''} ({len(digits)} digits) "
-                        "is out of range")
-    return int(text)
+def _int_parser(max_int: int):
+    max_digits = len(str(max_int))
+
+    def parse(text: str) -> int:
+        digits = text.lstrip("-")
+        if len(digits) > max_digits or abs(int(text)) > max_int:
+            raise JsonError(f"the integer {text[:12]}{'…' if len(text) > 12 else ''} ({len(digits)} digits) "
+                            "is out of range")
+        return int(text)
+
+    return parse
 
 
 def _parse_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise JsonError(f"the number {text[:24]} is out of range (not a finite float)")
+        raise JsonError(f"the number {text[:24]} is out of range (non-finite)")
     return value
 
 
 def _refuse_constant(name: str) -> Any:
-    raise JsonError(f"{name} is not a finite number (nor JSON)")
+    raise JsonError(f"{name} is a non-finite number (not JSON)")
 
 
 def _check(value: Any, max_depth: int) -> None:
@@ -66,12 +71,14 @@ def _check(value: Any, max_depth: int) -> None:
             stack.extend((x, depth + 1) for x in v)
 
 
-def loads(text: str | bytes, source: str = "JSON", max_depth: int = MAX_DEPTH) -> Any:
-    """Decode strict JSON; :class:`JsonError` ``"<source>: <why>"`` for anything described above."""
+def loads(text: str | bytes, source: str = "JSON", max_depth: int = MAX_DEPTH, max_int: int = MAX_INT) -> Any:
+    """Decode strict JSON; :class:`JsonError` ``"<source>: <why>"`` for anything described above.
+    ``max_int``: a larger bound for a reader that keeps wider integers (a random generator's state)."""
     try:
         if isinstance(text, (bytes, bytearray)):
             text = bytes(text).decode("utf-8")
-        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_int=_int_parser(max_int), parse_float=_parse_float,
+                           parse_constant=_refuse_constant)
         _check(value, max_depth)
         return value
     except JsonError as e:

@@ -31,6 +31,7 @@ VERSION = 2
 MAX_OPENED = 10
 DAMAGED_SUFFIX = ".damaged.json"
 LOCK_WAIT_S = 2.0   # another window's save takes milliseconds; past this, this save gives up
+MAX_DEPTH = 16      # the file nests 3 deep; merging copies values recursively
 
 
 @dataclass
@@ -151,7 +152,7 @@ class SettingsStore:
                                  "using the defaults, and changes will not be saved")
             return Settings()
         try:
-            decoded = safejson.loads(data, self.path.name)
+            decoded = safejson.loads(data, self.path.name, MAX_DEPTH)
         except safejson.JsonError as e:
             kept = self._keep_damaged()
             self.problems.append(f"{self.path.name} is damaged ({_reason(e)}); " + (
@@ -169,7 +170,7 @@ class SettingsStore:
         except fileio.FileReadError as e:
             return Settings() if e.missing else None
         try:
-            return parse(safejson.loads(data, self.path.name))[0]
+            return parse(safejson.loads(data, self.path.name, MAX_DEPTH))[0]
         except safejson.JsonError:
             return Settings() if self._keep_damaged() else None
 
