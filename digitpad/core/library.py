@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,12 +67,14 @@ def _read_description(path: Path) -> tuple[ModelMetadata | None, str | None]:
         return None, str(e)
 
 
-def describe(path: Path, source: str, read: bool = True, real: Path | None = None) -> ModelEntry:
+def describe(path: Path, source: str, read: bool = True, real: Path | None = None,
+             st: os.stat_result | None = None) -> ModelEntry:
     """A model's entry with its metadata (cached until the file changes) or why it has none.
-    ``read`` False: only what the cache holds; an entry not in it comes back ``pending``."""
-    entry = ModelEntry(Path(path), source, real=real)
+    ``read`` False: only what the cache holds; an entry not in it comes back ``pending``. ``real``
+    and ``st``: the resolved path and the file's stat, when the caller has them already."""
+    entry = ModelEntry(path if isinstance(path, Path) else Path(path), source, real=real)
     try:
-        st = os.stat(entry.path)
+        st = st or os.stat(entry.path)
     except (OSError, ValueError) as e:
         entry.problem = f"cannot read {entry.path}: {getattr(e, 'strerror', None) or e}"
         return entry
@@ -183,28 +185,33 @@ class ModelLibrary:
 
     def user_models(self) -> list[Path]:
         """The models folder's ``*.onnx`` files, newest first, without reading any of them."""
-        return [path for path, _real in self._user_files()]
+        return [path for path, _real, _st in self._user_files()]
 
-    def _user_files(self) -> list[tuple[Path, Path]]:
-        """(path, resolved path) of each model in the folder, newest first. Resolving 5,000 paths one
-        by one costs 0.1 s, so only links are; a plain file's is the resolved folder's."""
-        found: list[tuple[float, str, Path, Path]] = []
+    def _user_files(self) -> list[tuple[Path, Path, os.stat_result]]:
+        """(path, resolved path, stat) of each model in the folder, newest first. Listing 5,000
+        models is on the UI thread's path, so it makes one Path and one stat per file: resolving
+        each path alone cost 0.1 s; a plain file's resolved path is in the resolved folder."""
+        found: list[tuple[float, str, Path, Path, os.stat_result]] = []
         try:
             with os.scandir(self.models) as it:
                 folder = resolved(self.models)
+                same = folder == Path(os.path.abspath(self.models))
                 for e in it:
                     if not e.name.endswith(MODEL_SUFFIX):
                         continue
                     try:
-                        if e.is_file():   # follows links; False for a loop, a dangling link, a FIFO
-                            real = resolved(e.path) if e.is_symlink() else folder / e.name
-                            found.append((e.stat().st_mtime, e.name, Path(e.path), real))
-                    except OSError:       # gone since the scan
+                        if not e.is_file():   # follows links; False for a loop, a dangling link, a FIFO
+                            continue
+                        st = e.stat()
+                    except OSError:           # gone since the scan
                         continue
-        except OSError:                   # no folder (yet), or not a folder
+                    path = Path(e.path)
+                    real = resolved(path) if e.is_symlink() else path if same else folder / e.name
+                    found.append((st.st_mtime, e.name, path, real, st))
+        except OSError:                       # no folder (yet), or not a folder
             return []
         found.sort(key=lambda t: (-t[0], t[1]))
-        return [(path, real) for _m, _n, path, real in found]
+        return [(path, real, st) for _m, _n, path, real, st in found]
 
     def _opened(self) -> list[Path]:
         return [Path(p) for p in self.settings.values.opened_models if Path(p).is_file()]
@@ -222,18 +229,37 @@ class ModelLibrary:
         found: list[ModelEntry] = []
         if shipped_model_path().is_file():
             found.append(describe(shipped_model_path(), "shipped", read()))
-        found += [describe(p, "user", read(), real) for p, real in self._user_files()]
+        found += [describe(p, "user", read(), real, st) for p, real, st in self._user_files()]
         found += [describe(p, "opened", read()) for p in self._opened()]
         return _unique(found, key=lambda e: e.key)
 
-    def startup_candidates(self) -> list[Path]:
+    def iter_startup_candidates(self) -> Iterator[Path]:
         """Models to try at start, best first: the last used, then the shipped, then any user model,
-        then the files opened by hand. Nothing is read to make the list."""
-        out = [(p, resolved(p)) for p in [self.last_used] if p and p.is_file()]
-        if shipped_model_path().is_file():
-            out.append((shipped_model_path(), resolved(shipped_model_path())))
-        out += self._user_files() + [(p, resolved(p)) for p in self._opened()]
-        return [p for p, _real in _unique(out, key=lambda pair: str(pair[1]))]
+        then the files opened by hand. Lazy: the folder is listed only if the first ones fail."""
+        seen: set[str] = set()
+
+        def fresh(path: Path, real: Path | None = None) -> bool:
+            key = str(real or resolved(path))
+            if key in seen:
+                return False
+            seen.add(key)
+            return True
+
+        last = self.last_used
+        if last is not None and last.is_file() and fresh(last):
+            yield last
+        if shipped_model_path().is_file() and fresh(shipped_model_path()):
+            yield shipped_model_path()
+        for path, real, _st in self._user_files():
+            if fresh(path, real):
+                yield path
+        for path in self._opened():
+            if fresh(path):
+                yield path
+
+    def startup_candidates(self) -> list[Path]:
+        """:meth:`iter_startup_candidates`, all of them. Nothing is read to make the list."""
+        return list(self.iter_startup_candidates())
 
 
 def _unique(items: list, key) -> list:

@@ -109,10 +109,9 @@ def external_tensors(model: bytes | memoryview) -> list[str]:
                 found.append(name or "(unnamed)")
             continue
         children = _CHILDREN[kind]
-        for field, wire, value in fields(buf):
-            child = children.get(field)
-            if child is not None and wire == _LEN:
-                stack.append((value, child, depth + 1))
+        inner = [(value, children[field], depth + 1) for field, wire, value in fields(buf)
+                 if wire == _LEN and field in children]
+        stack.extend(reversed(inner))   # popped in file order: names come out as the file lists them
     return found
 
 

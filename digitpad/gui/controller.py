@@ -91,7 +91,7 @@ class ModelController(QObject):
 
     def load_startup_model(self) -> bool:
         """The last used model, else the shipped one, else any user model; False if none works."""
-        for path in self.library.startup_candidates():
+        for path in self.library.iter_startup_candidates():   # lazily: the first that loads ends the search
             try:
                 self.predictor = Predictor(path)
             except ModelLoadError as e:
