@@ -167,7 +167,7 @@ def add_to_log(model: Path, key: str, value: Any) -> bool:
     """Add a field to the app's log of a run (``X.log.json``), e.g. My digits' word on a fine-tune."""
     path = RunFiles(model).app_log
     try:
-        d = safejson.read(path, fileio.RUN_LOG)
+        d = safejson.read(path, fileio.RUN_LOG, allow_nan=True)
         if not isinstance(d, dict):
             return False
         d[key] = value
@@ -224,7 +224,7 @@ def _finetune_record(value: Any) -> dict[str, Any]:
 
 def _read_log(path: Path) -> dict[str, Any]:
     """A run log's fields, type-checked; raises ValueError (or OSError) with the reason."""
-    d = safejson.read(path, fileio.RUN_LOG)
+    d = safejson.read(path, fileio.RUN_LOG, allow_nan=True)
     if not isinstance(d, dict):
         raise ValueError("not a JSON object")
     out: dict[str, Any] = {}
@@ -234,7 +234,8 @@ def _read_log(path: Path) -> dict[str, Any]:
                 raise ValueError(f"'{key}' is not an object")
             out[key] = d[key]
     if "config" in out:   # the engine's fields with their declared types only: readers use them as such
-        out["config"] = TrainConfig.typed_items(out["config"])
+        out["config"] = {k: v for k, v in TrainConfig.typed_items(out["config"]).items()
+                         if not isinstance(v, float) or math.isfinite(v)}
     if "metrics" in out:
         out["metrics"] = {k: v for k, v in out["metrics"].items() if _is_number(v)}
     if "history" in d:
@@ -269,9 +270,13 @@ def list_runs(folder: Path, problems: list[str] | None = None) -> list[RunRecord
             continue  # a temporary file of an atomic write
         try:
             d = _read_log(path)
-        except (fileio.FileReadError, safejson.JsonError) as e:   # these name the file themselves
+        except fileio.FileReadError as e:
             if problems is not None:
-                problems.append(str(e))
+                problems.append(f"{path.name}: {e.strerror}")
+            continue
+        except safejson.JsonError as e:
+            if problems is not None:
+                problems.append(f"{path.name}: {e.reason}")
             continue
         except (OSError, ValueError) as e:
             if problems is not None:

@@ -77,7 +77,7 @@ def rename_run(model: Path, new_stem: str) -> RunFiles:
 
 def _rename_inside(log: Path, files: RunFiles) -> None:
     try:
-        d = safejson.read(log, fileio.RUN_LOG)
+        d = safejson.read(log, fileio.RUN_LOG, allow_nan=True)
     except (OSError, ValueError):
         return
     if not isinstance(d, dict):

@@ -24,7 +24,12 @@ MAX_INT = 2 ** 63 - 1   # int64: numpy and Qt's 64-bit values take it
 
 
 class JsonError(ValueError):
-    """Not JSON, or JSON with a value no reader here can use; the message names the source."""
+    """Not JSON, or JSON with a value no reader here can use. ``str()`` names the source;
+    ``reason`` is the why alone (for messages that name the file themselves)."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def _int_parser(max_int: int):
@@ -71,29 +76,32 @@ def _check(value: Any, max_depth: int) -> None:
             stack.extend((x, depth + 1) for x in v)
 
 
-def loads(text: str | bytes, source: str = "JSON", max_depth: int = MAX_DEPTH, max_int: int = MAX_INT) -> Any:
+def loads(text: str | bytes, source: str = "JSON", max_depth: int = MAX_DEPTH, max_int: int = MAX_INT,
+          allow_nan: bool = False) -> Any:
     """Decode strict JSON; :class:`JsonError` ``"<source>: <why>"`` for anything described above.
-    ``max_int``: a larger bound for a reader that keeps wider integers (a random generator's state)."""
+    ``max_int``: a larger bound for a reader that keeps wider integers (a random generator's state).
+    ``allow_nan``: NaN and +-Infinity are read as floats, for files that ``json.dumps`` wrote with its
+    defaults (a run log records a diverged run's NaN loss); that reader must check ``isfinite``."""
     try:
         if isinstance(text, (bytes, bytearray)):
             text = bytes(text).decode("utf-8")
-        value = json.loads(text, parse_int=_int_parser(max_int), parse_float=_parse_float,
-                           parse_constant=_refuse_constant)
+        value = json.loads(text, parse_int=_int_parser(max_int), parse_float=float if allow_nan else _parse_float,
+                           parse_constant=float if allow_nan else _refuse_constant)
         _check(value, max_depth)
         return value
     except JsonError as e:
-        raise JsonError(f"{source}: {e}") from None
+        raise JsonError(f"{source}: {e}", e.reason) from None
     except RecursionError:
-        raise JsonError(f"{source}: it is nested too deeply") from None
+        raise JsonError(f"{source}: it is nested too deeply", "it is nested too deeply") from None
     except UnicodeError as e:
-        raise JsonError(f"{source}: not UTF-8 text ({e.reason})") from None
+        raise JsonError(f"{source}: not UTF-8 text ({e.reason})", f"not UTF-8 text ({e.reason})") from None
     except json.JSONDecodeError as e:
-        raise JsonError(f"{source}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+        raise JsonError(f"{source}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})", str(e)) from None
     except (ValueError, TypeError) as e:   # e.g. int() past Python's digit limit, inside the decoder
-        raise JsonError(f"{source}: not valid JSON ({e})") from None
+        raise JsonError(f"{source}: not valid JSON ({e})", str(e)) from None
 
 
-def read(path: str | os.PathLike, kind: fileio.Kind, max_depth: int = MAX_DEPTH) -> Any:
+def read(path: str | os.PathLike, kind: fileio.Kind, max_depth: int = MAX_DEPTH, allow_nan: bool = False) -> Any:
     """A JSON file read through :func:`fileio.read_bytes` (FileReadError, an OSError, when it
     cannot be read) and decoded by :func:`loads` (JsonError naming the file)."""
-    return loads(fileio.read_bytes(path, kind), str(path), max_depth)
+    return loads(fileio.read_bytes(path, kind), str(path), max_depth, allow_nan=allow_nan)

@@ -155,7 +155,7 @@ class SettingsStore:
             decoded = safejson.loads(data, self.path.name, MAX_DEPTH)
         except safejson.JsonError as e:
             kept = self._keep_damaged()
-            self.problems.append(f"{self.path.name} is damaged ({_reason(e)}); " + (
+            self.problems.append(f"{self.path.name} is damaged ({e.reason}); " + (
                 f"kept as {kept.name}, starting with the defaults" if kept else "starting with the defaults"))
             return Settings()
         values, problems = parse(decoded)
@@ -209,8 +209,3 @@ class SettingsStore:
                 raise AttributeError(f"no setting named {name!r}")
             setattr(self.values, name, value)
         return self.save()
-
-
-def _reason(e: safejson.JsonError) -> str:
-    """The reason part of a JsonError ("settings.json: it is nested too deeply" -> "it is ...")."""
-    return str(e).split(": ", 1)[-1]

@@ -86,7 +86,8 @@ def load(path: str | Path) -> dict[str, Any]:
             from None
     _check("meta" in arrays and arrays["meta"].dtype.kind == "U" and arrays["meta"].ndim == 0, path, "no meta record")
     try:
-        meta = safejson.loads(str(arrays["meta"]), "meta", max_int=2 ** 128)   # PCG64's state is 128-bit
+        # PCG64's state is 128-bit; a diverged run's history holds NaN (json.dumps wrote it)
+        meta = safejson.loads(str(arrays["meta"]), "meta", max_int=2 ** 128, allow_nan=True)
     except safejson.JsonError as e:
         raise TrainError(f"checkpoint {path} is damaged: {e}") from None
     _check(isinstance(meta, dict) and meta.get("engine") == "numpy", path, "not written by the NumPy engine")
