@@ -257,13 +257,13 @@ class RunForm(Card):
             self.data_dir.setText(s.data_dir)
             (self.source_download if s.download else self.source_local).setChecked(True)
             self._data_dir_enabled(not s.download)
-            self.epochs.setValue(s.epochs)
-            self.batch.setValue(s.batch_size)
-            self.lr.setValue(s.lr)
+            _set_spin(self.epochs, s.epochs)
+            _set_spin(self.batch, s.batch_size)
+            _set_spin(self.lr, s.lr)
             self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(s.optimizer)))
             self.schedule.setCurrentIndex(max(0, self.schedule.findData(s.schedule)))
             self.augment.setChecked(s.augment)
-            self.seed.setValue(s.seed)
+            _set_spin(self.seed, s.seed)
             self.wanted_device = s.device
             i = self.device.findData(s.device)
             if self.device.model().item(i).isEnabled():
@@ -411,3 +411,9 @@ class RunForm(Card):
             extras = preset_extras(name)
             self.preset_note.setText(f"Edited from the preset “{presets.title(name)}” ({name})"
                                      + (f"; it still brings {', '.join(extras)}." if extras else "."))
+
+
+def _set_spin(spin, value) -> None:
+    """``value`` within the spin box's range: Qt's setValue raises OverflowError past 32 bits, and
+    RunSettings.from_dict already keeps remembered values in RANGES; this holds for any caller."""
+    spin.setValue(min(max(value, spin.minimum()), spin.maximum()))
