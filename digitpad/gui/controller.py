@@ -70,7 +70,7 @@ class ModelController(QObject):
 
     def shutdown(self) -> None:
         if self._watcher is not None:
-            self._watcher.directoryChanged.disconnect()
+            self._watcher.blockSignals(True)   # files keep changing while the window closes
         self._lister.shutdown()
 
     def load(self, path: str | Path) -> bool:
