@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self.controller.libraryChanged.connect(self.refresh_models)
         self.workbench.predictionShown.connect(self._prediction_shown)
 
-        self.controller.refresh_library()
+        self.controller.refresh_library(describe_pending=False)   # the rest after the first frame
         loaded = self.controller.load(model_path) if model_path else False
         if not loaded and not self.controller.load_startup_model():
             self.refresh_models()
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.workbench.canvas.setFocus()
 
     def _finish_start(self) -> None:
+        self.controller.describe_pending()
         self.workbench.build_inspectors()
         QTimer.singleShot(0, self, self._add_tabs)   # a queued step: input is handled in between
 

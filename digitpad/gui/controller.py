@@ -9,6 +9,7 @@ UI thread never reads thousands of model files (a folder of 5,000 froze the wind
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Signal
@@ -42,21 +43,35 @@ class ModelController(QObject):
         """The app's settings store (``digitpad.core.settings``), shared by every tab."""
         return self.library.settings
 
-    def refresh_library(self) -> None:
+    def refresh_library(self, describe_pending: bool = True) -> None:
         """A model file appeared or went away (an export, a fine-tune, a rename): list the library
         now, so the picker shows it at once; what could not be described within the budget is
-        described in the background and sent again."""
+        described in the background and sent again (``describe_pending`` False: not before
+        :meth:`describe_pending` is called; the window's start does so after its first frame)."""
         self._lister.cancel()   # an older background listing must not land after this one
-        self._set_entries(self.library.entries(budget_s=LIST_BUDGET_S))
+        self.entries = self.library.entries(budget_s=LIST_BUDGET_S)
+        self.libraryChanged.emit()
+        if describe_pending:
+            self.describe_pending()
+
+    def describe_pending(self) -> None:
+        """Describe the listed models not described yet, in the background."""
+        if any(e.pending for e in self.entries):
+            self._list_in_background()
 
     def _list_in_background(self) -> None:
-        self._lister.submit(lambda task: self.library.entries(stop=lambda: task.cancelled), on_done=self._set_entries)
+        def job(task):
+            def stop() -> bool:
+                time.sleep(0)   # hand the GIL to the UI thread between files (~0.1 ms of work each)
+                return task.cancelled
+            return self.library.entries(stop=stop)
 
-    def _set_entries(self, entries: list[ModelEntry]) -> None:
+        self._lister.submit(job, on_done=self._listed)
+
+    def _listed(self, entries: list[ModelEntry]) -> None:
         self.entries = entries
         self.libraryChanged.emit()
-        if any(e.pending for e in entries):
-            self._list_in_background()
+        self.describe_pending()   # stopped early: the rest
 
     def watch_user_models(self) -> None:
         """New exports from the training tab (or a shell) appear in the picker by themselves."""

@@ -15,6 +15,8 @@ from digitpad.core.library import ModelEntry, describe
 def entry_text(entry: ModelEntry) -> str:
     """One line per model: its name, network, data set and test accuracy."""
     meta = entry.metadata
+    if entry.pending:
+        return entry.name   # described in a moment (the library's background listing)
     if meta is None:
         return f"{entry.name}  ·  no metadata"
     acc = meta.metrics.get("test_accuracy")
