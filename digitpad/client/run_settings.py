@@ -85,6 +85,13 @@ def preset_extras(name: str) -> list[str]:
     return [e for e in extras if e]
 
 
+# The range of each numeric field: the form's spin boxes take these, and a remembered value outside
+# one (a hand-edited settings file: 10**30 epochs) falls back to the default instead of reaching them.
+RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 500), "batch_size": (1, 8192), "lr": (0.00001, 5.0), "seed": (0, 2_147_483_647),
+    "limit": (1, 1_000_000_000),
+}
+
 # The form fields a preset sets; a form whose fields differ from its preset's is "custom".
 PRESET_FIELDS = ("engine", "arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed")
 
@@ -140,7 +147,8 @@ class RunSettings:
 
     @classmethod
     def from_dict(cls, d: Any) -> RunSettings:
-        """Remembered settings; unknown keys and wrong types fall back to the defaults."""
+        """Remembered settings; unknown keys, wrong types and numbers out of :data:`RANGES` fall back
+        to the defaults."""
         s = cls.from_preset("fast")
         if not isinstance(d, dict):
             return s
@@ -148,6 +156,10 @@ class RunSettings:
             if f.name not in d:
                 continue
             v, default = d[f.name], getattr(s, f.name)
+            lo, hi = RANGES.get(f.name, (None, None))
+            if lo is not None and v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                         and lo <= v <= hi):
+                continue
             if default is None:
                 if v is None or (isinstance(v, int) and not isinstance(v, bool)):
                     setattr(s, f.name, v)

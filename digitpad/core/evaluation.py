@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from . import modelfile
 from .datasets import DATASETS, DatasetError, first_folder_with, load_split
 from .inference import Predictor, session_options
 
@@ -116,22 +117,24 @@ class EvalResult:
         return idx[np.argsort(-self.confidence[idx], kind="stable")]
 
 
-def scores_only(path: str | Path, keep: list[str]) -> bytes | str:
+def scores_only(path: str | Path, keep: list[str]) -> bytes:
     """The model with only its class-score outputs: the layer activations a digitpad export
     also returns cost ~15 % of a batch run when they must be kept. The file as it is if
-    the ``onnx`` package cannot read it."""
+    the ``onnx`` package cannot read it. Bytes, read as the Predictor reads them
+    (``modelfile.read_model``): ONNX Runtime is never handed a path to resolve other files from."""
+    data = modelfile.read_model(path)
     try:
         import onnx  # lazy: ~0.2 s, and this runs on the worker thread
 
-        m = onnx.load(str(path))
+        m = onnx.load_from_string(data)
         outputs = [o for o in m.graph.output if o.name in keep]
         if len(outputs) == len(m.graph.output) or not outputs:
-            return str(path)
+            return data
         del m.graph.output[:]
         m.graph.output.extend(outputs)
         return m.SerializeToString()
-    except Exception:
-        return str(path)
+    except Exception:  # noqa: BLE001 - whatever onnx cannot read, ONNX Runtime already did
+        return data
 
 
 def evaluation_session(path: str | Path, keep: list[str], threads: int | None = None) -> ort.InferenceSession:

@@ -21,20 +21,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
+from . import modelfile
 from . import not_digit as not_digit_rule
-from .contract import ACT_PREFIX, LOGITS, METADATA_KEY, MNIST_CLASSES, PROBS, InputSpec, LayerInfo, ModelMetadata
+from .contract import ACT_PREFIX, METADATA_KEY, MNIST_CLASSES, InputSpec, LayerInfo, ModelMetadata
 from .convention import Convention, ConventionStore, Found
 from .model_input import InputAdapter, InputMismatch, spec_from_graph
+from .modelfile import ModelLoadError
 
 if TYPE_CHECKING:
     from .coverage import Field, UsedMap
     from .explain import Explanation
     from .forward import Network, Stage
     from .shapes import ModelShapes
-
-
-class ModelLoadError(Exception):
-    """A model file that cannot be used; the message is meant for the user."""
 
 
 class ExplainUnavailable(Exception):
@@ -96,12 +94,7 @@ class Predictor:
 
     def __init__(self, path: str | Path, *, prepare: bool = True):
         self.path = Path(path)
-        try:
-            data = self.path.read_bytes()
-        except OSError as e:
-            raise ModelLoadError(f"Cannot read {self.path.name}: {e.strerror or e}") from None
-        if not data:
-            raise ModelLoadError(f"{self.path.name} is empty.")
+        data = modelfile.read_model(self.path)   # a regular file, self-contained (no external data)
         try:
             self.session = ort.InferenceSession(data, sess_options=session_options(),
                                                 providers=["CPUExecutionProvider"])
@@ -163,17 +156,11 @@ class Predictor:
         outputs = self.session.get_outputs()
         names = [o.name for o in outputs]
         self.output_names = names
-        self.logits_name = LOGITS if LOGITS in names else None
-        self.probs_name = PROBS if PROBS in names else None
-        if self.logits_name is None and self.probs_name is None:
-            # A foreign model: its first [N, 10] output is the class scores.
-            for o in outputs:
-                if len(o.shape) == 2 and o.shape[1] == 10:
-                    self.logits_name = o.name
-                    break
-            else:
-                raise ModelLoadError(f"{self.path.name} has no output of shape [N, 10] "
-                                     f"(outputs: {', '.join(names)}); it is not a 10-class classifier.")
+        blank = self.input.to_tensor(self.input.blank())
+        self.logits_name, self.probs_name = modelfile.score_outputs(
+            self.path.name, [(o.name, o.shape) for o in outputs],
+            len(self.metadata.classes) if self.metadata else len(MNIST_CLASSES),
+            run=lambda wanted: self.session.run(wanted, {self.input_name: blank}))
         self.activation_outputs = [n for n in names if n.startswith(ACT_PREFIX)]
         # Outputs that may hold a file-from-elsewhere's class scores (a convention search tries each).
         self.score_outputs = [o.name for o in outputs
@@ -504,7 +491,7 @@ def _read_initializers(path: Path) -> dict[str, np.ndarray]:
     import onnx  # lazy: only the kernel views need it
     from onnx import numpy_helper
 
-    model = onnx.load(str(path))
+    model = onnx.load_from_string(modelfile.read_model(path))
     return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
 
 

@@ -113,6 +113,11 @@ class RunFiles:
     def app_log(self) -> Path:
         return self.model.with_name(self.stem + APP_LOG_SUFFIX)
 
+    @property
+    def lock(self) -> Path:
+        """Held by the engine writing this run (``.X.onnx.lock``): two engines never share an --out."""
+        return self.model.with_name(f".{self.model.name}.lock")
+
     def all(self) -> list[Path]:
         return [self.model, self.checkpoint, self.numpy_checkpoint, self.run_log, self.app_log]
 

@@ -70,11 +70,11 @@ class LibraryDialog(QDialog):
         lay.addLayout(row)
         controller.libraryChanged.connect(self.refresh)
         controller.modelChanged.connect(lambda _p: self.refresh())
-        self.refresh()
+        controller.refresh_library()   # listed afresh when opened (emits libraryChanged: refresh)
 
     def refresh(self) -> None:
         chosen = self.selected()
-        self.entries = self.controller.library.entries()
+        self.entries = self.controller.entries
         t = self.table
         t.setRowCount(len(self.entries))
         active = self.controller.predictor.path.resolve() if self.controller.predictor else None

@@ -5,23 +5,55 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
 
+from digitpad.core.fileio import resolved
 from digitpad.core.library import ModelEntry, describe
 
-from .text import plain_label, set_item_tip, set_tip
+from .text import item_tip, plain_label, set_tip
 
 
 def entry_text(entry: ModelEntry) -> str:
     """One line per model: its name, network, data set and test accuracy."""
     meta = entry.metadata
+    if entry.pending:
+        return entry.name   # described in a moment (the library's background listing)
     if meta is None:
         return f"{entry.name}  ·  no metadata"
     acc = meta.metrics.get("test_accuracy")
     # Two decimals: at MNIST's level 99.56 and 99.6 are different models.
     acc_text = f"  ·  {acc * 100:.2f} %" if isinstance(acc, (int, float)) and acc <= 1 else ""
     return f"{entry.name}  ·  {meta.arch} on {meta.dataset}{acc_text}"
+
+
+class EntriesModel(QAbstractListModel):
+    """The picker's rows, computed when Qt asks for them (the rows on screen): filling a combo
+    item by item took 50 ms for 5,000 models, replacing this model's list takes microseconds."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.entries: list[ModelEntry] = []
+
+    def set_entries(self, entries: list[ModelEntry]) -> None:
+        self.beginResetModel()
+        self.entries = entries
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802 - Qt's signature
+        return 0 if parent.isValid() else max(len(self.entries), 1)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        if not self.entries:
+            return "No models found" if role == Qt.DisplayRole else None
+        e = self.entries[index.row()]
+        if role == Qt.DisplayRole:
+            return entry_text(e)
+        if role == Qt.UserRole:
+            return str(e.path)
+        return item_tip(role, f"{entry_text(e)}\n{e.path}")
 
 
 class ModelPicker(QWidget):
@@ -45,6 +77,8 @@ class ModelPicker(QWidget):
         self.combo.view().setTextElideMode(Qt.ElideMiddle)
         set_tip(self.combo, "The active model: the Draw tab predicts with it, Evaluate judges it, "
                             "My digits fine-tunes it")
+        self.model = EntriesModel(self)
+        self.combo.setModel(self.model)
         self.combo.activated.connect(self._activated)
         row.addWidget(self.combo)
         self.open_button = QPushButton("Open…")
@@ -59,21 +93,18 @@ class ModelPicker(QWidget):
 
     def set_entries(self, entries: list[ModelEntry], current: Path | None) -> None:
         self.entries = list(entries)
-        current_key = str(Path(current).resolve()) if current else None
-        if current_key and all(e.key != current_key for e in self.entries):
+        current_key = str(resolved(current)) if current else None
+        index = next((i for i, e in enumerate(self.entries) if e.key == current_key), None)
+        if current_key and index is None:
             self.entries.append(describe(Path(current), "opened"))
+            index = len(self.entries) - 1
         self.combo.blockSignals(True)
-        self.combo.clear()
-        for e in self.entries:
-            self.combo.addItem(entry_text(e), str(e.path))
-            set_item_tip(self.combo, self.combo.count() - 1, f"{entry_text(e)}\n{e.path}")
-        if not self.entries:
-            self.combo.addItem("No models found")
-        for i, e in enumerate(self.entries):
-            if e.key == current_key:
-                self.combo.setCurrentIndex(i)
+        try:
+            self.model.set_entries(self.entries)
+            self.combo.setCurrentIndex(index if index is not None else 0)
+        finally:
+            self.combo.blockSignals(False)
         self.combo.setEnabled(bool(self.entries))
-        self.combo.blockSignals(False)
 
     def _activated(self, index: int) -> None:
         if 0 <= index < len(self.entries):

@@ -37,7 +37,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMessageBox, QToolTip, QWidget
 
 __all__ = ["Html", "PlainLabel", "RichLabel", "plain_label", "rich_label", "rich", "escape", "literal",
-           "set_tip", "tip_text", "set_item_tip", "show_tip", "message_box", "warn", "ask", "ask_text",
+           "set_tip", "tip_text", "set_item_tip", "item_tip", "show_tip", "message_box", "warn", "ask", "ask_text",
            "plot_title", "axis_label"]
 
 TIP_TEXT = "digitpadTipText"   # the text a widget's tooltip was given, before :func:`literal`
@@ -173,6 +173,12 @@ def tip_text(widget: QWidget) -> str:
 def set_item_tip(view, index: int, text) -> None:
     """The tooltip of item ``index`` of a combo box (or any view with ``setItemData``), shown as written."""
     view.setItemData(index, literal(text), Qt.ToolTipRole)
+
+
+def item_tip(role, text) -> str | None:
+    """For an item model's ``data(index, role)``: the item's tooltip shown as written when Qt asks for
+    the tooltip role, else None."""
+    return literal(text) if role == Qt.ToolTipRole else None
 
 
 def show_tip(pos, text, widget: QWidget | None = None) -> None:

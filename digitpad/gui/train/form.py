@@ -34,6 +34,7 @@ from digitpad.client.run_settings import (
     OPTIMIZERS,
     PRESET_FIELDS,
     PRESETS,
+    RANGES,
     SCHEDULES,
     ArchInfo,
     RunSettings,
@@ -125,14 +126,14 @@ class RunForm(Card):
         form.add_row("", self.fit_note)
         form.add_row("Data", self._data_source())
         self.epochs = QSpinBox()
-        self.epochs.setRange(1, 500)
+        self.epochs.setRange(*RANGES["epochs"])
         form.add_row("Epochs", self.epochs)
         self.batch = QSpinBox()
-        self.batch.setRange(1, 8192)
+        self.batch.setRange(*RANGES["batch_size"])
         form.add_row("Batch size", self.batch)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
-        self.lr.setRange(0.00001, 5.0)
+        self.lr.setRange(*RANGES["lr"])
         self.lr.setSingleStep(0.0005)
         form.add_row("Learning rate", self.lr)
         self.optimizer = QComboBox()
@@ -148,7 +149,7 @@ class RunForm(Card):
                               "better on drawn digits")
         form.add_row("", self.augment)
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2_147_483_647)
+        self.seed.setRange(*RANGES["seed"])
         form.add_row("Seed", self.seed)
         self.device = QComboBox()
         for name in DEVICES:
@@ -252,13 +253,13 @@ class RunForm(Card):
             self.data_dir.setText(s.data_dir)
             (self.source_download if s.download else self.source_local).setChecked(True)
             self._data_dir_enabled(not s.download)
-            self.epochs.setValue(s.epochs)
-            self.batch.setValue(s.batch_size)
-            self.lr.setValue(s.lr)
+            _set_spin(self.epochs, s.epochs)
+            _set_spin(self.batch, s.batch_size)
+            _set_spin(self.lr, s.lr)
             self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(s.optimizer)))
             self.schedule.setCurrentIndex(max(0, self.schedule.findData(s.schedule)))
             self.augment.setChecked(s.augment)
-            self.seed.setValue(s.seed)
+            _set_spin(self.seed, s.seed)
             self.wanted_device = s.device
             i = self.device.findData(s.device)
             if self.device.model().item(i).isEnabled():
@@ -406,3 +407,9 @@ class RunForm(Card):
             extras = preset_extras(name)
             self.preset_note.setText(f"Edited from the preset “{presets.title(name)}” ({name})"
                                      + (f"; it still brings {', '.join(extras)}." if extras else "."))
+
+
+def _set_spin(spin, value) -> None:
+    """``value`` within the spin box's range: Qt's setValue raises OverflowError past 32 bits, and
+    RunSettings.from_dict already keeps remembered values in RANGES; this holds for any caller."""
+    spin.setValue(min(max(value, spin.minimum()), spin.maximum()))
