@@ -86,11 +86,13 @@ def arch_fits(info, dataset: str) -> bool:
     return arch_input(info) == input_kind(dataset)
 
 
-def offered_archs(dataset: str, engine_archs: list) -> list:
-    """The archs that take this data set's images: the zoo's (``core.archs``, in its order), each as the
-    engine described it when it has answered, then any the engine lists beyond the zoo."""
+def offered_archs(dataset: str, engine_archs: list, engine_only: bool = False) -> list:
+    """The archs that take this data set's images, in the zoo's order (``core.archs``), each as the engine
+    described it, then any the engine lists beyond the zoo. ``engine_only``: only those the engine lists
+    (once it has answered ``--list-archs``: an arch it does not build is not offered)."""
     by_name = {a.name: a for a in engine_archs}
-    merged = [by_name.get(name, arch) for name, arch in core_archs.ARCHS.items()]
+    merged = [by_name.get(name, arch) for name, arch in core_archs.ARCHS.items()
+              if name in by_name or not engine_only]
     merged += [a for a in engine_archs if a.name not in core_archs.ARCHS]
     return [a for a in merged if arch_fits(a, dataset)]
 

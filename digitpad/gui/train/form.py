@@ -93,7 +93,7 @@ class RunForm(Card):
         self.setFixedWidth(380)
         self.archs: list[ArchInfo] = list(KNOWN_ARCHS)   # as the engine lists them (its answer replaces these)
         self.engine_answered = False
-        self.train_images: int | None = None   # training images the data preview counted (a folder of pictures)
+        self.train_images: tuple[str, int] | None = None   # (data set, training images) the data preview counted
         self.base_preset = "default"        # the preset a "custom" form was edited from
         self.wanted_device = "auto"         # remembered choice, applied once CUDA is known to work
         self.limit: int | None = None       # not in the form: tests and quick trials set it
@@ -234,7 +234,12 @@ class RunForm(Card):
             augment=self.augment.isChecked(), seed=self.seed.value(), device=self.device.currentData(),
             name=self.name.text().strip(), limit=self.limit)
 
+    def _source(self) -> tuple:
+        s = self.settings()
+        return s.dataset, s.data_dir, s.download, s.image_folder
+
     def set_settings(self, s: RunSettings) -> None:
+        source = self._source()
         self._filling = True
         self.base_preset = s.preset if s.preset in PRESETS else s.base_preset
         try:
@@ -263,7 +268,8 @@ class RunForm(Card):
             self._filling = False
         self._apply_engine_limits()
         self._edited()   # values that differ from the named preset's make the form "custom", as an edit would
-        self.dataChanged.emit()
+        if self._source() != source:
+            self.dataChanged.emit()
 
     # -- how long it will take (measured from this machine's runs) ---------------------------
     def set_history(self, runs: list) -> None:
@@ -276,8 +282,9 @@ class RunForm(Card):
             n = samples_per_epoch(run_config(s))
         except Exception:   # noqa: BLE001 (a form the engine rejects: the problems line says why)
             n = None
-        if n is None and s.dataset == "folder" and self.train_images:
-            n = self.train_images   # the engine cannot know a folder it has not read; the preview counted it
+        if n is None and self.train_images and self.train_images[0] == s.dataset:
+            # the engine cannot know a folder it has not read; the preview counted it
+            n = min(self.train_images[1], s.limit) if s.limit else self.train_images[1]
         work = f"{plural(s.epochs, 'epoch')} × {n:,} images" if n else plural(s.epochs, "epoch")
         found = estimate(s, self.history) if n else None
         if found is not None:
@@ -318,7 +325,7 @@ class RunForm(Card):
     def _fill_archs(self, selected: str) -> None:
         """The archs that take the chosen data set's images (size and channels); one that does not is
         listed only while it is the one chosen (the fit note says why it will not run)."""
-        offered = offered_archs(self.dataset.currentData(), self.archs)
+        offered = self.offered()
         with QSignalBlocker(self.arch):
             self.arch.clear()
             for a in offered:
@@ -332,8 +339,12 @@ class RunForm(Card):
             self.arch.setCurrentIndex(max(i, 0))
         self._arch_changed()
 
+    def offered(self, dataset: str | None = None) -> list:
+        """The archs offered for a data set's images (the zoo's until the engine has said what it builds)."""
+        return offered_archs(dataset or self.dataset.currentData(), self.archs, engine_only=self.engine_answered)
+
     def _arch_changed(self, *_a) -> None:
-        offered = [a.name for a in offered_archs(self.dataset.currentData(), self.archs)]
+        offered = [a.name for a in self.offered()]
         if self.arch.currentData() in offered and self.arch.count() > len(offered):
             self._fill_archs(self.arch.currentData())      # one that does not fit was listed while chosen
             return
@@ -364,7 +375,7 @@ class RunForm(Card):
                 s = RunSettings.from_preset(name, self.settings())
                 s.dataset = key        # a folder of photos trains with CIFAR-10's recipe, on the folder
                 self.set_settings(s)
-            elif offered := offered_archs(key, self.archs):
+            elif offered := self.offered(key):
                 self.arch.setCurrentIndex(self.arch.findData(offered[0].name))
         self.datasetChosen.emit()
 
@@ -375,7 +386,8 @@ class RunForm(Card):
     def show_data(self, preview) -> None:
         """What the tab found in the data (``client.data_preview.DataPreview``)."""
         self.data.show_preview(preview)
-        self.train_images = preview.total("train") if preview.problem is None else None
+        n = preview.total("train") if preview.problem is None else None
+        self.train_images = (preview.dataset, n) if n else None
         self.update_estimate()
 
     # -- the engine and what it can do ---------------------------------------------------------

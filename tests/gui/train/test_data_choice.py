@@ -26,7 +26,11 @@ def _looked(tab, qtbot) -> None:
 
 
 @pytest.fixture
-def shown_tab(tab, qtbot, tmp_path):
+def shown_tab(tab, qtbot, tmp_path, monkeypatch):
+    """The tab on screen, without the engine processes a shown tab starts (the arch list, a warm engine):
+    what is offered before the engine answers is the zoo's (core.archs)."""
+    monkeypatch.setattr(tab, "_prewarm", lambda: None)
+    monkeypatch.setattr(tab, "start_probes", lambda: None)
     tab.form.data.set_values(str(write_cifar_folder(tmp_path / "data")), False, "")
     tab.resize(1240, 640)
     tab.show()
@@ -94,6 +98,18 @@ def test_the_8x8_digits_cannot_be_downloaded_and_say_so(shown_tab):
     _choose(form.dataset, "optdigits")
     assert not form.source_download.isEnabled() and "cannot be downloaded" in form.source_download.toolTip()
     assert form.arch.currentData() in ("seed004", "optdigits")       # the engine's preset for them applied
+
+
+def test_once_the_engine_has_answered_only_the_archs_it_builds_are_offered(shown_tab, qtbot):
+    from digitpad.client.run_settings import KNOWN_ARCHS, ArchInfo
+
+    form = shown_tab.form
+    _choose(form.dataset, "cifar10")
+    assert form.arch.currentData() == "seed003"
+    form.set_archs([*KNOWN_ARCHS, ArchInfo("quick32", 90_000, "32x32 RGB: a quick one")])   # seed003 not built
+    offered = [form.arch.itemData(i) for i in range(form.arch.count())]
+    assert "seed003" not in offered[:-1] and offered[-1] == "seed003"   # kept only while chosen: said not to run
+    assert not shown_tab.start() and "unknown architecture 'seed003'" in form.problem_label.text()
 
 
 def test_presets_follow_the_data_set(qtbot, controller, monkeypatch, tmp_path):
