@@ -91,6 +91,10 @@ def test_colour_gallery_of_mistakes_and_one_click_opens_one(qtbot, controller, c
     assert f"#{i}" in caption and true in caption and pred in caption
     view.show_cell(3, 5)
     assert view.gallery.count() == 2 and "True cat, predicted dog" in view.gallery_title.text()
+    view.gallery.setCurrentRow(1)                                     # from the keyboard: Enter opens it
+    with qtbot.waitSignal(view.openImage) as opened:
+        qtbot.keyClick(view.gallery, Qt.Key_Return)
+    assert f"#{view.gallery_indices()[1]}" in opened.args[1]
 
 
 def test_a_folder_model_is_measured_on_its_folder_with_its_own_class_names(qtbot, controller, tmp_path):
