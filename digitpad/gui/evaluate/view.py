@@ -279,8 +279,11 @@ class EvaluationView(QWidget):
         ds = self.dataset()
         if not folder:
             where = WHERE.get(ds, WHERE_IDX if ds in DOWNLOADABLE else "Choose the folder that holds it.")
+            if ds == "folder" and self._trained_on():
+                where = f"It was trained on {self._trained_on()}, which holds no test pictures now. {where}"
             self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>No "
-                                 f"{html.escape(DATASET_TITLES.get(ds, ds))} test set found. {where}</span>")
+                                 f"{html.escape(DATASET_TITLES.get(ds, ds))} test set found. "
+                                 f"{html.escape(breakable(where))}</span>")
             return False
         self.evaluated_key = self._key()
         self.progress.setRange(0, 100)

@@ -45,7 +45,7 @@ from digitpad.client.run_settings import (
 from digitpad.client.state import format_duration, plural
 from digitpad.core.archs import ARCHS
 
-from ..widgets import Card, muted, set_enabled
+from ..widgets import Card, muted, set_enabled, set_help
 from . import presets
 from .data_source import DataSource
 
@@ -55,6 +55,10 @@ ENGINE_NOTE = {"torch": "",
 DEVICE_TEXT = {"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA GPU"}
 OPTIMIZER_TEXT = {"adamw": "AdamW", "sgd": "SGD (Nesterov momentum)"}
 SCHEDULE_TEXT = {"onecycle": "One-cycle", "cosine": "Cosine decay", "constant": "Constant"}
+# What "Augment the images" does, by the kind of images (the engine's augment.py): drawn digits, photos.
+AUGMENT_TEXT = {1: "Random shifts, rotations, scaling and stroke width: slower to learn, better on drawn digits",
+                3: "Random crops with padding and horizontal flips: slower to learn, better on photos it has "
+                   "not seen"}
 
 
 class _Rows(QGridLayout):
@@ -165,8 +169,7 @@ class RunForm(Card):
             self.schedule.addItem(SCHEDULE_TEXT[name], name)
         form.addRow("LR schedule", self.schedule)
         self.augment = QCheckBox("Augment the images")
-        self.augment.setToolTip("Random shifts, rotations, scaling and stroke width: slower to learn, "
-                                "better on drawn digits")
+        self.augment.setToolTip(AUGMENT_TEXT[1])
         form.addRow("", self.augment)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_147_483_647)
@@ -355,6 +358,8 @@ class RunForm(Card):
     # -- the data set --------------------------------------------------------------------------
     def _dataset_changed(self, *_a) -> None:
         self.data.set_dataset(self.dataset.currentData())
+        kind = input_kind(self.dataset.currentData())
+        set_help(self.augment, AUGMENT_TEXT.get(kind[1] if kind else 1, AUGMENT_TEXT[1]))
         if not self._filling:          # set_settings fills the archs itself, for the settings it is given
             self._fill_archs(self.arch.currentData())
             self.dataChanged.emit()

@@ -127,6 +127,10 @@ def test_a_folder_model_without_its_folder_asks_for_it(qtbot, controller, tmp_pa
     view.show()
     assert view.folder.text() == "" and "test/<class>/" in view.folder.placeholderText()
     assert "Choose the folder of pictures it was trained on" in view.summary.text()
+    moved = make_picture_model(tmp_path / "moved.onnx", ["a", "b"], dataset="folder", data_dir=str(tmp_path / "gone"))
+    controller.load(moved)
+    view.evaluate()
+    assert "gone, which holds no test pictures now" in view.summary.text().replace("\u200b", "")
 
 
 def test_a_colour_mistake_opens_in_the_draw_tab(qtbot, colour_model, cifar_dir):
