@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
 from .core.handwriting.collection import Collection
 from .core.library import ModelLibrary
@@ -30,6 +30,7 @@ from .gui.controller import ModelController
 from .gui.draw.workbench import Workbench
 from .gui.engine_slot import EngineSlot
 from .gui.model_picker import ModelPicker
+from .gui.text import plain_label
 from .gui.widgets import PageTabs, after_first_paint
 
 PREFERRED_SIZE = (1360, 860)
@@ -163,8 +164,8 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.model_label = QLabel("")
-        self.time_label = QLabel("")
+        self.model_label = plain_label()   # the model's file name: plain text (gui.text)
+        self.time_label = plain_label()
         # Fixed size: updating a fixed-size label does not re-lay out the window (60 Hz).
         self.time_label.setFixedSize(200, self.time_label.sizeHint().height() + 4)
         bar.addPermanentWidget(self.model_label)
@@ -206,4 +207,5 @@ class MainWindow(QMainWindow):
             self.evaluation.shutdown()
             self.training.shutdown()
         self.workbench.shutdown()
+        self.controller.shutdown()
         super().closeEvent(event)

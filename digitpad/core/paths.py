@@ -67,6 +67,11 @@ def shipped_model_path() -> Path:
     return package_dir() / "assets" / "models" / "default.onnx"
 
 
+def reference_digits_path() -> Path:
+    """200 labelled MNIST test digits (package data): what a model from elsewhere is tried on."""
+    return package_dir() / "assets" / "reference" / "mnist-test-200.npz"
+
+
 @dataclass(frozen=True)
 class RunFiles:
     """The files of one run, named after its model: ``X.onnx``, ``X.ckpt.pt`` (``X.ckpt.npz`` from the

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
 
 from digitpad.core.library import ModelEntry, describe
+
+from .text import plain_label, set_item_tip, set_tip
 
 
 def entry_text(entry: ModelEntry) -> str:
@@ -34,25 +36,23 @@ class ModelPicker(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 6, 0)   # the tab bar's height is all there is
         row.setSpacing(6)
-        label = QLabel("Model")
-        label.setObjectName("muted")
-        row.addWidget(label)
+        row.addWidget(plain_label("Model", "muted"))
         self.combo = QComboBox()
         # Wide enough for "digitpad-s-mnist-20260101-120000 · digitpad-s on mnist · 99.12 %";
         # a longer name is cut in the closed combo, never the window made wider.
         self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(44)
         self.combo.view().setTextElideMode(Qt.ElideMiddle)
-        self.combo.setToolTip("The active model: the Draw tab predicts with it, Evaluate judges it, "
-                              "My digits fine-tunes it")
+        set_tip(self.combo, "The active model: the Draw tab predicts with it, Evaluate judges it, "
+                            "My digits fine-tunes it")
         self.combo.activated.connect(self._activated)
         row.addWidget(self.combo)
         self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open an ONNX model file from anywhere (Ctrl+O)")
+        set_tip(self.open_button, "Open an ONNX model file from anywhere (Ctrl+O)")
         self.open_button.clicked.connect(self.openRequested.emit)
         row.addWidget(self.open_button)
         self.manage_button = QPushButton("Manage…")
-        self.manage_button.setToolTip("Rename or delete the models in the library")
+        set_tip(self.manage_button, "Rename or delete the models in the library")
         self.manage_button.clicked.connect(self.manageRequested.emit)
         row.addWidget(self.manage_button)
         self.entries: list[ModelEntry] = []
@@ -66,7 +66,7 @@ class ModelPicker(QWidget):
         self.combo.clear()
         for e in self.entries:
             self.combo.addItem(entry_text(e), str(e.path))
-            self.combo.setItemData(self.combo.count() - 1, f"{entry_text(e)}\n{e.path}", Qt.ToolTipRole)
+            set_item_tip(self.combo, self.combo.count() - 1, f"{entry_text(e)}\n{e.path}")
         if not self.entries:
             self.combo.addItem("No models found")
         for i, e in enumerate(self.entries):

@@ -15,6 +15,8 @@ from drawing import draw, seven
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLayout, QScrollArea, QWidget
 from windows import open_window
 
+from digitpad.gui.text import Html
+
 LONG_NAME = "digitpad-s-mnist-20261123-151004-a-rather-long-name-somebody-typed"
 
 
@@ -162,9 +164,9 @@ def test_every_tab_fits_and_the_window_keeps_its_size(qtbot, random_model, other
     w.my_digits.start_guided()
     _visit(w, qtbot, "My digits, guided set", problems, size)
     panel = w.my_digits.finetune
-    panel.result.show_result("ok", "<b>Done in 41 s.</b> On your 20 held-out digits:<br>before <b>60% (12/20)</b> → "
-                                   "after <b>90% (18/20)</b><br>MNIST test accuracy: 99.63% → 99.58%<br>"
-                                   "New model: default-mine-20261123-120000.onnx (in the model library).")
+    panel.result.show_result("ok", Html("<b>Done in 41 s.</b> On your 20 held-out digits:<br>before <b>60% (12/20)</b> "
+                                        "→ after <b>90% (18/20)</b><br>MNIST test accuracy: 99.63% → 99.58%<br>"
+                                        "New model: default-mine-20261123-120000.onnx (in the model library)."))
     panel.use_button.setVisible(True)
     _visit(w, qtbot, "My digits, a fine-tune's result", problems, size)
     assert not problems, "\n".join(problems)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QScrollArea,
     QSizePolicy,
     QSlider,
@@ -35,6 +34,7 @@ from digitpad.core.saliency import timed_saliency
 
 from .. import style
 from ..canvas import DrawingCanvas
+from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import card, set_enabled
 from .correction import CorrectionBar
@@ -79,9 +79,7 @@ class Workbench(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(14, 12, 14, 10)
         outer.setSpacing(10)
-        self.banner = QLabel("")
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
+        self.banner = plain_label("", "banner", wrap=True)   # messages quote file names and files: plain text
         self.banner.setVisible(False)
         self.banner.mousePressEvent = lambda _e: self.banner.setVisible(False)  # click to dismiss
         outer.addWidget(self.banner)
@@ -161,18 +159,18 @@ class Workbench(QWidget):
         al.setSpacing(outer.spacing())
         self.panel = PredictionPanel()
         al.addWidget(self.panel)
-        self.sees_label = sees = QLabel("WHAT THE NETWORK SEES")
-        sees.setObjectName("cardTitle")
+        self.sees_label = sees = plain_label("WHAT THE NETWORK SEES", "cardTitle")
         al.addWidget(sees)
         self.input_view = ModelInputView()
         al.addWidget(self.input_view)
         self.saliency_box = QCheckBox("Show saliency (where it looks)")
         self.saliency_box.toggled.connect(self._saliency_toggled)
         al.addWidget(self.saliency_box)
-        swatch = "<span style='background-color:{bg}; color:{fg}'>■</span>"   # as on the black image
-        self.saliency_legend = QLabel(swatch.format(bg=style.INPUT_BG, fg=style.SUPPORTS) + " supports the answer   "
-                                      + swatch.format(bg=style.INPUT_BG, fg=style.ARGUES_AGAINST) + " argues against")
-        self.saliency_legend.setObjectName("muted")
+        # Colour swatches as on the black image.
+        self.saliency_legend = rich_label(rich(
+            "<span style='background-color:{bg}; color:{supports}'>■</span> supports the answer   "
+            "<span style='background-color:{bg}; color:{against}'>■</span> argues against",
+            bg=style.INPUT_BG, supports=style.SUPPORTS, against=style.ARGUES_AGAINST), "muted")
         al.addWidget(self.saliency_legend)
         for label in (sees, self.saliency_box, self.saliency_legend):
             label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
@@ -192,8 +190,7 @@ class Workbench(QWidget):
     def _placeholder(self, text: str) -> QWidget:
         w = QWidget()
         lay = QVBoxLayout(w)
-        label = QLabel(text)
-        label.setObjectName("muted")
+        label = plain_label(text, "muted")
         label.setAlignment(Qt.AlignCenter)
         lay.addWidget(label)
         return w
@@ -214,22 +211,21 @@ class Workbench(QWidget):
         self.width_slider.setRange(8, 60)
         self.width_slider.setValue(int(self.canvas.pen_width))
         self.width_slider.setFixedWidth(64)
-        self.width_slider.setToolTip("Pen width")
+        set_tip(self.width_slider, "Pen width")
         self.width_slider.valueChanged.connect(self._set_pen_width)
         row.addWidget(self.width_slider)
-        self.width_label = QLabel(f"{int(self.canvas.pen_width)} px")
-        self.width_label.setObjectName("muted")
+        self.width_label = plain_label(f"{int(self.canvas.pen_width)} px", "muted")
         self.width_label.setFixedWidth(36)
         row.addWidget(self.width_label)
         row.addStretch(1)
         self.undo_button = QToolButton(text="Undo")
-        self.undo_button.setToolTip("Undo stroke (Ctrl+Z)")
+        set_tip(self.undo_button, "Undo stroke (Ctrl+Z)")
         self.undo_button.clicked.connect(self.canvas.undo)
         self.redo_button = QToolButton(text="Redo")
-        self.redo_button.setToolTip("Redo stroke (Ctrl+Shift+Z)")
+        set_tip(self.redo_button, "Redo stroke (Ctrl+Shift+Z)")
         self.redo_button.clicked.connect(self.canvas.redo)
         self.clear_button = QToolButton(text="Clear")
-        self.clear_button.setToolTip("Clear the canvas (Esc, Delete)")
+        set_tip(self.clear_button, "Clear the canvas (Esc, Delete)")
         self.clear_button.clicked.connect(self.canvas.clear)
         for b in (self.undo_button, self.redo_button, self.clear_button):
             row.addWidget(b)

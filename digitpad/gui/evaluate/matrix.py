@@ -8,8 +8,6 @@ the table scrolls.
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -26,16 +24,11 @@ from PySide6.QtWidgets import (
 from digitpad.core.evaluation import EvalResult
 
 from .. import style
+from ..text import set_tip
 
 MIN_CELL = 38            # px: "1,000" still fits
 ROW_NAME = 110           # px: row names longer than this are cut ("…"), whole in their tooltip
 COLUMN_NAME = 96         # px: the tallest the upward column names get
-
-
-def rich_tip(text: str) -> str:
-    """A tooltip that shows ``text`` as written: Qt renders a tooltip as HTML when it guesses it is, so
-    text from files (class names from a folder or a model) is escaped inside markup that says so."""
-    return f"<p>{html.escape(text)}</p>"
 
 
 def mix(a: str, b: str, t: float) -> QColor:
@@ -123,12 +116,12 @@ class ConfusionMatrix(QTableWidget):
         self.columns.set_upward(max(metrics.horizontalAdvance(n) for n in names) > MIN_CELL - 8)
         for c, name in enumerate([*names, "Accuracy"]):
             item = QTableWidgetItem(name)
-            item.setToolTip(rich_tip(f"predicted {name}" if c < k else "Each class's accuracy (recall): the "
-                                     "share of its test images the model got right"))
+            set_tip(item, f"predicted {name}" if c < k else "Each class's accuracy (recall): the share of its "
+                                                            "test images the model got right")
             self.setHorizontalHeaderItem(c, item)
         for r, name in enumerate(names):
             item = QTableWidgetItem(metrics.elidedText(name, Qt.ElideRight, ROW_NAME))
-            item.setToolTip(rich_tip(f"true {name}"))
+            set_tip(item, f"true {name}")
             self.setVerticalHeaderItem(r, item)
         # Stretched to the view; a header does not stretch a section below its minimum, so many classes scroll.
         self.columns.setSectionResizeMode(QHeaderView.Stretch)
@@ -166,8 +159,8 @@ class ConfusionMatrix(QTableWidget):
                     bg, fg = QColor(style.WHITE), QColor(style.EMPTY_CELL)
                 item.setBackground(QBrush(bg))
                 item.setForeground(QBrush(fg))
-                item.setToolTip(rich_tip(f"true {names[r]}, predicted {names[c]}: {n:,} images "
-                                         f"({n / totals[r] * 100:.1f} % of {names[r]})"))
+                set_tip(item, f"true {names[r]}, predicted {names[c]}: {n:,} images "
+                              f"({n / totals[r] * 100:.1f} % of {names[r]})")
                 self.setItem(r, c, item)
             acc = QTableWidgetItem(percent(per[r]) if np.isfinite(per[r]) else "–")
             acc.setTextAlignment(Qt.AlignCenter)
@@ -176,6 +169,6 @@ class ConfusionMatrix(QTableWidget):
             acc.setBackground(QBrush(mix(style.ERROR_BG, style.OK_BG, t)))
             acc.setForeground(QBrush(QColor(style.TEXT)))
             acc.setFlags(Qt.ItemIsEnabled)
-            acc.setToolTip(rich_tip(f"{names[r]}: {per[r] * 100:.2f} % recognised ({int(conf[r, r]):,} of "
-                                    f"{int(conf[r].sum()):,})"))
+            set_tip(acc, f"{names[r]}: {per[r] * 100:.2f} % recognised ({int(conf[r, r]):,} of "
+                         f"{int(conf[r].sum()):,})")
             self.setItem(r, k, acc)

@@ -11,15 +11,12 @@ from the cache in the user's data folder.
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -44,9 +41,10 @@ from digitpad.core.paths import datasets_dir
 
 from .. import style
 from ..images import thumbnail
+from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import card, set_enabled, thin_progress_bar
-from .matrix import ConfusionMatrix, rich_tip
+from .matrix import ConfusionMatrix
 
 GALLERY_LIMIT = 400
 THUMB = 56               # about this many pixels across; a whole multiple of the image's side
@@ -101,14 +99,10 @@ class EvaluationView(QWidget):
         outer.setSpacing(10)
         head, hl = card(None)
         row = QHBoxLayout()
-        self.title = QLabel("No model loaded")
-        self.title.setTextFormat(Qt.PlainText)       # the model's file name
-        self.title.setObjectName("heading")  # style.py QSS
+        self.title = plain_label("No model loaded", "heading")  # style.py QSS; it names the model: plain text
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long name is cut, not widening
         row.addWidget(self.title, 1)
-        label = QLabel("Test set folder")
-        label.setObjectName("muted")
-        row.addWidget(label)
+        row.addWidget(plain_label("Test set folder", "muted"))
         self.folder = QLineEdit()
         self.folder.setMinimumWidth(280)
         self.folder.editingFinished.connect(self._folder_edited)
@@ -116,7 +110,7 @@ class EvaluationView(QWidget):
         browse = QPushButton("…")
         browse.setStyleSheet("padding: 4px 6px;")
         browse.setFixedWidth(34)
-        browse.setToolTip("Choose the folder")
+        set_tip(browse, "Choose the folder")
         browse.clicked.connect(self._browse)
         row.addWidget(browse)
         self.run_button = QPushButton("Evaluate")
@@ -126,9 +120,7 @@ class EvaluationView(QWidget):
         self.progress = thin_progress_bar(6)
         self.progress.setVisible(False)
         hl.addWidget(self.progress)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.RichText)      # markup from here, every value escaped
+        self.summary = rich_label(wrap=True)   # coloured and bold; names and errors escaped (text.rich)
         hl.addWidget(self.summary)
         outer.addWidget(head)
 
@@ -140,22 +132,18 @@ class EvaluationView(QWidget):
         self.matrix.cellClicked.connect(self.show_cell)
         self.matrix.setMinimumSize(520, 380)
         ml.addWidget(self.matrix, 1)
-        self.matrix_note = QLabel("Click a cell to see those test images. The last column is each class's "
-                                  "accuracy (recall).")
-        self.matrix_note.setObjectName("muted")
-        self.matrix_note.setWordWrap(True)
+        self.matrix_note = plain_label("Click a cell to see those test images. The last column is each class's "
+                                       "accuracy (recall).", "muted", wrap=True)
         ml.addWidget(self.matrix_note)
         body.addWidget(matrix_card, 5)
 
         gallery_card, gl = card("Gallery")
         top = QHBoxLayout()
-        self.gallery_title = QLabel("Evaluate a model to see its mistakes")
-        self.gallery_title.setTextFormat(Qt.PlainText)   # class names
-        self.gallery_title.setWordWrap(True)
+        self.gallery_title = plain_label("Evaluate a model to see its mistakes", wrap=True)   # class names: plain
         self.gallery_title.setStyleSheet("font-weight: 600;")
         top.addWidget(self.gallery_title, 1)
         self.all_button = QPushButton("All mistakes")
-        self.all_button.setToolTip("Show every test image the model got wrong")
+        set_tip(self.all_button, "Show every test image the model got wrong")
         self.all_button.clicked.connect(self.show_mistakes)
         top.addWidget(self.all_button, 0, Qt.AlignTop)
         gl.addLayout(top)
@@ -172,12 +160,10 @@ class EvaluationView(QWidget):
         self.gallery.itemSelectionChanged.connect(self._gallery_selected)
         gl.addWidget(self.gallery, 1)
         bottom = QHBoxLayout()
-        self.gallery_note = QLabel("")
-        self.gallery_note.setObjectName("muted")
-        self.gallery_note.setWordWrap(True)
+        self.gallery_note = plain_label("", "muted", wrap=True)
         bottom.addWidget(self.gallery_note, 1)
         self.open_button = QPushButton("Open in the Draw tab")
-        self.open_button.setToolTip("Show this test image in the Draw tab: prediction, feature maps, saliency")
+        set_tip(self.open_button, "Show this test image in the Draw tab: prediction, feature maps, saliency")
         self.open_button.clicked.connect(self.open_selected)
         bottom.addWidget(self.open_button, 0, Qt.AlignTop)
         gl.addLayout(bottom)
@@ -235,8 +221,8 @@ class EvaluationView(QWidget):
         if self.isVisible():
             self.evaluate_if_stale()
         elif self.result is not None:
-            self.summary.setText(f"<span style='color:{style.MUTED}'>The active model changed: "
-                                 f"it is evaluated when you open this tab.</span>")
+            self.summary.setText(rich("<span style='color:{}'>The active model changed: it is evaluated when you "
+                                      "open this tab.</span>", style.MUTED))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -281,9 +267,8 @@ class EvaluationView(QWidget):
             where = WHERE.get(ds, WHERE_IDX if ds in DOWNLOADABLE else "Choose the folder that holds it.")
             if ds == "folder" and self._trained_on():
                 where = f"It was trained on {self._trained_on()}, which holds no test pictures now. {where}"
-            self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>No "
-                                 f"{html.escape(DATASET_TITLES.get(ds, ds))} test set found. "
-                                 f"{html.escape(breakable(where))}</span>")
+            self.summary.setText(rich("<span style='color:{}'>No {} test set found. {}</span>", style.ERROR_TEXT,
+                                      DATASET_TITLES.get(ds, ds), breakable(where)))
             return False
         self.evaluated_key = self._key()
         self.progress.setRange(0, 100)
@@ -298,7 +283,7 @@ class EvaluationView(QWidget):
         return True
 
     def _say_muted(self, text: str) -> None:
-        self.summary.setText(f"<span style='color:{style.MUTED}'>{html.escape(breakable(text))}</span>")
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.MUTED, breakable(text)))
 
     def _decoding(self, done: int, total: int) -> None:
         self.progress.setValue(int(100 * done / max(total, 1)))
@@ -321,7 +306,7 @@ class EvaluationView(QWidget):
         set_enabled(self.run_button, True)
         self.evaluated_key = None
         self.clear_results()   # the old numbers were for another folder or model: not shown under this error
-        self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>{html.escape(breakable(message))}</span>")
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, breakable(message)))
         self.failed.emit(message)
 
     def clear_results(self) -> None:
@@ -351,14 +336,16 @@ class EvaluationView(QWidget):
         names = result.classes
         skipped = result.test.skipped if result.test is not None else []
         passed_over = (f" · {len(skipped):,} {'file was' if len(skipped) == 1 else 'files were'} not a picture "
-                       f"and passed over ({html.escape(skipped[0].split(' (')[0])}"
-                       + (", …" if len(skipped) > 1 else "") + ")") if skipped else ""
-        self.summary.setText(
-            f"Test accuracy <b style='font-size:15px'>{result.accuracy * 100:.2f} %</b> "
-            f"({correct:,} of {result.n:,} {html.escape(DATASET_TITLES.get(result.dataset, result.dataset))} test "
-            f"images; {result.n - correct:,} mistakes) · {len(names)} classes · "
-            f"evaluated in {result.seconds:.2f} s · hardest classes: "
-            + ", ".join(f"{html.escape(names[c])} ({per[c] * 100:.1f} %)" for c in worst) + passed_over)
+                       f"and passed over ({skipped[0].split(' (')[0]}" + (", …" if len(skipped) > 1 else "") + ")"
+                       ) if skipped else ""
+        self.summary.setText(rich(
+            "Test accuracy <b style='font-size:15px'>{acc:.2f} %</b> ({correct:,} of {n:,} {dataset} test images; "
+            "{mistakes:,} mistakes) · {k} classes · evaluated in {seconds:.2f} s · hardest classes: "
+            "{hardest}{passed_over}",
+            acc=result.accuracy * 100, correct=correct, n=result.n,
+            dataset=DATASET_TITLES.get(result.dataset, result.dataset), mistakes=result.n - correct, k=len(names),
+            seconds=result.seconds, hardest=", ".join(f"{names[c]} ({per[c] * 100:.1f} %)" for c in worst),
+            passed_over=passed_over))
         self._fill_matrix(result)
         test = result.test
         short_names = max(len(n) for n in names) <= 2                 # digits: "9→4" on one line
@@ -420,8 +407,8 @@ class EvaluationView(QWidget):
             # test.image: the canonical image (0..1, colour for photos) whatever the file's scale
             item = QListWidgetItem(QIcon(thumbnail(test.image(i), self.thumb)), self._label(t, p, conf[i]))
             item.setData(Qt.UserRole, int(i))
-            item.setToolTip(rich_tip(f"Test image #{i}: true {t}, predicted {p} with {conf[i] * 100:.2f} % "
-                                     f"confidence. Click to open it in the Draw tab."))
+            set_tip(item, f"Test image #{i}: true {t}, predicted {p} with {conf[i] * 100:.2f} % confidence. "
+                          f"Click to open it in the Draw tab.")
             self.gallery.addItem(item)
         more = f" Showing the first {GALLERY_LIMIT:,}." if len(idx) > GALLERY_LIMIT else ""
         self.gallery_note.setText("Nothing here." if not len(idx) else

@@ -8,12 +8,11 @@ or why it cannot be used, as soon as the Train tab has looked (off the UI thread
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from digitpad.client.data_preview import DataPreview
 from digitpad.core.datasets import DATASET_TITLES, DOWNLOADABLE
 
+from ..text import plain_label, set_tip
 from ..widgets import set_enabled
 
 # Where each data set's files sit in a data folder, said where a folder is asked for.
@@ -41,7 +41,7 @@ def _browse_button(tip: str) -> QPushButton:
     button = QPushButton("…")
     button.setStyleSheet("padding: 4px 6px;")
     button.setFixedWidth(34)
-    button.setToolTip(tip)
+    set_tip(button, tip)
     return button
 
 
@@ -64,9 +64,9 @@ class DataSource(QWidget):
         shared.setContentsMargins(0, 0, 0, 0)
         shared.setSpacing(4)
         self.source_local = QRadioButton("Local folder")
-        self.source_local.setToolTip("The folder that holds the data sets (shared by every tab)")
+        set_tip(self.source_local, "The folder that holds the data sets (shared by every tab)")
         self.source_download = QRadioButton("Download it")
-        self.source_download.setToolTip("torchvision downloads the dataset into the app's data folder (once)")
+        set_tip(self.source_download, "torchvision downloads the dataset into the app's data folder (once)")
         group = QButtonGroup(self)
         group.addButton(self.source_local)
         group.addButton(self.source_download)
@@ -88,7 +88,7 @@ class DataSource(QWidget):
         self.image_dir = QLineEdit()
         self.image_dir.setMinimumWidth(60)
         self.image_dir.setPlaceholderText("a folder with a folder per class")
-        self.image_dir.setToolTip("Your labelled pictures: a folder per class (named after it), or train/ and "
+        set_tip(self.image_dir, "Your labelled pictures: a folder per class (named after it), or train/ and "
                                   "test/ each with a folder per class. PNG, JPEG, BMP, WebP, GIF, TIFF.")
         self.image_browse = _browse_button("Choose the folder of your pictures")
         self.image_browse.clicked.connect(self.browse_images)
@@ -97,10 +97,7 @@ class DataSource(QWidget):
         col.addWidget(self.own)
 
         # What was found: filled in by the Train tab's look at the folder (off the UI thread).
-        self.note = QLabel("")
-        self.note.setObjectName("muted")
-        self.note.setTextFormat(Qt.PlainText)      # class names and paths come from the user's files
-        self.note.setWordWrap(True)
+        self.note = plain_label("", "muted", wrap=True)   # class names and paths from the user's files: plain
         col.addWidget(self.note)
 
         self.source_local.toggled.connect(self._local_toggled)

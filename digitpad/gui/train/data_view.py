@@ -6,14 +6,13 @@ A view: it shows a ``client.data_preview.DataPreview`` the tab had made off the 
 """
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from digitpad.client.data_preview import DataPreview
 
 from ..images import thumbnail
+from ..text import plain_label, set_tip
 from ..widgets import card, thin_progress_bar
 from .data_source import breakable
 
@@ -21,20 +20,9 @@ THUMB = 60            # about this many pixels across; an integer multiple of th
 GAP = 4
 
 
-def rich_tip(text: str) -> str:
-    """A tooltip that shows ``text`` as written: Qt renders a tooltip as HTML when it guesses it is,
-    so text from files (class names are folder names) is escaped inside markup that says so."""
-    return f"<p>{html.escape(text)}</p>"
-
-
 def plain(text: str = "", name: str = "", wrap: bool = True) -> QLabel:
-    label = QLabel()
-    label.setTextFormat(Qt.PlainText)       # class names, paths and messages come from the user's files
-    label.setWordWrap(wrap)
-    if name:
-        label.setObjectName(name)
-    label.setText(text)
-    return label
+    """Class names, paths and messages come from the user's files: shown as written."""
+    return plain_label(text, name, wrap=wrap)
 
 
 def thumb_side(side: int) -> int:
@@ -53,7 +41,7 @@ class _ClassBlock(QWidget):
         self.name, self.counts = name, f" · {counts}" if counts else ""
         self.text = name + self.counts
         self.title = plain(wrap=False)
-        self.title.setToolTip(rich_tip(self.text))
+        set_tip(self.title, self.text)
         self.title.setStyleSheet("font-weight: 600;")
         col.addWidget(self.title)
         row = QHBoxLayout()
@@ -61,10 +49,10 @@ class _ClassBlock(QWidget):
         self.pictures: list[QLabel] = []
         for image in samples:
             side = thumb_side(image.shape[-1])
-            pic = QLabel()
+            pic = plain_label()
             pic.setPixmap(thumbnail(image, side))
             pic.setFixedSize(side, side)
-            pic.setToolTip(rich_tip(name))
+            set_tip(pic, name)
             row.addWidget(pic)
             self.pictures.append(pic)
         if not samples and empty:

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -45,6 +44,7 @@ from digitpad.client.run_settings import (
 from digitpad.client.state import format_duration, plural
 from digitpad.core.archs import ARCHS
 
+from ..text import plain_label, set_item_tip, set_tip
 from ..widgets import Card, muted, set_enabled, set_help
 from . import presets
 from .data_source import DataSource
@@ -64,7 +64,7 @@ AUGMENT_TEXT = {1: "Random shifts, rotations, scaling and stroke width: slower t
 class _Rows(QGridLayout):
     """A label column and a field column, like QFormLayout, but a grid: QFormLayout gave
     word-wrapped notes in a scroll area too little height at 1280x720, cutting their first
-    and last lines."""
+    and last lines. (And its ``addRow(str, ...)`` makes an AutoText label: ``add_row``'s are plain.)"""
 
     def __init__(self):
         super().__init__()
@@ -72,12 +72,12 @@ class _Rows(QGridLayout):
         self.setVerticalSpacing(7)
         self.setColumnStretch(1, 1)
 
-    def addRow(self, label, field: QWidget) -> None:
+    def add_row(self, label, field: QWidget) -> None:
         row = self.rowCount()
         if label:
             tall = field.sizeHint().height() > 40     # a group of controls: its label at the top
             align = Qt.AlignLeft | (Qt.AlignTop if tall else Qt.AlignVCenter)
-            self.addWidget(QLabel(label) if isinstance(label, str) else label, row, 0, align)
+            self.addWidget(plain_label(label) if isinstance(label, str) else label, row, 0, align)
         self.addWidget(field, row, 1)
 
 
@@ -108,82 +108,79 @@ class RunForm(Card):
         self.preset = QComboBox()
         for name, _text in preset_names():
             self.preset.addItem(presets.item_text(name), name)
-            self.preset.setItemData(self.preset.count() - 1, presets.note(name), Qt.ToolTipRole)
+            set_item_tip(self.preset, self.preset.count() - 1, presets.note(name))
         self.preset.addItem("Custom (your own settings)", "custom")
         self.preset.activated.connect(self._preset_chosen)
-        form.addRow("Preset", self.preset)
+        form.add_row("Preset", self.preset)
         self.preset_note = muted()
-        form.addRow("", self.preset_note)
+        form.add_row("", self.preset_note)
         self.estimate_note = muted()
-        form.addRow("", self.estimate_note)
+        form.add_row("", self.estimate_note)
         self.engine = QComboBox()
         for name in ENGINES:
             self.engine.addItem(ENGINE_TEXT.get(name, name), name)
-        self.engine.setToolTip("Which engine trains: PyTorch, or the NumPy one written from scratch")
+        set_tip(self.engine, "Which engine trains: PyTorch, or the NumPy one written from scratch")
         self.engine.currentIndexChanged.connect(self._engine_changed)
-        form.addRow("Engine", self.engine)
+        form.add_row("Engine", self.engine)
         self.engine_note = muted()
-        form.addRow("", self.engine_note)
+        form.add_row("", self.engine_note)
         self.arch = QComboBox()
         self.arch.currentIndexChanged.connect(self._arch_changed)
-        form.addRow("Architecture", self.arch)
+        form.add_row("Architecture", self.arch)
         self.arch_note = muted()
-        form.addRow("", self.arch_note)
+        form.add_row("", self.arch_note)
         self.dataset = QComboBox()
         for key, text in DATASETS:
             self.dataset.addItem(text, key)
-        self.dataset.setItemData(self.dataset.findData("folder"), "Your own labelled pictures: a folder per class",
-                                 Qt.ToolTipRole)
+        set_item_tip(self.dataset, self.dataset.findData("folder"), "Your own labelled pictures: a folder per class")
         self.dataset.currentIndexChanged.connect(self._dataset_changed)
         self.dataset.activated.connect(self._dataset_chosen)
         self._dataset_before = "mnist"        # to go back to when choosing a picture folder is cancelled
-        form.addRow("Dataset", self.dataset)
+        form.add_row("Dataset", self.dataset)
         # What this engine, arch and data set cannot do together: said while editing, not only at Start.
-        self.fit_note = QLabel("")
-        self.fit_note.setObjectName("hint")
-        self.fit_note.setWordWrap(True)
+        self.fit_note = plain_label("", "hint", wrap=True)
         self.fit_note.setVisible(False)
-        form.addRow("", self.fit_note)
+        form.add_row("", self.fit_note)
         self.data = DataSource()
         self.data.changed.connect(self._data_edited)
         self.source_local, self.source_download = self.data.source_local, self.data.source_download
         self.data_dir, self.browse = self.data.data_dir, self.data.browse
-        form.addRow("Data", self.data)
+        form.add_row("Data", self.data)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
-        form.addRow("Epochs", self.epochs)
+        form.add_row("Epochs", self.epochs)
         self.batch = QSpinBox()
         self.batch.setRange(1, 8192)
-        form.addRow("Batch size", self.batch)
+        form.add_row("Batch size", self.batch)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(0.00001, 5.0)
         self.lr.setSingleStep(0.0005)
-        form.addRow("Learning rate", self.lr)
+        form.add_row("Learning rate", self.lr)
         self.optimizer = QComboBox()
         for name in OPTIMIZERS:
             self.optimizer.addItem(OPTIMIZER_TEXT[name], name)
-        form.addRow("Optimizer", self.optimizer)
+        form.add_row("Optimizer", self.optimizer)
         self.schedule = QComboBox()
         for name in SCHEDULES:
             self.schedule.addItem(SCHEDULE_TEXT[name], name)
-        form.addRow("LR schedule", self.schedule)
+        form.add_row("LR schedule", self.schedule)
         self.augment = QCheckBox("Augment the images")
-        self.augment.setToolTip(AUGMENT_TEXT[1])
-        form.addRow("", self.augment)
+        set_tip(self.augment, AUGMENT_TEXT[1])
+        form.add_row("", self.augment)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_147_483_647)
-        form.addRow("Seed", self.seed)
+        form.add_row("Seed", self.seed)
         self.device = QComboBox()
         for name in DEVICES:
             self.device.addItem(DEVICE_TEXT[name], name)
-        form.addRow("Device", self.device)
+        form.add_row("Device", self.device)
         self.device_note = muted()
-        form.addRow("", self.device_note)
+        form.add_row("", self.device_note)
         self.set_cuda(False, "checking for a CUDA GPU…")
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic: arch-dataset-date-time")
-        form.addRow("Model name", self.name)
+        form.add_row("Model name", self.name)
         form.setRowStretch(form.rowCount(), 1)   # spare height below the last row, not between the notes
         for w in (self.engine, self.arch, self.dataset, self.epochs, self.batch, self.lr, self.optimizer, self.schedule,
                   self.augment, self.seed):
@@ -203,23 +200,21 @@ class RunForm(Card):
         scroll.setWidget(inner)
         lay.addWidget(scroll, 1)
 
-        self.problem_label = QLabel("")
-        self.problem_label.setObjectName("hint")
-        self.problem_label.setWordWrap(True)
+        self.problem_label = plain_label("", "hint", wrap=True)   # problems quote the name typed: plain text
         self.problem_label.setVisible(False)
         lay.addWidget(self.problem_label)
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current step; the checkpoint is kept")
+        set_tip(self.stop_button, "Stop after the current step; the checkpoint is kept")
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the stopped run from its checkpoint")
+        set_tip(self.resume_button, "Continue the stopped run from its checkpoint")
         for b in (self.start_button, self.stop_button, self.resume_button):
             buttons.addWidget(b)
         lay.addLayout(buttons)
         self.export_button = QPushButton("Export the stopped run's checkpoint")
-        self.export_button.setToolTip("Write the partly trained network to the model library as it is now")
+        set_tip(self.export_button, "Write the partly trained network to the model library as it is now")
         lay.addWidget(self.export_button)
         self.editable_widgets = (self.preset, self.engine, self.arch, self.dataset, self.epochs, self.batch,
                                  self.lr, self.optimizer, self.schedule, self.augment, self.seed, self.device,
@@ -333,7 +328,7 @@ class RunForm(Card):
             self.arch.clear()
             for a in offered:
                 self.arch.addItem(f"{a.name}  ·  {format_params(a.params)} params", a.name)
-                self.arch.setItemData(self.arch.count() - 1, a.description, Qt.ToolTipRole)
+                set_item_tip(self.arch, self.arch.count() - 1, a.description)
             i = self.arch.findData(selected)
             if i < 0 and selected:
                 info = self._arch_info(selected)
@@ -423,7 +418,7 @@ class RunForm(Card):
             set_enabled(self.device, not numpy, "The NumPy engine runs on the CPU.")
         onecycle = self.schedule.model().item(self.schedule.findData("onecycle"))
         onecycle.setEnabled(not numpy)
-        onecycle.setToolTip("The NumPy engine's schedule is constant or cosine." if numpy else "")
+        set_tip(onecycle, "The NumPy engine's schedule is constant or cosine." if numpy else "")
         self._show_fit()
 
     def _show_fit(self) -> None:
@@ -434,7 +429,7 @@ class RunForm(Card):
     def set_cuda(self, ok: bool, reason: str) -> None:
         item = self.device.model().item(DEVICES.index("cuda"))
         item.setEnabled(ok)
-        item.setToolTip("" if ok else reason)
+        set_tip(item, "" if ok else reason)
         if not ok and self.device.currentData() == "cuda":
             self.device.setCurrentIndex(DEVICES.index("auto"))
         if ok and self.wanted_device == "cuda":

@@ -6,11 +6,10 @@ run is (settings, command line, state, history) lives in ``digitpad.client``.
 """
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QTabWidget, QWidget
 
 from digitpad.client import commands
 from digitpad.client.data_preview import DataPreview, preview_job
@@ -24,6 +23,7 @@ from digitpad.core.paths import datasets_dir
 from .. import run_actions
 from ..engine import ArchLister, DeviceProbe, EngineRunner
 from ..engine_slot import EngineSlot
+from ..text import Html, ask, rich, warn
 from ..threads import background
 from ..widgets import set_enabled
 from .data_view import DataSetView
@@ -353,34 +353,35 @@ class TrainingTab(QWidget):
             window, self._quit_after_stop = self._quit_after_stop, None
             window.close()
 
-    def _outcome(self, final: str) -> tuple[str, str]:
-        """(look, words) for the result box."""
+    def _outcome(self, final: str) -> tuple[str, Html]:
+        """(look, words) for the result box; the error and the file name come from outside: escaped."""
         st, export = self.runner.state, self.runner.mode == "export"
         if final == "failed":
             tail = "\n".join(list(st.stderr_tail)[-8:])
             what = "The export failed" if export else "The training run failed"
             kept = (" The checkpoint is kept: you can resume or export it." if export
                     else " Nothing was added to the model library.")
-            return "error", (f"<b>{what}:</b> {html.escape(st.error)}.{kept}"
-                             + (f"<pre style='margin:6px 0 0 0'>{html.escape(tail)}</pre>" if tail else ""))
+            detail = rich("<pre style='margin:6px 0 0 0'>{}</pre>", tail) if tail else ""
+            return "error", rich("<b>{what}:</b> {error}.{kept}{detail}", what=what, error=st.error, kept=kept,
+                                 detail=detail)
         if st.exported is not None and st.exported.is_file():
             acc = st.metrics.get("test_accuracy")
-            acc_text = f" · test accuracy <b>{acc * 100:.2f} %</b>" if isinstance(acc, (int, float)) else ""
+            acc_text = rich(" · test accuracy <b>{:.2f} %</b>", acc * 100) if isinstance(acc, (int, float)) else ""
             train = (st.history[-1] if st.history else {}).get("train_accuracy")
             if acc_text and isinstance(train, (int, float)):
                 acc_text += f" (train {train * 100:.2f} %)"   # when the engine measures it
             partial = " (from the stopped run's checkpoint)" if export else ""
-            return "ok", (f"<b>Model ready{partial}:</b> {html.escape(st.exported.name)}{acc_text}"
-                          f" · {format_duration(st.elapsed_s)} of training. It is in the model "
-                          f"library; one click makes it the active model.")
+            return "ok", rich("<b>Model ready{partial}:</b> {name}{acc} · {took} of training. It is in the model "
+                              "library; one click makes it the active model.", partial=partial,
+                              name=st.exported.name, acc=acc_text, took=format_duration(st.elapsed_s))
         if final == "stopped":
             where = (f"epoch {st.epoch}/{st.epochs}, step {st.step:,}/{st.total_steps:,}" if st.total_steps
                      else "before the first step")
-            return "warn", (f"<b>Stopped</b> at {where}. The checkpoint is kept: <b>Resume</b> continues "
-                            f"the run; <b>Export</b> writes the network as it is now to the library.")
+            return "warn", rich("<b>Stopped</b> at {}. The checkpoint is kept: <b>Resume</b> continues the run; "
+                                "<b>Export</b> writes the network as it is now to the library.", where)
         if final == "cancelled":
-            return "warn", "<b>Cancelled</b> before training began. Nothing was written."
-        return "warn", "The run finished but no model file was written."
+            return "warn", rich("<b>Cancelled</b> before training began. Nothing was written.")
+        return "warn", rich("The run finished but no model file was written.")
 
     # == runs history =============================================================================
     def refresh_history(self) -> None:
@@ -398,7 +399,7 @@ class TrainingTab(QWidget):
         try:
             rows = write_csv(run, Path(path))
         except OSError as e:
-            QMessageBox.warning(self, "Export CSV", f"Could not write {path}: {e.strerror or e}.")
+            warn(self, "Export CSV", f"Could not write {path}: {e.strerror or e}.")
             return None
         self.history.details.setText(f"Saved {rows:,} rows to {path}.")
         return Path(path)
@@ -416,12 +417,9 @@ class TrainingTab(QWidget):
     # == closing ==================================================================================
     def ask_stop_on_close(self) -> bool:
         """Overridable (tests): True when the user agrees to stop the run and quit."""
-        answer = QMessageBox.question(
-            self, "A training run is in progress",
-            "Stop the training run and quit?\n\nThe run stops after its current step and keeps its "
-            "checkpoint, so you can resume it next time.",
-            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-        return answer == QMessageBox.Yes
+        return ask(self, "A training run is in progress",
+                   "Stop the training run and quit?\n\nThe run stops after its current step and keeps its "
+                   "checkpoint, so you can resume it next time.")
 
     def confirm_close(self, window) -> bool:
         """Called by the main window's closeEvent. True: close now. False: not yet (the run is
