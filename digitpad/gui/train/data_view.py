@@ -20,11 +20,6 @@ THUMB = 60            # about this many pixels across; an integer multiple of th
 GAP = 4
 
 
-def plain(text: str = "", name: str = "", wrap: bool = True) -> QLabel:
-    """Class names, paths and messages come from the user's files: shown as written."""
-    return plain_label(text, name, wrap=wrap)
-
-
 def thumb_side(side: int) -> int:
     """Shown side of a ``side``-pixel image: a whole multiple, so its pixels stay square."""
     return side * max(1, round(THUMB / side))
@@ -40,7 +35,7 @@ class _ClassBlock(QWidget):
         col.setSpacing(3)
         self.name, self.counts = name, f" · {counts}" if counts else ""
         self.text = name + self.counts
-        self.title = plain(wrap=False)
+        self.title = plain_label()          # a class name: a folder's name, shown as written
         set_tip(self.title, self.text)
         self.title.setStyleSheet("font-weight: 600;")
         col.addWidget(self.title)
@@ -56,7 +51,7 @@ class _ClassBlock(QWidget):
             row.addWidget(pic)
             self.pictures.append(pic)
         if not samples and empty:
-            row.addWidget(plain(empty, "muted", wrap=False))
+            row.addWidget(plain_label(empty, "muted"))
         row.addStretch(1)
         col.addLayout(row)
 
@@ -138,16 +133,17 @@ class DataSetView(QWidget):
         lay.setContentsMargins(0, 8, 0, 0)
         lay.setSpacing(10)
         head, hl = card(None)
-        self.title = plain("", "heading", wrap=False)
+        self.title = plain_label("", "heading")
         hl.addWidget(self.title)
-        self.source = plain("", "muted")
+        self.source = plain_label("", "muted", wrap=True)
         hl.addWidget(self.source)
         self.progress = thin_progress_bar(6)
         self.progress.setVisible(False)
         hl.addWidget(self.progress)
-        self.summary = plain("Choose a data set on the left: its classes and a few of its images show here.")
+        self.summary = plain_label("Choose a data set on the left: its classes and a few of its images show here.",
+                                   wrap=True)
         hl.addWidget(self.summary)
-        self.problem = plain("", "hint")
+        self.problem = plain_label("", "hint", wrap=True)
         self.problem.setVisible(False)
         hl.addWidget(self.problem)
         lay.addWidget(head)
