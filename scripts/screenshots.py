@@ -26,6 +26,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="shots", help="folder for the PNGs")
     p.add_argument("--model", help="an .onnx to start with (default: the last used or the shipped model)")
     p.add_argument("--data-dir", help="the test set folder for the Evaluate tab")
+    p.add_argument("--image-folder", help="a folder of labelled pictures for the Train tab's \"Image folder…\"")
+    p.add_argument("--only", help="only these screenshots' groups, comma-separated: draw,train,evaluate,mydigits")
     p.add_argument("--root", action="store_true", help="also save the whole screen (ImageMagick import)")
     args = p.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
@@ -50,6 +52,14 @@ def main(argv=None) -> int:
             app.processEvents()
             time.sleep(0.01)
 
+    groups = set(args.only.split(",")) if args.only else {"draw", "train", "evaluate", "mydigits"}
+
+    def wait_for(jobs, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        settle(0.2)
+        while jobs.busy() and time.monotonic() < deadline:
+            settle(0.2)
+
     def shot(name: str) -> None:
         settle()
         win.grab().save(str(out / f"{name}.png"))
@@ -59,6 +69,35 @@ def main(argv=None) -> int:
         print(f"{name}: window {size.width()}x{size.height()}", flush=True)
 
     settle(1.0)
+    if "draw" in groups:
+        draw(win, settle, shot)
+    if "train" in groups:
+        train(win, settle, shot, wait_for, args.image_folder)
+    if "evaluate" in groups:
+        win.tabs.setCurrentWidget(win.evaluation)
+        wait_for(win.evaluation.jobs)
+        shot("evaluate")
+        if win.evaluation.gallery.count():
+            win.evaluation.show_cell(*max(((r, c) for r in range(win.evaluation.result.confusion.shape[0])
+                                           for c in range(win.evaluation.result.confusion.shape[0]) if r != c),
+                                          key=lambda rc: win.evaluation.result.confusion[rc]))
+            shot("evaluate-cell")
+    if "mydigits" in groups:
+        win.tabs.setCurrentWidget(win.my_digits)
+        shot("mydigits")
+        win.my_digits.start_guided()
+        shot("mydigits-guided")
+        for name, dialog in (("about", win.show_about()), ("manage-models", win.manage_models())):
+            settle()
+            dialog.grab().save(str(out / f"{name}.png"))
+            print(f"{name}: dialog {dialog.width()}x{dialog.height()}", flush=True)
+            dialog.close()
+    print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
+    win.close()
+    return 0
+
+
+def draw(win, settle, shot) -> None:
     wb = win.workbench
     shot("draw-empty")
     side = wb.canvas.width()
@@ -85,6 +124,13 @@ def main(argv=None) -> int:
     shot("draw-model")
     wb.inspector.setCurrentIndex(0)
 
+
+def _choose(combo, data) -> None:
+    combo.setCurrentIndex(combo.findData(data))
+    combo.activated.emit(combo.currentIndex())
+
+
+def train(win, settle, shot, wait_for, image_folder: str | None) -> None:
     win.tabs.setCurrentWidget(win.training)
     shot("train-live")
     win.training.views.setCurrentIndex(1)
@@ -105,26 +151,19 @@ def main(argv=None) -> int:
         hist.table.clearSelection()
         hist.table.selectRow(fine[0])
         shot("train-history-finetune")
+    form = win.training.form
+    before = form.settings()
+    _choose(form.dataset, "cifar10")              # the Data set page comes up with its samples
+    wait_for(win.training.previews)
+    shot("train-cifar10")
+    if image_folder:
+        form.data.ask_folder = lambda *_a: image_folder
+        form.data.image_dir.setText("")
+        _choose(form.dataset, "folder")
+        wait_for(win.training.previews)
+        shot("train-folder")
+    form.set_settings(before)
     win.training.views.setCurrentIndex(0)
-
-    win.tabs.setCurrentWidget(win.evaluation)
-    deadline = time.monotonic() + 60
-    while win.evaluation.jobs.busy() and time.monotonic() < deadline:
-        settle(0.2)
-    shot("evaluate")
-
-    win.tabs.setCurrentWidget(win.my_digits)
-    shot("mydigits")
-    win.my_digits.start_guided()
-    shot("mydigits-guided")
-    for name, dialog in (("about", win.show_about()), ("manage-models", win.manage_models())):
-        settle()
-        dialog.grab().save(str(out / f"{name}.png"))
-        print(f"{name}: dialog {dialog.width()}x{dialog.height()}", flush=True)
-        dialog.close()
-    print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
-    win.close()
-    return 0
 
 
 if __name__ == "__main__":

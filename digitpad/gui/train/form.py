@@ -5,22 +5,18 @@ start are the engine client's (``digitpad.client``) and the tab's business.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QRadioButton,
     QScrollArea,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -38,15 +34,21 @@ from digitpad.client.run_settings import (
     SCHEDULES,
     ArchInfo,
     RunSettings,
+    arch_fits,
     format_params,
+    input_kind,
+    offered_archs,
     preset_extras,
+    preset_for,
     preset_names,
 )
 from digitpad.client.state import format_duration, plural
+from digitpad.core.archs import ARCHS
 
 from ..text import plain_label, set_item_tip, set_tip
-from ..widgets import Card, muted, set_enabled
+from ..widgets import Card, muted, set_enabled, set_help
 from . import presets
+from .data_source import DataSource
 
 ENGINE_TEXT = {"torch": "PyTorch", "numpy": "NumPy, written from scratch"}
 ENGINE_NOTE = {"torch": "",
@@ -54,6 +56,10 @@ ENGINE_NOTE = {"torch": "",
 DEVICE_TEXT = {"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA GPU"}
 OPTIMIZER_TEXT = {"adamw": "AdamW", "sgd": "SGD (Nesterov momentum)"}
 SCHEDULE_TEXT = {"onecycle": "One-cycle", "cosine": "Cosine decay", "constant": "Constant"}
+# What "Augment the images" does, by the kind of images (the engine's augment.py): drawn digits, photos.
+AUGMENT_TEXT = {1: "Random shifts, rotations, scaling and stroke width: slower to learn, better on drawn digits",
+                3: "Random crops with padding and horizontal flips: slower to learn, better on photos it has "
+                   "not seen"}
 
 
 class _Rows(QGridLayout):
@@ -78,13 +84,21 @@ class _Rows(QGridLayout):
 
 class RunForm(Card):
     """``settings()`` / ``set_settings(s)``; the Start, Stop, Resume and Export buttons are
-    public for the tab to connect and enable."""
+    public for the tab to connect and enable.
+
+    ``dataChanged``: the data set or where it comes from changed (the tab looks at it again).
+    ``datasetChosen``: the user picked a data set (the tab shows its samples)."""
+
+    dataChanged = Signal()
+    datasetChosen = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Set up a run", parent)
         lay = self.body
         self.setFixedWidth(380)
-        self.archs: list[ArchInfo] = list(KNOWN_ARCHS)
+        self.archs: list[ArchInfo] = list(KNOWN_ARCHS)   # as the engine lists them (its answer replaces these)
+        self.engine_answered = False
+        self.train_images: tuple[str, int] | None = None   # (data set, training images) the data preview counted
         self.base_preset = "default"        # the preset a "custom" form was edited from
         self.wanted_device = "auto"         # remembered choice, applied once CUDA is known to work
         self.limit: int | None = None       # not in the form: tests and quick trials set it
@@ -119,12 +133,20 @@ class RunForm(Card):
         self.dataset = QComboBox()
         for key, text in DATASETS:
             self.dataset.addItem(text, key)
+        set_item_tip(self.dataset, self.dataset.findData("folder"), "Your own labelled pictures: a folder per class")
+        self.dataset.currentIndexChanged.connect(self._dataset_changed)
+        self.dataset.activated.connect(self._dataset_chosen)
+        self._dataset_before = "mnist"        # to go back to when choosing a picture folder is cancelled
         form.add_row("Dataset", self.dataset)
         # What this engine, arch and data set cannot do together: said while editing, not only at Start.
         self.fit_note = plain_label("", "hint", wrap=True)
         self.fit_note.setVisible(False)
         form.add_row("", self.fit_note)
-        form.add_row("Data", self._data_source())
+        self.data = DataSource()
+        self.data.changed.connect(self._data_edited)
+        self.source_local, self.source_download = self.data.source_local, self.data.source_download
+        self.data_dir, self.browse = self.data.data_dir, self.data.browse
+        form.add_row("Data", self.data)
         self.epochs = QSpinBox()
         self.epochs.setRange(*RANGES["epochs"])
         form.add_row("Epochs", self.epochs)
@@ -145,8 +167,7 @@ class RunForm(Card):
             self.schedule.addItem(SCHEDULE_TEXT[name], name)
         form.add_row("LR schedule", self.schedule)
         self.augment = QCheckBox("Augment the images")
-        set_tip(self.augment, "Random shifts, rotations, scaling and stroke width: slower to learn, "
-                              "better on drawn digits")
+        set_tip(self.augment, AUGMENT_TEXT[1])
         form.add_row("", self.augment)
         self.seed = QSpinBox()
         self.seed.setRange(*RANGES["seed"])
@@ -196,51 +217,28 @@ class RunForm(Card):
         self.export_button = QPushButton("Export the stopped run's checkpoint")
         set_tip(self.export_button, "Write the partly trained network to the model library as it is now")
         lay.addWidget(self.export_button)
-        self.editable_widgets = (self.preset, self.engine, self.arch, self.dataset, self.source_local,
-                                 self.source_download, self.data_dir, self.browse, self.epochs, self.batch, self.lr,
-                                 self.optimizer,
-                                 self.schedule, self.augment, self.seed, self.device, self.name)
-
-    def _data_source(self) -> QWidget:
-        box = QWidget()
-        col = QVBoxLayout(box)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(4)
-        self.source_local = QRadioButton("Local folder with IDX files")
-        self.source_download = QRadioButton("Download it")
-        set_tip(self.source_download, "torchvision downloads the dataset into the app's data folder (once)")
-        group = QButtonGroup(self)
-        group.addButton(self.source_local)
-        group.addButton(self.source_download)
-        col.addWidget(self.source_local)
-        row = QHBoxLayout()
-        self.data_dir = QLineEdit()
-        self.data_dir.setPlaceholderText("folder with MNIST/raw/*.gz")
-        self.data_dir.setMinimumWidth(60)
-        self.browse = QPushButton("…")
-        self.browse.setStyleSheet("padding: 4px 6px;")
-        self.browse.setFixedWidth(34)
-        set_tip(self.browse, "Choose the folder")
-        self.browse.clicked.connect(self._browse_data)
-        row.addWidget(self.data_dir, 1)
-        row.addWidget(self.browse)
-        col.addLayout(row)
-        col.addWidget(self.source_download)
-        self.source_local.toggled.connect(lambda on: self._data_dir_enabled(on))
-        return box
+        self.editable_widgets = (self.preset, self.engine, self.arch, self.dataset, self.epochs, self.batch,
+                                 self.lr, self.optimizer, self.schedule, self.augment, self.seed, self.device,
+                                 self.name)
 
     # -- what the form holds -------------------------------------------------------------------
     def settings(self) -> RunSettings:
+        data_dir, download, image_folder = self.data.values()
         return RunSettings(
             preset=self.preset.currentData() or "custom", base_preset=self.base_preset,
             engine=self.engine.currentData() or "torch", arch=self.arch.currentData() or "digitpad",
-            dataset=self.dataset.currentData(), download=self.source_download.isChecked(),
-            data_dir=self.data_dir.text().strip(), epochs=self.epochs.value(), batch_size=self.batch.value(),
+            dataset=self.dataset.currentData(), download=download, data_dir=data_dir, image_folder=image_folder,
+            epochs=self.epochs.value(), batch_size=self.batch.value(),
             lr=float(self.lr.value()), optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
             augment=self.augment.isChecked(), seed=self.seed.value(), device=self.device.currentData(),
             name=self.name.text().strip(), limit=self.limit)
 
+    def _source(self) -> tuple:
+        s = self.settings()
+        return s.dataset, s.data_dir, s.download, s.image_folder
+
     def set_settings(self, s: RunSettings) -> None:
+        source = self._source()
         self._filling = True
         self.base_preset = s.preset if s.preset in PRESETS else s.base_preset
         try:
@@ -248,11 +246,10 @@ class RunForm(Card):
             self.preset.setCurrentIndex(i if i >= 0 else self.preset.findData("custom"))
             self.preset_note.setText(presets.note(s.preset) or "Your own settings.")
             self.engine.setCurrentIndex(max(0, self.engine.findData(s.engine)))
+            self.dataset.setCurrentIndex(max(0, self.dataset.findData(s.dataset)))   # first: it decides the archs
+            self._dataset_before = self.dataset.currentData()
             self._fill_archs(s.arch)
-            self.dataset.setCurrentIndex(max(0, self.dataset.findData(s.dataset)))
-            self.data_dir.setText(s.data_dir)
-            (self.source_download if s.download else self.source_local).setChecked(True)
-            self._data_dir_enabled(not s.download)
+            self.data.set_values(s.data_dir, s.download, s.image_folder)
             _set_spin(self.epochs, s.epochs)
             _set_spin(self.batch, s.batch_size)
             _set_spin(self.lr, s.lr)
@@ -270,6 +267,8 @@ class RunForm(Card):
             self._filling = False
         self._apply_engine_limits()
         self._edited()   # values that differ from the named preset's make the form "custom", as an edit would
+        if self._source() != source:
+            self.dataChanged.emit()
 
     # -- how long it will take (measured from this machine's runs) ---------------------------
     def set_history(self, runs: list) -> None:
@@ -282,6 +281,9 @@ class RunForm(Card):
             n = samples_per_epoch(run_config(s))
         except Exception:   # noqa: BLE001 (a form the engine rejects: the problems line says why)
             n = None
+        if n is None and self.train_images and self.train_images[0] == s.dataset:
+            # the engine cannot know a folder it has not read; the preview counted it
+            n = min(self.train_images[1], s.limit) if s.limit else self.train_images[1]
         work = f"{plural(s.epochs, 'epoch')} × {n:,} images" if n else plural(s.epochs, "epoch")
         found = estimate(s, self.history) if n else None
         if found is not None:
@@ -290,17 +292,12 @@ class RunForm(Card):
             self.estimate_note.setText(f"Work: {work}. No run of {s.arch} on this machine yet, so no time "
                                        f"estimate: the Live run shows the speed and ETA as it goes.")
 
-    def _data_dir_enabled(self, on: bool) -> None:
-        for w in (self.data_dir, self.browse):
-            set_enabled(w, on, "“Download it” is chosen: the engine fetches the data set, no folder needed.")
-
     def set_editable(self, on: bool) -> None:
         """Locked while a run goes on: the form shows what is running."""
+        why = "A run is in progress: the form shows its settings until it ends."
         for w in self.editable_widgets:
-            if w in (self.data_dir, self.browse) and on and not self.source_local.isChecked():
-                self._data_dir_enabled(False)
-            else:
-                set_enabled(w, on, "A run is in progress: the form shows its settings until it ends.")
+            set_enabled(w, on, why)
+        self.data.set_editable(on, why)
         if on:
             self._apply_engine_limits()
 
@@ -310,27 +307,89 @@ class RunForm(Card):
 
     # -- architectures and devices (the engine's answers arrive after start-up) ----------------
     def set_archs(self, archs: list[ArchInfo]) -> None:
+        """The engine's own list (``--list-archs``), once it has answered."""
         current = self.arch.currentData()
         self.archs = list(archs)
+        self.engine_answered = True
         self._fill_archs(current)
 
+    def known_archs(self) -> list[str]:
+        """The archs a run may name: the engine's once it has answered, else the zoo's and the list shown."""
+        names = [a.name for a in self.archs]
+        return names if self.engine_answered else list(dict.fromkeys([*ARCHS, *names]))
+
+    def _arch_info(self, name: str):
+        return next((a for a in self.archs if a.name == name), None) or ARCHS.get(name)
+
     def _fill_archs(self, selected: str) -> None:
+        """The archs that take the chosen data set's images (size and channels); one that does not is
+        listed only while it is the one chosen (the fit note says why it will not run)."""
+        offered = self.offered()
         with QSignalBlocker(self.arch):
             self.arch.clear()
-            for a in self.archs:
+            for a in offered:
                 self.arch.addItem(f"{a.name}  ·  {format_params(a.params)} params", a.name)
                 set_item_tip(self.arch, self.arch.count() - 1, a.description)
             i = self.arch.findData(selected)
-            if i < 0:
-                self.arch.addItem(f"{selected}  ·  ? params", selected)
+            if i < 0 and selected:
+                info = self._arch_info(selected)
+                self.arch.addItem(f"{selected}  ·  {format_params(info.params) if info else '?'} params", selected)
                 i = self.arch.count() - 1
-            self.arch.setCurrentIndex(i)
+            self.arch.setCurrentIndex(max(i, 0))
         self._arch_changed()
 
+    def offered(self, dataset: str | None = None) -> list:
+        """The archs offered for a data set's images (the zoo's until the engine has said what it builds)."""
+        return offered_archs(dataset or self.dataset.currentData(), self.archs, engine_only=self.engine_answered)
+
     def _arch_changed(self, *_a) -> None:
-        info = next((a for a in self.archs if a.name == self.arch.currentData()), None)
+        offered = [a.name for a in self.offered()]
+        if self.arch.currentData() in offered and self.arch.count() > len(offered):
+            self._fill_archs(self.arch.currentData())      # one that does not fit was listed while chosen
+            return
+        info = self._arch_info(self.arch.currentData())
         self.arch_note.setText(f"{info.params:,} parameters: {info.description}" if info else "")
         self._show_fit()
+
+    # -- the data set --------------------------------------------------------------------------
+    def _dataset_changed(self, *_a) -> None:
+        self.data.set_dataset(self.dataset.currentData())
+        kind = input_kind(self.dataset.currentData())
+        set_help(self.augment, AUGMENT_TEXT.get(kind[1] if kind else 1, AUGMENT_TEXT[1]))
+        if not self._filling:          # set_settings fills the archs itself, for the settings it is given
+            self._fill_archs(self.arch.currentData())
+            self.dataChanged.emit()
+
+    def _dataset_chosen(self, _index: int) -> None:
+        """The user picked a data set. A picture folder is asked for at once (cancelled: back to the data
+        set before). Archs follow the images: when the arch chosen cannot take them, the engine's preset
+        for this data set is applied, or else the first arch that can."""
+        key = self.dataset.currentData()
+        if key == "folder" and not self.data.values()[2] and not self.data.browse_images():
+            self.dataset.setCurrentIndex(max(0, self.dataset.findData(self._dataset_before)))
+            return
+        self._dataset_before = key
+        info = self._arch_info(self.arch.currentData())
+        if info is None or not arch_fits(info, key):
+            name = preset_for(key)
+            if name is not None:
+                s = RunSettings.from_preset(name, self.settings())
+                s.dataset = key        # a folder of photos trains with CIFAR-10's recipe, on the folder
+                self.set_settings(s)
+            elif offered := self.offered(key):
+                self.arch.setCurrentIndex(self.arch.findData(offered[0].name))
+        self.datasetChosen.emit()
+
+    def _data_edited(self) -> None:
+        if not self._filling:
+            self.dataChanged.emit()
+
+    def show_data(self, preview) -> None:
+        """What the tab found in the data (``client.data_preview.DataPreview``)."""
+        self.data.show_preview(preview)
+        n = preview.total("train") if preview.problem is None else None
+        self.train_images = (preview.dataset, n) if n else None
+        self.update_estimate()
 
     # -- the engine and what it can do ---------------------------------------------------------
     def _engine_changed(self, *_a) -> None:
@@ -379,16 +438,14 @@ class RunForm(Card):
         self.device_note.setText("CUDA GPU available" if ok else f"CUDA unavailable: {reason}")
 
     # -- editing -------------------------------------------------------------------------------
-    def _browse_data(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder with the datasets", self.data_dir.text())
-        if path:
-            self.data_dir.setText(path)
-            self.source_local.setChecked(True)
-
     def _preset_chosen(self, _index: int) -> None:
         name = self.preset.currentData()
-        if name != "custom":
-            self.set_settings(RunSettings.from_preset(name, self.settings()))
+        if name == "custom":
+            return
+        s = RunSettings.from_preset(name, self.settings())
+        if self.dataset.currentData() == "folder" and input_kind(s.dataset) == input_kind("folder"):
+            s.dataset = "folder"       # a photo recipe keeps the user's pictures
+        self.set_settings(s)
 
     def _edited(self, *_a) -> None:
         """A change away from the preset's values makes the form "custom" (edited from that preset)."""
