@@ -95,9 +95,7 @@ def cifar_image_root(folder: Path) -> Path | None:
     batches, which ``datasets.load_split`` prefers."""
     if cifar.find_folder(folder) is not None:
         return None
-    for root in (folder / datasets.CIFAR10_FOLDER, folder):
-        if (root / "train").is_dir() or (root / "test").is_dir():
-            return root
+    return datasets.cifar_image_folder(folder)
     return None
 
 
@@ -115,9 +113,9 @@ def image_folder_problem(folder: str | os.PathLike | None) -> str | None:
         except imagefolder.ImageFolderError as e:
             own_split = (root / "train").is_dir() or (root / "test").is_dir()
             if split == "test" and found and not own_split:
-                # the held-out tenth is chosen by a hash of each file's name: a small folder may get none
-                return (f"none of the {found:,} pictures in {root} falls in the tenth held out for testing "
-                        f"(chosen by file name): add pictures, or put some in test/<class>/ folders")
+                # a class gives up a test picture only when it has two or more
+                return (f"the {found:,} pictures in {root} are too few to hold any out for testing (a class "
+                        f"needs two or more): add pictures, or put some in test/<class>/ folders")
             return _folder_words(root, e)
     return None
 

@@ -78,7 +78,7 @@ def has_split(data_dir: str | Path | None, dataset: str, split: str) -> bool:
             return False
         return True
     if dataset == "cifar10":
-        return cifar.find_folder(data_dir) is not None or _cifar_image_folder(Path(data_dir)) is not None
+        return cifar.find_folder(data_dir) is not None or cifar_image_folder(Path(data_dir)) is not None
     if dataset == "folder":
         return imagefolder.has_split(data_dir, split)
     try:
@@ -124,7 +124,7 @@ def read_idx(path: Path, expect_magic: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def _cifar_image_folder(data_dir: Path) -> Path | None:
+def cifar_image_folder(data_dir: Path) -> Path | None:
     """The CIFAR-10 image folder in (or at) a data folder: ``cifar10/train/airplane/...``."""
     for root in (data_dir / CIFAR10_FOLDER, data_dir):
         if (root / "test" / CIFAR10_CLASSES[0]).is_dir() or (root / "train" / CIFAR10_CLASSES[0]).is_dir():
@@ -141,7 +141,7 @@ def _pictures(data_dir: Path, dataset: str, split: str, progress) -> Split:
             if batches is not None:
                 images, labels = cifar.load(batches, split)
                 return Split(images, labels, 255, list(CIFAR10_CLASSES))
-            root = _cifar_image_folder(data_dir)
+            root = cifar_image_folder(data_dir)
             if root is None:
                 raise DatasetError(f"CIFAR-10 not found in {data_dir} (looked for {cifar.FOLDER}/ and "
                                    f"{CIFAR10_FOLDER}/train|test/<class>/)")

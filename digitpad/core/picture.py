@@ -81,7 +81,11 @@ def decode_picture(data: bytes, name: str = "the picture") -> np.ndarray:
             return picture_array(_to_rgb(img))
     except PictureError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+    except UnidentifiedImageError:
+        # (Pillow's own words name a BytesIO object, which tells a user nothing.)
+        raise PictureError(f"{name} is not a picture digitpad can read (PNG, JPEG, BMP, WebP, GIF or "
+                           "TIFF).") from None
+    except Image.DecompressionBombError as e:
         raise PictureError(f"{name} is not a picture digitpad can read ({_first_line(e)}).") from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError, struct.error) as e:
         raise PictureError(f"{name} is damaged or incomplete ({_first_line(e)}).") from None

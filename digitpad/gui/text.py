@@ -37,7 +37,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMessageBox, QToolTip, QWidget
 
 __all__ = ["Html", "PlainLabel", "RichLabel", "plain_label", "rich_label", "rich", "escape", "literal",
-           "set_tip", "tip_text", "set_item_tip", "item_tip", "show_tip", "message_box", "warn", "ask", "ask_text",
+           "set_tip", "tip_text", "set_item_tip", "item_tip", "show_tip",
+           "breakable", "message_box", "warn", "ask", "ask_text",
            "plot_title", "axis_label"]
 
 TIP_TEXT = "digitpadTipText"   # the text a widget's tooltip was given, before :func:`literal`
@@ -173,6 +174,12 @@ def tip_text(widget: QWidget) -> str:
 def set_item_tip(view, index: int, text) -> None:
     """The tooltip of item ``index`` of a combo box (or any view with ``setItemData``), shown as written."""
     view.setItemData(index, literal(text), Qt.ToolTipRole)
+
+
+def breakable(text: str) -> str:
+    """Text that may wrap inside a long path: a zero-width space after each slash (a QLabel wraps only
+    between words, and a path of one "word" would otherwise widen the page)."""
+    return str(text).replace("/", "/\u200b").replace("\\", "\\\u200b")
 
 
 def item_tip(role, text) -> str | None:

@@ -132,6 +132,13 @@ def test_the_decoded_pictures_are_cached_by_content(tmp_path):
     assert calls and len(changed.labels) == len(first.labels) + 1
 
 
+def test_every_class_of_a_small_folder_is_tested(tmp_path):
+    root = write_folder(tmp_path / "small", per_class=3, split_dirs=False)
+    test = load_split(root, "folder", "test")
+    assert sorted(set(test.labels.tolist())) == [0, 1, 2]
+    assert len(load_split(root, "folder", "train")) + len(test) == 9
+
+
 def test_class_folders_without_splits_are_split_by_name(tmp_path):
     root = write_folder(tmp_path / "flat", per_class=40, split_dirs=False)
     train, test = load_split(root, "folder", "train"), load_split(root, "folder", "test")

@@ -41,7 +41,7 @@ from digitpad.core.paths import datasets_dir
 
 from .. import style
 from ..images import thumbnail
-from ..text import plain_label, rich, rich_label, set_tip
+from ..text import breakable, plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import card, set_enabled, thin_progress_bar
 from .matrix import ConfusionMatrix
@@ -60,11 +60,6 @@ WHERE = {"optdigits": "Choose the folder that holds optdigits/optdigits.tes (the
 WHERE_IDX = ("Choose the folder that holds its IDX files (t10k-images-idx3-ubyte[.gz]); a training run with "
              "“Download” puts them in the app's data folder.")
 
-
-def breakable(text: str) -> str:
-    """Text that may wrap inside a long path: a zero-width space after each slash (a QLabel wraps only
-    between words; a path of one "word" would widen the page)."""
-    return text.replace("/", "/\u200b")
 
 
 def _short(name: str, width: int, metrics) -> str:

@@ -23,18 +23,13 @@ from PySide6.QtWidgets import (
 from digitpad.client.data_preview import DataPreview
 from digitpad.core.datasets import DATASET_TITLES, DOWNLOADABLE
 
-from ..text import plain_label, set_tip
+from ..text import breakable, plain_label, set_tip
 from ..widgets import set_enabled
 
 # Where each data set's files sit in a data folder, said where a folder is asked for.
 PLACEHOLDERS = {"mnist": "folder with MNIST/raw/*.gz", "fashion-mnist": "folder with FashionMNIST/raw/*.gz",
                 "optdigits": "folder with optdigits/optdigits.tra", "cifar10": "folder with cifar10/train/…"}
 
-
-def breakable(text: str) -> str:
-    """Text that may wrap inside a long path: a zero-width space after each slash (a QLabel wraps
-    only between words, and a path of one "word" would otherwise widen the page)."""
-    return text.replace("/", "/\u200b").replace("\\", "\\\u200b")
 
 
 def _browse_button(tip: str) -> QPushButton:

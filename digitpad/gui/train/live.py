@@ -43,7 +43,7 @@ class LiveRunView(QWidget):
         self.progress_text.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         hl.addWidget(self.progress_text)
         # The outcome: a model to use, a checkpoint to resume or export, or what went wrong.
-        self.use_button = QPushButton("Use in drawing tab")
+        self.use_button = QPushButton("Use in the Draw tab")
         self.use_button.clicked.connect(self.useClicked)
         self.eval_button = QPushButton("Evaluate")
         self.eval_button.clicked.connect(self.evaluateClicked)

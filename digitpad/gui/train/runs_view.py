@@ -125,7 +125,7 @@ class RunsHistoryView(QWidget):
         self.resume_button = QPushButton("Resume")
         set_tip(self.resume_button, "Continue this stopped run from its checkpoint")
         self.resume_button.clicked.connect(self._resume_selected)
-        self.use_button = QPushButton("Use in drawing tab")
+        self.use_button = QPushButton("Use in the Draw tab")
         set_tip(self.use_button, "Make this run's model the active model")
         self.use_button.clicked.connect(self._use_selected)
         self.export_button = QPushButton("Export CSV…")
