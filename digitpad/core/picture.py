@@ -107,9 +107,10 @@ def _decode(data: bytes, name: str) -> Picture:
             return Picture(picture_array(_to_rgb(_reduce(img))), w, h)
     except PictureError:
         raise
-    except UnidentifiedImageError:   # Pillow's message names its BytesIO object: nothing for a person
-        kinds = ", ".join(s.lstrip(".").upper() for s in SUFFIXES if s not in (".jpeg", ".tif"))
-        raise PictureError(f"{name} is not a picture digitpad can read ({kinds}).") from None
+    except UnidentifiedImageError:
+        # (Pillow's own words name a BytesIO object, which tells a user nothing.)
+        raise PictureError(f"{name} is not a picture digitpad can read (PNG, JPEG, BMP, WebP, GIF or "
+                           "TIFF).") from None
     except Image.DecompressionBombError as e:
         raise PictureError(f"{name} is not a picture digitpad can read ({_first_line(e)}).") from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError, struct.error) as e:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from digitpad.client import commands
 from digitpad.client.run_settings import KNOWN_ARCHS, ArchInfo, RunSettings, parse_list_archs, preset_names
 
@@ -100,3 +102,17 @@ def test_preset_extras_say_what_the_form_does_not_show():
     assert "20,000 template-drawn digits" in default and "20,000 generated non-digits" in default
     assert any("EMA 0.999" in e for e in default) and any("last 3 epochs" in e for e in default)
     assert preset_extras("seed001") == [] and preset_extras("fast") == []
+
+
+@pytest.mark.parametrize("field, value", [
+    ("epochs", 10 ** 30), ("epochs", 0), ("epochs", -1), ("batch_size", 2 ** 40), ("batch_size", 0),
+    ("lr", 1e300), ("lr", 0.0), ("lr", -1.0), ("seed", 2 ** 31), ("seed", -5), ("seed", 10 ** 18),
+    ("limit", 0), ("limit", 10 ** 15),
+])
+def test_remembered_numbers_outside_the_forms_ranges_fall_back(field, value):
+    from digitpad.client.run_settings import RANGES
+
+    s = RunSettings.from_dict({field: value, "augment": True})
+    assert getattr(s, field) == getattr(RunSettings.from_preset("fast"), field) and s.augment
+    lo, hi = RANGES[field]
+    assert getattr(s, field) is None or lo <= getattr(s, field) <= hi

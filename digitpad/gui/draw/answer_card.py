@@ -3,9 +3,10 @@ saliency on request. Both have a minimum that fits a 720 px window; a taller one
 to a maximum each, and the rest stays below."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QSizePolicy, QVBoxLayout, QWidget
 
 from .. import style
+from ..text import plain_label, rich, rich_label
 from ..widgets import Card
 from .input_view import ModelInputView
 from .prediction import PredictionPanel
@@ -24,17 +25,17 @@ class AnswerCard(Card):
         al.setSpacing(self.body.spacing())
         self.panel = PredictionPanel()
         al.addWidget(self.panel)
-        self.sees_label = sees = QLabel(SEES)
-        sees.setObjectName("cardTitle")
+        self.sees_label = sees = plain_label(SEES, "cardTitle")
         al.addWidget(sees)
         self.input_view = ModelInputView()
         al.addWidget(self.input_view)
         self.saliency_box = QCheckBox("Show saliency (where it looks)")
         al.addWidget(self.saliency_box)
-        swatch = "<span style='background-color:{bg}; color:{fg}'>■</span>"   # as on the black image
-        self.saliency_legend = QLabel(swatch.format(bg=style.INPUT_BG, fg=style.SUPPORTS) + " supports the answer   "
-                                      + swatch.format(bg=style.INPUT_BG, fg=style.ARGUES_AGAINST) + " argues against")
-        self.saliency_legend.setObjectName("muted")
+        # Colour swatches as on the black image.
+        self.saliency_legend = rich_label(rich(
+            "<span style='background-color:{bg}; color:{supports}'>■</span> supports the answer   "
+            "<span style='background-color:{bg}; color:{against}'>■</span> argues against",
+            bg=style.INPUT_BG, supports=style.SUPPORTS, against=style.ARGUES_AGAINST), "muted")
         al.addWidget(self.saliency_legend)
         for label in (sees, self.saliency_box, self.saliency_legend):
             label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QBoxLayout,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QScrollArea,
     QSpinBox,
     QToolButton,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from digitpad.core.inference import ExplainUnavailable
 
+from ..text import plain_label, set_tip
 from ..widgets import muted
 from .arithmetic import ArithmeticPanel
 from .map_marks import MapMarks, hover_text
@@ -88,16 +88,16 @@ class ArithmeticTab(QWidget):
         lay.setSpacing(6)
         top = QHBoxLayout()
         self.back = QToolButton(text="← Back")
-        self.back.setToolTip("The unit explained before this one")
+        set_tip(self.back, "The unit explained before this one")
         self.back.clicked.connect(self.go_back)
         top.addWidget(self.back)
-        top.addWidget(QLabel("Stage"))
+        top.addWidget(plain_label("Stage"))
         self.combo = QComboBox()
         self.combo.setMinimumWidth(160)
-        self.combo.setToolTip("Every tensor the forward pass computes, in order")
+        set_tip(self.combo, "Every tensor the forward pass computes, in order")
         self.combo.currentIndexChanged.connect(self._stage_chosen)
         top.addWidget(self.combo, 1)
-        self.channel_label = QLabel("Map")
+        self.channel_label = plain_label("Map")
         top.addWidget(self.channel_label)
         self.channel = QSpinBox()
         self.channel.valueChanged.connect(self._channel_chosen)

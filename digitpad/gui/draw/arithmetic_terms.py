@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from digitpad.core.coverage import describe
 
 from .. import style
-from .arithmetic_parts import HEADING_FONT, Section, esc, make_label, set_shown, set_text
+from ..text import Html, plain_label, rich
+from .arithmetic_parts import HEADING_FONT, Section, make_label, set_shown, set_text
 from .numbers import ContributionRows, NumberGrid, SortedBars, num
 
 EXPANDED = 3          # conv channels shown as window × kernel = products
@@ -43,7 +44,7 @@ class _ProductRow(QWidget):
         self.window, self.kernel, self.products = NumberGrid(), NumberGrid(), NumberGrid()
         for i, grid in enumerate((self.window, self.kernel, self.products)):
             if i:
-                sign = QLabel("×" if i == 1 else "=")
+                sign = plain_label("×" if i == 1 else "=")
                 sign.setFont(HEADING_FONT)
                 row.addWidget(sign, 0, Qt.AlignVCenter)
             row.addWidget(grid, 0, Qt.AlignBottom)
@@ -116,9 +117,10 @@ class TermsSection(Section):
         what = " (the input image after the graph's normalisation)" if self._is_normalised_input(t.input) else ""
         maps = f"each of the {n} maps" if n > 1 else "the one map"
         set_text(self.intro,
-                 f"Reads a {kh}×{kw} window at {where} of {maps} of {self.page.unit_link(t.input, centre, src)}"
-                 f"{what}{group} ({esc(describe(g))}), multiplies it by kernel {t.out_channel}'s weights and adds the "
-                 f"products.{pad_text}")
+                 rich("Reads a {kh}×{kw} window at {where} of {maps} of {link}{what}{group} ({geometry}), multiplies "
+                      "it by kernel {kernel}'s weights and adds the products.{pad}", kh=kh, kw=kw, where=where,
+                      maps=maps, link=self.page.unit_link(t.input, centre, src), what=what, group=group,
+                      geometry=describe(g), kernel=t.out_channel, pad=pad_text))
         every = n <= EXPANDED   # every channel shown: in its own order (red, green, blue), no bars
         names = self._channel_names(t)
         expanded = list(range(n)) if every else order[:EXPANDED]
@@ -161,15 +163,16 @@ class TermsSection(Section):
         if rest:
             others = float(t.sums.sum() - t.sums[expanded].sum())
             lines.append(f"The other {rest} channels add {num(others)} together.")
-        bias = f" + bias <b>{num(t.bias)}</b>" if t.has_bias else " (this conv has no bias)"
+        bias = rich(" + bias <b>{}</b>", num(t.bias)) if t.has_bias else " (this conv has no bias)"
         over = f" over {n} channels" if n > 1 else ""
         parts = ""
         if every and n > 1:   # the partial sums added up, in the order shown
             parts = " = " + " + ".join(num(t.sums[i]) if t.sums[i] >= 0 else f"({num(t.sums[i])})" for i in range(n))
             if names:
                 over = " of " + ", ".join(names[int(c)] for c in t.channels)
-        lines.append(f"Σ{over}{parts} = {num(t.total)}{bias} = <b>{num(t.value)}</b>")
-        set_text(self.total, "<br>".join(lines))
+        lines.append(rich("Σ{over}{parts} = {total}{bias} = <b>{value}</b>", over=over, parts=parts,
+                          total=num(t.total), bias=bias, value=num(t.value)))
+        set_text(self.total, Html("<br>").join(lines))
 
     def _channel_names(self, t) -> tuple[str, ...] | None:
         """The image's channel names when this conv reads the image (as given, or after the graph's
@@ -207,16 +210,18 @@ class TermsSection(Section):
         self._use(self.grid)
         what = "the largest" if is_max else "the mean"
         first = t.winner_position or (max(0, int(t.rows[0])), max(0, int(t.cols[0])))
-        set_text(self.intro, f"Takes {what} of the {h}×{w} window at rows {_span(t.rows)}, columns {_span(t.cols)} "
-                             f"of {self.page.unit_link(t.input, (t.channel, *first), src)} map {t.channel}."
-                             + (" Hatched cells are padding (never the max)." if t.padding.any() else ""))
+        set_text(self.intro, rich("Takes {what} of the {h}×{w} window at rows {rows}, columns {cols} of {link} map "
+                                  "{channel}.{pad}", what=what, h=h, w=w, rows=_span(t.rows), cols=_span(t.cols),
+                                  link=self.page.unit_link(t.input, (t.channel, *first), src), channel=t.channel,
+                                  pad=" Hatched cells are padding (never the max)." if t.padding.any() else ""))
         if is_max:
             wr, wc = t.winner_position
-            set_text(self.total, f"max = <b>{num(t.value)}</b>, at row {wr}, col {wc} (outlined): "
-                                 + self.page.unit_link(t.input, (t.channel, wr, wc), "how was that computed?"))
+            set_text(self.total, rich("max = <b>{value}</b>, at row {wr}, col {wc} (outlined): {link}",
+                                      value=num(t.value), wr=wr, wc=wc,
+                                      link=self.page.unit_link(t.input, (t.channel, wr, wc), "how was that computed?")))
         else:
             s = float(np.nansum(np.where(t.padding, 0, t.window)))
-            set_text(self.total, f"mean = {num(s)} / {t.divisor} = <b>{num(t.value)}</b>")
+            set_text(self.total, rich("mean = {} / {} = <b>{}</b>", num(s), t.divisor, num(t.value)))
 
     def _dense(self, e, t) -> None:
         n = len(t.inputs)
@@ -226,7 +231,7 @@ class TermsSection(Section):
         if t.sources is not None:
             stage, shape = t.sources
             values = "×".join(str(s) for s in shape)
-            origin = f" (the {values} values of {esc(self.page.stage_title(stage))}, flattened)"
+            origin = f" (the {values} values of {self.page.stage_title(stage)}, flattened)"
         top = t.top(TOP_INPUTS)
         rows = []
         for c in top:
@@ -236,18 +241,20 @@ class TermsSection(Section):
         self.contributions.set_rows(rows)
         self._use(self.contributions)
         inputs = self.page.unit_link(t.input, (top[0].index,), src)
-        set_text(self.intro, f"Multiplies each of the {n} inputs of {inputs}{origin} "
-                             f"by its weight for output {t.unit} and adds them up. The {len(top)} largest products "
-                             f"(by size) — click one to see how that input was computed:")
+        set_text(self.intro, rich("Multiplies each of the {n} inputs of {inputs}{origin} by its weight for output "
+                                  "{unit} and adds them up. The {top} largest products (by size) — click one to see "
+                                  "how that input was computed:", n=n, inputs=inputs, origin=origin, unit=t.unit,
+                                  top=len(top)))
         shown = sum(c.product for c in top)
         rest = t.total - shown
         pos = float(t.products[t.products > 0].sum())
         neg = float(t.products[t.products < 0].sum())
         alpha = f" × alpha {num(t.alpha)}" if t.alpha != 1 else ""
         set_text(self.total,
-                 f"The other {n - len(top)} products add {num(rest)}. All {n}: positive ones {num(pos)}, "
-                 f"negative ones {num(neg)}.<br>Σ = {num(t.total)}{alpha} + bias <b>{num(t.bias)}</b> = "
-                 f"<b>{num(t.value)}</b>")
+                 rich("The other {others} products add {rest}. All {n}: positive ones {pos}, negative ones {neg}."
+                      "<br>Σ = {total}{alpha} + bias <b>{bias}</b> = <b>{value}</b>", others=n - len(top),
+                      rest=num(rest), n=n, pos=num(pos), neg=num(neg), total=num(t.total), alpha=alpha,
+                      bias=num(t.bias), value=num(t.value)))
 
     def _contribution_chosen(self, row: int) -> None:
         targets = self._dense_targets
@@ -259,32 +266,34 @@ class TermsSection(Section):
         set_text(self.heading, "1 · Softmax: exp(z − m) / Σ exp(z − m)")
         src = self.page.stage_title(t.input)
         logits = self.page.unit_link(t.input, (k,), src)
-        set_text(self.intro, f"z are the {len(t.logits)} values of {logits}; m = max z = "
-                             f"{num(t.shift)} is subtracted first so that exp never overflows (it changes nothing).")
-        head = ("<tr>" + "".join(f"<th align='right'>&nbsp;{h}&nbsp;</th>" for h in
-                                 ("", "z", "z − m", "exp(z − m)", "p")) + "</tr>")
-        body = []
+        set_text(self.intro, rich("z are the {n} values of {logits}; m = max z = {shift} is subtracted first so that "
+                                  "exp never overflows (it changes nothing).", n=len(t.logits), logits=logits,
+                                  shift=num(t.shift)))
+
+        def row(cells, tag: str = "td", look: Html | str = "") -> Html:
+            return rich("<tr{}>{}</tr>", look, Html("").join(
+                rich("<{tag} align='right'>&nbsp;{cell}&nbsp;</{tag}>", tag=tag, cell=c) for c in cells))
+
+        rows = [row(("", "z", "z − m", "exp(z − m)", "p"), "th")]
         for j, (z, ex) in enumerate(zip(t.logits, t.exps)):
             name = self.page.classes[j] if len(self.page.classes) == len(t.logits) else str(j)
-            style_row = f" style='background:{style.ACCENT_SOFT}; font-weight:600'" if j == k else ""
-            cells = [name, num(z), num(z - t.shift), num(ex), num(ex / t.total)]
-            body.append(f"<tr{style_row}>" + "".join(f"<td align='right'>&nbsp;{esc(c)}&nbsp;</td>" for c in cells)
-                        + "</tr>")
-        body.append(f"<tr><td align='right'>Σ</td><td></td><td></td><td align='right'>&nbsp;{num(t.total)}&nbsp;</td>"
-                    f"<td align='right'>&nbsp;1&nbsp;</td></tr>")
-        set_text(self.table, f"<table cellspacing='0'>{head}{''.join(body)}</table>")
+            look = rich(" style='background:{}; font-weight:600'", style.ACCENT_SOFT) if j == k else ""
+            rows.append(row((name, num(z), num(z - t.shift), num(ex), num(ex / t.total)), look=look))
+        rows.append(row(("Σ", "", "", num(t.total), "1")))
+        set_text(self.table, rich("<table cellspacing='0'>{}</table>", Html("").join(rows)))
         self._use(self.table)
-        set_text(self.total, f"p[{k}] = exp({num(t.logits[k])} − {num(t.shift)}) / {num(t.total)} = "
-                             f"{num(t.exps[k])} / {num(t.total)} = <b>{num(t.value)}</b>")
+        set_text(self.total, rich("p[{k}] = exp({z} − {shift}) / {total} = {exp} / {total} = <b>{value}</b>", k=k,
+                                  z=num(t.logits[k]), shift=num(t.shift), total=num(t.total), exp=num(t.exps[k]),
+                                  value=num(t.value)))
 
     def _copy(self, e, t) -> None:
         set_text(self.heading, f"1 · {t.op}: a copy, not a computation")
         src = self.page.stage_title(t.input)
         order = (" Flattening reads the maps channel by channel, row by row." if t.op in ("Flatten", "Reshape")
                  and len(t.source) == 3 else "")
-        set_text(self.intro, f"This number is {self.page.unit_link(t.input, t.source, f'{src} {list(t.source)}')}, "
-                             f"moved to another place in the tensor.{order}")
-        set_text(self.total, f"= <b>{num(t.value)}</b>")
+        set_text(self.intro, rich("This number is {}, moved to another place in the tensor.{}",
+                                  self.page.unit_link(t.input, t.source, f"{src} {list(t.source)}"), order))
+        set_text(self.total, rich("= <b>{}</b>", num(t.value)))
 
     def _input(self, e, t) -> None:
         set_text(self.heading, "1 · The input")
@@ -293,19 +302,19 @@ class TermsSection(Section):
                 "a pixel of the input image as the network receives it (0 background, 1 ink; for an 8×8 model, "
                 "the ink counted in a 4×4 block, over 16)")
         set_text(self.intro, what[0].upper() + what[1:] + ".")
-        set_text(self.total, f"= <b>{num(t.value)}</b>")
+        set_text(self.total, rich("= <b>{}</b>", num(t.value)))
 
     def _binary(self, e, t) -> None:
         sym = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "/"}.get(t.op, t.op)
         set_text(self.heading, f"1 · {t.op} of two computed tensors")
         a, b = (self.page.stage_title(s) for s in t.inputs)
-        set_text(self.intro, f"{esc(a)} {sym} {esc(b)} at the same position:")
-        set_text(self.total, f"{num(t.a)} {sym} {num(t.b)} = <b>{num(t.value)}</b>")
+        set_text(self.intro, f"{a} {sym} {b} at the same position:")
+        set_text(self.total, rich("{} {} {} = <b>{}</b>", num(t.a), sym, num(t.b), num(t.value)))
 
     def _other(self, e, t) -> None:
-        set_text(self.heading, f"1 · {esc(getattr(t, 'op', 'value'))}")
+        set_text(self.heading, f"1 · {getattr(t, 'op', 'value')}")
         set_text(self.intro, "This op is not broken down; the value is the forward pass's.")
-        set_text(self.total, f"= <b>{num(t.value)}</b>")
+        set_text(self.total, rich("= <b>{}</b>", num(t.value)))
 
 
 def _span(lo_hi: np.ndarray) -> str:

@@ -5,9 +5,10 @@ to spare."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QSlider, QToolButton
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QSlider, QToolButton
 
 from ..canvas import DrawingCanvas
+from ..text import plain_label, set_tip
 from ..widgets import Card, set_enabled
 from .correction import CorrectionBar
 from .message_line import MessageLine
@@ -51,22 +52,21 @@ class DrawCard(Card):
         self.width_slider.setRange(8, 60)
         self.width_slider.setValue(int(self.canvas.pen_width))
         self.width_slider.setFixedWidth(64)
-        self.width_slider.setToolTip("Pen width")
+        set_tip(self.width_slider, "Pen width")
         self.width_slider.valueChanged.connect(self._set_pen_width)
         row.addWidget(self.width_slider)
-        self.width_label = QLabel(f"{int(self.canvas.pen_width)} px")
-        self.width_label.setObjectName("muted")
+        self.width_label = plain_label(f"{int(self.canvas.pen_width)} px", "muted")
         self.width_label.setFixedWidth(36)
         row.addWidget(self.width_label)
         row.addStretch(1)
         self.undo_button = QToolButton(text="Undo")
-        self.undo_button.setToolTip("Undo stroke (Ctrl+Z)")
+        set_tip(self.undo_button, "Undo stroke (Ctrl+Z)")
         self.undo_button.clicked.connect(self.canvas.undo)
         self.redo_button = QToolButton(text="Redo")
-        self.redo_button.setToolTip("Redo stroke (Ctrl+Shift+Z)")
+        set_tip(self.redo_button, "Redo stroke (Ctrl+Shift+Z)")
         self.redo_button.clicked.connect(self.canvas.redo)
         self.clear_button = QToolButton(text="Clear")
-        self.clear_button.setToolTip("Clear the canvas (Esc, Delete)")
+        set_tip(self.clear_button, "Clear the canvas (Esc, Delete)")
         self.clear_button.clicked.connect(self.canvas.clear)
         for b in (self.undo_button, self.redo_button, self.clear_button):
             row.addWidget(b)
@@ -80,15 +80,14 @@ class DrawCard(Card):
         row = QHBoxLayout()
         row.setSpacing(2)
         row.setContentsMargins(0, 0, 0, 0)
-        title = QLabel("DRAW")
-        title.setObjectName("cardTitle")
+        title = plain_label("DRAW", "cardTitle")
         row.addWidget(title)
         row.addStretch(1)
         self.open_button = QToolButton(text="Open photo…")
-        self.open_button.setToolTip("Open a photo or scan of a handwritten digit, dark ink on light paper "
+        set_tip(self.open_button, "Open a photo or scan of a handwritten digit, dark ink on light paper "
                                     "(Ctrl+Shift+O); or drop one on this tab")
         self.paste_button = QToolButton(text="Paste")
-        self.paste_button.setToolTip("Paste a photo of a digit, or its file, from the clipboard (Ctrl+V)")
+        set_tip(self.paste_button, "Paste a photo of a digit, or its file, from the clipboard (Ctrl+V)")
         for b in (self.open_button, self.paste_button):
             b.setObjectName("link")   # style.py: a link's look, as high as the title
             b.setFixedHeight(title.sizeHint().height())

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..text import set_tip, show_tip
 from .inspector_parts import LayerChooser, caption, message_page
 from .kernels import KernelPager, reads_image
 from .map_marks import MapMarks, hover_text
@@ -87,7 +88,7 @@ class FeatureMapsView(QWidget):
         self.detail_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         head.addWidget(self.detail_title, 1)
         self.close_detail = QToolButton(text="×")
-        self.close_detail.setToolTip("Close the large map: the grid takes the whole pane again")
+        set_tip(self.close_detail, "Close the large map: the grid takes the whole pane again")
         self.close_detail.clicked.connect(self.clear_selection)
         head.addWidget(self.close_detail)
         col.addLayout(head)
@@ -206,8 +207,8 @@ class FeatureMapsView(QWidget):
             QToolTip.hideText()
             self.unitHovered.emit(self.layer, -1, -1, -1)
             return
-        QToolTip.showText(QCursor.pos(), hover_text(self.layer, index, row, col, float(acts[index, row, col]),
-                                                    self.marks) + "\nClick to see how it was computed.")
+        show_tip(QCursor.pos(), hover_text(self.layer, index, row, col, float(acts[index, row, col]), self.marks)
+                 + "\nClick to see how it was computed.")
         self.unitHovered.emit(self.layer, index, row, col)
 
     def _refresh(self) -> None:

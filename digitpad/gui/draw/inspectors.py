@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
+from ..text import plain_label
 from ..widgets import Card
 from .model_panel import ModelInfoView
 
@@ -17,8 +18,7 @@ from .model_panel import ModelInfoView
 def _placeholder(text: str) -> QWidget:
     w = QWidget()
     lay = QVBoxLayout(w)
-    label = QLabel(text)
-    label.setObjectName("muted")
+    label = plain_label(text, "muted")
     label.setAlignment(Qt.AlignCenter)
     lay.addWidget(label)
     return w

@@ -12,7 +12,6 @@ import numpy as np
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QSizePolicy,
     QStackedWidget,
     QToolButton,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..text import plain_label, set_tip
 from ..widgets import set_enabled
 from .inspector_parts import LayerChooser, caption, message_page
 from .maps import WEIGHT_CMAP, MapGrid
@@ -62,11 +62,11 @@ class KernelPager(QWidget):
         head = QHBoxLayout()
         head.addStretch(1)
         self.prev_button = QToolButton(text="‹")
-        self.prev_button.setToolTip("The previous input channels")
+        set_tip(self.prev_button, "The previous input channels")
         self.prev_button.clicked.connect(lambda: self.show_page(self.page - 1))
         self.page_label = caption(wrap=False)
         self.next_button = QToolButton(text="›")
-        self.next_button.setToolTip("The next input channels")
+        set_tip(self.next_button, "The next input channels")
         self.next_button.clicked.connect(lambda: self.show_page(self.page + 1))
         for w in (self.prev_button, self.page_label, self.next_button):
             head.addWidget(w)
@@ -104,7 +104,7 @@ class KernelPager(QWidget):
         text = (f"Its kernel, {size} each: {', '.join(channel_names)}" if channel_names and len(channel_names) == n
                 else f"Its kernel: {size}, {n} input channel{'s' * (n != 1)}")
         self.title.setText(text)
-        self.title.setToolTip(text)
+        set_tip(self.title, text)
         self._show_pager(n > KERNEL_PAGE)
         self.show_page(0)
 
@@ -132,7 +132,7 @@ class KernelsView(QWidget):
         lay.setContentsMargins(8, 8, 8, 8)
         self.chooser = LayerChooser("Layer")
         self.chooser.combo.currentTextChanged.connect(self._refresh)
-        self.in_label = QLabel("  Input")
+        self.in_label = plain_label("  Input")
         self.in_combo = QComboBox()
         self.in_combo.currentIndexChanged.connect(lambda _i: self._draw())
         self.chooser.extra.addWidget(self.in_label)

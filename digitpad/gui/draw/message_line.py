@@ -11,17 +11,20 @@ makes Qt lay out the whole window again).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtWidgets import QSizePolicy
 
 from .. import style
+from ..text import PlainLabel, set_tip
 
 TIPS = "Draw one digit, large. Esc clears; Ctrl+Z or a right-click undoes a stroke, Ctrl+Shift+Z redoes."
 LINES = 2   # at 1280x720 the Draw tab has room for two lines and a one-line banner above it
 
 
-class MessageLine(QLabel):
+class MessageLine(PlainLabel):
+    """Plain text: statuses quote captions and errors that come from files (gui.text)."""
+
     def __init__(self, tips: str = TIPS, parent=None):
-        super().__init__(parent)
+        super().__init__("", parent)
         self.tips = tips
         self.hints: list[str] = []
         self.status = ""
@@ -69,7 +72,7 @@ class MessageLine(QLabel):
             kind, text = "tips", self.tips
         if text != self.text():
             self.setText(text)
-            self.setToolTip(text)
+            set_tip(self, text)
         if kind != self.kind:
             self.kind = kind
             self.setObjectName("hint" if kind == "hint" else "muted")

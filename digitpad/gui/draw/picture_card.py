@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
+from ..text import set_tip
 from ..widgets import Card
 from .message_line import MessageLine
 from .test_strip import TestStrip
@@ -25,9 +26,9 @@ class PictureCard(Card):
         row = QHBoxLayout()
         row.setSpacing(6)
         self.open_button = QPushButton("Open image…")
-        self.open_button.setToolTip("Open a picture file: PNG, JPEG, BMP, WebP, GIF, TIFF (Ctrl+Shift+O)")
+        set_tip(self.open_button, "Open a picture file: PNG, JPEG, BMP, WebP, GIF, TIFF (Ctrl+Shift+O)")
         self.paste_button = QPushButton("Paste")
-        self.paste_button.setToolTip("Paste a picture, or a picture file, from the clipboard (Ctrl+V)")
+        set_tip(self.paste_button, "Paste a picture, or a picture file, from the clipboard (Ctrl+V)")
         row.addWidget(self.open_button)
         row.addWidget(self.paste_button)
         row.addStretch(1)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import style
+from ..text import set_tip
 
 CONFIDENT = 0.80   # below this the panel says it is not sure
 RUNNER_UP = 0.15   # a second class above this is named in "not sure: 4 or 9?"
@@ -74,7 +75,7 @@ class PredictionPanel(QWidget):
         self.probs = None if probs is None else np.asarray(probs, dtype=np.float32)
         self.not_digit = bool(not_digit) and self.probs is not None
         self.score = float(score)
-        self.setToolTip(self._tooltip())
+        set_tip(self, self._tooltip())
         self.update()
 
     def show_prediction(self, prediction) -> None:

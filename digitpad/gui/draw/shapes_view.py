@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 from digitpad.core.shapes import LayerSpec, specs_of, what_if
 
 from .. import style
+from ..text import plain_label, rich, rich_label, set_tip
 from ..widgets import muted
 from .numbers import small_font
 
@@ -145,9 +145,7 @@ class ShapesView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 6, 16, 14)
         lay.setSpacing(8)
-        title = QLabel("Shapes and formulas")
-        title.setObjectName("heading")
-        lay.addWidget(title)
+        lay.addWidget(plain_label("Shapes and formulas", "heading"))
         self.status = muted("")
         lay.addWidget(self.status)
         self.diagram = ShapeDiagram()
@@ -163,18 +161,15 @@ class ShapesView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setStretchLastSection(False)
         lay.addWidget(self.table)
-        self.totals = QLabel("")
-        self.totals.setWordWrap(True)
+        self.totals = rich_label(wrap=True)
         lay.addWidget(self.totals)
         self._build_what_if(lay)
         lay.addStretch(1)
         stepwise.changed.connect(self._refresh)
 
     def _build_what_if(self, lay: QVBoxLayout) -> None:
-        heading = QLabel("What if?")
-        heading.setObjectName("heading")
         head = QHBoxLayout()   # the reset beside the heading: with the input's boxes it was wider than the pane
-        head.addWidget(heading)
+        head.addWidget(plain_label("What if?", "heading"))
         head.addStretch(1)
         lay.addLayout(head)
         lay.addWidget(muted("Change a layer's kernel K, padding P or stride S, or the input's size or channels: "
@@ -194,7 +189,7 @@ class ShapesView(QWidget):
         self.input_channels = QSpinBox()
         self.input_channels.setRange(1, 64)
         self.input_channels.setPrefix("channels ")
-        self.input_channels.setToolTip("The input's channels: 3 for colour (red, green, blue), 1 for grey")
+        set_tip(self.input_channels, "The input's channels: 3 for colour (red, green, blue), 1 for grey")
         self.input_channels.valueChanged.connect(self._recompute)
         self.reset = QPushButton("Back to the model's values")
         self.reset.clicked.connect(self._reset)
@@ -202,8 +197,7 @@ class ShapesView(QWidget):
             self.input_row.addWidget(w)
         self.input_row.addStretch(1)
         head.addWidget(self.reset)
-        self.after = QLabel("")
-        self.after.setWordWrap(True)
+        self.after = rich_label(wrap=True)
         lay.addWidget(self.after)
         self.rows: list[dict] = []
 
@@ -274,9 +268,10 @@ class ShapesView(QWidget):
                  f"the input's normalisation)" if stats else "")
         c, s, _ = self.predictor.input_shape
         image = f"{s}×{s}" + (" colour" if c == 3 else "")
-        self.totals.setText(f"<b>{shapes.params:,}</b> learned parameters{fixed}; <b>{shapes.macs:,}</b> "
-                            f"multiply-adds for one {image} image (a conv: output values × kernel size × input "
-                            f"channels; a dense layer: outputs × inputs).")
+        self.totals.setText(rich("<b>{params:,}</b> learned parameters{fixed}; <b>{macs:,}</b> multiply-adds for one "
+                                 "{image} image (a conv: output values × kernel size × input channels; a dense layer: "
+                                 "outputs × inputs).", params=shapes.params, fixed=fixed, macs=shapes.macs,
+                                 image=image))
 
     # -- what if -------------------------------------------------------------------------------
     def _fill_what_if(self, specs: list[LayerSpec], size: int, channels: int) -> None:
@@ -298,13 +293,11 @@ class ShapesView(QWidget):
         if not specs:
             return
         for c, text in enumerate(["Layer", "K", "P", "S", "ceil"]):
-            head = QLabel(text)
-            head.setObjectName("formLabel")
-            grid.addWidget(head, 1, c)
+            grid.addWidget(plain_label(text, "formLabel"), 1, c)
         for i, spec in enumerate(specs):
             r = 2 * i + 2       # controls on one line, what they give on the next
-            grid.addWidget(QLabel(spec.title or spec.kind), r, 0)
-            row = {"k": QSpinBox(), "p": QSpinBox(), "s": QSpinBox(), "ceil": QCheckBox(), "result": QLabel("")}
+            grid.addWidget(plain_label(spec.title or spec.kind), r, 0)   # a name from the graph: plain text
+            row = {"k": QSpinBox(), "p": QSpinBox(), "s": QSpinBox(), "ceil": QCheckBox(), "result": rich_label()}
             for key, lo, hi in (("k", 0, 64), ("p", 0, 32), ("s", 0, 32)):
                 row[key].setRange(lo, hi)
             row["k"].setValue(spec.kernel)
@@ -312,9 +305,8 @@ class ShapesView(QWidget):
             row["s"].setValue(spec.stride)
             row["ceil"].setChecked(spec.ceil_mode)
             row["ceil"].setVisible(spec.kind != "conv")
-            row["ceil"].setToolTip("Ceil mode: round the output size up (a last window may hang over the edge)")
+            set_tip(row["ceil"], "Ceil mode: round the output size up (a last window may hang over the edge)")
             row["result"].setWordWrap(True)
-            row["result"].setTextFormat(Qt.RichText)
             row["result"].setContentsMargins(12, 0, 0, 6)
             for key, col in (("k", 1), ("p", 2), ("s", 3), ("ceil", 4)):
                 grid.addWidget(row[key], r, col)
@@ -344,26 +336,27 @@ class ShapesView(QWidget):
         results = what_if(self.input_size.value(), self.current_specs(), self.input_channels.value())
         for row, res in zip(self.rows, results):
             if not res.ok:
-                text = " ".join(res.problems)
-                row["result"].setText(f"<span style='color:{style.ERROR_TEXT}'>{text}</span>")
+                problems = " ".join(res.problems)
+                row["result"].setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, problems))
                 continue
             (ci, ni), (co, no) = res.input, res.output
-            parts = [f"{ci}×{ni}×{ni} → <b>{co}×{no}×{no}</b> &nbsp; {res.formula.text()}"]
+            text = rich("{ci}×{ni}×{ni} → <b>{co}×{no}×{no}</b> &nbsp; {formula}", ci=ci, ni=ni, co=co, no=no,
+                        formula=res.formula.text())
             if res.params:
-                parts.append(f"{res.params:,} params, {res.macs:,} mult-adds")
-            text = " · ".join(parts)
+                text += f" · {res.params:,} params, {res.macs:,} mult-adds"
             if res.notes:
-                text += f"<br><span style='color:{style.WARN_TEXT}'>{' '.join(res.notes)}</span>"
+                text += rich("<br><span style='color:{}'>{}</span>", style.WARN_TEXT, " ".join(res.notes))
             row["result"].setText(text)
         last = results[-1]
         if last.ok:
             c, n = last.output
             flat = c * n * n
-            text = f"After the last layer: {c}×{n}×{n} = <b>{flat:,}</b> values to flatten into the dense layer"
+            text = rich("After the last layer: {c}×{n}×{n} = <b>{flat:,}</b> values to flatten into the dense layer",
+                        c=c, n=n, flat=flat)
             if self.model_flat is not None and flat != self.model_flat:
                 text += (f"; the model's dense layer reads {self.model_flat:,}, so these settings would need a new "
                          f"dense layer (and retraining)")
             self.after.setText(text + ".")
         else:
-            self.after.setText(f"<span style='color:{style.ERROR_TEXT}'>These settings cannot run: see the first "
-                               f"layer in red.</span>")
+            self.after.setText(rich("<span style='color:{}'>These settings cannot run: see the first layer in red."
+                                    "</span>", style.ERROR_TEXT))

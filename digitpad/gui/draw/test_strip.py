@@ -12,8 +12,6 @@ shown of them by ``predictor.input.to_display``.
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -35,6 +33,7 @@ from digitpad.core.image_strip import StripPage, TestSetChoice, choose_test_set,
 
 from .. import style
 from ..images import thumbnail
+from ..text import set_tip
 from ..threads import background
 from ..widgets import muted, set_enabled, thin_progress_bar
 
@@ -51,12 +50,6 @@ class _Thumbnails(QListWidget):
             QAbstractScrollArea.focusInEvent(self, event)
         else:
             super().focusInEvent(event)
-
-
-def _tip(text: str) -> str:
-    """A tooltip shown as written (class names come from the model's file): Qt takes a string with a
-    tag for rich text, so it gets escaped rich text that displays exactly this."""
-    return "<p style='white-space:pre'>" + html.escape(text) + "</p>"
 
 
 class TestStrip(QWidget):
@@ -85,12 +78,10 @@ class TestStrip(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(6)
-        self.title = muted("", wrap=False)
-        self.title.setTextFormat(Qt.PlainText)
+        self.title = muted("", wrap=False)            # plain text (gui.text): it names the set's folder
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)   # elided by its width, never wider
         col.addWidget(self.title)
-        self.state = muted("")
-        self.state.setTextFormat(Qt.PlainText)    # it names folders
+        self.state = muted("")                        # it names folders
         self.state.setTextInteractionFlags(Qt.TextSelectableByMouse)
         col.addWidget(self.state)
         self.progress = thin_progress_bar(6)
@@ -116,18 +107,18 @@ class TestStrip(QWidget):
         foot.setSpacing(6)
         self.classes = QComboBox()
         self.classes.setMinimumWidth(110)
-        self.classes.setToolTip("Show the test images of one class")
+        set_tip(self.classes, "Show the test images of one class")
         self.classes.currentIndexChanged.connect(lambda _i: self._load(0, replace=True))
         foot.addWidget(self.classes)
         self.count = muted("", wrap=False)
         foot.addWidget(self.count)
         foot.addStretch(1)
         self.more = QPushButton("More")
-        self.more.setToolTip(f"The next {PAGE} test images")
+        set_tip(self.more, f"The next {PAGE} test images")
         self.more.clicked.connect(lambda: self._load(len(self.entries), replace=False))
         foot.addWidget(self.more)
         self.folder_button = QPushButton("Folder…")
-        self.folder_button.setToolTip("Choose the data folder that holds the test set (shared with the other tabs)")
+        set_tip(self.folder_button, "Choose the data folder that holds the test set (shared with the other tabs)")
         self.folder_button.clicked.connect(self._choose_folder)
         foot.addWidget(self.folder_button)
         col.addLayout(foot)
@@ -235,7 +226,7 @@ class TestStrip(QWidget):
             self._fill_classes(page.label_names)
         self._set_state("")
         self.title.setText(f"{self.choice.title} test set · framed red: the model is wrong")
-        self.title.setToolTip(_tip(f"{describe(page)}, from {page.folder}"))
+        set_tip(self.title, f"{describe(page)}, from {page.folder}")
         keep = self.list.currentRow() if not self._replace else self._keep_row
         self._keep_row = -1
         self.list.blockSignals(True)
@@ -251,8 +242,7 @@ class TestStrip(QWidget):
             said = classes[guess] if guess < len(classes) else str(guess)
             wrong = guess != label
             item = QListWidgetItem(self._icon(adapter.to_display(page.images[i]), side, wrong), name)
-            item.setToolTip(_tip(f"Test image {index:,}: {name}\nThe model says {said} "
-                                 f"({page.probs[i, guess] * 100:.1f} %)"))
+            set_tip(item, f"Test image {index:,}: {name}\nThe model says {said} ({page.probs[i, guess] * 100:.1f} %)")
             if wrong:
                 item.setForeground(QColor(style.ERROR_TEXT))
             self.list.addItem(item)

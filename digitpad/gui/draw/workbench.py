@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QVBoxLayout, QWidget
 
 from digitpad.core.handwriting.collection import Collection
 from digitpad.core.preprocess import input_hints, to_model_input
 from digitpad.core.saliency import timed_saliency
 
 from .. import style
+from ..text import plain_label
 from ..threads import background
 from .answer_card import AnswerCard
 from .draw_card import CANVAS_SIZE, DrawCard
@@ -75,9 +76,7 @@ class Workbench(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(14, 12, 14, 10)
         outer.setSpacing(10)
-        self.banner = QLabel("")
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
+        self.banner = plain_label("", "banner", wrap=True)   # messages quote file names and files: plain text
         self.banner.setVisible(False)
         self.banner.mousePressEvent = lambda _e: self.banner.setVisible(False)  # click to dismiss
         outer.addWidget(self.banner)
