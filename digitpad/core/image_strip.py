@@ -4,7 +4,9 @@ takes pictures (CIFAR-10, a folder of the user's images, Fashion-MNIST).
 Which test set belongs to a model (``choose_test_set``): the data set its metadata names when that
 set's images are the model's input, else the built-in one made for its input shape; where to look
 for it (``TestSetChoice.candidates``: the data folder every tab shares, the folder the model was
-trained from, the app's download folder) and, when it is nowhere, a sentence saying where it looked.
+trained from, the app's download folder; for a model of the user's own pictures, the folder it was
+trained from) and, when it is nowhere, a sentence saying where it looked. (The Evaluate tab decides
+the same in its view, ``EvaluationView.dataset`` and ``_default_folder``: one of the two should go.)
 
 ``strip_page`` is a background job (``digitpad.core.background``): it reads the set once (decoding a
 folder of pictures the first time, with progress; ``evaluation.TestSets`` keeps it for the next
@@ -68,7 +70,10 @@ def choose_test_set(predictor, shared_folder: str | Path | None = None) -> TestS
     if dataset is None:
         return None
     found: list[Path] = []
-    for folder in (shared_folder, _trained_from(predictor), datasets_dir()):
+    # A folder of the user's pictures is its own test set: only the folder the model was trained on.
+    where = ((_trained_from(predictor),) if dataset == "folder" else
+             (shared_folder, _trained_from(predictor), datasets_dir()))
+    for folder in where:
         if folder and Path(folder) not in found:
             found.append(Path(folder))
     return TestSetChoice(dataset, tuple(found))

@@ -69,3 +69,23 @@ def test_a_superseded_page_is_dropped(colour, tmp_path):
     task = Task()
     task.cancel()
     assert strip_page(task, colour, tmp_path, "cifar10", evaluation.TestSets()) is None
+
+
+def test_a_model_of_the_users_pictures_looks_where_it_was_trained(tmp_path):
+    import json
+
+    import onnx
+    from model_factory import make_model
+
+    from digitpad.core.contract import METADATA_KEY
+
+    path = make_model(tmp_path / "mine.onnx", dataset="cifar10", input_shape=("N", 3, 32, 32))
+    model = onnx.load(str(path))
+    prop = next(p for p in model.metadata_props if p.key == METADATA_KEY)
+    meta = json.loads(prop.value)
+    meta.update(dataset="folder", training={"config": {"data_dir": str(tmp_path / "my-pictures")}})
+    prop.value = json.dumps(meta)
+    onnx.save(model, str(path))
+    choice = choose_test_set(Predictor(path), tmp_path / "shared")
+    assert choice.dataset == "folder" and choice.candidates == (tmp_path / "my-pictures",)
+    assert "No image folder test set found: looked in" in choice.not_found()
