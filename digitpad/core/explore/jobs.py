@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ..evaluation import TestSet, TestSets, check_fits
+from ..evaluation import TestSet, TestSets, check_fits, evaluate
+from ..image_strip import choose_test_set
 from .compare import Comparison, compare
 from .layout import Cancelled
 from .responses import TopImages, layer_responses, top_of
@@ -29,6 +30,20 @@ class SharedTestSets:
     def get(self, folder: str | Path, dataset: str, progress: Callable[[int, int], None] | None = None) -> TestSet:
         with self._lock:
             return self._sets.get(folder, dataset, progress)
+
+
+def locate_test_set(predictor, shared_folder: str | Path | None) -> tuple[str, Path, str] | str:
+    """(dataset, folder, title) of the model's test set, or a sentence saying why there is none to read."""
+    if predictor is None:
+        return "No model loaded."
+    choice = choose_test_set(predictor, shared_folder)
+    if choice is None:
+        c, s, _ = predictor.input_shape
+        return f"No test set of {s}×{s} {'colour' if c == 3 else 'grey'} images comes with digitpad."
+    folder = choice.find()
+    if folder is None:
+        return choice.not_found()
+    return choice.dataset, folder, choice.title
 
 
 def _test_set(task, predictor, folder, dataset: str, sets: SharedTestSets) -> TestSet:
@@ -76,3 +91,9 @@ def compare_job(task, first, second, folder, dataset: str, sets: SharedTestSets)
     """Both models over the first one's test set and where they disagree. None when superseded."""
     test = _test_set(task, first, folder, dataset, sets)
     return compare(first, second, test, progress=task.progress, cancelled=lambda: task.cancelled)
+
+
+def evaluation_on_job(task, predictor, test: TestSet):
+    """The model compared with, judged on the test set already read for the active one (the Evaluate tab's
+    side-by-side accuracy): ``evaluation.evaluate``. None when superseded."""
+    return evaluate(predictor, test, progress=task.progress, cancelled=lambda: task.cancelled)
