@@ -26,6 +26,7 @@ from digitpad.core.inference import ModelLoadError, Predictor
 from digitpad.core.library import ModelEntry, ModelLibrary
 from digitpad.core.modelfile import read_model
 
+from .second_model import SecondModel
 from .threads import background
 
 LIST_BUDGET_S = 0.05   # describing models on the UI thread: at most this, then the rest in the background
@@ -52,6 +53,7 @@ class ModelController(QObject):
         self.prepare_error = ""   # why a file from elsewhere could not be made inspectable
         self._watcher: QFileSystemWatcher | None = None
         self._preparing = background("foreign-model", self)
+        self.second = SecondModel(self)        # the model the active one is compared with (None: not comparing)
         self._lister = background("library", self)
 
     @property

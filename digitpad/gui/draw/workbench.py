@@ -53,6 +53,7 @@ class Workbench(QWidget):
         self.collection = collection
         self.prediction = None
         self.model_input: np.ndarray | None = None
+        self.drawing: np.ndarray | None = None  # the canvas's image when the input shown is a drawing (Compare)
         self.source: str | None = None        # what is shown: "drawing", "picture", "test" (None: nothing)
         self.opened: Opened | None = None     # the picture last opened (read again for another model)
         self.takes_pictures = False           # the active model's source: pictures, not the canvas
@@ -220,6 +221,7 @@ class Workbench(QWidget):
             self.message.set_hints(input_hints(img, x28) if x28 is not None else [])
         small = x is not None and x28 is not None and predictor is not None and predictor.input_size != x28.shape[-1]
         self.source = "drawing" if x is not None else None
+        self.drawing = img if x is not None else None
         self._render(x, x28[0, 0] if small else None, "reduced from\nthis 28 × 28")
 
     def _render(self, x: np.ndarray | None, reference: np.ndarray | None = None, reference_caption: str = "",
@@ -253,6 +255,7 @@ class Workbench(QWidget):
         if kind != "test":
             self.strip.forget_choice()
         self.source = kind
+        self.drawing = None
         self.line.set_hints([])
         self.line.set_status(status)
         self._render(x, reference, reference_caption, reference_region)
@@ -356,3 +359,4 @@ class Workbench(QWidget):
         self.stepwise.shutdown()
         self.opener.shutdown()
         self.strip.shutdown()
+        self.inspectors.shutdown()
