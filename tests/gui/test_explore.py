@@ -196,9 +196,9 @@ def test_evaluate_shows_both_models_per_class_accuracy(qtbot, controller, patter
         assert m.item(r, 10).text() == ("100 %" if view.result.per_class_accuracy[r] >= 1 else
                                         f"{view.result.per_class_accuracy[r] * 100:.1f} %")
         assert m.item(r, 11).text() == ("100 %" if per[r] >= 1 else f"{per[r] * 100:.1f} %")
-    assert "second" in view.compare_note.text() and view.compare_picker.currentText() == "second"
+    assert "second" in view.compare_note.full and view.compare_picker.currentText() == "second"
     controller.second.clear()
-    assert m.columnCount() == 11 and view.compare_note.text() == ""
+    assert m.columnCount() == 11 and view.compare_note.full == ""
 
 
 def test_a_second_model_that_reads_other_images_says_so(qtbot, controller, pattern_model, known_set, tmp_path):
@@ -211,7 +211,7 @@ def test_a_second_model_that_reads_other_images_says_so(qtbot, controller, patte
     with qtbot.waitSignal(view.evaluated, timeout=20_000):
         view.show()
     controller.second.load(make_colour_model(tmp_path / "colour.onnx"))
-    assert "no test images in common" in view.compare_note.text() and view.matrix.columnCount() == 11
+    assert "no test images in common" in view.compare_note.full and view.matrix.columnCount() == 11
 
 
 @pytest.mark.parametrize("kind", ["colour", "fashion"])

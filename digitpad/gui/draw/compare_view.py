@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -30,13 +31,13 @@ from digitpad.core.explore.compare import BOTH, FIRST, SECOND, Comparison
 from digitpad.core.explore.jobs import SharedTestSets, compare_job, locate_test_set
 
 from .. import style
+from ..elided import ElidedLabel
 from ..images import thumbnail
 from ..second_model import SecondModelPicker
-from ..text import plain_label, set_tip
+from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import thin_progress_bar
 from .compare_bars import CompareBars
-from .elided import ElidedLabel
 from .inspector_parts import message_page
 from .maps import MapGrid
 
@@ -169,6 +170,9 @@ class CompareView(QWidget):
         self.order.currentIndexChanged.connect(lambda _i: self._fill_list())
         row.addWidget(self.order)
         bl.addLayout(row)
+        self.legend = rich_label("", "muted")
+        self.legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)   # long model names: cut, never wider
+        bl.addWidget(self.legend)
         self.progress = thin_progress_bar(4)
         self.progress.setVisible(False)
         bl.addWidget(self.progress)
@@ -213,6 +217,9 @@ class CompareView(QWidget):
                              list(first.classes) if first else [])
         for i, name in enumerate((first.name if first else "first", second.name if second else "second"), 1):
             self.order.setItemText(i, f"{name} surest first")
+        self.legend.setText(rich("Under each image: its class, then <span style='color:{}'>■</span> {}'s answer · "
+                                 "<span style='color:{}'>■</span> {}'s", style.FIRST_MODEL,
+                                 first.name if first else "", style.SECOND_MODEL, second.name if second else ""))
         self.maps[0].set_layers(first.layers if first else [])
         self.maps[1].set_layers(second.layers if second else [])
         self._key = None
@@ -294,14 +301,17 @@ class CompareView(QWidget):
         names = c.first.classes
         a, b = self.predictor.name, self.second.predictor.name
         self.progress.setVisible(False)
-        self.found.set_text(f"{len(d):,} of {d.total:,} {self.title} test images answered differently · {a} right "
-                           f"on {d.first_right:,}, {b} on {d.second_right:,} · {c.first.accuracy * 100:.2f} % vs "
-                           f"{c.second.accuracy * 100:.2f} % overall")
+        listed = f" (the first {LISTED})" if len(d) > LISTED else ""
+        self.found.set_text(f"{len(d):,} of {d.total:,} test images answered differently{listed} · {a} right on "
+                            f"{d.first_right:,}, {b} on {d.second_right:,}",
+                            f"Of the {d.total:,} {self.title} test images, {len(d):,} get different answers from the "
+                            f"two models: {a} is right on {d.first_right:,} of them, {b} on {d.second_right:,}. "
+                            f"Overall: {a} {c.first.accuracy * 100:.2f} %, {b} {c.second.accuracy * 100:.2f} %.")
         self.list.clear()
         for row in range(min(len(d), LISTED)):
             i = int(d.indices[row])
             t, pa, pb = names[d.labels[row]], names[d.first[row]], names[d.second[row]]
-            item = QListWidgetItem(QIcon(thumbnail(c.test.image(i), THUMB)), f"{t}\n{pa} · {pb}")
+            item = QListWidgetItem(QIcon(thumbnail(c.test.image(i), THUMB)), f"{t}\n{pa} · {pb}")   # the legend
             item.setData(Qt.UserRole, i)
             item.setForeground(QColor(style.TEXT))
             set_tip(item, f"Test image {i:,}: true {t}\n{a} says {pa} ({d.first_confidence[row] * 100:.1f} %)\n"

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 from digitpad.core.explore import TopImages
 from digitpad.core.explore.jobs import SharedTestSets, locate_test_set, responses_job
 
+from ..elided import ElidedLabel
 from ..threads import background
 from ..widgets import thin_progress_bar
-from .elided import ElidedLabel
 from .image_row import ImageRow
 
 SHOWN = 8            # images in each row

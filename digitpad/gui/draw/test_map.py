@@ -19,11 +19,11 @@ from digitpad.core.explore import TestSetMap
 from digitpad.core.explore.jobs import SharedTestSets, locate_test_set, map_job, refine_job
 
 from .. import style
+from ..elided import ElidedLabel
 from ..images import thumbnail
 from ..text import plain_label, set_tip
 from ..threads import background
 from ..widgets import thin_progress_bar
-from .elided import ElidedLabel
 from .image_row import ImageRow
 from .inspector_parts import caption
 
@@ -70,7 +70,9 @@ class TestMapView(QWidget):
         self.view.setDefaultPadding(0.03)
         self.classes: list[pg.ScatterPlotItem] = []
         self.names: list[pg.TextItem] = []
-        self.crosses = pg.ScatterPlotItem(symbol="x", size=6, pen=None, brush=pg.mkBrush(style.MISTAKE_HIGH))
+        # Near-black, half seen through: red would be a class's colour, and a weak model's thousand mistakes
+        # must not hide the classes under them.
+        self.crosses = pg.ScatterPlotItem(symbol="x", size=5, pen=None, brush=pg.mkBrush(20, 20, 30, 150))
         self.rings = pg.ScatterPlotItem(symbol="o", size=11, pen=pg.mkPen(style.LIVE_POINT, width=1.5),
                                         brush=None)
         self.hover_ring = pg.ScatterPlotItem(symbol="o", size=14, pen=pg.mkPen(style.ACCENT, width=2.5), brush=None)
@@ -218,13 +220,13 @@ class TestMapView(QWidget):
         self.view.autoRange(padding=0.03)
         how = "neighbours kept together (UMAP's layout)" if m.final else "PCA, a first look"
         width = m.reduced.components.shape[0]
-        self._say(f"{self.title} test set · {len(m):,} images as the model sees them · "
-                  + ("neighbour layout" if m.final else "first look (PCA)"))
+        self._say(f"{self.title} test set · {len(m):,} images · " + ("neighbour layout" if m.final else
+                                                                      "first look (PCA)"))
         self.status.set_text(self.status.full, f"Each test image is a point placed by the {width:,} values the "
                              f"model's last layer reads for it ({m.feature}): images the model finds alike lie close "
                              f"together. Laid out by {how}. Drag to move, wheel to zoom.")
-        self.key_line.set_text(f"Colour: true class · × wrong ({int(m.mistakes.sum()):,}) · ★ the input shown · "
-                               "click a point to open it",
+        self.key_line.set_text(f"Colour: class · × wrong ({int(m.mistakes.sum()):,}) · ★ the input · click a "
+                               "point to open it",
                                "Each point is a test image, coloured by its true class; a cross marks one the model "
                                "gets wrong. The star is the input shown (your drawing, a test image), ringed its "
                                "nearest test images. Hover a point to see its image, click it to open it.")
@@ -306,6 +308,13 @@ class TestMapView(QWidget):
         self.preview.setPixmap(thumbnail(self.test.image(i), 56))
         self.preview_text.setText(self._describe(i) + "\nclick to open it")
         self.hover_box.adjustSize()
+        # In the corner away from the point, so it never hides what it describes.
+        at = self.plot.mapFromScene(self.view.mapViewToScene(pg.Point(*map(float, self.map.points[i]))))
+        area = self.plot.viewport().rect()
+        box = self.hover_box.size()
+        x = 6 if at.x() > area.width() / 2 else area.width() - box.width() - 6
+        y = 6 if at.y() > area.height() / 2 else area.height() - box.height() - 6
+        self.hover_box.move(max(0, x), max(0, y))
         self.hover_box.setVisible(True)
         self.hover_box.raise_()
 

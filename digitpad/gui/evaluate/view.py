@@ -42,6 +42,7 @@ from digitpad.core.explore.jobs import evaluation_on_job
 from digitpad.core.paths import datasets_dir
 
 from .. import style
+from ..elided import ElidedLabel
 from ..images import thumbnail
 from ..second_model import SecondModelPicker
 from ..text import breakable, plain_label, rich, rich_label, set_tip
@@ -183,8 +184,7 @@ class EvaluationView(QWidget):
         set_tip(self.compare_picker, "A second model: its per-class accuracy on the same test set beside this "
                                      "one's (the Draw tab's Compare view shows it too)")
         row.addWidget(self.compare_picker)
-        self.compare_note = plain_label("", "muted")
-        self.compare_note.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.compare_note = ElidedLabel()
         row.addWidget(self.compare_note, 1)
         return row
 
@@ -199,26 +199,26 @@ class EvaluationView(QWidget):
         """The model compared with, on the test set this one was just judged on."""
         first, second = self.controller.predictor, self.controller.second.predictor
         if second is None or self.result is None or self.result.test is None:
-            self.compare_note.setText("")
+            self.compare_note.set_text("")
             return
         why = cannot_compare(first, second)
         if why is not None:
-            self.compare_note.setText(why)
-            set_tip(self.compare_note, why)
+            self.compare_note.set_text(why)
             return
-        self.compare_note.setText(f"Evaluating {second.name}…")
+        self.compare_note.set_text(f"Evaluating {second.name}…")
         self.second_jobs.submit(evaluation_on_job, second, self.result.test, on_done=self._second_done,
-                                on_error=lambda e: self.compare_note.setText(f"{second.name}: {e}"))
+                                on_error=lambda e: self.compare_note.set_text(f"{second.name}: {e}"))
 
     def _second_done(self, result: EvalResult | None) -> None:
         if result is None or self.result is None:
             return
         self.second_result = result
         self._fill_matrix(self.result)
-        text = (f"Accuracy: {self.result.model_name} {self.result.accuracy * 100:.2f} % · Compared: "
-                f"{result.model_name} {result.accuracy * 100:.2f} %")
-        self.compare_note.setText(text)
-        set_tip(self.compare_note, text)
+        self.compare_note.set_text(f"{result.model_name}: {result.accuracy * 100:.2f} % (this model "
+                                   f"{self.result.accuracy * 100:.2f} %)",
+                                   f"Accuracy on the {self.result.n:,} test images: {self.result.model_name} "
+                                   f"{self.result.accuracy * 100:.2f} %, {result.model_name} (the Compared column) "
+                                   f"{result.accuracy * 100:.2f} %")
 
     def _size_gallery(self, side: int, lines: int) -> None:
         """Thumbnails a whole multiple of the images' side; room under each for ``lines`` of text."""
@@ -263,7 +263,7 @@ class EvaluationView(QWidget):
     def _model_changed(self, predictor) -> None:
         self.second_result = None
         self.second_jobs.cancel()
-        self.compare_note.setText("")
+        self.compare_note.set_text("")
         self.title.setText(f"Evaluate {predictor.name}" if predictor else "No model loaded")
         ds = self.dataset()
         self.folder.setPlaceholderText(PLACEHOLDERS.get(ds, "folder with the test set"))
@@ -415,6 +415,9 @@ class EvaluationView(QWidget):
         second = self.second_result
         same = second is not None and second.test is result.test
         self.matrix.show_result(result, second if same else None)
+        self.matrix_note.setText("Click a cell to see those test images. " + (
+            "The last two columns are each class's accuracy (recall): this model's, and the compared model's "
+            "(green where it does better)." if same else "The last column is each class's accuracy (recall)."))
 
     # -- the gallery -----------------------------------------------------------------------------
     def show_cell(self, true: int, pred: int) -> None:

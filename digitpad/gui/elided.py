@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSizePolicy
 
-from ..text import PlainLabel, set_tip
+from .text import PlainLabel, set_tip
 
 
 class ElidedLabel(PlainLabel):
