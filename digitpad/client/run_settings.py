@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from digitpad.core import archs as core_archs
 from digitpad.core import datasets as core_datasets
-from digitpad.core.contract import DATASET_INPUTS
+from digitpad.core.contract import DATASET_INPUTS, MNIST_INPUT
 from training.config import ENGINES, PRESETS, TrainConfig, default_preset, preset
 
 DATASETS = [("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST"), ("optdigits", "UCI 8×8 digits")]
@@ -28,28 +29,43 @@ NUMPY_SCHEDULES = ("constant", "cosine")
 
 @dataclass(frozen=True)
 class ArchInfo:
+    """An architecture as the form offers it. ``size`` and ``channels`` (the images it takes) are
+    ``digitpad.core.archs``' facts when not given; an arch the core does not know takes 28x28 grey."""
+
     name: str
     params: int
     description: str
+    size: int = 0
+    channels: int = 0
+
+    def __post_init__(self) -> None:
+        known = core_archs.ARCHS.get(self.name)
+        if not self.size:
+            object.__setattr__(self, "size", known.size if known else MNIST_INPUT.size)
+        if not self.channels:
+            object.__setattr__(self, "channels", known.channels if known else MNIST_INPUT.channels)
 
     @property
     def input_size(self) -> int:
-        """The side of the images it takes: the engine's description says "8x8 input"; else 28."""
-        m = re.match(r"(\d+)x\1 input", self.description)
-        return int(m.group(1)) if m else 28
+        """The side of the images it takes."""
+        return self.size
+
+    def takes(self, dataset: str) -> bool:
+        spec = DATASET_INPUTS.get(dataset)
+        return spec is not None and (spec.size, spec.channels) == (self.size, self.channels)
+
+    @property
+    def input_text(self) -> str:
+        return _images_text(self.size, self.channels)
 
 
-# What ``digitpad-train --list-archs`` printed when this was written: shown at once, then
-# replaced by the engine's own answer (runs in a QProcess, since the engine imports torch).
-KNOWN_ARCHS = [
-    ArchInfo("digitpad", 150_378, "default: 4 conv+BN blocks 32/64/64/128, best accuracy per CPU second"),
-    ArchInfo("digitpad-s", 33_658, "small: 3 conv+BN blocks 16/32/64, for quick runs"),
-    ArchInfo("seed001", 9_098, "conv 1->8, pool, conv 8->16, pool, linear (seed 001)"),
-    ArchInfo("seed002", 28_986, "conv5x5 16+BN, conv5x5 32+BN, linear (seed 002, Fashion-MNIST)"),
-    ArchInfo("seed000", 471_210, "4 conv+BN blocks 32/64/128/256, MLP head with dropout (seed 000)"),
-    ArchInfo("seed004", 2_450, "8x8 input: conv 1->4, pool, dense 64->32->10 (seed 004; also --engine numpy)"),
-    ArchInfo("optdigits", 98_026, "8x8 input: conv+BN 32/64/128 blocks and a dropout head, for the UCI digits"),
-]
+def _images_text(size: int, channels: int) -> str:
+    return f"{size}×{size}" + (" RGB" if channels == 3 else "")
+
+
+# The zoo as the core describes it: shown at once, then replaced by the engine's own answer to
+# ``digitpad-train --list-archs`` (run in a QProcess, since the engine imports torch).
+KNOWN_ARCHS = [ArchInfo(a.name, a.params, a.description, a.size, a.channels) for a in core_archs.ARCHS.values()]
 
 _ARCH_LINE = re.compile(r"^(\S+)\s+([\d,]+)\s+params\s+(.*)$")
 
@@ -170,7 +186,7 @@ class RunSettings:
         name = self.preset if self.preset in PRESETS else self.base_preset if self.base_preset in PRESETS \
             else "default"
         cfg = preset(name)
-        if cfg.engine != self.engine or _input_size(cfg.dataset) != _input_size(self.dataset):
+        if cfg.engine != self.engine or _input_shape(cfg.dataset) != _input_shape(self.dataset):
             name = default_preset(self.engine if self.engine != "torch" else None, self.dataset) or "fast"
         return name
 
@@ -184,11 +200,12 @@ class RunSettings:
         if self.engine not in ENGINES:
             return [f"unknown engine {self.engine!r}"]
         info = next((a for a in archs or KNOWN_ARCHS if a.name == self.arch), None)
-        side = _input_size(self.dataset)
-        if info is not None and side is not None and info.input_size != side:
-            fitting = [a.name for a in archs or KNOWN_ARCHS if a.input_size == side]
-            out.append(f"{self.arch} takes {info.input_size}×{info.input_size} images; {self.dataset} digits are "
-                       f"{side}×{side} (archs for them: {', '.join(fitting)})")
+        spec = DATASET_INPUTS.get(self.dataset)
+        if info is not None and spec is not None and not info.takes(self.dataset):
+            fitting = [a.name for a in archs or KNOWN_ARCHS if a.takes(self.dataset)]
+            out.append(f"{self.arch} takes {info.input_text} images; {self.dataset} "
+                       f"{'digits' if spec.drawn else 'images'} are {_images_text(spec.size, spec.channels)} "
+                       f"(archs for them: {', '.join(fitting)})")
         if self.engine == "numpy":
             if self.arch not in NUMPY_ARCHS:
                 out.append(f"the NumPy engine builds {', '.join(NUMPY_ARCHS)} only (not {self.arch})")
@@ -235,6 +252,6 @@ class RunSettings:
         return Path(models_dir) / f"{stem}.onnx"
 
 
-def _input_size(dataset: str) -> int | None:
+def _input_shape(dataset: str) -> tuple[int, int] | None:
     spec = DATASET_INPUTS.get(dataset)
-    return spec.size if spec else None
+    return (spec.size, spec.channels) if spec else None

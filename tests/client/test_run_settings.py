@@ -100,3 +100,27 @@ def test_preset_extras_say_what_the_form_does_not_show():
     assert "20,000 template-drawn digits" in default and "20,000 generated non-digits" in default
     assert any("EMA 0.999" in e for e in default) and any("last 3 epochs" in e for e in default)
     assert preset_extras("seed001") == [] and preset_extras("fast") == []
+
+
+def test_the_archs_offered_are_the_cores_facts():
+    from digitpad.core import archs
+
+    assert [(a.name, a.params, a.description, a.size, a.channels) for a in KNOWN_ARCHS] == [
+        (a.name, a.params, a.description, a.size, a.channels) for a in archs.ARCHS.values()]
+    # The engine's --list-archs lines say no input size: it comes from the core, not from the prose.
+    (seed003,) = parse_list_archs("seed003    1,250,858 params  32x32 RGB: conv 32 same, ...")
+    assert (seed003.input_size, seed003.channels, seed003.input_text) == (32, 3, "32×32 RGB")
+    assert ArchInfo("someone-elses", 10, "8x8 input, says the prose").input_size == 28
+
+
+def test_colour_datasets_take_colour_archs(tmp_path):
+    s = RunSettings.from_preset("fast")
+    s.dataset = "cifar10"
+    assert s.engine_problems() == ["digitpad-s takes 28×28 images; cifar10 images are 32×32 RGB (archs for them: "
+                                   "seed003, cifar10)"]
+    assert s.base() == "cifar10"       # the form edited onto CIFAR-10 starts from its own preset
+    s = RunSettings.from_preset("seed003")
+    assert (s.arch, s.dataset, s.engine_problems()) == ("seed003", "cifar10", [])
+    s.dataset = "mnist"
+    assert s.engine_problems() == ["seed003 takes 32×32 RGB images; mnist digits are 28×28 (archs for them: "
+                                   "digitpad, digitpad-s, seed001, seed002, seed000)"]
