@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
                         "it is what gets evaluated and exported")
     p.add_argument("--device", default=S, help=f"auto | cpu | cuda (default {d.device})")
     p.add_argument("--seed", type=int, default=S, help=f"(default {d.seed})")
-    p.add_argument("--threads", type=int, default=S, help="torch threads in this process (default: torch's)")
+    p.add_argument("--threads", type=int, default=S,
+                   help="torch threads in this process; 0: as many as the cores left idle by the rest of the machine "
+                        "when the run starts (default: torch's, one per core)")
     p.add_argument("--limit", type=int, default=S,
                    help="train on N images only: the first N digits, or N pictures spread over the set")
     p.add_argument("--out", default=S, help="FILE.onnx (default: a new file in the app's model library)")

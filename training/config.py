@@ -35,7 +35,7 @@ class TrainConfig:
     device: str = "auto"             # auto | cpu | cuda
     precision: str = "fp32"          # fp32 | bf16 | auto (bf16 autocast where the device runs it natively)
     seed: int = 0
-    threads: int | None = None       # torch intra-op threads; None = torch's default
+    threads: int | None = None       # torch intra-op threads; None = torch's default; 0 = the cores idle at start
     limit: int | None = None         # train on the first N images only (tests, quick trials)
     out: str | None = None           # .onnx path; None = a new file in the user's model library
     extra: list[str] | None = None   # .npz files (images uint8 [N,28,28], labels) mixed into training
@@ -78,8 +78,8 @@ class TrainConfig:
             problems.append(f"--weight-decay must be >= 0 (got {self.weight_decay})")
         if self.device not in ("auto", "cpu", "cuda"):
             problems.append(f"--device must be auto, cpu or cuda (got {self.device!r})")
-        if self.threads is not None and self.threads < 1:
-            problems.append(f"--threads must be >= 1 (got {self.threads})")
+        if self.threads is not None and self.threads < 0:
+            problems.append(f"--threads must be >= 0 (got {self.threads})")
         if self.limit is not None and self.limit < 1:
             problems.append(f"--limit must be >= 1 (got {self.limit})")
         if self.synthetic < 0 or self.restroke < 0:
@@ -106,8 +106,8 @@ class TrainConfig:
             problems.append(f"--engine must be {' or '.join(ENGINES)} (got {self.engine!r})")
         if self.dataset in ("optdigits", *PHOTO_DATASETS) and (self.synthetic or self.restroke or self.extra
                                                                or self.real_writers or self.nondigits):
-            takes = "8x8 digits" if self.dataset == "optdigits" else "32x32 colour images"
-            problems.append("--synthetic, --restroke, --real-writers, --nondigits and --extra add 28x28 digits; "
+            takes = "8x8" if self.dataset == "optdigits" else "32x32 colour images"
+            problems.append("--synthetic, --restroke, --real-writers, --nondigits and --extra add 28x28 images; "
                             f"{self.dataset} models take {takes} (set them to 0 / leave --extra out)")
         if problems:
             raise TrainError("; ".join(problems))
@@ -200,7 +200,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                 "the CPU has it, one-cycle Nesterov SGD, crops and flips, label smoothing",
                 dict(arch="cifar10", dataset="cifar10", epochs=16, batch_size=256, lr=0.2, optimizer="sgd",
                      momentum=0.9, weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1, augment=True,
-                     precision="auto")),
+                     precision="auto", threads=0)),
 }
 # The preset a run starts from when --preset is not given: none (TrainConfig's plain defaults),
 # except where the defaults cannot run: the NumPy engine, the 8x8 digits and colour pictures (the

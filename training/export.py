@@ -120,7 +120,9 @@ def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, reference: np.nd
     known (the run's last evaluation), so the test set is not run through PyTorch a second time."""
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(proto_bytes, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()   # the run's threads (--threads 0: the idle cores)
+    sess = ort.InferenceSession(proto_bytes, options, providers=["CPUExecutionProvider"])
     agree, max_diff, nonfinite, n = 0, 0.0, 0, len(images_u8)
     with torch.no_grad():
         for i in range(0, n, batch):

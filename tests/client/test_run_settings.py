@@ -124,3 +124,11 @@ def test_colour_datasets_take_colour_archs(tmp_path):
     s.dataset = "mnist"
     assert s.engine_problems() == ["seed003 takes 32×32 RGB images; mnist digits are 28×28 (archs for them: "
                                    "digitpad, digitpad-s, seed001, seed002, seed000)"]
+
+
+def test_the_app_keeps_a_core_when_the_preset_would_take_the_idle_ones(tmp_path):
+    s = RunSettings.from_preset("cifar10")
+    s.data_dir, s.download = str(tmp_path), False
+    args = commands.train_args(s, tmp_path / "m.onnx")
+    assert args[args.index("--threads") + 1] == str(commands.default_threads())
+    assert "--threads" not in commands.train_args(RunSettings.from_preset("optdigits"), tmp_path / "o.onnx")

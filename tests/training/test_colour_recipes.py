@@ -107,7 +107,7 @@ def test_presets_for_colour_and_what_photos_refuse():
     assert (fast.arch, fast.dataset, fast.precision, fast.augment) == ("cifar10", "cifar10", "auto", True)
     for name in ("default", "fast", "accurate", "seed001", "seed002", "seed000", "optdigits"):
         assert preset(name).precision == "fp32"      # earlier recipes keep their results
-    with pytest.raises(TrainError, match="add 28x28 digits; cifar10 models take 32x32 colour images"):
+    with pytest.raises(TrainError, match="add 28x28 images; cifar10 models take 32x32 colour images"):
         TrainConfig(arch="cifar10", dataset="cifar10", synthetic=10).validate()
     with pytest.raises(TrainError, match="--augment-style keras shifts and flips photos"):
         TrainConfig(augment_style="keras").validate()
@@ -115,3 +115,15 @@ def test_presets_for_colour_and_what_photos_refuse():
         TrainConfig(precision="fp8").validate()
     with pytest.raises(TrainError, match="--schedule must be onecycle, cosine, constant or inverse-time"):
         TrainConfig(schedule="step").validate()
+
+
+@pytest.mark.parametrize("cores, load, threads", [(2, 0.1, 2), (2, 0.9, 1), (2, 4.8, 1), (8, 1.4, 7), (8, 30.0, 1)])
+def test_threads_0_takes_the_cores_the_machine_leaves_idle(monkeypatch, cores, load, threads):
+    from training import train
+
+    monkeypatch.setattr(train, "_cores", lambda: cores)
+    monkeypatch.setattr(train.os, "getloadavg", lambda: (load, load, load))
+    assert train.idle_cores() == threads
+    assert preset("cifar10").threads == 0 and TrainConfig(threads=0).validate().threads == 0
+    with pytest.raises(TrainError, match="--threads must be >= 0"):
+        TrainConfig(threads=-1).validate()
