@@ -198,7 +198,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                      augment_style="keras")),
     "cifar10": ("the best CIFAR-10 accuracy for the CPU time we found: a half-width ResNet-9 in bfloat16 where "
                 "the CPU has it, one-cycle Nesterov SGD, crops and flips, label smoothing",
-                dict(arch="cifar10", dataset="cifar10", epochs=16, batch_size=256, lr=0.2, optimizer="sgd",
+                dict(arch="cifar10", dataset="cifar10", epochs=7, batch_size=256, lr=0.2, optimizer="sgd",
                      momentum=0.9, weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1, augment=True,
                      precision="auto", threads=0)),
 }
