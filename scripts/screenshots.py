@@ -3,8 +3,12 @@
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py --size 1280x720 --out shots/
 
 The window is driven as a user would: a digit drawn on the canvas, a feature map opened,
-the history's runs selected, a guided set started. Point ``DIGITPAD_DATA_DIR`` at a data
-folder with a few runs (and My digits) to see the history and fine-tuning as they look in use.
+a photo of a handwritten digit opened, the history's runs selected, a guided set started. With a
+model that takes pictures (``--model`` a CIFAR-10 or Fashion-MNIST model; ``--data-dir`` a folder
+with its test set) the Draw tab is the image bench: a test image chosen, a photo opened (``--picture``,
+else one made here), the colour kernels, a conv1 unit's arithmetic over three channels, the Model page.
+Point ``DIGITPAD_DATA_DIR`` at a data folder with a few runs (and My digits) to see the history and
+fine-tuning as they look in use.
 Each PNG is the window's own pixels (``QWidget.grab``); ``--root`` also saves the whole
 screen, which shows whether the window kept its size.
 """
@@ -26,7 +30,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="shots", help="folder for the PNGs")
     p.add_argument("--model", help="an .onnx to start with (default: the last used or the shipped model)")
     p.add_argument("--data-dir", help="the test set folder for the Evaluate tab")
+    p.add_argument("--image-folder", help="a folder of labelled pictures for the Train tab's \"Image folder…\"")
+    p.add_argument("--only", help="only these screenshots' groups, comma-separated: draw,train,evaluate,mydigits")
     p.add_argument("--root", action="store_true", help="also save the whole screen (ImageMagick import)")
+    p.add_argument("--picture", help="a picture to open in the Draw tab (default: one made here)")
     args = p.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
@@ -50,6 +57,14 @@ def main(argv=None) -> int:
             app.processEvents()
             time.sleep(0.01)
 
+    groups = set(args.only.split(",")) if args.only else {"draw", "train", "evaluate", "mydigits"}
+
+    def wait_for(jobs, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        settle(0.2)
+        while jobs.busy() and time.monotonic() < deadline:
+            settle(0.2)
+
     def shot(name: str) -> None:
         settle()
         win.grab().save(str(out / f"{name}.png"))
@@ -59,6 +74,39 @@ def main(argv=None) -> int:
         print(f"{name}: window {size.width()}x{size.height()}", flush=True)
 
     settle(1.0)
+    if "draw" in groups:
+        if win.workbench.takes_pictures:
+            bench(win, settle, shot, out, args.picture)
+        else:
+            draw(win, settle, shot)
+            digit_photo(win, settle, shot, out, args.picture, args.data_dir)
+    if "train" in groups:
+        train(win, settle, shot, wait_for, args.image_folder)
+    if "evaluate" in groups:
+        win.tabs.setCurrentWidget(win.evaluation)
+        wait_for(win.evaluation.jobs)
+        shot("evaluate")
+        if win.evaluation.gallery.count():
+            win.evaluation.show_cell(*max(((r, c) for r in range(win.evaluation.result.confusion.shape[0])
+                                           for c in range(win.evaluation.result.confusion.shape[0]) if r != c),
+                                          key=lambda rc: win.evaluation.result.confusion[rc]))
+            shot("evaluate-cell")
+    if "mydigits" in groups:
+        win.tabs.setCurrentWidget(win.my_digits)
+        shot("mydigits")
+        win.my_digits.start_guided()
+        shot("mydigits-guided")
+        for name, dialog in (("about", win.show_about()), ("manage-models", win.manage_models())):
+            settle()
+            dialog.grab().save(str(out / f"{name}.png"))
+            print(f"{name}: dialog {dialog.width()}x{dialog.height()}", flush=True)
+            dialog.close()
+    print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
+    win.close()
+    return 0
+
+
+def draw(win, settle, shot) -> None:
     wb = win.workbench
     shot("draw-empty")
     side = wb.canvas.width()
@@ -85,6 +133,85 @@ def main(argv=None) -> int:
     shot("draw-model")
     wb.inspector.setCurrentIndex(0)
 
+
+def _opened(win, settle, path) -> None:
+    """Open a picture as Open image… does, and wait until it is on screen."""
+    wb = win.workbench
+    before = wb.opened
+    wb.opener.open_file(path)
+    deadline = time.monotonic() + 20
+    while wb.opened is before and time.monotonic() < deadline:
+        settle(0.05)
+
+
+def _support():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+    import pictures
+
+    return pictures
+
+
+def digit_photo(win, settle, shot, out: Path, picture, data_dir) -> None:
+    """A photo of MNIST's first test digit (ink on paper, lit from one corner) opened in the Draw tab."""
+    if picture is None and data_dir:
+        from digitpad.core.datasets import DatasetError, load_split
+
+        try:
+            digit = load_split(data_dir, "mnist", "test").images[0]
+        except DatasetError:
+            return
+        picture = out / "_digit-photo.jpg"
+        picture.write_bytes(_support().digit_photo(digit))
+    if picture is not None:
+        _opened(win, settle, picture)
+        shot("draw-photo")
+
+
+def bench(win, settle, shot, out: Path, picture) -> None:
+    """The image bench of a model that takes pictures."""
+    wb = win.workbench
+    deadline = time.monotonic() + 120
+    while wb.strip.jobs.busy() and time.monotonic() < deadline:
+        settle(0.2)
+    shot("bench-strip")
+    if wb.strip.entries:
+        wb.strip.choose(min(3, len(wb.strip.entries) - 1))
+    wb.saliency_box.setChecked(True)
+    if wb.feature_maps is not None:
+        wb.feature_maps.select_map(1)
+    settle(1.0)
+    shot("bench-test-image")
+    if picture is None:   # a photo-like picture, 4:3: a red and a blue block under a sky
+        from PIL import Image
+
+        picture = out / "_photo.jpg"
+        Image.fromarray(_support().scene(800, 600)).save(picture, quality=90)
+    _opened(win, settle, picture)
+    settle(0.5)
+    shot("bench-picture")
+    wb.inspector.setCurrentIndex(1)
+    shot("bench-kernels")
+    wb.inspector.setCurrentIndex(2)
+    p = wb.controller.predictor
+    conv1 = next((st.name for st in p.stages() if st.op == "Conv"), None) if wb.stepwise.ready else None
+    if conv1 is not None:
+        c, h, w = p.network.stage(conv1).shape
+        wb.arithmetic.show_unit(conv1, (1, h // 2, w // 2))
+    shot("bench-arithmetic")
+    wb.inspector.setCurrentIndex(3)
+    shot("bench-model")
+    if wb.shapes_view is not None and wb.shapes_view.rows:
+        wb.inspector.currentWidget().ensureWidgetVisible(wb.shapes_view.rows[-1]["result"], 0, 40)
+        shot("bench-what-if")
+    wb.inspector.setCurrentIndex(0)
+
+
+def _choose(combo, data) -> None:
+    combo.setCurrentIndex(combo.findData(data))
+    combo.activated.emit(combo.currentIndex())
+
+
+def train(win, settle, shot, wait_for, image_folder: str | None) -> None:
     win.tabs.setCurrentWidget(win.training)
     shot("train-live")
     win.training.views.setCurrentIndex(1)
@@ -105,26 +232,19 @@ def main(argv=None) -> int:
         hist.table.clearSelection()
         hist.table.selectRow(fine[0])
         shot("train-history-finetune")
+    form = win.training.form
+    before = form.settings()
+    _choose(form.dataset, "cifar10")              # the Data set page comes up with its samples
+    wait_for(win.training.previews)
+    shot("train-cifar10")
+    if image_folder:
+        form.data.ask_folder = lambda *_a: image_folder
+        form.data.image_dir.setText("")
+        _choose(form.dataset, "folder")
+        wait_for(win.training.previews)
+        shot("train-folder")
+    form.set_settings(before)
     win.training.views.setCurrentIndex(0)
-
-    win.tabs.setCurrentWidget(win.evaluation)
-    deadline = time.monotonic() + 60
-    while win.evaluation.jobs.busy() and time.monotonic() < deadline:
-        settle(0.2)
-    shot("evaluate")
-
-    win.tabs.setCurrentWidget(win.my_digits)
-    shot("mydigits")
-    win.my_digits.start_guided()
-    shot("mydigits-guided")
-    for name, dialog in (("about", win.show_about()), ("manage-models", win.manage_models())):
-        settle()
-        dialog.grab().save(str(out / f"{name}.png"))
-        print(f"{name}: dialog {dialog.width()}x{dialog.height()}", flush=True)
-        dialog.close()
-    print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
-    win.close()
-    return 0
 
 
 if __name__ == "__main__":

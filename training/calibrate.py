@@ -61,13 +61,11 @@ def inherited_rule(init: str | None) -> dict[str, Any] | None:
     if not onnx_path.is_file():
         return None
     try:
-        import onnx
-
         from digitpad.core.contract import METADATA_KEY, ModelMetadata
+        from digitpad.core.modelfile import read_metadata_props
 
-        props = {e.key: e.value for e in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-        meta = ModelMetadata.from_json(props[METADATA_KEY])
-    except Exception:  # no metadata, or a file that does not parse: nothing to inherit
+        meta = ModelMetadata.from_json(read_metadata_props(onnx_path)[METADATA_KEY])
+    except (OSError, ValueError, KeyError):  # no metadata, or a file that does not parse: nothing to inherit
         return None
     rule = not_digit.from_metadata(meta)
     return rule.to_metadata() if rule else None

@@ -45,7 +45,7 @@ from typing import Any
 
 import torch
 
-from digitpad.core import weights
+from digitpad.core import fileio, modelfile, weights
 from digitpad.core.fileio import atomic_write_bytes
 from digitpad.core.paths import RunFiles
 
@@ -121,12 +121,15 @@ def load(path: Path) -> dict[str, Any]:
     """Read and check a checkpoint; TrainError (one line) if it is missing, unsafe, damaged or
     inconsistent. Adds ``legacy`` (bool) and, for old files, ``run_id``/``parent`` None."""
     path = Path(path)
-    if not path.is_file():
-        raise TrainError(f"checkpoint {path} not found")
+    try:
+        data = fileio.read_bytes(path, fileio.CHECKPOINT)   # a regular file: never a FIFO or a device
+    except fileio.FileReadError as e:
+        raise TrainError(f"checkpoint {path} not found" if e.missing else f"checkpoint {path}: {e.strerror}") \
+            from None
     try:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the verdict below says enough
             warnings.simplefilter("ignore")
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            ckpt = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
         if found:
@@ -295,7 +298,8 @@ def match_model(model_path: Path, ckpt: dict[str, Any], ckpt_path: Path) -> str:
     from digitpad.core.contract import METADATA_KEY, ModelMetadata
 
     try:
-        proto = onnx.load(str(model_path))
+        # Through the core's reader: a regular file, with no external data to follow.
+        proto = onnx.load_from_string(modelfile.read_model(model_path))
         meta = ModelMetadata.from_json({p.key: p.value for p in proto.metadata_props}.get(METADATA_KEY))
     except Exception as e:  # noqa: BLE001 - protobuf and file errors come in many types
         reason = " ".join(str(e).split())[:120]

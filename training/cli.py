@@ -224,7 +224,7 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         from .scratch import train as scratch  # NumPy only: this path never imports torch
 
         return scratch.run(args, given, reporter)
-    from . import data  # numpy and the IDX reader first: the torch thread would hold numpy's import lock
+    from . import data  # noqa: F401 - numpy and the IDX reader first: the torch thread would hold numpy's import lock
 
     threading.Thread(target=_import_torch, daemon=True).start()
     resume = init = None
@@ -246,8 +246,16 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         cfg.out = str(models_dir() / f"{cfg.arch}-{cfg.dataset}-{stamp}.onnx")
     out = Path(cfg.out)
-    finish.check_writable(out)
     ckpt_file = Path(args.resume) if isinstance(args.resume, str) else RunFiles.of(out).checkpoint
+    with finish.claim_out(out, resuming=ckpt_file if resume is not None else None):
+        return _train_into(out, ckpt_file, cfg, args, resume, init, reporter)
+
+
+def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Namespace, resume: dict | None,
+                init: dict | None, reporter: Reporter) -> int:
+    """The run itself, once ``--out`` is this run's (``finish.claim_out``): train, then export."""
+    from . import data
+
     train_split, test_split, sources = data.load_training(cfg, reporter)
     if cfg.dataset == "folder":
         if resume is not None and cfg.classes != train_split.classes:
@@ -308,7 +316,7 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
         return scratch.export_checkpoint(Path(args.checkpoint), Path(args.out) if args.out else None,
                                          args.data_dir, reporter)
     threading.Thread(target=_import_torch, daemon=True).start()
-    from . import checkpoint, data, export, models
+    from . import checkpoint, data  # noqa: F401 - data before torch's thread holds numpy's import lock
 
     ckpt_file = Path(args.checkpoint)
     ckpt = checkpoint.load(ckpt_file)
@@ -327,7 +335,15 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
         raise TrainError(f"{out} exists already; choose another --out")
     if out.exists():  # never replace another run's model with this one
         checkpoint.match_model(out, ckpt, ckpt_file)
-    finish.check_writable(out)
+    with finish.claim_out(out, resuming=ckpt_file):
+        return _export_into(out, ckpt_file, ckpt, cfg, weights, weights_sha256, best_epoch, args, reporter)
+
+
+def _export_into(out: Path, ckpt_file: Path, ckpt: dict, cfg: TrainConfig, weights: dict, weights_sha256: str,
+                 best_epoch: int | None, args: argparse.Namespace, reporter: Reporter) -> int:
+    """The export itself, once ``--out`` is held (``finish.claim_out``)."""
+    from . import data, export, models
+
     _, test = data.load(cfg.dataset, args.data_dir or cfg.data_dir)
     import torch
 

@@ -126,10 +126,18 @@ class TrainConfig:
         types = {f.name: f.type for f in fields(cls)}
         if strict and set(d) - set(types):
             raise TrainError(f"config keys this engine does not know: {sorted(set(d) - set(types))}")
-        bad = [f"{k}={v!r}" for k, v in d.items() if k in types and not _has_type(v, types[k])]
+        typed = cls.typed_items(d)
+        bad = [f"{k}={v!r}" for k, v in d.items() if k in types and k not in typed]
         if bad:
             raise TrainError(f"config values of the wrong type: {', '.join(bad)[:200]}")
-        return cls(**{k: v for k, v in d.items() if k in types})
+        return cls(**typed)
+
+    @classmethod
+    def typed_items(cls, d: dict[str, Any]) -> dict[str, Any]:
+        """The entries of ``d`` that are fields of this config with their field's type (readers of
+        run logs keep these and drop the rest)."""
+        types = {f.name: f.type for f in fields(cls)}
+        return {k: v for k, v in d.items() if k in types and _has_type(v, types[k])}
 
 
 def _has_type(value: Any, annotation: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitpad.core import optdigits, paths
+from digitpad.core import fileio, npzfile, optdigits, paths
 from digitpad.core.datasets import DATASETS, DOWNLOADABLE, DatasetError, Split, concat, load_split
 from digitpad.core.fileio import atomic_write_bytes
 from digitpad.core.handwriting import collection, nondigits, raster, strokes, synth, unipen
@@ -233,9 +233,9 @@ def _cached(name: str, key: str, make) -> Split:
     cache = paths.cache_dir() / f"{name}-{key}.npz"
     if cache.is_file():
         try:
-            with np.load(cache, allow_pickle=False) as z:
-                return Split(z["images"], z["labels"].astype(np.int64))
-        except Exception:  # a damaged cache is only a cache: draw again
+            z = npzfile.read(cache, fileio.COLLECTION, keys={"images", "labels"})
+            return Split(z["images"], z["labels"].astype(np.int64))
+        except Exception:  # noqa: BLE001 - a damaged cache is only a cache: draw again
             pass
     split = make()
     buf = io.BytesIO()

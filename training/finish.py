@@ -1,13 +1,18 @@
-"""What both engines do once a run is over or before it starts: check the output can be
-written, say what the user must know about the run (warnings), write the run log and announce
-the model. Shared by ``cli`` (PyTorch) and ``scratch.train`` (NumPy), so the two report alike."""
+"""What both engines do once a run is over or before it starts: claim the output (writable,
+not another run's, not being written by another engine), say what the user must know about the
+run (warnings), write the run log and announce the model. Shared by ``cli`` (PyTorch) and
+``scratch.train`` (NumPy), so the two report alike."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+from digitpad.core import fileio, modelfile
+from digitpad.core.contract import METADATA_KEY, ModelMetadata
 from digitpad.core.fileio import atomic_write_bytes, atomic_write_text
 from digitpad.core.paths import RunFiles
 
@@ -21,14 +26,64 @@ def check_writable(out: Path) -> None:
     """Fail before training, not after it, when the model cannot be written."""
     if out.suffix != ".onnx":
         raise TrainError(f"--out must end in .onnx (got {out.name})")
+    if out.is_dir():
+        raise TrainError(f"--out {out} is a folder; give the model's file name (e.g. {out / 'model.onnx'})")
     probe = out.with_name(f".{out.name}.probe{os.getpid()}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
     except OSError as e:
         raise TrainError(f"cannot write to {out.parent}: {e.strerror or e}") from None
-    finally:
-        probe.unlink(missing_ok=True)
+    # Only a probe that was written is removed, and a failure to remove it (a file system turned
+    # read-only since) must not replace the answer: the folder was writable.
+    with contextlib.suppress(OSError):
+        probe.unlink()
+
+
+@contextlib.contextmanager
+def claim_out(out: Path, resuming: Path | None = None) -> Iterator[None]:
+    """Hold ``--out`` for this run until the block ends: it can be written (``check_writable``), no
+    other engine is writing it (a lock file beside it, see ``RunFiles.lock``; a process that died
+    holds nothing), and a fresh run (``resuming`` None) finds none of another run's files there:
+    its model, checkpoint or logs would be replaced. A resumed run (``resuming``: its checkpoint)
+    may write only over its own run's files. TrainError, one line, otherwise."""
+    check_writable(out)
+    run = RunFiles(out)
+    try:
+        with fileio.exclusive_lock(run.lock):
+            taken = [p.name for p in run.all() if os.path.lexists(p)]
+            own = resuming is not None and RunFiles.of(resuming).model == run.model
+            if taken and not own:
+                raise TrainError(
+                    f"--out {out} would replace another run's files ({', '.join(taken)}); choose another --out, "
+                    + (f"or resume that run with --resume --out {out}" if resuming is None else
+                       f"or leave --out out to write beside {Path(resuming).name}"))
+            yield
+    except fileio.LockHeld as e:
+        who = f"process {e.owner}" if e.owner else "another process"
+        raise TrainError(f"another digitpad-train ({who}) is writing {out.name}: two runs cannot share one "
+                         "--out; wait for it to finish or choose another --out") from None
+    except TrainError:
+        raise
+    except OSError as e:   # the lock file cannot be made
+        if e.filename is not None and Path(e.filename) == run.lock:
+            raise TrainError(f"cannot write to {out.parent}: {e.strerror or e}") from None
+        raise
+
+
+def check_own_model(out: Path, run_id: str, ckpt_file: Path) -> None:
+    """An export may replace the model its own run exported, never another run's: TrainError when
+    ``out`` holds a model whose metadata names another run (or cannot be read)."""
+    if not os.path.lexists(out):
+        return
+    try:
+        text = modelfile.read_metadata_props(out).get(METADATA_KEY)
+        theirs = ModelMetadata.from_json(text).training.get("run_id") if text is not None else None
+    except (OSError, ValueError) as e:
+        raise TrainError(f"{out} exists and is not a model of this run ({e}); choose another --out") from None
+    if theirs != run_id:
+        raise TrainError(f"{out.name} (run {theirs or 'unknown'}) is another run's model, not {ckpt_file.name}'s "
+                         f"(run {run_id}); choose another --out")
 
 
 def final_metrics(history: list[dict]) -> dict:

@@ -168,6 +168,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     """Train ``cfg`` on ``splits`` (train, test; from ``data.load_training``) from scratch, from
     ``init`` (a loaded checkpoint: fine-tuning) or from ``resume`` (a loaded checkpoint of this run)."""
     t0 = time.monotonic()
+    models.check_input(cfg.arch, cfg.dataset)
     device = resolve_device(cfg.device)
     if resume is not None and resume["device"] != device.type:
         raise TrainError(f"this run trained on {resume['device']}; resume it with --device {resume['device']} "
@@ -186,7 +187,6 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     if prec.note:
         reporter.log(prec.note)
 
-    models.check_input(cfg.arch, cfg.dataset)
     train_split, test_split = splits
     scale = train_split.full_scale
     n_train = len(train_split.labels)

@@ -38,8 +38,9 @@ def train_args(s: RunSettings, out: Path, threads: int | None = None) -> list[st
             "--lr", repr(float(s.lr)), "--optimizer", s.optimizer, "--schedule", s.schedule,
             "--augment" if s.augment else "--no-augment", "--seed", str(s.seed), "--device", s.device,
             *(["--threads", str(threads)] if threads else []), "--out", str(out), "--progress", "jsonl"]
-    if not s.download:
-        args += ["--data-dir", str(s.data_dir)]
+    folder = s.data_folder()    # the picture folder of a "folder" run; None: the engine downloads
+    if folder is not None:
+        args += ["--data-dir", str(folder)]
     if s.limit:
         args += ["--limit", str(s.limit)]
     return args

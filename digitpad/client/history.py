@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digitpad.core import fileio, safejson
 from digitpad.core.fileio import atomic_write_text
 from digitpad.core.paths import APP_LOG_SUFFIX, RUN_LOG_SUFFIX, RunFiles
+from training.config import TrainConfig
 
 from .state import RunState
 
@@ -148,7 +150,7 @@ class RunRecord:
     @property
     def steps_per_epoch(self) -> int:
         n, bs = self.config.get("limit") or 60000, self.config.get("batch_size") or 0
-        return math.ceil(n / bs) if _is_number(n) and _is_number(bs) and bs > 0 else 0
+        return math.ceil(n / bs) if _is_number(n) and _is_number(bs) and n >= 1 and bs >= 1 else 0
 
 
 def _interp(x: float, xs: list[float], ys: list[float]) -> float:
@@ -165,17 +167,20 @@ def add_to_log(model: Path, key: str, value: Any) -> bool:
     """Add a field to the app's log of a run (``X.log.json``), e.g. My digits' word on a fine-tune."""
     path = RunFiles(model).app_log
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        d = safejson.read(path, fileio.RUN_LOG, allow_nan=True)
         if not isinstance(d, dict):
             return False
         d[key] = value
         atomic_write_text(path, json.dumps(d, indent=None))
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError):
         return False
     return True
 
 
 # -- reading the logs back: every value checked before use (a hand-edited file costs only itself) ----
+MAX_EPOCHS = 1_000_000   # an epoch number past this is damage, and would overflow step counts
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -187,6 +192,8 @@ def _epoch_records(value: Any) -> list[dict[str, float]]:
     for h in value:
         if not isinstance(h, dict) or not _is_number(h.get("epoch")):
             raise ValueError("an epoch record has no epoch number")
+        if not 0 <= h["epoch"] <= MAX_EPOCHS:
+            raise ValueError(f"an epoch record has epoch {h['epoch']!r} (0 to {MAX_EPOCHS:,})")
         out.append({k: float(v) for k, v in h.items() if _is_number(v)})
     return out
 
@@ -217,7 +224,7 @@ def _finetune_record(value: Any) -> dict[str, Any]:
 
 def _read_log(path: Path) -> dict[str, Any]:
     """A run log's fields, type-checked; raises ValueError (or OSError) with the reason."""
-    d = json.loads(path.read_text(encoding="utf-8"))
+    d = safejson.read(path, fileio.RUN_LOG, allow_nan=True)
     if not isinstance(d, dict):
         raise ValueError("not a JSON object")
     out: dict[str, Any] = {}
@@ -226,6 +233,11 @@ def _read_log(path: Path) -> dict[str, Any]:
             if not isinstance(d[key], dict):
                 raise ValueError(f"'{key}' is not an object")
             out[key] = d[key]
+    if "config" in out:   # the engine's fields with their declared types only: readers use them as such
+        out["config"] = {k: v for k, v in TrainConfig.typed_items(out["config"]).items()
+                         if not isinstance(v, float) or math.isfinite(v)}
+    if "metrics" in out:
+        out["metrics"] = {k: v for k, v in out["metrics"].items() if _is_number(v)}
     if "history" in d:
         out["history"] = _epoch_records(d["history"])
     if "steps" in d:
@@ -258,7 +270,15 @@ def list_runs(folder: Path, problems: list[str] | None = None) -> list[RunRecord
             continue  # a temporary file of an atomic write
         try:
             d = _read_log(path)
-        except (OSError, ValueError, UnicodeDecodeError) as e:
+        except fileio.FileReadError as e:
+            if problems is not None:
+                problems.append(f"{path.name}: {e.strerror}")
+            continue
+        except safejson.JsonError as e:
+            if problems is not None:
+                problems.append(f"{path.name}: {e.reason}")
+            continue
+        except (OSError, ValueError) as e:
             if problems is not None:
                 problems.append(f"{path.name}: {e}")
             continue

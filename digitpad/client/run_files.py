@@ -16,6 +16,7 @@ import os
 import re
 from pathlib import Path
 
+from digitpad.core import fileio, safejson
 from digitpad.core.fileio import atomic_write_text
 from digitpad.core.paths import MODEL_SUFFIX, RunFiles
 
@@ -76,8 +77,8 @@ def rename_run(model: Path, new_stem: str) -> RunFiles:
 
 def _rename_inside(log: Path, files: RunFiles) -> None:
     try:
-        d = json.loads(log.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+        d = safejson.read(log, fileio.RUN_LOG, allow_nan=True)
+    except (OSError, ValueError):
         return
     if not isinstance(d, dict):
         return

@@ -17,7 +17,11 @@ from digitpad.core import datasets as core_datasets
 from digitpad.core.contract import DATASET_INPUTS, MNIST_INPUT
 from training.config import ENGINES, PRESETS, TrainConfig, default_preset, preset
 
-DATASETS = [("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST"), ("optdigits", "UCI 8×8 digits")]
+from .data_preview import image_folder_problem
+
+# The form's data sets, in its words. "folder" is the user's own labelled pictures (``image_folder``).
+DATASETS = [("mnist", "MNIST digits"), ("fashion-mnist", "Fashion-MNIST"), ("optdigits", "UCI 8×8 digits"),
+            ("cifar10", "CIFAR-10 photos"), ("folder", "Image folder…")]
 OPTIMIZERS = ["adamw", "sgd"]
 SCHEDULES = ["onecycle", "cosine", "constant"]
 DEVICES = ["auto", "cpu", "cuda"]
@@ -50,17 +54,9 @@ class ArchInfo:
         """The side of the images it takes."""
         return self.size
 
-    def takes(self, dataset: str) -> bool:
-        spec = DATASET_INPUTS.get(dataset)
-        return spec is not None and (spec.size, spec.channels) == (self.size, self.channels)
-
     @property
     def input_text(self) -> str:
-        return _images_text(self.size, self.channels)
-
-
-def _images_text(size: int, channels: int) -> str:
-    return f"{size}×{size}" + (" RGB" if channels == 3 else "")
+        return _images(self.size, self.channels)
 
 
 # The zoo as the core describes it: shown at once, then replaced by the engine's own answer to
@@ -78,6 +74,47 @@ def parse_list_archs(text: str) -> list[ArchInfo]:
         if m:
             out.append(ArchInfo(m.group(1), int(m.group(2).replace(",", "")), m.group(3).strip()))
     return out
+
+
+def input_kind(dataset: str) -> tuple[int, int] | None:
+    """(side, channels) of a data set's images: what decides which archs and presets fit it."""
+    spec = DATASET_INPUTS.get(dataset)
+    return (spec.size, spec.channels) if spec else None
+
+
+def arch_input(info) -> tuple[int, int]:
+    """(side, channels) an arch takes (an ArchInfo or a ``core.archs.Arch``): the zoo's facts; an arch
+    only the engine lists takes 28x28 grey (ArchInfo)."""
+    return info.size, info.channels
+
+
+def arch_fits(info, dataset: str) -> bool:
+    return arch_input(info) == input_kind(dataset)
+
+
+def offered_archs(dataset: str, engine_archs: list, engine_only: bool = False) -> list:
+    """The archs that take this data set's images, in the zoo's order (``core.archs``), each as the engine
+    described it, then any the engine lists beyond the zoo. ``engine_only``: only those the engine lists
+    (once it has answered ``--list-archs``: an arch it does not build is not offered)."""
+    by_name = {a.name: a for a in engine_archs}
+    merged = [by_name.get(name, arch) for name, arch in core_archs.ARCHS.items()
+              if name in by_name or not engine_only]
+    merged += [a for a in engine_archs if a.name not in core_archs.ARCHS]
+    return [a for a in merged if arch_fits(a, dataset)]
+
+
+def preset_for(dataset: str) -> str | None:
+    """The engine's preset made for a data set: its default for it (``training.config.DEFAULT_PRESETS``),
+    else the preset named after it, else the one named after a data set of the same images (a folder of
+    photos: CIFAR-10's). None when the engine has none."""
+    named = default_preset(None, dataset)
+    if named in PRESETS:
+        return named
+    kind = input_kind(dataset)
+    for name in [dataset, *(n for n in PRESETS if n in DATASET_INPUTS)]:
+        if name in PRESETS and input_kind(preset(name).dataset) == kind:
+            return name
+    return None
 
 
 def format_params(n: int) -> str:
@@ -100,6 +137,13 @@ def preset_extras(name: str) -> list[str]:
               f"milder augmentation over the last {cfg.mild_epochs} epochs" if cfg.augment and cfg.mild_epochs else ""]
     return [e for e in extras if e]
 
+
+# The range of each numeric field: the form's spin boxes take these, and a remembered value outside
+# one (a hand-edited settings file: 10**30 epochs) falls back to the default instead of reaching them.
+RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 500), "batch_size": (1, 8192), "lr": (0.00001, 5.0), "seed": (0, 2_147_483_647),
+    "limit": (1, 1_000_000_000),
+}
 
 # The form fields a preset sets; a form whose fields differ from its preset's is "custom".
 PRESET_FIELDS = ("engine", "arch", "dataset", "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "seed")
@@ -127,6 +171,7 @@ class RunSettings:
     augment: bool = False
     seed: int = 0
     device: str = "auto"
+    image_folder: str = ""           # the user's labelled pictures: the data of dataset "folder"
     name: str = ""                   # model file stem; empty: arch-dataset-timestamp
     limit: int | None = None         # not in the form; tests and quick trials
 
@@ -156,7 +201,8 @@ class RunSettings:
 
     @classmethod
     def from_dict(cls, d: Any) -> RunSettings:
-        """Remembered settings; unknown keys and wrong types fall back to the defaults."""
+        """Remembered settings; unknown keys, wrong types and numbers out of :data:`RANGES` fall back
+        to the defaults."""
         s = cls.from_preset("fast")
         if not isinstance(d, dict):
             return s
@@ -164,6 +210,10 @@ class RunSettings:
             if f.name not in d:
                 continue
             v, default = d[f.name], getattr(s, f.name)
+            lo, hi = RANGES.get(f.name, (None, None))
+            if lo is not None and v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                         and lo <= v <= hi):
+                continue
             if default is None:
                 if v is None or (isinstance(v, int) and not isinstance(v, bool)):
                     setattr(s, f.name, v)
@@ -179,15 +229,23 @@ class RunSettings:
             s.preset = "custom"
         return s
 
+    def data_folder(self) -> str | None:
+        """The run's ``--data-dir``: the picture folder for "folder", else the data folder; None: download."""
+        if self.dataset == "folder":
+            return self.image_folder
+        return None if self.download else self.data_dir
+
     def base(self) -> str:
         """The preset the run starts from (``--preset``): the form's, or the one it was edited from,
-        unless that one is for another engine or input size; then the engine's own preset for this
-        engine and data set (seed004 for NumPy, optdigits for the 8x8 digits), else ``fast``."""
+        unless that one is for another engine or other images (size, channels); then the engine's own
+        preset for this engine and data set (seed004 for NumPy, optdigits for the 8x8 digits, the one
+        for CIFAR-10's photos for a folder of photos), else ``fast``."""
         name = self.preset if self.preset in PRESETS else self.base_preset if self.base_preset in PRESETS \
             else "default"
         cfg = preset(name)
-        if cfg.engine != self.engine or _input_shape(cfg.dataset) != _input_shape(self.dataset):
-            name = default_preset(self.engine if self.engine != "torch" else None, self.dataset) or "fast"
+        if cfg.engine != self.engine or input_kind(cfg.dataset) != input_kind(self.dataset):
+            name = (default_preset(self.engine if self.engine != "torch" else None, self.dataset)
+                    or preset_for(self.dataset) or "fast")
         return name
 
     def base_threads(self) -> int | None:
@@ -199,13 +257,14 @@ class RunSettings:
         out = []
         if self.engine not in ENGINES:
             return [f"unknown engine {self.engine!r}"]
-        info = next((a for a in archs or KNOWN_ARCHS if a.name == self.arch), None)
-        spec = DATASET_INPUTS.get(self.dataset)
-        if info is not None and spec is not None and not info.takes(self.dataset):
-            fitting = [a.name for a in archs or KNOWN_ARCHS if a.takes(self.dataset)]
-            out.append(f"{self.arch} takes {info.input_text} images; {self.dataset} "
-                       f"{'digits' if spec.drawn else 'images'} are {_images_text(spec.size, spec.channels)} "
-                       f"(archs for them: {', '.join(fitting)})")
+        info = next((a for a in archs or KNOWN_ARCHS if a.name == self.arch), None) \
+            or core_archs.ARCHS.get(self.arch)
+        kind = input_kind(self.dataset)
+        if info is not None and kind is not None and arch_input(info) != kind:
+            fitting = [a.name for a in offered_archs(self.dataset, archs or KNOWN_ARCHS)]
+            noun = "digits" if DATASET_INPUTS[self.dataset].drawn else "images"
+            out.append(f"{self.arch} takes {_images(*arch_input(info))} images; {self.dataset} {noun} are "
+                       f"{_images(*kind)} (archs for them: {', '.join(fitting) or 'none yet'})")
         if self.engine == "numpy":
             if self.arch not in NUMPY_ARCHS:
                 out.append(f"the NumPy engine builds {', '.join(NUMPY_ARCHS)} only (not {self.arch})")
@@ -226,13 +285,20 @@ class RunSettings:
             out.append(f"unknown architecture {self.arch!r}")
         out += self.engine_problems(archs)
         title = core_datasets.DATASET_TITLES.get(self.dataset, self.dataset)
-        if self.download and self.dataset not in core_datasets.DOWNLOADABLE:
+        if self.dataset == "folder":
+            problem = image_folder_problem(self.image_folder)
+            if problem:
+                out.append(problem)
+        elif self.download and self.dataset not in core_datasets.DOWNLOADABLE:
             out.append(f"the {title} cannot be downloaded: choose the data folder that holds them")
-        if not self.download:
+        elif not self.download:
             if not self.data_dir:
                 out.append("choose a data folder, or pick “Download”")
             elif not Path(self.data_dir).is_dir():
                 out.append(f"data folder {self.data_dir} does not exist")
+            elif self.dataset == "cifar10" and not core_datasets.has_split(self.data_dir, self.dataset, "train"):
+                out.append(f"no {title} in {self.data_dir} (it holds cifar10/train/<class>/ pictures or "
+                           f"torchvision's cifar-10-batches-py/); or pick “Download”")
             elif self.dataset not in core_datasets.DOWNLOADABLE and not core_datasets.has_split(
                     self.data_dir, self.dataset, "train"):
                 out.append(f"no {title} in {self.data_dir} (they come as files, e.g. optdigits/optdigits.tra)")
@@ -252,6 +318,5 @@ class RunSettings:
         return Path(models_dir) / f"{stem}.onnx"
 
 
-def _input_shape(dataset: str) -> tuple[int, int] | None:
-    spec = DATASET_INPUTS.get(dataset)
-    return (spec.size, spec.channels) if spec else None
+def _images(side: int, channels: int) -> str:
+    return f"{side}×{side}" + (" RGB" if channels == 3 else "")

@@ -10,7 +10,8 @@ its test set, scoring a fine-tuned model): napari's ``_layer_slicer`` shape, Qt-
 - Results come back through ``deliver``, which the GUI sets to "call this on the UI thread"
   (``digitpad.gui.threads``); delivery re-checks that the task is still the newest, so a
   stale result is never shown, however late it arrives.
-- ``synchronous=True`` runs jobs inline (tests, scripts); ``shutdown()`` cancels and stops.
+- ``synchronous=True`` runs jobs inline (tests, scripts); ``shutdown()`` cancels and stops, and
+  requests after it are dropped.
 
 A plain thread rather than a QThread: a QThread still running when its owner is destroyed
 aborts the process, and a daemon thread never blocks exit.
@@ -57,12 +58,16 @@ class LatestOnly:
         self._lock = threading.Lock()
         self._current: Task | None = None
         self._running = 0
+        self._closed = False
 
     def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None],
                on_error: Callable[[BaseException], None] | None = None,
                on_progress: Callable[[int, int], None] | None = None) -> Task:
         progress = None if on_progress is None else (lambda d, n: self._send(task, on_progress, d, n))
         task = Task(progress)
+        if self._closed:   # after shutdown (a window closing while files still change): nothing runs
+            task.cancel()
+            return task
         with self._lock:
             if self._current is not None:
                 self._current.cancel()
@@ -86,6 +91,7 @@ class LatestOnly:
             return self._running > 0
 
     def shutdown(self) -> None:
+        self._closed = True
         self.cancel()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)

@@ -28,37 +28,41 @@ class CifarError(ValueError):
     """A batch file that cannot be used; the message names the file and says why."""
 
 
+class _Refused(pickle.UnpicklingError):
+    """The pickle asks for something a CIFAR-10 batch never holds."""
+
+
 def _reconstruct(cls, shape, dtype):
     from numpy._core.multiarray import _reconstruct as numpy_reconstruct
 
     if cls is not np.ndarray:
-        raise pickle.UnpicklingError(f"an array of type {getattr(cls, '__name__', cls)!r}")
+        raise _Refused(f"an array of type {getattr(cls, '__name__', cls)!r}")
     return numpy_reconstruct(np.ndarray, shape, _plain_dtype(dtype))
 
 
 def _plain_dtype(spec, *args):
     dtype = np.dtype(spec) if not isinstance(spec, np.dtype) else spec
     if dtype.hasobject or dtype.kind not in "biuf":
-        raise pickle.UnpicklingError(f"an array of {dtype}")
+        raise _Refused(f"an array of {dtype}")
     return dtype
 
 
 def _dtype(spec, align=False, copy=False):
     if not isinstance(spec, (str, bytes)):
-        raise pickle.UnpicklingError(f"a dtype from {type(spec).__name__}")
+        raise _Refused(f"a dtype from {type(spec).__name__}")
     return _plain_dtype(np.dtype(spec, align, copy))
 
 
 def _frombuffer(buffer, dtype, shape, order):
     if not isinstance(buffer, (bytes, bytearray, pickle.PickleBuffer)):
-        raise pickle.UnpicklingError(f"array data from {type(buffer).__name__}")
+        raise _Refused(f"array data from {type(buffer).__name__}")
     return np.frombuffer(bytes(buffer), dtype=_plain_dtype(dtype)).reshape(shape, order=order).copy()
 
 
 def _latin1(text, encoding="latin1"):
     """How Python 3 writes bytes into a protocol 2 pickle (a batch re-saved by Python 3)."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError("_codecs.encode with other than a latin1 string")
+        raise _Refused("_codecs.encode with other than a latin1 string")
     return text.encode("latin1")
 
 
@@ -79,7 +83,7 @@ class _ArrayUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         found = _ALLOWED.get((module, name))
         if found is None:
-            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch never does")
+            raise _Refused(f"it names {module}.{name}, which a CIFAR-10 batch never does")
         return found
 
 
@@ -104,9 +108,9 @@ def read_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         d = _ArrayUnpickler(io.BytesIO(_read(path)), encoding="latin1").load()
     except CifarError:
         raise
-    except pickle.UnpicklingError as e:
+    except _Refused as e:
         raise CifarError(f"{path} was refused: {e}") from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError,
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError,
             RecursionError, OverflowError) as e:
         raise CifarError(f"{path} is not a readable CIFAR-10 batch ({type(e).__name__}: {str(e)[:120]})") from None
     if not isinstance(d, dict):

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import safejson
+
 FORMAT = 1
 METADATA_KEY = "digitpad"
 
@@ -212,12 +214,9 @@ class ModelMetadata:
     def from_json(cls, text: str) -> ModelMetadata:
         """Parse and validate every field's JSON type and range; raises ValueError with a readable
         reason (never TypeError: a model file is user input). Unknown keys are allowed."""
-        try:
-            d = json.loads(text, parse_constant=_refuse_constant)
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
-            raise ValueError(f"digitpad metadata is not valid JSON ({e})") from None
-        except RecursionError:
-            raise ValueError("digitpad metadata is not valid JSON (nested too deeply)") from None
+        if not isinstance(text, (str, bytes)):
+            raise ValueError(f"digitpad metadata is not valid JSON (it is {type(text).__name__}, not text)")
+        d = safejson.loads(text, "digitpad metadata")
         try:
             return cls._from_dict(d)
         except RecursionError:  # a deeply nested value in an error message
@@ -250,10 +249,6 @@ class ModelMetadata:
 
 # -- validation helpers: JSON type names in messages, since that is what a reader of the file sees --
 _JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"digitpad metadata holds {name}, which is not JSON")
 
 
 def _is_int(v: Any) -> bool:

@@ -14,14 +14,14 @@ for ``folder`` the folder itself (``train/<class>/``, ``test/<class>/``, or only
 """
 from __future__ import annotations
 
-import gzip
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import cifar, imagefolder, optdigits
+from . import cifar, fileio, imagefolder, optdigits
 from .contract import CIFAR10_CLASSES
 
 # Our dataset names -> torchvision's class and folder names.
@@ -33,6 +33,15 @@ DOWNLOADABLE = ("mnist", "fashion-mnist", "cifar10")   # torchvision can fetch t
 # The pixel value of full ink in each dataset's uint8 images (optdigits counts 16 pixels per block).
 FULL_SCALE = {"mnist": 255, "fashion-mnist": 255, "optdigits": optdigits.FULL_SCALE, "cifar10": 255, "folder": 255}
 CIFAR10_FOLDER = "cifar10"      # the image-folder copy's name inside a data folder
+# What a data folder must hold for a data set's test split (the layouts below), said to a user
+# when it is not there.
+SPLIT_LAYOUTS = {
+    "mnist": "MNIST/raw/t10k-images-idx3-ubyte[.gz] and its labels",
+    "fashion-mnist": "FashionMNIST/raw/t10k-images-idx3-ubyte[.gz] and its labels",
+    "optdigits": "optdigits/optdigits.tes",
+    "cifar10": "cifar-10-batches-py/ or cifar10/test/<class>/",
+    "folder": "test/<class>/ folders of pictures, or <class>/ folders",
+}
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -78,7 +87,7 @@ def has_split(data_dir: str | Path | None, dataset: str, split: str) -> bool:
             return False
         return True
     if dataset == "cifar10":
-        return cifar.find_folder(data_dir) is not None or _cifar_image_folder(Path(data_dir)) is not None
+        return cifar.find_folder(data_dir) is not None or cifar_image_folder(Path(data_dir)) is not None
     if dataset == "folder":
         return imagefolder.has_split(data_dir, split)
     try:
@@ -95,13 +104,12 @@ def first_folder_with(dataset: str, split: str, candidates) -> Path | None:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's content (gunzipped for ``.gz``), through ``fileio``: a FIFO, a device, an
+    oversized file or a damaged gzip stream is one DatasetError naming the file."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DatasetError(f"cannot read {path}: {e}") from None
+        return fileio.read_unpacked(path, fileio.DATASET)
+    except fileio.FileReadError as e:
+        raise DatasetError(str(e)) from None
 
 
 def read_idx(path: Path, expect_magic: int) -> np.ndarray:
@@ -115,15 +123,17 @@ def read_idx(path: Path, expect_magic: int) -> np.ndarray:
         raise DatasetError(f"{path}: wrong magic number {magic} for an IDX {kind} file (expected {expect_magic})")
     ndim = raw[3]
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: file truncated: {len(raw)} bytes, its header alone needs {header}")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    expected = header + int(np.prod(dims))
+    expected = header + math.prod(dims)   # Python ints: a product of four 32-bit sizes cannot wrap around
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "has trailing bytes"
-        raise DatasetError(f"{path}: file {what}: {len(raw)} bytes, header says {expected}")
+        raise DatasetError(f"{path}: file {what}: {len(raw):,} bytes, header says {expected:,}")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def _cifar_image_folder(data_dir: Path) -> Path | None:
+def cifar_image_folder(data_dir: Path) -> Path | None:
     """The CIFAR-10 image folder in (or at) a data folder: ``cifar10/train/airplane/...``."""
     for root in (data_dir / CIFAR10_FOLDER, data_dir):
         if (root / "test" / CIFAR10_CLASSES[0]).is_dir() or (root / "train" / CIFAR10_CLASSES[0]).is_dir():
@@ -140,7 +150,7 @@ def _pictures(data_dir: Path, dataset: str, split: str, progress) -> Split:
             if batches is not None:
                 images, labels = cifar.load(batches, split)
                 return Split(images, labels, 255, list(CIFAR10_CLASSES))
-            root = _cifar_image_folder(data_dir)
+            root = cifar_image_folder(data_dir)
             if root is None:
                 raise DatasetError(f"CIFAR-10 not found in {data_dir} (looked for {cifar.FOLDER}/ and "
                                    f"{CIFAR10_FOLDER}/train|test/<class>/)")
@@ -167,7 +177,10 @@ def load_split(data_dir: str | Path, dataset: str, split: str,
             raise DatasetError(str(e)) from None
         return Split(images, labels, optdigits.FULL_SCALE)
     img_name, lbl_name = SPLIT_FILES[split]
-    images = read_idx(find_file(data_dir, dataset, img_name), IMAGES_MAGIC)
+    img_path = find_file(data_dir, dataset, img_name)
+    images = read_idx(img_path, IMAGES_MAGIC)
+    if not len(images):   # an accuracy over no images is "nan %"
+        raise DatasetError(f"{img_path}: the {'training' if split == 'train' else 'test'} set has 0 images")
     labels = read_idx(find_file(data_dir, dataset, lbl_name), LABELS_MAGIC)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DatasetError(f"{dataset} {split} images have shape {images.shape}, expected [N, 28, 28]")

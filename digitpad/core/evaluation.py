@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from . import modelfile
 from .datasets import DATASETS, DatasetError, first_folder_with, load_split
 from .inference import Predictor, session_options
 
@@ -27,6 +28,7 @@ class TestSet:
     folder: Path
     full_scale: int = 255   # the value of full ink (optdigits: 16)
     classes: list[str] | None = None   # the data set's class names, when it names them
+    skipped: list[str] = field(default_factory=list)   # files of a picture folder passed over: "name (why)"
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -50,14 +52,18 @@ class TestSetError(Exception):
     """The test set cannot be read; the message is for the user."""
 
 
-def load_test_set(folder: str | Path, dataset: str = "mnist") -> TestSet:
+def load_test_set(folder: str | Path, dataset: str = "mnist",
+                  progress: Callable[[int, int], None] | None = None) -> TestSet:
+    """The test split. ``progress(done, total)``: while a picture folder is decoded (the first time only;
+    later it comes from the cache in the user's data folder)."""
     if dataset not in DATASETS:
         raise TestSetError(f"unknown dataset {dataset!r}")
     try:
-        split = load_split(Path(folder), dataset, "test")
+        split = load_split(Path(folder), dataset, "test", progress=progress)
     except DatasetError as e:
         raise TestSetError(str(e)) from None
-    return TestSet(split.images, split.labels, dataset, Path(folder), split.full_scale, split.classes)
+    return TestSet(split.images, split.labels, dataset, Path(folder), split.full_scale, split.classes,
+                   list(split.skipped))
 
 
 def find_test_folder(dataset: str, candidates: list[str | Path | None]) -> Path | None:
@@ -72,7 +78,7 @@ class EvalResult:
     classes: list[str]
     labels: np.ndarray       # [N]
     preds: np.ndarray        # [N]
-    probs: np.ndarray        # [N, 10]
+    probs: np.ndarray        # [N, K]
     seconds: float
     test: TestSet | None = None
 
@@ -116,22 +122,24 @@ class EvalResult:
         return idx[np.argsort(-self.confidence[idx], kind="stable")]
 
 
-def scores_only(path: str | Path, keep: list[str]) -> bytes | str:
+def scores_only(path: str | Path, keep: list[str]) -> bytes:
     """The model with only its class-score outputs: the layer activations a digitpad export
     also returns cost ~15 % of a batch run when they must be kept. The file as it is if
-    the ``onnx`` package cannot read it."""
+    the ``onnx`` package cannot read it. Bytes, read as the Predictor reads them
+    (``modelfile.read_model``): ONNX Runtime is never handed a path to resolve other files from."""
+    data = modelfile.read_model(path)
     try:
         import onnx  # lazy: ~0.2 s, and this runs on the worker thread
 
-        m = onnx.load(str(path))
+        m = onnx.load_from_string(data)
         outputs = [o for o in m.graph.output if o.name in keep]
         if len(outputs) == len(m.graph.output) or not outputs:
-            return str(path)
+            return data
         del m.graph.output[:]
         m.graph.output.extend(outputs)
         return m.SerializeToString()
-    except Exception:
-        return str(path)
+    except Exception:  # noqa: BLE001 - whatever onnx cannot read, ONNX Runtime already did
+        return data
 
 
 def evaluation_session(path: str | Path, keep: list[str], threads: int | None = None) -> ort.InferenceSession:
@@ -194,11 +202,17 @@ class TestSets:
         self._key: tuple[str, str] | None = None
         self._test: TestSet | None = None
 
-    def get(self, folder: str | Path, dataset: str) -> TestSet:
+    def get(self, folder: str | Path, dataset: str, progress: Callable[[int, int], None] | None = None) -> TestSet:
         key = (str(folder), dataset)
         if key != self._key:
-            self._test, self._key = load_test_set(folder, dataset), key
+            self._test, self._key = load_test_set(folder, dataset, progress), key
         return self._test
+
+
+def test_set_job(task, folder: str | Path, dataset: str, test_sets: TestSets) -> TestSet:
+    """A background job: the test set read, kept in ``test_sets`` for ``evaluation_job``. Its progress
+    is the decoding of a picture folder's test split, reported only when there is one to do."""
+    return test_sets.get(folder, dataset, progress=task.progress)
 
 
 def evaluation_job(task, predictor: Predictor, folder: str | Path, dataset: str, test_sets: TestSets) -> EvalResult:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import modelfile
 from .onnx_ops import (
     ELEMENTWISE_BINARY,
     OPS,
@@ -108,8 +109,8 @@ class Network:
         import onnx  # lazy: protobuf costs ~0.2 s at import and the app starts without it
         from onnx import helper, numpy_helper
 
-        if isinstance(source, (str, Path)):
-            model = onnx.load(str(source))
+        if isinstance(source, (str, Path)):   # read as the Predictor reads it: one self-contained file
+            model = onnx.load_from_string(modelfile.read_model(source))
         elif isinstance(source, (bytes, bytearray)):
             model = onnx.load_from_string(bytes(source))
         else:

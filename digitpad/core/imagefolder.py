@@ -84,8 +84,18 @@ def has_split(root: str | os.PathLike, split: str) -> bool:
     return (root / split).is_dir() or ((not (root / "train").is_dir()) and is_image_folder(root))
 
 
-def _held_out(name: str) -> bool:
-    return zlib.crc32(name.encode("utf-8", "surrogateescape")) % TEST_EVERY == 0
+def _name_hash(path: Path) -> int:
+    return zlib.crc32(path.name.encode("utf-8", "surrogateescape"))
+
+
+def _held_out(pictures: list[Path]) -> set[Path]:
+    """A class folder's test pictures, when the folder has no test/ of its own: those whose name
+    hashes to 0 mod TEST_EVERY (about one in ten, stable as pictures come and go), and at least one
+    of a class with two or more (the smallest hash), so that every class is tested."""
+    held = {p for p in pictures if _name_hash(p) % TEST_EVERY == 0}
+    if not held and len(pictures) >= 2:
+        held = {min(pictures, key=_name_hash)}
+    return held
 
 
 def listing(root: str | os.PathLike, split: str, classes: list[str] | None = None
@@ -113,8 +123,10 @@ def listing(root: str | os.PathLike, split: str, classes: list[str] | None = Non
         folder = base / name
         if not folder.is_dir():
             continue          # a test split without this class
-        for path in _pictures(folder):
-            if own_split or _held_out(path.name) == (split == "test"):
+        pictures = _pictures(folder)
+        held = set() if own_split else _held_out(pictures)
+        for path in pictures:
+            if own_split or (path in held) == (split == "test"):
                 files.append((path, label))
         if len(files) > MAX_FILES:
             raise ImageFolderError(f"{root} holds more than {MAX_FILES:,} pictures")

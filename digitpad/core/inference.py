@@ -12,6 +12,7 @@ again with digitpad's own NumPy forward pass (digitpad.core.forward), read from 
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,19 +21,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
+from . import modelfile
 from . import not_digit as not_digit_rule
-from .contract import ACT_PREFIX, LOGITS, METADATA_KEY, MNIST_CLASSES, PROBS, InputSpec, ModelMetadata
+from .contract import ACT_PREFIX, METADATA_KEY, MNIST_CLASSES, InputSpec, LayerInfo, ModelMetadata
+from .convention import Convention, ConventionStore, Found
 from .model_input import InputAdapter, InputMismatch, spec_from_graph
+from .modelfile import ModelLoadError
 
 if TYPE_CHECKING:
     from .coverage import Field, UsedMap
     from .explain import Explanation
     from .forward import Network, Stage
     from .shapes import ModelShapes
-
-
-class ModelLoadError(Exception):
-    """A model file that cannot be used; the message is meant for the user."""
 
 
 class ExplainUnavailable(Exception):
@@ -84,16 +84,17 @@ def _looks_like_probs(row: np.ndarray) -> bool:
 
 
 class Predictor:
-    """A loaded model. Raises ModelLoadError if the file is not a usable digit classifier."""
+    """A loaded model. Raises ModelLoadError if the file is not a usable image classifier.
 
-    def __init__(self, path: str | Path):
+    A file without digitpad metadata is made as inspectable as its graph allows (``core.foreign``):
+    its conv layers become feature maps and its input convention is found by scoring (or remembered
+    for this file's content). ``prepare=False`` leaves that slow part (~0.2-0.5 s) to the caller,
+    who runs ``foreign.prepare(predictor, ...)`` off the UI thread and hands the result to ``adopt``;
+    until then a remembered convention, else the graph's plain 0..1 reading, is used."""
+
+    def __init__(self, path: str | Path, *, prepare: bool = True):
         self.path = Path(path)
-        try:
-            data = self.path.read_bytes()
-        except OSError as e:
-            raise ModelLoadError(f"Cannot read {self.path.name}: {e.strerror or e}") from None
-        if not data:
-            raise ModelLoadError(f"{self.path.name} is empty.")
+        data = modelfile.read_model(self.path)   # a regular file, self-contained (no external data)
         try:
             self.session = ort.InferenceSession(data, sess_options=session_options(),
                                                 providers=["CPUExecutionProvider"])
@@ -103,12 +104,30 @@ class Predictor:
         self._network: Network | None = None
         self._network_error: str | None = None
         self._trace_cache: tuple[bytes, dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
+        self.digest = hashlib.sha256(data).hexdigest()
         self.metadata, self.metadata_error = self._read_metadata()
         self._check_input()
         self._find_outputs()
         self.classes = self.metadata.classes if self.metadata else list(MNIST_CLASSES)
+        self.layer_infos: list[LayerInfo] = (
+            list(self.metadata.layers) if self.metadata else
+            [LayerInfo(n[len(ACT_PREFIX):], "conv", n) for n in self.activation_outputs])
         # The calibrated "not a digit" rule, or None (then not_digit is always False).
         self.not_digit_rule = not_digit_rule.from_metadata(self.metadata) if self.logits_name else None
+        # A file from elsewhere: how it wants its input (convention.Found), and whether the slow part of
+        # making it inspectable is still to do (prepare=False).
+        self.convention: Found | None = None
+        self.foreign_pending = False
+        if self.metadata is None:
+            remembered = self.remembered_convention() if self.convention_applies else None
+            if remembered is not None:
+                self._use_found(remembered, remember=False)
+            if prepare:
+                from . import foreign
+
+                self.adopt(foreign.prepare(self, data))
+            else:
+                self.foreign_pending = True
         self._smoke_test()
 
     # -- loading -------------------------------------------------------------------------
@@ -130,24 +149,78 @@ class Predictor:
         except InputMismatch as e:
             raise ModelLoadError(str(e)) from None
         self.input_spec: InputSpec = spec
+        self.graph_input_shape = shape
         self.fixed_batch = shape[0] if shape and isinstance(shape[0], int) and shape[0] > 0 else None
 
     def _find_outputs(self) -> None:
         outputs = self.session.get_outputs()
         names = [o.name for o in outputs]
         self.output_names = names
-        self.logits_name = LOGITS if LOGITS in names else None
-        self.probs_name = PROBS if PROBS in names else None
-        if self.logits_name is None and self.probs_name is None:
-            # A foreign model: its first [N, 10] output is the class scores.
-            for o in outputs:
-                if len(o.shape) == 2 and o.shape[1] == 10:
-                    self.logits_name = o.name
-                    break
-            else:
-                raise ModelLoadError(f"{self.path.name} has no output of shape [N, 10] "
-                                     f"(outputs: {', '.join(names)}); it is not a 10-class classifier.")
+        blank = self.input.to_tensor(self.input.blank())
+        self.logits_name, self.probs_name = modelfile.score_outputs(
+            self.path.name, [(o.name, o.shape) for o in outputs],
+            len(self.metadata.classes) if self.metadata else len(MNIST_CLASSES),
+            run=lambda wanted: self.session.run(wanted, {self.input_name: blank}))
         self.activation_outputs = [n for n in names if n.startswith(ACT_PREFIX)]
+        # Outputs that may hold a file-from-elsewhere's class scores (a convention search tries each).
+        self.score_outputs = [o.name for o in outputs
+                              if len(o.shape) == 2 and (o.shape[1] == 10 or not isinstance(o.shape[1], int))]
+
+    # -- a file from elsewhere: its layers and input convention (core.foreign, core.convention) -----
+    @property
+    def convention_applies(self) -> bool:
+        """Whether this model's input convention is found by scoring: a file without metadata that
+        takes 28x28 grey digits (the reference digits are MNIST's)."""
+        return self.metadata is None and self.input.preprocessing == "mnist"
+
+    def remembered_convention(self) -> Found | None:
+        """What was found (or chosen) for this file's content before, if its outputs still fit."""
+        found = ConventionStore().get(self.digest)
+        if found is None or any(s.output not in self.output_names for s in found.scores):
+            return None
+        return found
+
+    def adopt(self, setup) -> None:
+        """Take what ``foreign.prepare`` made: the derived layers, a session that also returns their
+        tensors, the scored conventions (remembered for the next start)."""
+        self.layer_infos = list(setup.layers)
+        if setup.session is not None:
+            self.session = setup.session
+            self.output_names = [o.name for o in setup.session.get_outputs()]
+            self._kernels_cache, self._trace_cache = None, None
+        if setup.found is not None:
+            self._use_found(setup.found, remember=True)
+        self.foreign_pending = False
+
+    def use_convention(self, chosen: Convention) -> None:
+        """The user's choice among the scored conventions (remembered); the best one again clears it."""
+        if self.convention is None:
+            raise ValueError(f"{self.path.name} has no conventions to choose from")
+        self.convention.chosen = None if chosen == self.convention.best.convention else chosen
+        self._use_found(self.convention, remember=True)
+
+    def _use_found(self, found: Found, remember: bool) -> None:
+        used = found.used
+        self.convention = found
+        self.input = InputAdapter(used.convention.apply(self.input.spec), self.graph_input_shape, self.path.name)
+        self.input_spec = self.input.spec
+        self.logits_name, self.probs_name = used.output, None
+        self._trace_cache = None
+        if remember:
+            ConventionStore().put(self.digest, found)
+
+    @staticmethod
+    def open_session(model: bytes | str, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
+        """Another ONNX Runtime session of a model (its bytes), tuned as ``session_options`` says."""
+        return ort.InferenceSession(model, sess_options=session_options(threads, spinning),
+                                    providers=["CPUExecutionProvider"])
+
+    def run_outputs(self, session: ort.InferenceSession, wanted: list[str], xs: np.ndarray) -> list[np.ndarray]:
+        """Graph outputs ``wanted`` for graph tensors ``xs``, image by image when the graph pins its batch to 1."""
+        if self.fixed_batch == 1 and len(xs) != 1:
+            rows = [session.run(wanted, {self.input_name: x[None]}) for x in xs]
+            return [np.concatenate(col) for col in zip(*rows)]
+        return session.run(wanted, {self.input_name: xs})
 
     def _read_metadata(self) -> tuple[ModelMetadata | None, str | None]:
         props = self.session.get_modelmeta().custom_metadata_map
@@ -210,16 +283,13 @@ class Predictor:
 
     @property
     def layers(self) -> list[str]:
-        """Inspectable layers in network order (metadata names, else act:* outputs)."""
-        if self.metadata:
-            return [layer.name for layer in self.metadata.layers if layer.output in self.output_names]
-        return [n[len(ACT_PREFIX):] for n in self.activation_outputs]
+        """Inspectable layers in network order (the metadata's, else derived from the graph)."""
+        return [layer.name for layer in self.layer_infos if layer.output in self.output_names]
 
     def _layer_output(self, layer: str) -> str:
-        if self.metadata:
-            for info in self.metadata.layers:
-                if info.name == layer:
-                    return info.output
+        for info in self.layer_infos:
+            if info.name == layer:
+                return info.output
         return ACT_PREFIX + layer
 
     def predict(self, x: np.ndarray) -> Prediction:
@@ -277,18 +347,11 @@ class Predictor:
                    ) -> tuple[np.ndarray, np.ndarray]:
         """Logits and probabilities [N, K] of graph tensors ``xs`` through ``session`` (this model's, or a
         batch session of the same file), one image at a time when the graph pins its batch to 1."""
-        if self.fixed_batch == 1 and len(xs) != 1:
-            rows = [session.run(wanted, {self.input_name: x[None]}) for x in xs]
-            values = [np.concatenate(col) for col in zip(*rows)]
-        else:
-            values = session.run(wanted, {self.input_name: xs})
-        return self._scores(dict(zip(wanted, values)))
+        return self._scores(dict(zip(wanted, self.run_outputs(session, wanted, xs))))
 
     def kernels(self, layer: str) -> np.ndarray | None:
         """Conv weights [out, in, kh, kw] of a layer, read from the file; None if not known."""
-        if not self.metadata:
-            return None
-        info = next((layer_info for layer_info in self.metadata.layers if layer_info.name == layer), None)
+        info = next((layer_info for layer_info in self.layer_infos if layer_info.name == layer), None)
         if info is None or not info.kernel:
             return None
         if self._kernels_cache is None:
@@ -428,7 +491,7 @@ def _read_initializers(path: Path) -> dict[str, np.ndarray]:
     import onnx  # lazy: only the kernel views need it
     from onnx import numpy_helper
 
-    model = onnx.load(str(path))
+    model = onnx.load_from_string(modelfile.read_model(path))
     return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
 
 

@@ -5,67 +5,30 @@
   exports there),
 - files opened by hand, remembered in the settings with the last model.
 
-Listing reads each file's ``digitpad`` metadata with a tiny protobuf scanner instead of
-the ``onnx`` package, so filling the picker costs microseconds, not a 0.2 s import.
+A folder may hold thousands of models, so listing is cheap and describing is cached: a model's
+description (its ``digitpad`` metadata, read by ``modelfile.read_metadata_props``, which seeks
+past the weights instead of reading them) is kept by (path, size, mtime, inode) and read again
+only when the file changes. Listing 5,000 models costs a directory scan and one ``stat`` each;
+choosing the model to start with describes none of them. Links that lead nowhere, loops of
+links, FIFOs and devices in the folder are not models: they are left out, never opened.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import not_digit
 from .contract import METADATA_KEY, ModelMetadata
-from .paths import models_dir, shipped_model_path
+from .fileio import resolved
+from .modelfile import read_metadata_props
+from .paths import MODEL_SUFFIX, models_dir, shipped_model_path
 from .settings import MAX_OPENED, SettingsStore
 
-
-# -- a minimal protobuf reader for ModelProto.metadata_props (field 14) -----------------------
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise ValueError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
-
-
-def _fields(buf: bytes):
-    """Yield (field number, wire type, value) for one protobuf message, skipping nothing."""
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-        elif wire == 1:
-            value, pos = buf[pos:pos + 8], pos + 8
-        elif wire == 2:
-            n, pos = _varint(buf, pos)
-            if pos + n > len(buf):
-                raise ValueError("truncated field")
-            value, pos = buf[pos:pos + n], pos + n
-        elif wire == 5:
-            value, pos = buf[pos:pos + 4], pos + 4
-        else:
-            raise ValueError(f"unsupported wire type {wire}")
-        yield field, wire, value
-
-
-def read_metadata_props(path: str | Path) -> dict[str, str]:
-    """metadata_props of an ONNX file as a dict. Raises ValueError if it is not protobuf."""
-    data = Path(path).read_bytes()
-    props = {}
-    for field, wire, value in _fields(data):
-        if field == 14 and wire == 2:
-            entry = {f: v for f, w, v in _fields(value) if w == 2}
-            props[entry.get(1, b"").decode("utf-8", "replace")] = entry.get(2, b"").decode("utf-8", "replace")
-    return props
+__all__ = ["ModelEntry", "ModelLibrary", "describe", "read_metadata_props", "summary_lines"]
 
 
 @dataclass
@@ -74,6 +37,8 @@ class ModelEntry:
     source: str                         # "shipped", "user" or "opened"
     metadata: ModelMetadata | None = None
     problem: str | None = None          # why the metadata could not be read, if it could not
+    pending: bool = False               # listed, not described yet (ModelLibrary.entries' time budget)
+    real: Path | None = field(default=None, repr=False, compare=False)   # the resolved path, when known
 
     @property
     def name(self) -> str:
@@ -81,17 +46,51 @@ class ModelEntry:
 
     @property
     def key(self) -> str:
-        return str(self.path.resolve())
+        """The file's resolved path: one entry per file, however it was reached."""
+        if self.real is None:
+            self.real = resolved(self.path)
+        return str(self.real)
 
 
-def describe(path: Path, source: str) -> ModelEntry:
-    entry = ModelEntry(Path(path), source)
+# (path, size, mtime, inode) -> (metadata, problem). Shared by the UI thread and the listing
+# job; each value is computed from the file alone, so a race only computes one twice.
+_DESCRIPTIONS: dict[tuple[str, int, int, int], tuple[ModelMetadata | None, str | None]] = {}
+_DESCRIPTIONS_LOCK = threading.Lock()
+_MAX_DESCRIPTIONS = 50_000
+
+
+def _read_description(path: Path) -> tuple[ModelMetadata | None, str | None]:
     try:
         text = read_metadata_props(path).get(METADATA_KEY)
-        if text is not None:
-            entry.metadata = ModelMetadata.from_json(text)
+        return (ModelMetadata.from_json(text) if text is not None else None), None
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        entry.problem = str(e)
+        return None, str(e)
+
+
+def describe(path: Path, source: str, read: bool = True, real: Path | None = None,
+             st: os.stat_result | None = None) -> ModelEntry:
+    """A model's entry with its metadata (cached until the file changes) or why it has none.
+    ``read`` False: only what the cache holds; an entry not in it comes back ``pending``. ``real``
+    and ``st``: the resolved path and the file's stat, when the caller has them already."""
+    entry = ModelEntry(path if isinstance(path, Path) else Path(path), source, real=real)
+    try:
+        st = st or os.stat(entry.path)
+    except (OSError, ValueError) as e:
+        entry.problem = f"cannot read {entry.path}: {getattr(e, 'strerror', None) or e}"
+        return entry
+    key = (str(entry.path), st.st_size, st.st_mtime_ns, st.st_ino)
+    with _DESCRIPTIONS_LOCK:
+        cached = _DESCRIPTIONS.get(key)
+    if cached is None:
+        if not read:
+            entry.pending = True
+            return entry
+        cached = _read_description(entry.path)
+        with _DESCRIPTIONS_LOCK:
+            if len(_DESCRIPTIONS) >= _MAX_DESCRIPTIONS:
+                _DESCRIPTIONS.clear()
+            _DESCRIPTIONS[key] = cached
+    entry.metadata, entry.problem = cached
     return entry
 
 
@@ -121,7 +120,8 @@ def summary_lines(meta: ModelMetadata | None) -> list[tuple[str, str]]:
     if isinstance(data, dict) and data:
         rows.append(("Trained on", "; ".join(f"{name}: {n:,}" for name, n in data.items()
                                               if isinstance(n, int) and not isinstance(n, bool))))
-    rows.append(("Not a digit", _not_digit_line(meta)))
+    if meta.input_spec.drawn:   # "not a digit" is a question about drawings; a photo model names a class
+        rows.append(("Not a digit", _not_digit_line(meta)))
     rows.append(("Layers", ", ".join(layer.name for layer in meta.layers) or "none exposed"))
     return rows
 
@@ -167,7 +167,7 @@ class ModelLibrary:
         return Path(value) if value else None
 
     def remember(self, path: Path) -> None:
-        path = Path(path).resolve()
+        path = resolved(path)
         values = self.settings.values
         values.last_model = str(path)
         if self._source_of(path) == "opened":
@@ -177,31 +177,90 @@ class ModelLibrary:
 
     # -- listing ---------------------------------------------------------------------------
     def _source_of(self, path: Path) -> str:
-        path = Path(path).resolve()
-        if path == shipped_model_path():
+        path = resolved(path)
+        if path == resolved(shipped_model_path()):
             return "shipped"
-        if path.parent == self.models.resolve():
+        if path.parent == resolved(self.models):
             return "user"
         return "opened"
 
-    def entries(self) -> list[ModelEntry]:
-        """Shipped first, then the user's models (newest first), then files opened by hand."""
+    def user_models(self) -> list[Path]:
+        """The models folder's ``*.onnx`` files, newest first, without reading any of them."""
+        return [path for path, _real, _st in self._user_files()]
+
+    def _user_files(self) -> list[tuple[Path, Path, os.stat_result]]:
+        """(path, resolved path, stat) of each model in the folder, newest first. Listing 5,000
+        models is on the UI thread's path, so it makes one Path and one stat per file: resolving
+        each path alone cost 0.1 s; a plain file's resolved path is in the resolved folder."""
+        found: list[tuple[float, str, Path, Path, os.stat_result]] = []
+        try:
+            with os.scandir(self.models) as it:
+                folder = resolved(self.models)
+                same = folder == Path(os.path.abspath(self.models))
+                for e in it:
+                    if not e.name.endswith(MODEL_SUFFIX):
+                        continue
+                    try:
+                        if not e.is_file():   # follows links; False for a loop, a dangling link, a FIFO
+                            continue
+                        st = e.stat()
+                    except OSError:           # gone since the scan
+                        continue
+                    path = Path(e.path)
+                    real = resolved(path) if e.is_symlink() else path if same else folder / e.name
+                    found.append((st.st_mtime, e.name, path, real, st))
+        except OSError:                       # no folder (yet), or not a folder
+            return []
+        found.sort(key=lambda t: (-t[0], t[1]))
+        return [(path, real, st) for _m, _n, path, real, st in found]
+
+    def _opened(self) -> list[Path]:
+        return [Path(p) for p in self.settings.values.opened_models if Path(p).is_file()]
+
+    def entries(self, budget_s: float | None = None, stop: Callable[[], bool] | None = None) -> list[ModelEntry]:
+        """Shipped first, then the user's models (newest first), then files opened by hand.
+        ``budget_s``: describe files not described before for at most this long; the rest come back
+        ``pending`` (the list itself is always complete). ``stop``: asked between files; when it says
+        so, the remaining ones come back pending."""
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+
+        def read() -> bool:
+            return (deadline is None or time.monotonic() < deadline) and not (stop is not None and stop())
+
         found: list[ModelEntry] = []
         if shipped_model_path().is_file():
-            found.append(describe(shipped_model_path(), "shipped"))
-        if self.models.is_dir():
-            files = sorted(self.models.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
-            found += [describe(p, "user") for p in files]
-        for p in self.settings.values.opened_models:
-            if Path(p).is_file():
-                found.append(describe(Path(p), "opened"))
+            found.append(describe(shipped_model_path(), "shipped", read()))
+        found += [describe(p, "user", read(), real, st) for p, real, st in self._user_files()]
+        found += [describe(p, "opened", read()) for p in self._opened()]
         return _unique(found, key=lambda e: e.key)
 
+    def iter_startup_candidates(self) -> Iterator[Path]:
+        """Models to try at start, best first: the last used, then the shipped, then any user model,
+        then the files opened by hand. Lazy: the folder is listed only if the first ones fail."""
+        seen: set[str] = set()
+
+        def fresh(path: Path, real: Path | None = None) -> bool:
+            key = str(real or resolved(path))
+            if key in seen:
+                return False
+            seen.add(key)
+            return True
+
+        last = self.last_used
+        if last is not None and last.is_file() and fresh(last):
+            yield last
+        if shipped_model_path().is_file() and fresh(shipped_model_path()):
+            yield shipped_model_path()
+        for path, real, _st in self._user_files():
+            if fresh(path, real):
+                yield path
+        for path in self._opened():
+            if fresh(path):
+                yield path
+
     def startup_candidates(self) -> list[Path]:
-        """Models to try at start, best first: the last used, then the shipped, then any user model."""
-        out = [self.last_used] if self.last_used and self.last_used.is_file() else []
-        out += [e.path for e in self.entries()]
-        return _unique([Path(p) for p in out], key=lambda p: str(p.resolve()))
+        """:meth:`iter_startup_candidates`, all of them. Nothing is read to make the list."""
+        return list(self.iter_startup_candidates())
 
 
 def _unique(items: list, key) -> list:

@@ -22,6 +22,16 @@ from . import picture, preprocess
 from .contract import DRAWN, LAYOUTS, MNIST_INPUT, OPTDIGITS_INPUT, PREPROCESSING_SHAPES, InputSpec
 
 GRAPH_CHANNELS = (1, 3)   # a grey canonical image may feed a 3-channel graph (repeated)
+# The named preprocessings in words, for the Model page ({size}: the model's side).
+PREPROCESSING_TEXT = {
+    "mnist": "a drawing (or a photo of a handwritten digit, made into ink): cropped to the ink, fitted in 20×20 "
+             "and centred by its centre of mass in 28×28, as MNIST was made",
+    "optdigits": "a drawing: NIST's 32×32 normalisation, then the ink counted in 4×4 blocks, as the UCI 8×8 digits "
+                 "were made",
+    "product": "a picture of one object: grey, trimmed to the object, its longer side fitted to 28 and centred, "
+               "a light background negated, as Fashion-MNIST was made",
+    "photo": "a photo: its centre square, resized to {size}×{size}, as CIFAR-10's images were made",
+}
 
 
 class InputMismatch(ValueError):
@@ -144,6 +154,11 @@ class InputAdapter:
         return self.spec.channels == 3
 
     @property
+    def channel_names(self) -> tuple[str, ...]:
+        """What each channel of the canonical image is, for people: ("red", "green", "blue") or ("grey",)."""
+        return ("red", "green", "blue") if self.colour else ("grey",) * self.channels
+
+    @property
     def drawn(self) -> bool:
         """A drawing on the canvas is this model's source (digit models); else pictures are."""
         return self.spec.preprocessing in DRAWN
@@ -152,10 +167,39 @@ class InputAdapter:
     def preprocessing(self) -> str:
         return self.spec.preprocessing
 
+    def describe(self) -> list[tuple[str, str]]:
+        """(label, value) rows for people: what the model takes and how a source becomes it."""
+        s = self.spec
+        kind = "RGB" if self.colour else "grey"
+        values = f"values {s.range[0]:g}..{s.range[1]:g}"
+        polarity = {"white-on-black": ", ink (or the object) white on black",
+                    "black-on-white": ", ink black on white"}.get(s.polarity, "")
+        norm = ("normalisation inside the graph" if s.mean is None else
+                f"normalised by digitpad: mean {', '.join(f'{m:g}' for m in s.mean)}, "
+                f"std {', '.join(f'{v:g}' for v in s.std)}")
+        graph = ("" if self.graph_channels == self.channels else
+                 f"; the grey image repeated on {self.graph_channels} channels")
+        text = PREPROCESSING_TEXT.get(s.preprocessing, s.preprocessing).format(size=s.size)
+        source = ("a drawing on the canvas, or a photo of a handwritten digit" if self.drawn else
+                  "pictures: its test images, an image file, the clipboard")
+        return [("Input", f"{s.size} × {s.size} {kind}, {values}{polarity}, {s.layout}; {norm}{graph}"),
+                ("Preprocessing", f"{text} (“{s.preprocessing}”)"), ("Reads", source)]
+
+    def picture_region(self, width: int, height: int) -> tuple[int, int, int, int] | None:
+        """The part of a ``width`` x ``height`` picture this model's preprocessing keeps, as (left, top,
+        width, height) in the picture's pixels: a photo's centre square; None when the preprocessing
+        finds its own region in the picture (an object, the ink)."""
+        if self.spec.preprocessing != "photo":
+            return None
+        left, top, side = picture.centre_box(width, height)
+        return left, top, side, side
+
     def canonical(self, x: np.ndarray) -> np.ndarray:
         """``x`` as a batch of canonical images, float32 [N, C, S, S]: [C, S, S], [S, S] (grey) and any
         array of N * C * S * S values are accepted. ValueError for another size."""
         x = np.asarray(x, dtype=np.float32)
+        if x.ndim == 4 and x.shape[1:] == self.shape and x.flags.c_contiguous:
+            return x
         per = int(np.prod(self.shape))
         if x.size == 0 or x.size % per:
             raise ValueError(f"a {'x'.join(map(str, self.shape))} image was expected, not an array of shape "

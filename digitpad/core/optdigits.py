@@ -12,10 +12,11 @@ wrong (column count, a non-integer, a value out of range, no digits at all).
 """
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
+
+from . import fileio
 
 NAME = "optdigits"
 SIDE = 8
@@ -77,14 +78,9 @@ def read(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """One split file (raw or gzipped) -> (images uint8 [N, 8, 8] 0..16, labels int64 [N])."""
     path = Path(path)
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
-        else:
-            raw = path.read_bytes()
-        text = raw.decode("ascii")
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise OptdigitsError(f"cannot read {path}: {e}") from None
+        text = fileio.read_unpacked(path, fileio.TEXT_DATASET).decode("ascii")
+    except fileio.FileReadError as e:
+        raise OptdigitsError(str(e)) from None
     except UnicodeDecodeError as e:
         raise OptdigitsError(f"{path}: not a text file (byte {e.start} is not ASCII)") from None
     return parse(text, str(path))

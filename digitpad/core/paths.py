@@ -67,6 +67,11 @@ def shipped_model_path() -> Path:
     return package_dir() / "assets" / "models" / "default.onnx"
 
 
+def reference_digits_path() -> Path:
+    """200 labelled MNIST test digits (package data): what a model from elsewhere is tried on."""
+    return package_dir() / "assets" / "reference" / "mnist-test-200.npz"
+
+
 @dataclass(frozen=True)
 class RunFiles:
     """The files of one run, named after its model: ``X.onnx``, ``X.ckpt.pt`` (``X.ckpt.npz`` from the
@@ -107,6 +112,11 @@ class RunFiles:
     @property
     def app_log(self) -> Path:
         return self.model.with_name(self.stem + APP_LOG_SUFFIX)
+
+    @property
+    def lock(self) -> Path:
+        """Held by the engine writing this run (``.X.onnx.lock``): two engines never share an --out."""
+        return self.model.with_name(f".{self.model.name}.lock")
 
     def all(self) -> list[Path]:
         return [self.model, self.checkpoint, self.numpy_checkpoint, self.run_log, self.app_log]

@@ -199,6 +199,8 @@ def model_shapes(net: Network) -> ModelShapes:
         elif node.op == "BatchNormalization":
             params = sum(net.constants[c].size for c in node.inputs[1:3])
             stats = sum(net.constants[c].size for c in node.inputs[3:5])
+        elif node.op in ("Sub", "Div"):   # "- mean" and "/ std", per channel for a colour input: not learned
+            stats = sum(c.size for c in consts)
         else:  # a per-channel Add after a MatMul is a bias; scalars are normalisation constants
             params = sum(c.size for c in consts if c.size > 1)
             stats = sum(c.size for c in consts if c.size == 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 
+from . import modelfile
 from .inference import session_options
 
 
@@ -26,7 +27,7 @@ class StageProbe:
         from onnx import helper
 
         net = predictor.network
-        model = onnx.load(str(predictor.path))
+        model = onnx.load_from_string(modelfile.read_model(predictor.path))   # self-contained, as loaded
         present = {o.name for o in model.graph.output}
         zeros = np.zeros((1, *net.input_shape), np.float32)
         dtypes = {k: v.dtype for k, v in net.run(zeros).items()}

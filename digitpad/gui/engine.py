@@ -19,6 +19,7 @@ from digitpad.client import commands
 from digitpad.client.history import remove_temporaries, save_log
 from digitpad.client.run_settings import parse_list_archs
 from digitpad.client.state import RunState
+from digitpad.core import safejson
 from digitpad.core.paths import RunFiles
 
 STOP_GRACE_MS = 30_000   # after Stop, the engine finishes its step (and an epoch's evaluation)
@@ -228,7 +229,7 @@ class EngineRunner(QObject):
         if not text:
             return
         try:
-            ev = json.loads(text)
+            ev = safejson.loads(text, "engine event", allow_nan=True)   # a diverged run's loss is NaN
         except ValueError:
             self.logLine.emit(text)   # stray output on stdout: show it rather than lose it
             return

@@ -40,3 +40,14 @@ def thumbnail(pixels: np.ndarray, size: int, invert: bool = False, smooth: bool 
     """A square pixmap ``size`` px across; pixelated unless ``smooth``."""
     mode = Qt.SmoothTransformation if smooth else Qt.FastTransformation
     return QPixmap.fromImage(grey_image(pixels, invert).scaled(size, size, Qt.IgnoreAspectRatio, mode))
+
+
+def qimage_array(image: QImage) -> np.ndarray:
+    """A QImage (the clipboard's, a drop's) as uint8 [H, W, 4] RGBA, a copy; ``core.picture.picture_array``
+    takes it from there (alpha flattened onto white)."""
+    img = image.convertToFormat(QImage.Format_RGBA8888)
+    w, h = img.width(), img.height()
+    if w < 1 or h < 1:
+        return np.zeros((0, 0, 4), np.uint8)
+    rows = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+    return rows[:, :4 * w].reshape(h, w, 4).copy()

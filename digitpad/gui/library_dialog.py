@@ -19,6 +19,7 @@ from digitpad.core.library import ModelEntry
 
 from . import run_actions
 from .model_picker import entry_text
+from .text import set_tip
 from .widgets import muted, set_enabled
 
 COLUMNS = ["Model", "Network", "Data set", "Test accuracy", "Where"]
@@ -52,13 +53,13 @@ class LibraryDialog(QDialog):
         lay.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.use_button = QPushButton("Make active")
-        self.use_button.setToolTip("Use this model in every tab")
+        set_tip(self.use_button, "Use this model in every tab")
         self.use_button.clicked.connect(self._use)
         self.rename_button = QPushButton("Rename…")
-        self.rename_button.setToolTip("Give the model (and its run's files) a new name")
+        set_tip(self.rename_button, "Give the model (and its run's files) a new name")
         self.rename_button.clicked.connect(self._rename)
         self.delete_button = QPushButton("Delete…")
-        self.delete_button.setToolTip("Delete the model and every file of its run (asks first)")
+        set_tip(self.delete_button, "Delete the model and every file of its run (asks first)")
         self.delete_button.clicked.connect(self._delete)
         for b in (self.use_button, self.rename_button, self.delete_button):
             row.addWidget(b)
@@ -69,11 +70,11 @@ class LibraryDialog(QDialog):
         lay.addLayout(row)
         controller.libraryChanged.connect(self.refresh)
         controller.modelChanged.connect(lambda _p: self.refresh())
-        self.refresh()
+        controller.refresh_library()   # listed afresh when opened (emits libraryChanged: refresh)
 
     def refresh(self) -> None:
         chosen = self.selected()
-        self.entries = self.controller.library.entries()
+        self.entries = self.controller.entries
         t = self.table
         t.setRowCount(len(self.entries))
         active = self.controller.predictor.path.resolve() if self.controller.predictor else None
@@ -86,7 +87,7 @@ class LibraryDialog(QDialog):
                      SOURCE_WORDS.get(e.source, e.source)]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{entry_text(e)}\n{e.path}")
+                set_tip(item, f"{entry_text(e)}\n{e.path}")
                 if j == 3:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 t.setItem(i, j, item)

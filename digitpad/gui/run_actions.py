@@ -7,13 +7,14 @@ a file (a run writing it, a fine-tune reading it).
 """
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from digitpad.client.run_files import RunFileError, delete_run, name_problem, rename_run
 from digitpad.core.paths import MODEL_SUFFIX, RunFiles, shipped_model_path
+
+from .text import ask_text, message_box, warn
 
 
 def _same(a: Path | None, b: Path | None) -> bool:
@@ -55,9 +56,8 @@ def change_blocker(model: Path, controller, engine_slot, deleting: bool) -> str 
 
 def ask_name(parent: QWidget, stem: str) -> str | None:
     """The new name the user typed, or None (cancelled)."""
-    text, ok = QInputDialog.getText(parent, "Rename model", f"New name for {stem} (its checkpoint and "
-                                    f"logs are renamed with it):", QLineEdit.Normal, stem)
-    return text if ok else None
+    return ask_text(parent, "Rename model", f"New name for {stem} (its checkpoint and logs are renamed with it):",
+                    stem)
 
 
 def ask_rename(parent: QWidget, model: Path, controller=None) -> Path | None:
@@ -78,7 +78,7 @@ def ask_rename(parent: QWidget, model: Path, controller=None) -> Path | None:
             raise RunFileError(problem)
         new = rename_run(files.model, stem)
     except RunFileError as e:
-        QMessageBox.warning(parent, "Rename model", f"Could not rename {files.stem}: {e}.")
+        warn(parent, "Rename model", f"Could not rename {files.stem}: {e}.")
         return None
     if controller is not None:
         if controller.predictor is not None and _same(controller.predictor.path, files.model):
@@ -89,10 +89,10 @@ def ask_rename(parent: QWidget, model: Path, controller=None) -> Path | None:
 
 def confirm_delete(parent: QWidget, model: Path) -> bool:
     files = [p for p in RunFiles(Path(model)).all() if p.exists()]
-    names = "".join(f"<li>{html.escape(p.name)}</li>" for p in files)
-    box = QMessageBox(QMessageBox.Warning, "Delete model",
-                      f"Delete {html.escape(RunFiles(Path(model)).stem)} and everything of its run?"
-                      f"<ul>{names}</ul>This cannot be undone.", QMessageBox.Cancel, parent)
+    names = "".join(f"\n    • {p.name}" for p in files)
+    box = message_box(parent, QMessageBox.Warning, "Delete model",
+                      f"Delete {RunFiles(Path(model)).stem} and everything of its run?\n{names}\n\n"
+                      f"This cannot be undone.", QMessageBox.Cancel)
     delete = box.addButton("Delete", QMessageBox.DestructiveRole)
     box.setDefaultButton(QMessageBox.Cancel)
     box.exec()
@@ -106,7 +106,7 @@ def ask_delete(parent: QWidget, model: Path, controller=None) -> bool:
     try:
         delete_run(Path(model))
     except RunFileError as e:
-        QMessageBox.warning(parent, "Delete model", f"{e}.")
+        warn(parent, "Delete model", f"{e}.")
         return False
     if controller is not None:
         controller.refresh_library()

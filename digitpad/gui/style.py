@@ -75,6 +75,8 @@ QFrame#resultBox[kind="error"] {{ background: {ERROR_BG}; }}
 QFrame#resultBox[kind="error"] QLabel {{ color: {ERROR_TEXT}; }}
 QToolButton {{ border: 1px solid {BORDER}; border-radius: 6px; padding: 4px 7px; background: {CARD}; }}
 QToolButton:hover {{ background: {ACCENT_SOFT}; }}
+QToolButton#link {{ border: none; background: transparent; color: {ACCENT}; padding: 0px 4px; font-size: 11px; }}
+QToolButton#link:hover {{ text-decoration: underline; }}
 QToolButton:checked {{ background: {ACCENT_SOFT}; border-color: {ACCENT}; color: {ACCENT}; }}
 QPushButton {{ border: 1px solid {BORDER}; border-radius: 6px; padding: 5px 12px; background: {CARD}; }}
 QPushButton:hover {{ background: {ACCENT_SOFT}; }}

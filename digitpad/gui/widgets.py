@@ -5,7 +5,6 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QLabel,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import style
+from .text import Html, PlainLabel, plain_label, rich_label, set_tip, tip_text
 
 
 class Card(QFrame):
@@ -28,8 +28,7 @@ class Card(QFrame):
         self.body.setContentsMargins(14, 12, 14, 14)
         self.body.setSpacing(8)
         if title:
-            label = QLabel(title.upper())
-            label.setObjectName("cardTitle")
+            label = plain_label(title.upper(), "cardTitle")
             label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)   # spare height never goes to a title
             self.body.addWidget(label)
 
@@ -40,12 +39,9 @@ def card(title: str | None = None) -> tuple[Card, QVBoxLayout]:
     return c, c.body
 
 
-def muted(text: str = "", wrap: bool = True) -> QLabel:
-    """Secondary text: captions, notes, what a control does."""
-    label = QLabel(text)
-    label.setObjectName("muted")
-    label.setWordWrap(wrap)
-    return label
+def muted(text: str = "", wrap: bool = True) -> PlainLabel:
+    """Secondary text: captions, notes, what a control does (plain text, as every label: gui.text)."""
+    return plain_label(text, "muted", wrap)
 
 
 def thin_progress_bar(height: int = 8) -> QProgressBar:
@@ -58,25 +54,24 @@ def thin_progress_bar(height: int = 8) -> QProgressBar:
 
 class ResultBox(QFrame):
     """The outcome of something long (a run, an export, a fine-tune): coloured text, and
-    buttons for what to do next. ``show_result("ok" | "warn" | "error", html)``."""
+    buttons for what to do next. ``show_result("ok" | "warn" | "error", text)``: ``Html`` from
+    ``text.rich`` renders (bold words), anything else shows as written."""
 
     def __init__(self, buttons: list[QPushButton] = (), parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("resultBox")
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 8, 10, 8)
-        self.label = QLabel("")
-        self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.RichText)
+        self.label = rich_label(wrap=True)
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         row.addWidget(self.label, 1)
         for b in buttons:
             row.addWidget(b, 0, Qt.AlignTop)
         self.setVisible(False)
 
-    def show_result(self, kind: str, html: str) -> None:
+    def show_result(self, kind: str, text: Html | str) -> None:
         style.set_kind(self, kind)
-        self.label.setText(html)
+        self.label.setText(text)
         self.setVisible(True)
 
     def text(self) -> str:
@@ -94,17 +89,17 @@ def set_enabled(widget: QWidget, on: bool, why: str = "") -> None:
     button that does nothing, with no word, is what users of the first versions met."""
     help_text = widget.property(HELP_PROPERTY)
     if help_text is None:
-        help_text = widget.toolTip()
+        help_text = tip_text(widget)
         widget.setProperty(HELP_PROPERTY, help_text)
     widget.setEnabled(on)
-    widget.setToolTip(help_text if on else (why or help_text))
+    set_tip(widget, help_text if on else (why or help_text))
 
 
 def set_help(widget: QWidget, text: str) -> None:
     """What a control does (its tooltip while enabled), for controls managed by :func:`set_enabled`."""
     widget.setProperty(HELP_PROPERTY, text)
     if widget.isEnabled():
-        widget.setToolTip(text)
+        set_tip(widget, text)
 
 
 class PageArea(QScrollArea):

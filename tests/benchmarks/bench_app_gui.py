@@ -40,7 +40,8 @@ from digitpad.app import MainWindow
 marks = {}
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
-        if event.type() == QEvent.Paint and obj is w.workbench.canvas and "frame" not in marks:
+        # The answer panel: painted in the first frame for every model (a photo model has no canvas).
+        if event.type() == QEvent.Paint and obj is w.workbench.panel and "frame" not in marks:
             marks["frame"] = None
             QTimer.singleShot(0, framed)
         return False

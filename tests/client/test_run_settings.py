@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from digitpad.client import commands
 from digitpad.client.run_settings import KNOWN_ARCHS, ArchInfo, RunSettings, parse_list_archs, preset_names
 
@@ -132,3 +134,17 @@ def test_the_app_keeps_a_core_when_the_preset_would_take_the_idle_ones(tmp_path)
     args = commands.train_args(s, tmp_path / "m.onnx")
     assert args[args.index("--threads") + 1] == str(commands.default_threads())
     assert "--threads" not in commands.train_args(RunSettings.from_preset("optdigits"), tmp_path / "o.onnx")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("epochs", 10 ** 30), ("epochs", 0), ("epochs", -1), ("batch_size", 2 ** 40), ("batch_size", 0),
+    ("lr", 1e300), ("lr", 0.0), ("lr", -1.0), ("seed", 2 ** 31), ("seed", -5), ("seed", 10 ** 18),
+    ("limit", 0), ("limit", 10 ** 15),
+])
+def test_remembered_numbers_outside_the_forms_ranges_fall_back(field, value):
+    from digitpad.client.run_settings import RANGES
+
+    s = RunSettings.from_dict({field: value, "augment": True})
+    assert getattr(s, field) == getattr(RunSettings.from_preset("fast"), field) and s.augment
+    lo, hi = RANGES[field]
+    assert getattr(s, field) is None or lo <= getattr(s, field) <= hi

@@ -174,7 +174,9 @@ def test_foreign_model_explains_by_stage_name(tmp_path):
     path = tmp_path / "mnist-like.onnx"
     foreign_mnist(path)
     p = Predictor(path)
-    assert p.layers == [] and p.explain_unavailable is None
+    # Its conv layers are found in the graph: each read after its bias and ReLU, as ours are.
+    assert p.layers == ["conv1", "conv2"] and p.explain_unavailable is None
+    assert [p._layer_output(n) for n in p.layers] == ["r1", "r2"]
     x = np.random.default_rng(4).uniform(0, 1, (28, 28)).astype(np.float32)
     relu = next(s for s in p.stages() if s.op == "Relu")
     e = p.explain(x, relu.name, 2, 13, 0)

@@ -6,6 +6,7 @@ import pytest
 from drawing import draw, loop, vertical_line
 from model_factory import make_foreign_model, make_wrong_shape_model
 from PySide6.QtCore import QPoint, Qt
+from windows import wait_prepared
 
 from digitpad.app import MainWindow
 from digitpad.core import library
@@ -169,10 +170,14 @@ def test_bad_model_keeps_previous(window, tmp_path, random_model, kind):
     assert library.ModelLibrary().last_used == random_model.resolve()
 
 
-def test_model_without_metadata_says_what_it_cannot_show(window, tmp_path):
+def test_model_without_metadata_says_what_it_cannot_show(window, qtbot, tmp_path, pattern_model):
     wb = window.workbench
     assert window.controller.load(make_foreign_model(tmp_path / "foreign.onnx"))
+    assert window.controller.predictor.foreign_pending       # its layers are found on a worker thread
+    wait_prepared(qtbot, window.controller)
     draw(wb.canvas, vertical_line(wb.canvas.width()))
+    assert set(wb.prediction.activations) == {"conv1", "conv2"}    # its conv layers, found in the graph
+    assert window.controller.load(pattern_model)                    # a graph with no conv layer at all
     assert wb.prediction is not None and wb.prediction.activations == {}
     wb.inspector.setCurrentWidget(wb.feature_maps)
     assert "no layer activations" in wb.feature_maps.message.text()

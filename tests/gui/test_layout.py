@@ -15,6 +15,8 @@ from drawing import draw, seven
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLayout, QScrollArea, QWidget
 from windows import open_window
 
+from digitpad.gui.text import Html
+
 LONG_NAME = "digitpad-s-mnist-20261123-151004-a-rather-long-name-somebody-typed"
 
 
@@ -162,9 +164,9 @@ def test_every_tab_fits_and_the_window_keeps_its_size(qtbot, random_model, other
     w.my_digits.start_guided()
     _visit(w, qtbot, "My digits, guided set", problems, size)
     panel = w.my_digits.finetune
-    panel.result.show_result("ok", "<b>Done in 41 s.</b> On your 20 held-out digits:<br>before <b>60% (12/20)</b> → "
-                                   "after <b>90% (18/20)</b><br>MNIST test accuracy: 99.63% → 99.58%<br>"
-                                   "New model: default-mine-20261123-120000.onnx (in the model library).")
+    panel.result.show_result("ok", Html("<b>Done in 41 s.</b> On your 20 held-out digits:<br>before <b>60% (12/20)</b> "
+                                        "→ after <b>90% (18/20)</b><br>MNIST test accuracy: 99.63% → 99.58%<br>"
+                                        "New model: default-mine-20261123-120000.onnx (in the model library)."))
     panel.use_button.setVisible(True)
     _visit(w, qtbot, "My digits, a fine-tune's result", problems, size)
     assert not problems, "\n".join(problems)
@@ -185,3 +187,51 @@ def test_a_page_scrolls_rather_than_squeezing_below_its_minimum(qtbot, random_mo
     area = w.tabs.area(0)
     assert isinstance(area, QScrollArea) and area.verticalScrollBar().isVisible()
     assert not [p for p in layout_problems(w) if "overlaps" in p]
+
+
+COLOUR_LONG = ["a rather long class name for boats & <ships>", "cat", "dog", "ship"]
+SIXTEEN = sorted(f"breed number {i} with a long name" for i in range(16))   # as a folder lists them
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_colour_train_and_evaluate_fit(qtbot, tmp_path, size):
+    """The Train and Evaluate tabs with colour data: CIFAR-10 chosen and its Data set page, a picture
+    folder with long class names and a damaged file, a colour model's matrix and gallery, a 16-class
+    folder model."""
+    from picture_sets import make_picture_model, write_cifar_folder, write_user_folder
+
+    from digitpad.core.settings import SettingsStore
+
+    data = write_cifar_folder(tmp_path / "data")
+    pets = write_user_folder(tmp_path / "pets", COLOUR_LONG, damaged="cat")
+    many = write_user_folder(tmp_path / "many", SIXTEEN, per_class=4, split=True, damaged=None,
+                             mistakes=((0, 3), (5, 2)))
+    SettingsStore().update(datasets_folder=str(data))
+    w = open_window(qtbot, make_picture_model(tmp_path / "cifar.onnx"), size)
+    problems: list[str] = []
+
+    def choose(combo, key) -> None:
+        combo.setCurrentIndex(combo.findData(key))
+        combo.activated.emit(combo.currentIndex())
+
+    tab = w.training
+    w.tabs.setCurrentWidget(tab)
+    choose(tab.form.dataset, "cifar10")
+    qtbot.waitUntil(lambda: len(tab.data_view.blocks.blocks) == 10, timeout=20_000)
+    _visit(w, qtbot, "Train, CIFAR-10's samples", problems, size)
+    tab.form.data.ask_folder = lambda *_a: str(pets)
+    choose(tab.form.dataset, "folder")
+    qtbot.waitUntil(lambda: len(tab.data_view.blocks.blocks) == 4, timeout=20_000)
+    _visit(w, qtbot, "Train, a picture folder", problems, size)
+    with qtbot.waitSignal(w.evaluation.evaluated, timeout=20_000):
+        w.tabs.setCurrentWidget(w.evaluation)
+    _visit(w, qtbot, "Evaluate, CIFAR-10", problems, size)
+    w.evaluation.show_cell(3, 5)
+    _visit(w, qtbot, "Evaluate, a cell", problems, size)
+    with qtbot.waitSignal(w.evaluation.evaluated, timeout=20_000):
+        assert w.controller.load(make_picture_model(tmp_path / "many.onnx", SIXTEEN, dataset="folder",
+                                                    data_dir=str(many)))
+    assert w.evaluation.matrix.rowCount() == 16
+    _visit(w, qtbot, "Evaluate, 16 classes", problems, size)
+    assert not problems, "\n".join(problems)
+    w.close()

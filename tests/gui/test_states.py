@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from drawing import draw, loop, seven
-from model_factory import make_foreign_model, make_model
+from model_factory import make_model
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QPushButton, QSpinBox, QTabBar, QToolButton
 
@@ -107,9 +107,9 @@ def test_no_colour_bar_before_a_drawing_and_a_reason_instead(window):
     assert fm.stack.currentIndex() == 0 and not fm.grid.bar.isVisible()
 
 
-def test_a_model_without_metadata_shows_no_empty_layer_box(window, tmp_path):
+def test_a_model_without_layers_shows_no_empty_layer_box(window, pattern_model):
     wb = window.workbench
-    assert window.controller.load(make_foreign_model(tmp_path / "foreign.onnx"))
+    assert window.controller.load(pattern_model)   # no metadata and no conv layer in its graph
     for view in (wb.feature_maps, wb.kernels_view):
         wb.inspector.setCurrentWidget(view)
         assert not view.chooser.isVisible() and view.message.isVisible()

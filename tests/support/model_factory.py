@@ -96,3 +96,61 @@ def make_fashion_model(path: Path, seed: int = 0) -> Path:
 def make_wrong_shape_model(path: Path) -> Path:
     """A valid ONNX classifier that wants 3x32x32 colour images."""
     return make_model(path, input_shape=("N", 3, 32, 32))
+
+
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+
+def make_seed003_model(path: Path, seed: int = 0, classes: list[str] | None = None) -> Path:
+    """Seed 003's CIFAR-10 network with random (He-scaled) weights, as the engine exports a colour
+    model: RGB [N, 3, 32, 32] in 0..1, normalisation inside the graph (Sub, Div), conv 32 'same',
+    conv 32 'valid', pool, conv 64 'same', conv 64 'valid', pool, dense 512, dense K; an act:* output
+    after each conv's ReLU, kernels named in the metadata. 1,250,858 parameters for 10 classes."""
+    rng = np.random.default_rng(seed)
+    classes = list(classes or CIFAR10_CLASSES)
+    k = len(classes)
+    nodes, inits, outs, layers = [], [], [], []
+    inits += [numpy_helper.from_array(np.array(CIFAR_MEAN, np.float32).reshape(1, 3, 1, 1), "mean"),
+              numpy_helper.from_array(np.array(CIFAR_STD, np.float32).reshape(1, 3, 1, 1), "std")]
+    nodes += [helper.make_node("Sub", ["image", "mean"], ["centred"]),
+              helper.make_node("Div", ["centred", "std"], ["normalised"])]
+    prev, c_in, size = "normalised", 3, 32
+    for i, (c_out, pad, pool) in enumerate(((32, 1, False), (32, 0, True), (64, 1, False), (64, 0, True)), 1):
+        w = rng.normal(0, (2 / (c_in * 9)) ** 0.5, (c_out, c_in, 3, 3)).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"conv{i}.weight"),
+                  numpy_helper.from_array(rng.normal(0, 0.05, c_out).astype(np.float32), f"conv{i}.bias")]
+        nodes += [helper.make_node("Conv", [prev, f"conv{i}.weight", f"conv{i}.bias"], [f"c{i}"], pads=[pad] * 4),
+                  helper.make_node("Relu", [f"c{i}"], [f"act:conv{i}"])]
+        size = size - 2 + 2 * pad
+        outs.append(helper.make_tensor_value_info(f"act:conv{i}", TensorProto.FLOAT, ["N", c_out, size, size]))
+        layers.append(LayerInfo(f"conv{i}", "conv", f"act:conv{i}", f"conv{i}.weight"))
+        prev, c_in = f"act:conv{i}", c_out
+        if pool:
+            nodes.append(helper.make_node("MaxPool", [prev], [f"pool{i}"], kernel_shape=[2, 2], strides=[2, 2]))
+            prev, size = f"pool{i}", size // 2
+    flat = c_in * size * size
+    inits += [numpy_helper.from_array(np.array([0, -1], np.int64), "flat_shape"),
+              numpy_helper.from_array(rng.normal(0, (2 / flat) ** 0.5, (flat, 512)).astype(np.float32), "fc1.weight"),
+              numpy_helper.from_array(np.zeros(512, np.float32), "fc1.bias"),
+              numpy_helper.from_array(rng.normal(0, (1 / 512) ** 0.5, (512, k)).astype(np.float32), "fc2.weight"),
+              numpy_helper.from_array(np.zeros(k, np.float32), "fc2.bias")]
+    nodes += [helper.make_node("Reshape", [prev, "flat_shape"], ["flat"]),
+              helper.make_node("MatMul", ["flat", "fc1.weight"], ["fc1.mm"]),
+              helper.make_node("Add", ["fc1.mm", "fc1.bias"], ["fc1.pre"]),
+              helper.make_node("Relu", ["fc1.pre"], ["fc1"]),
+              helper.make_node("MatMul", ["fc1", "fc2.weight"], ["fc2.mm"]),
+              helper.make_node("Add", ["fc2.mm", "fc2.bias"], ["logits"]),
+              helper.make_node("Softmax", ["logits"], ["probs"], axis=1)]
+    head = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", k]) for n in ("logits", "probs")]
+    graph = helper.make_graph(nodes, "seed003", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                                               ["N", 3, 32, 32])], head + outs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    meta = ModelMetadata(arch="seed003", dataset="cifar10", classes=classes, layers=layers,
+                         metrics={"test_accuracy": 0.1, "test_loss": 2.3},
+                         training={"device": "cpu", "seconds": 1.0, "epochs": 0},
+                         created="2026-01-02T03:04:05+00:00", input=CIFAR10_INPUT.to_dict())
+    helper.set_model_props(model, {"digitpad": meta.to_json()})
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)

@@ -11,5 +11,12 @@ def open_window(qtbot, path, size=(1400, 900)):
     w.show()
     qtbot.waitExposed(w)
     qtbot.waitUntil(lambda: w.workbench.feature_maps is not None, timeout=5000)
+    wait_prepared(qtbot, w.controller)
     qtbot.waitUntil(lambda: not w.workbench.stepwise.loading, timeout=20_000)
     return w
+
+
+def wait_prepared(qtbot, controller, timeout=20_000):
+    """Until a file from elsewhere has its layers and input convention (found on a worker thread)."""
+    qtbot.waitUntil(lambda: controller.predictor is None or not controller.predictor.foreign_pending,
+                    timeout=timeout)

@@ -43,7 +43,7 @@ def test_tiny_run_learns_and_streams_events_in_order(tmp_path, mnist_dir):
 
 @pytest.mark.parametrize("args, message", [
     (["--arch", "resnet9000"], "unknown arch 'resnet9000'"),
-    (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    (["--dataset", "svhn"], "unknown dataset 'svhn'"),
     (["--lr", "-1"], "--lr must be in"),
     (["--epochs", "0", "--batch-size", "0"], "--epochs must be >= 1 .*--batch-size must be >= 1"),
     (["--device", "cuda"], "no CUDA GPU is available"),

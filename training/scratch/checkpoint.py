@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from digitpad.core import fileio, npzfile, safejson
 from digitpad.core.fileio import atomic_write_bytes
 from digitpad.core.paths import NUMPY_CHECKPOINT_SUFFIX, RunFiles
 from digitpad.core.weights import digest
@@ -33,6 +33,7 @@ from ..errors import TrainError
 
 FORMAT = 1
 SUFFIX = NUMPY_CHECKPOINT_SUFFIX
+META_CHARS = 64 << 20   # the meta record's JSON (its history grows with the epochs): far above any run's
 WEIGHTS = "weights/"
 EMA = "ema/"
 
@@ -75,20 +76,20 @@ def load(path: str | Path) -> dict[str, Any]:
     """``{"meta": dict, "weights": {name: float32 array}, "ema": the same or None, "perm": int64 array
     or None}``, checked."""
     path = Path(path)
-    if not path.is_file():
-        raise TrainError(f"checkpoint {path} not found")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as e:  # numpy refuses object arrays without allow_pickle
-        raise TrainError(f"checkpoint {path} is unreadable ({e})") from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
-        raise TrainError(f"checkpoint {path} is not a NumPy-engine checkpoint, or it is damaged ({e})") from None
+        arrays = npzfile.read(path, fileio.CHECKPOINT, max_string=META_CHARS)
+    except fileio.FileReadError as e:
+        raise TrainError(f"checkpoint {path} not found" if e.missing else f"checkpoint {path}: {e.strerror}") \
+            from None
+    except npzfile.NpzError as e:
+        raise TrainError(f"checkpoint {path} is unreadable: not a NumPy-engine checkpoint, or it is damaged ({e})") \
+            from None
     _check("meta" in arrays and arrays["meta"].dtype.kind == "U" and arrays["meta"].ndim == 0, path, "no meta record")
     try:
-        meta = json.loads(str(arrays["meta"]))
-    except json.JSONDecodeError as e:
-        raise TrainError(f"checkpoint {path} is damaged: meta is not JSON ({e})") from None
+        # PCG64's state is 128-bit; a diverged run's history holds NaN (json.dumps wrote it)
+        meta = safejson.loads(str(arrays["meta"]), "meta", max_int=2 ** 128, allow_nan=True)
+    except safejson.JsonError as e:
+        raise TrainError(f"checkpoint {path} is damaged: {e}") from None
     _check(isinstance(meta, dict) and meta.get("engine") == "numpy", path, "not written by the NumPy engine")
     _check(isinstance(meta.get("format"), int) and meta["format"] <= FORMAT, path,
            f"format {meta.get('format')!r} is newer than this engine reads ({FORMAT})")

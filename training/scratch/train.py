@@ -247,9 +247,13 @@ def run(args, given: dict[str, Any], reporter: Reporter) -> int:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         cfg.out = str(models_dir() / f"{cfg.arch}-{cfg.dataset}-{stamp}.onnx")
     out = Path(cfg.out)
-    finish.check_writable(out)
     ckpt_file = ckpt_file or checkpoint.checkpoint_path(out)
+    with finish.claim_out(out, resuming=ckpt_file if resume is not None else None):
+        return _train_into(out, ckpt_file, cfg, args, resume, reporter)
 
+
+def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args, resume: dict | None, reporter: Reporter) -> int:
+    """The run itself, once ``--out`` is this run's (``finish.claim_out``): train, then export."""
     result = train(cfg, reporter, ckpt_file, resume)
     if result.status != "completed":
         reporter.emit("done", status=result.status, checkpoint=str(ckpt_file), elapsed_s=result.elapsed_s)
@@ -281,7 +285,15 @@ def export_checkpoint(ckpt_file: Path, out: Path | None, data_dir: str | None, r
     meta = ckpt["meta"]
     cfg = TrainConfig.from_dict(meta["config"])
     out = out or RunFiles.of(ckpt_file).model
-    finish.check_writable(out)
+    finish.check_own_model(out, meta["run_id"], ckpt_file)
+    with finish.claim_out(out, resuming=ckpt_file):
+        return _export_into(out, ckpt_file, ckpt, cfg, data_dir, reporter)
+
+
+def _export_into(out: Path, ckpt_file: Path, ckpt: dict, cfg: TrainConfig, data_dir: str | None,
+                 reporter: Reporter) -> int:
+    """The export itself, once ``--out`` is held (``finish.claim_out``)."""
+    meta = ckpt["meta"]
     if data_dir:
         cfg.data_dir = data_dir
     _, _, x_test, y_test = load_data(replace(cfg, limit=None))

@@ -31,16 +31,16 @@ files are reported in ``problems`` and left where they are.
 from __future__ import annotations
 
 import io
+import math
 import os
 import secrets
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .. import paths
+from .. import fileio, npzfile, paths
 from ..fileio import atomic_write_bytes
 
 FORMAT_VERSION = 1
@@ -172,94 +172,144 @@ def save(path: str | os.PathLike, arrays_or_samples) -> None:
     atomic_write_bytes(path, to_bytes(arrays))
 
 
-def load(path: str | os.PathLike) -> DigitArrays:
-    """Read and validate a collection file; raises CollectionError with a reason a person can act on."""
+# Bounds checked on the headers, before any data is read: far above any real collection (the
+# synthetic training sets hold 30,000 digits; a digit drawn on the canvas has a few strokes of
+# a few hundred points), far below what would take seconds or gigabytes to refuse.
+MAX_SAMPLES = 250_000
+MAX_STROKES_PER_SAMPLE = 1_000
+MAX_POINTS_PER_SAMPLE = 100_000
+
+# What each key may hold: dtype kinds (numpy's letters) and whether it has one entry per sample.
+_INTEGER, _NUMBER, _TEXT = "iu", "fiu", "U"
+
+
+def load(path: str | os.PathLike, max_samples: int = MAX_SAMPLES) -> DigitArrays:
+    """Read and validate a collection file; raises CollectionError with a reason a person can act on.
+    The file's layout (keys, dtypes, shapes, at most ``max_samples`` samples) is checked before
+    any of its data is read (see ``digitpad.core.npzfile``)."""
     path = Path(path)
     name = path.name
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CollectionError(f"Cannot read {name}: {e.strerror or e}") from None
+        data = fileio.read_bytes(path, fileio.COLLECTION)
+    except fileio.FileReadError as e:
+        raise CollectionError(f"Cannot read {name}: {e.strerror}") from None
     if not data:
         raise CollectionError(f"{name} is empty.")
-    if not data.startswith(b"PK"):
-        # Not a zip at all: np.load would try it as a pickle and blame "pickled data".
-        raise CollectionError(f"{name} is not a digit collection (.npz): not a zip archive.")
+
+    def check(headers: dict[str, npzfile.Header]) -> None:
+        _check_layout({k: (h.shape, h.dtype) for k, h in headers.items()}, max_samples)
+
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as e:
-        if "pickle" in str(e).lower():
-            raise CollectionError(
-                f"{name} holds Python objects (pickled data), which digitpad does not load.") from None
-        raise CollectionError(f"{name} is not a digit collection (.npz): {e}") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
-        raise CollectionError(
-            f"{name} is not a digit collection (.npz), or it is damaged or incomplete ({e}).") from None
-    try:
-        return validate(arrays)
+        arrays = npzfile.read(data, fileio.COLLECTION, keys=KNOWN_KEYS, check=check)
+        return validate(arrays, max_samples)
     except CollectionError as e:
         raise CollectionError(f"{name}: {e}") from None
+    except npzfile.NpzError as e:
+        raise CollectionError(f"{name} is not a digit collection (.npz) digitpad can read: {e}.") from None
 
 
 def _shape(a: np.ndarray) -> str:
     return f"{a.dtype} [{', '.join(map(str, a.shape))}]"
 
 
-def validate(arrays: dict[str, np.ndarray]) -> DigitArrays:
+def _layout_text(shape: tuple[int, ...], dtype: np.dtype) -> str:
+    return f"{dtype} [{', '.join(map(str, shape))}]"
+
+
+def _check_layout(layout: dict[str, tuple[tuple[int, ...], np.dtype]], max_samples: int = MAX_SAMPLES) -> None:
+    """Keys, dtypes and shapes against the format (CollectionError if not): what can be checked
+    from the headers alone, so a file that claims too much is refused before it is read."""
+    for key in ("images", "labels"):
+        if key not in layout:
+            raise CollectionError(f"no '{key}' array (a digit collection needs 'images' and 'labels').")
+    shape, dtype = layout["images"]
+    if dtype != np.uint8 or len(shape) != 3 or shape[1:] != (28, 28):
+        raise CollectionError(f"'images' must be uint8 [N, 28, 28], got {_layout_text(shape, dtype)}.")
+    n = shape[0]
+    if n > max_samples:
+        raise CollectionError(f"it holds {n:,} samples; digitpad reads at most {max_samples:,} from one file.")
+    shape, dtype = layout["labels"]
+    if len(shape) != 1 or dtype.kind not in _INTEGER:
+        raise CollectionError(f"'labels' must be int64 [N], got {_layout_text(shape, dtype)}.")
+    if shape[0] != n:
+        raise CollectionError(f"{n} images but {shape[0]} labels.")
+    if "format" in layout:
+        shape, dtype = layout["format"]
+        if math.prod(shape) != 1 or dtype.kind not in _INTEGER:
+            raise CollectionError(f"'format' must be one integer, got {_layout_text(shape, dtype)}.")
+    for key, kinds in (("timestamps", _NUMBER), ("ids", _TEXT), ("sources", _TEXT)):
+        if key in layout:
+            shape, dtype = layout[key]
+            if shape != (n,) or dtype.kind not in kinds:
+                raise CollectionError(f"'{key}' must be [{n}] ({'strings' if kinds == _TEXT else 'numbers'}), "
+                                      f"got {_layout_text(shape, dtype)}.")
+    present = [k for k in STROKE_KEYS if k in layout]
+    if not present:
+        return
+    missing = [k for k in STROKE_KEYS if k not in layout]
+    if missing:
+        raise CollectionError(f"strokes are incomplete: {', '.join(missing)} missing.")
+    shape, dtype = layout["stroke_points"]
+    if len(shape) != 2 or shape[1] != 3 or dtype.kind != "f":
+        raise CollectionError(f"'stroke_points' must be float32 [P, 3], got {_layout_text(shape, dtype)}.")
+    if shape[0] > max(n, 1) * MAX_POINTS_PER_SAMPLE:
+        raise CollectionError(f"'stroke_points' holds {shape[0]:,} points for {n:,} samples (at most "
+                              f"{MAX_POINTS_PER_SAMPLE:,} a sample).")
+    s = layout["stroke_counts"][0][0] if len(layout["stroke_counts"][0]) == 1 else -1
+    for key, length, kinds in (("sample_strokes", n, _INTEGER), ("canvas_sizes", n, _NUMBER),
+                               ("stroke_counts", s, _INTEGER), ("stroke_widths", s, _NUMBER),
+                               ("stroke_erasers", s, "b" + _INTEGER)):
+        if key not in layout:
+            continue
+        shape, dtype = layout[key]
+        if len(shape) != 1 or (length >= 0 and shape[0] != length) or dtype.kind not in kinds:
+            what = "integers" if kinds == _INTEGER else "booleans" if "b" in kinds else "numbers"
+            per = f"one entry per stroke ({s})" if key.startswith("stroke_") else f"{length} entries"
+            raise CollectionError(f"'{key}' must have {per}, {what}, got {_layout_text(shape, dtype)}.")
+    if s > max(n, 1) * MAX_STROKES_PER_SAMPLE:
+        raise CollectionError(f"it holds {s:,} strokes for {n:,} samples (at most {MAX_STROKES_PER_SAMPLE:,} "
+                              "a sample).")
+
+
+def validate(arrays: dict[str, np.ndarray], max_samples: int = MAX_SAMPLES) -> DigitArrays:
     """Check the arrays against the format; return them as DigitArrays (CollectionError if not)."""
     a = {k: np.asarray(v) for k, v in arrays.items()}
-    for key in ("images", "labels"):
-        if key not in a:
-            raise CollectionError(f"no '{key}' array (a digit collection needs 'images' and 'labels').")
-    fmt = int(a["format"]) if "format" in a and a["format"].size == 1 else FORMAT_VERSION
+    for k, v in a.items():
+        if v.dtype.hasobject:
+            raise CollectionError(f"'{k}' holds Python objects (pickled data), which digitpad does not load.")
+    _check_layout({k: (v.shape, v.dtype) for k, v in a.items() if k in KNOWN_KEYS}, max_samples)
+    fmt = int(a["format"].reshape(-1)[0]) if "format" in a else FORMAT_VERSION
     if fmt > FORMAT_VERSION:
         raise CollectionError(f"format {fmt} is newer than this digitpad reads ({FORMAT_VERSION}); update digitpad.")
     images, labels = a["images"], a["labels"]
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise CollectionError(f"'images' must be uint8 [N, 28, 28], got {_shape(images)}.")
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise CollectionError(f"'labels' must be int64 [N], got {_shape(labels)}.")
     n = len(images)
-    if len(labels) != n:
-        raise CollectionError(f"{n} images but {len(labels)} labels.")
     if n and (labels.min() < 0 or labels.max() > 9):
         raise CollectionError(f"labels must be digits 0..9, found {int(labels.min())}..{int(labels.max())}.")
-    for key, kind in (("timestamps", "f"), ("ids", "U"), ("sources", "U")):
-        if key in a and (a[key].shape != (n,) or (a[key].dtype.kind != kind and not
-                                                   (kind == "f" and a[key].dtype.kind in "iu"))):
-            raise CollectionError(f"'{key}' must be [{n}] ({'strings' if kind == 'U' else 'numbers'}), "
-                                  f"got {_shape(a[key])}.")
+    if "timestamps" in a and not np.all(np.isfinite(a["timestamps"].astype(np.float64))):
+        raise CollectionError("'timestamps' has NaN or infinite values.")
     if "ids" in a and len(set(a["ids"].tolist())) != n:
         raise CollectionError("'ids' are not unique.")
-    present = [k for k in STROKE_KEYS if k in a]
     strokes = None
-    if present:
-        missing = [k for k in STROKE_KEYS if k not in a]
-        if missing:
-            raise CollectionError(f"strokes are incomplete: {', '.join(missing)} missing.")
+    if "stroke_points" in a:
         pts, counts, per_sample = a["stroke_points"], a["stroke_counts"], a["sample_strokes"]
-        widths, sizes = a["stroke_widths"], a["canvas_sizes"]
-        if pts.ndim != 2 or pts.shape[1] != 3 or pts.dtype.kind != "f":
-            raise CollectionError(f"'stroke_points' must be float32 [P, 3], got {_shape(pts)}.")
-        for key, arr, length in (("sample_strokes", per_sample, n), ("canvas_sizes", sizes, n)):
-            if arr.shape != (length,):
-                raise CollectionError(f"'{key}' must have {length} entries, got {_shape(arr)}.")
-        s = int(per_sample.sum()) if per_sample.size else 0
-        for key, arr in (("stroke_counts", counts), ("stroke_widths", widths)):
-            if arr.shape != (s,):
-                raise CollectionError(f"'{key}' must have one entry per stroke ({s}), got {_shape(arr)}.")
-        if (counts.size and counts.min() < 1) or (per_sample.size and per_sample.min() < 0):
-            raise CollectionError("stroke counts must be positive.")
-        if int(counts.sum()) != len(pts):
-            raise CollectionError(f"'stroke_counts' add up to {int(counts.sum())} points, "
+        s = len(counts)
+        # Bounds before sums: a count near 2**63 would wrap the int64 sum around.
+        if (counts.size and (counts.min() < 1 or counts.max() > 2 ** 31)) or \
+                (per_sample.size and (per_sample.min() < 0 or per_sample.max() > 2 ** 31)):
+            raise CollectionError("stroke counts must be positive (and below 2**31).")
+        if int(per_sample.sum(dtype=np.int64)) != s:
+            raise CollectionError(f"'sample_strokes' add up to {int(per_sample.sum(dtype=np.int64))} strokes, "
+                                  f"'stroke_counts' has {s}.")
+        if int(counts.sum(dtype=np.int64)) != len(pts):
+            raise CollectionError(f"'stroke_counts' add up to {int(counts.sum(dtype=np.int64))} points, "
                                   f"'stroke_points' has {len(pts)}.")
-        if not np.all(np.isfinite(pts)):
-            raise CollectionError("'stroke_points' has NaN or infinite values.")
+        for key in ("stroke_points", "stroke_widths", "canvas_sizes"):
+            if not np.all(np.isfinite(a[key].astype(np.float64))):
+                raise CollectionError(f"'{key}' has NaN or infinite values.")
         strokes = {k: a[k] for k in STROKE_KEYS}
+        strokes["stroke_counts"] = counts.astype(np.int64)
+        strokes["sample_strokes"] = per_sample.astype(np.int64)
         if "stroke_erasers" in a:
-            if a["stroke_erasers"].shape != (s,):
-                raise CollectionError(f"'stroke_erasers' must have {s} entries, got {_shape(a['stroke_erasers'])}.")
             strokes["stroke_erasers"] = a["stroke_erasers"].astype(bool)
     return DigitArrays(
         images=images, labels=labels.astype(np.int64),
@@ -295,7 +345,7 @@ class Collection:
             return
         for path in sorted(self.folder.glob("*.npz")):
             try:
-                d = load(path)
+                d = load(path, max_samples=1)   # one sample a file: a bigger one is refused unread
                 if len(d) != 1:
                     raise CollectionError(f"{path.name}: holds {len(d)} samples; a collection file holds one.")
             except CollectionError as e:

@@ -23,8 +23,6 @@ silently.
 """
 from __future__ import annotations
 
-import gzip
-import json
 import math
 import os
 import zlib
@@ -33,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import fileio, safejson
 from .strokes import CANVAS_SIZE, Drawing, Hand, _warp, _wobble, place
 
 RELATIVE_PATH = Path("unipen-1a-dev") / "digits.jsonl.gz"
@@ -102,9 +101,9 @@ def _stroke(raw, where: str) -> np.ndarray:
 def parse_line(text: str, where: str) -> RealDigit:
     """One line of the file -> a RealDigit; ``where`` ("file:line") prefixes every error."""
     try:
-        d = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UnipenError(f"{where}: not valid JSON ({e.msg})") from None
+        d = safejson.loads(text, where)   # a huge number or deep nesting is refused here, in one type
+    except safejson.JsonError as e:
+        raise UnipenError(str(e)) from None
     if not isinstance(d, dict):
         raise UnipenError(f"{where}: expected a JSON object")
     label, writer, contributor, raw = d.get("label"), d.get("writer"), d.get("contributor"), d.get("strokes")
@@ -129,21 +128,22 @@ def load(path: str | os.PathLike, splits: tuple[str, ...] | None = None) -> list
     path = Path(path)
     if splits is not None and not set(splits) <= set(SPLITS):
         raise ValueError(f"unknown split in {splits}; expected some of {SPLITS}")
-    opener = gzip.open if path.suffix == ".gz" else open
-    out = []
     try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            for i, text in enumerate(f, 1):
-                if not text.strip():
-                    continue
-                d = parse_line(text, f"{path.name}:{i}")
-                if splits is None or d.split in splits:
-                    out.append(d)
-    except FileNotFoundError:
-        raise UnipenError(f"real-writer digits not found: {path}") from None
-    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as e:
-        raise UnipenError(f"{path.name} is damaged or not a gzip'd JSON-lines file ({type(e).__name__}: {e})") \
-            from None
+        text = fileio.read_unpacked(path, fileio.TEXT_DATASET).decode("utf-8")
+    except fileio.FileReadError as e:
+        if e.missing:
+            raise UnipenError(f"real-writer digits not found: {path}") from None
+        raise UnipenError(f"{path.name} cannot be read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UnipenError(f"{path.name} is damaged or not a gzip'd JSON-lines file (not UTF-8 text at byte "
+                          f"{e.start})") from None
+    out = []
+    for i, line in enumerate(text.split("\n"), 1):   # lines as a file reads them (not at U+2028)
+        if not line.strip():
+            continue
+        d = parse_line(line, f"{path.name}:{i}")
+        if splits is None or d.split in splits:
+            out.append(d)
     if not out and splits is None:
         raise UnipenError(f"{path.name} holds no digits")
     return out

@@ -19,7 +19,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .. import style
-from .arithmetic_parts import HEADING_FONT, Section, esc, make_label, set_shown, set_text
+from ..text import Html, plain_label, rich
+from .arithmetic_parts import HEADING_FONT, Section, make_label, set_shown, set_text
 from .arithmetic_terms import TermsSection
 from .numbers import NumberGrid, num
 
@@ -40,17 +41,17 @@ class ArithmeticPanel(QWidget):
         self.explanation = None
         self.net = None
         self.classes: list[str] = []
+        self.image_channels: tuple[str, ...] = ()
         self._links: dict[str, tuple[str, tuple[int, ...]]] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(6)
         self.message = make_label(rich=False, muted=True)
         lay.addWidget(self.message)
-        self.title = QLabel("")
+        self.title = plain_label(wrap=True)   # stage and class names from the model: plain text
         self.title.setFont(HEADING_FONT)
-        self.title.setWordWrap(True)
         lay.addWidget(self.title)
-        self.value = QLabel("")
+        self.value = plain_label()
         font = self.value.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
@@ -100,13 +101,17 @@ class ArithmeticPanel(QWidget):
                   self.downstream):
             set_shown(w, False)
 
-    def show_explanation(self, e, net, classes: list[str] | None = None) -> None:
+    def show_explanation(self, e, net, classes: list[str] | None = None,
+                         image_channels: tuple[str, ...] = ()) -> None:
+        """``image_channels``: what the input image's channels are ("red", "green", "blue"), to name them
+        where a conv reads the image."""
         same_unit = self.explanation is not None and (self.explanation.stage, self.explanation.index[:1]) == \
             (e.stage, e.index[:1])
         if not same_unit:
             self.terms.pinned = None
         self.explanation, self.net = e, net
         self.classes = list(classes or [])
+        self.image_channels = tuple(image_channels)
         self._links = {}
         set_shown(self.message, False)
         self._show_header(e)
@@ -128,10 +133,10 @@ class ArithmeticPanel(QWidget):
         if href in self._links:
             self.navigate.emit(*self._links[href])
 
-    def unit_link(self, stage: str, index: tuple[int, ...], text: str) -> str:
+    def unit_link(self, stage: str, index: tuple[int, ...], text: str) -> Html:
         key = f"u{len(self._links)}"
         self._links[key] = (stage, tuple(int(i) for i in index))
-        return f"<a href='{key}' style='color:{style.ACCENT}'>{esc(text)}</a>"
+        return rich("<a href='{key}' style='color:{colour}'>{text}</a>", key=key, colour=style.ACCENT, text=text)
 
     def stage_title(self, stage: str) -> str:
         return self.net.stage(stage).title
@@ -146,19 +151,20 @@ class ArithmeticPanel(QWidget):
         return f"{title} [{', '.join(str(i) for i in index)}]{cls}"
 
     def _show_header(self, e) -> None:
-        set_text(self.title, esc(self.unit_name(e.stage, e.index)))
+        set_text(self.title, self.unit_name(e.stage, e.index))
         set_text(self.value, f"= {num(e.value)}")
-        parts = [f"recomputed from the numbers below: <b>{num(e.value)}</b>",
-                 f"NumPy forward pass: {num(e.computed)}"]
+        parts = [rich("recomputed from the numbers below: <b>{}</b>", num(e.value)),
+                 rich("NumPy forward pass: {}", num(e.computed))]
         if e.onnxruntime is not None:
             diff = abs(e.value - e.onnxruntime)
             ok = diff <= AGREE
-            mark = (f"<span style='color:{style.OK_TEXT}'>✓ agree</span>" if ok else
-                    f"<span style='color:{style.ERROR_TEXT}'>✗ differ</span>")
-            parts.append(f"ONNX Runtime returned: <b>{num(e.onnxruntime)}</b> {mark} (difference {diff:.1e})")
+            mark = (rich("<span style='color:{}'>✓ agree</span>", style.OK_TEXT) if ok else
+                    rich("<span style='color:{}'>✗ differ</span>", style.ERROR_TEXT))
+            parts.append(rich("ONNX Runtime returned: <b>{value}</b> {mark} (difference {diff:.1e})",
+                              value=num(e.onnxruntime), mark=mark, diff=diff))
         else:
-            parts.append("ONNX Runtime does not compute this stage (the input as fed)")
-        set_text(self.check, " · ".join(parts))
+            parts.append(rich("ONNX Runtime does not compute this stage (the input as fed)"))
+        set_text(self.check, Html(" · ").join(parts))
         f = e.receptive_field
         if f is None:
             set_text(self.field, "")
@@ -183,17 +189,19 @@ class ArithmeticPanel(QWidget):
             self._show_downstream(self.explanation, 3 if self.explanation.steps else 2)
 
     # -- what was then done to it, and who reads it --------------------------------------------
-    def _steps_html(self, steps) -> str:
+    def _steps_html(self, steps) -> Html:
         parts = []
         for s in steps:
             name = OP_NAMES.get(s.op, s.op)
-            extra = ""
+            extra = Html("")
             if s.op == "BatchNormalization":
-                extra = (f"<br><span style='color:{style.MUTED}'>mean and var are the statistics learnt in "
-                         f"training, gamma and beta its learnt scale and shift, for this channel.</span>")
-            parts.append(f"<b>{esc(name)}</b> <span style='color:{style.MUTED}'>({esc(s.title)})</span>: "
-                         f"<code>{esc(s.formula)}</code><br><code>{esc(step_text(s))}</code>{extra}")
-        return "<br><br>".join(parts)
+                extra = rich("<br><span style='color:{}'>mean and var are the statistics learnt in training, "
+                             "gamma and beta its learnt scale and shift, for this channel.</span>", style.MUTED)
+            parts.append(rich("<b>{name}</b> <span style='color:{muted}'>({title})</span>: "
+                              "<code>{formula}</code><br><code>{numbers}</code>{extra}",
+                              name=name, muted=style.MUTED, title=s.title, formula=s.formula,
+                              numbers=step_text(s), extra=extra))
+        return Html("<br><br>").join(parts)
 
     def _show_downstream(self, e, number: int) -> None:
         windows = e.downstream[:len(self.downstream_grids)]
@@ -226,9 +234,9 @@ class ArithmeticPanel(QWidget):
                            f"{w.winner_position[1]} ({num(w.value)}): the same value is passed on" if ties else
                            f"the largest is row {w.winner_position[0]}, col {w.winner_position[1]} "
                            f"({num(w.value)}); this unit (dashed) is dropped there")
-                set_text(text, f"{target} takes the max of this window: {verdict}.")
+                set_text(text, rich("{} takes the max of this window: {}.", target, verdict))
             else:
-                set_text(text, f"{target} takes the mean of this window ({num(w.value)}).")
+                set_text(text, rich("{} takes the mean of this window ({}).", target, num(w.value)))
         set_shown(self.downstream, True)
 
 

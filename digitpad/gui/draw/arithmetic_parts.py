@@ -6,13 +6,12 @@ re-lays it out, so the setters here skip the ones that change nothing.
 """
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from .. import style
+from ..text import Html, plain_label, rich_label
 
 # Headings get their font directly, not from the style sheet's QLabel#heading: a style-sheet font
 # is resolved again on every paint, and with a dozen headings that was ~20 ms of each click.
@@ -20,12 +19,10 @@ HEADING_FONT = style.title_font(11.5)
 
 
 def make_label(rich: bool = True, muted: bool = False) -> QLabel:
-    label = QLabel("")
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.RichText if rich else Qt.PlainText)
+    """A page label: rich ones take ``Html`` built with ``text.rich`` (stage and class names come
+    from the model file and are escaped there), plain ones show any text as written."""
+    label = (rich_label if rich else plain_label)("", "muted" if muted else "", wrap=True)
     label.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.LinksAccessibleByMouse)
-    if muted:
-        label.setObjectName("muted")
     return label
 
 
@@ -35,14 +32,10 @@ def set_shown(widget: QWidget, on: bool) -> None:
         widget.setVisible(on)
 
 
-def set_text(label: QLabel, text: str) -> None:
+def set_text(label: QLabel, text: Html | str) -> None:
     """Set a label's text only when it changed (rich text is laid out again on every set)."""
     if label.text() != text:
         label.setText(text)
-
-
-def esc(text: str) -> str:
-    return html.escape(str(text))
 
 
 class Section(QFrame):
@@ -53,9 +46,8 @@ class Section(QFrame):
         self.lay = QVBoxLayout(self)
         self.lay.setContentsMargins(0, 6, 0, 4)
         self.lay.setSpacing(5)
-        self.heading = QLabel("")
+        self.heading = plain_label(wrap=True)
         self.heading.setFont(HEADING_FONT)
-        self.heading.setWordWrap(True)
         self.lay.addWidget(self.heading)
         line = QWidget()   # a rule above the block (no per-widget style sheet: those slow every paint)
         line.setFixedHeight(1)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QBoxLayout,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QScrollArea,
     QSpinBox,
     QToolButton,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from digitpad.core.inference import ExplainUnavailable
 
+from ..text import plain_label, set_tip
 from ..widgets import muted
 from .arithmetic import ArithmeticPanel
 from .map_marks import MapMarks, hover_text
@@ -79,6 +79,7 @@ class ArithmeticTab(QWidget):
         self._build()
         stepwise.changed.connect(self._stepwise_changed)
         self._shown_ndim = None
+        self.prompt = "Draw a digit"   # what to ask for while nothing is shown
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -87,16 +88,16 @@ class ArithmeticTab(QWidget):
         lay.setSpacing(6)
         top = QHBoxLayout()
         self.back = QToolButton(text="← Back")
-        self.back.setToolTip("The unit explained before this one")
+        set_tip(self.back, "The unit explained before this one")
         self.back.clicked.connect(self.go_back)
         top.addWidget(self.back)
-        top.addWidget(QLabel("Stage"))
+        top.addWidget(plain_label("Stage"))
         self.combo = QComboBox()
         self.combo.setMinimumWidth(160)
-        self.combo.setToolTip("Every tensor the forward pass computes, in order")
+        set_tip(self.combo, "Every tensor the forward pass computes, in order")
         self.combo.currentIndexChanged.connect(self._stage_chosen)
         top.addWidget(self.combo, 1)
-        self.channel_label = QLabel("Map")
+        self.channel_label = plain_label("Map")
         top.addWidget(self.channel_label)
         self.channel = QSpinBox()
         self.channel.valueChanged.connect(self._channel_chosen)
@@ -171,8 +172,13 @@ class ArithmeticTab(QWidget):
         self.combo.blockSignals(False)
         self._update_controls()
 
+    def set_prompt(self, prompt: str, _pictures: bool = False) -> None:
+        self.prompt = prompt
+        if self.x is None and self.isVisible():
+            self._refresh_now()
+
     def set_input(self, x: np.ndarray | None) -> None:
-        """The model input now drawn ([1, 1, size, size] or None). Cheap: the work waits for the timer,
+        """The canonical image now shown ([1, C, S, S] or None). Cheap: the work waits for the timer,
         and for this tab to be shown."""
         self.x = None if x is None else x
         self._dirty = True
@@ -289,7 +295,7 @@ class ArithmeticTab(QWidget):
         elif self.stage is None:
             self.info.setText("Choose a stage, or click a pixel in the Feature maps tab.")
         elif self.values is None:
-            self.info.setText("Draw a digit to see the numbers.")
+            self.info.setText(f"{self.prompt} to see the numbers.")
         else:
             st = self.predictor.network.stage(self.stage)
             what = (f"map {self.index[0]} of {st.shape[0]} · {st.shape[1]}×{st.shape[2]}" if self.values.ndim == 3
@@ -310,7 +316,7 @@ class ArithmeticTab(QWidget):
             self.values = None
             self.grid.clear_maps()
             self.marks.sync()
-            self.panel.show_message(status or ("Draw a digit, then click a unit to see how it was computed."
+            self.panel.show_message(status or (f"{self.prompt}, then click a unit to see how it was computed."
                                                if self.x is None else
                                                "Click a pixel in the Feature maps tab, or choose a stage above."))
             self._show_info()
@@ -342,7 +348,7 @@ class ArithmeticTab(QWidget):
         if values.ndim != self._shown_ndim:   # a vector takes less room than a map
             self._shown_ndim = values.ndim
             self._arrange(self.width())
-        self.panel.show_explanation(e, p.network, p.classes)
+        self.panel.show_explanation(e, p.network, p.classes, p.input.channel_names)
         self._show_info()
         self.unitShown.emit(self.stage, self.index)
         self.last_seconds = time.perf_counter() - t0

@@ -3,7 +3,9 @@ kind of op (conv, pool, dense, softmax, copy, input, binary; any other op by nam
 
 A conv over 64 input channels is not shown as a wall of 1,700 numbers: the per-channel sums
 as sorted bars, and the few channels that contribute most expanded as window × kernel =
-products (click a bar to expand another). A dense layer lists its largest contributions
+products (click a bar to expand another). A conv over three channels or fewer (the first layer of
+a colour model) shows every channel in its own order, named (red, green, blue) where it reads the
+image, and its total as the sum of those partial sums. A dense layer lists its largest contributions
 (click one: ``navigate`` asks for that input's explanation). Each writer fills the widgets it
 needs and the rest are hidden; the widgets are built once and refilled.
 """
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from digitpad.core.coverage import describe
 
 from .. import style
-from .arithmetic_parts import HEADING_FONT, Section, esc, make_label, set_shown, set_text
+from ..text import Html, plain_label, rich
+from .arithmetic_parts import HEADING_FONT, Section, make_label, set_shown, set_text
 from .numbers import ContributionRows, NumberGrid, SortedBars, num
 
 EXPANDED = 3          # conv channels shown as window × kernel = products
@@ -41,7 +44,7 @@ class _ProductRow(QWidget):
         self.window, self.kernel, self.products = NumberGrid(), NumberGrid(), NumberGrid()
         for i, grid in enumerate((self.window, self.kernel, self.products)):
             if i:
-                sign = QLabel("×" if i == 1 else "=")
+                sign = plain_label("×" if i == 1 else "=")
                 sign.setFont(HEADING_FONT)
                 row.addWidget(sign, 0, Qt.AlignVCenter)
             row.addWidget(grid, 0, Qt.AlignBottom)
@@ -114,14 +117,17 @@ class TermsSection(Section):
         what = " (the input image after the graph's normalisation)" if self._is_normalised_input(t.input) else ""
         maps = f"each of the {n} maps" if n > 1 else "the one map"
         set_text(self.intro,
-                 f"Reads a {kh}×{kw} window at {where} of {maps} of {self.page.unit_link(t.input, centre, src)}"
-                 f"{what}{group} ({esc(describe(g))}), multiplies it by kernel {t.out_channel}'s weights and adds the "
-                 f"products.{pad_text}")
-        expanded = order[:EXPANDED] if n > EXPANDED else order
-        if self.pinned is not None and self.pinned in t.channels:
+                 rich("Reads a {kh}×{kw} window at {where} of {maps} of {link}{what}{group} ({geometry}), multiplies "
+                      "it by kernel {kernel}'s weights and adds the products.{pad}", kh=kh, kw=kw, where=where,
+                      maps=maps, link=self.page.unit_link(t.input, centre, src), what=what, group=group,
+                      geometry=describe(g), kernel=t.out_channel, pad=pad_text))
+        every = n <= EXPANDED   # every channel shown: in its own order (red, green, blue), no bars
+        names = self._channel_names(t)
+        expanded = list(range(n)) if every else order[:EXPANDED]
+        if self.pinned is not None and self.pinned in t.channels and not every:
             i = int(np.flatnonzero(t.channels == self.pinned)[0])
             expanded = [i] + [k for k in expanded if k != i][:EXPANDED - 1]
-        if n > 1:
+        if n > 1 and not every:
             set_text(self.bars_caption, f"Each bar is one input channel's sum of its {kh * kw} products, sorted "
                                         f"(warm adds, cool subtracts). Click a bar to see that channel below.")
             self.bars.set_values(t.channels, t.sums, highlight=[t.channels[i] for i in expanded])
@@ -131,17 +137,18 @@ class TermsSection(Section):
         for row, i in zip(self.rows, expanded):
             ch = int(t.channels[i])
             rank = order.index(i) + 1
-            why = (" (your pick)" if self.pinned == ch else
-                   " (the largest |sum|)" if n > 1 and rank == 1 else
-                   f" ({_ordinal(rank)} largest |sum| of {n})" if n > 1 else "")
-            set_text(row.title, f"Input channel {ch}{why}: Σ products = {num(t.sums[i])}")
+            why = ("" if every else " (your pick)" if self.pinned == ch else
+                   " (the largest |sum|)" if rank == 1 else f" ({_ordinal(rank)} largest |sum| of {n})")
+            who = f"{names[ch].capitalize()} channel ({ch})" if names else f"Input channel {ch}"
+            set_text(row.title, f"{who}{why}: Σ products = {num(t.sums[i])}")
+            src_map = f"{src} · {names[ch]}" if names else f"{src} map {ch}"
             pad = t.padding
             row.window.set_grid(t.window[i], pad, scale=scales[0], row_labels=t.rows, col_labels=t.cols,
-                                caption=f"{src} map {ch}", cell_w=cell,
-                                describe=lambda r, c, i=i, ch=ch: (
+                                caption=src_map, cell_w=cell,
+                                describe=lambda r, c, i=i, src_map=src_map: (
                                     f"row {t.rows[r]}, col {t.cols[c]}: outside the map, padding (reads 0)"
                                     if t.padding[r, c] else
-                                    f"{src} map {ch}, row {t.rows[r]}, col {t.cols[c]}: {t.window[i, r, c]:.6g}"))
+                                    f"{src_map}, row {t.rows[r]}, col {t.cols[c]}: {t.window[i, r, c]:.6g}"))
             row.kernel.set_grid(t.kernel[i], scale=scales[1], caption=f"kernel [{t.out_channel}, {ch}]", cell_w=cell,
                                 col_labels=[""] * kw,
                                 describe=lambda r, c, i=i, ch=ch: f"weight [{t.out_channel}, {ch}, {r}, {c}] = "
@@ -156,10 +163,23 @@ class TermsSection(Section):
         if rest:
             others = float(t.sums.sum() - t.sums[expanded].sum())
             lines.append(f"The other {rest} channels add {num(others)} together.")
-        bias = f" + bias <b>{num(t.bias)}</b>" if t.has_bias else " (this conv has no bias)"
+        bias = rich(" + bias <b>{}</b>", num(t.bias)) if t.has_bias else " (this conv has no bias)"
         over = f" over {n} channels" if n > 1 else ""
-        lines.append(f"Σ{over} = {num(t.total)}{bias} = <b>{num(t.value)}</b>")
-        set_text(self.total, "<br>".join(lines))
+        parts = ""
+        if every and n > 1:   # the partial sums added up, in the order shown
+            parts = " = " + " + ".join(num(t.sums[i]) if t.sums[i] >= 0 else f"({num(t.sums[i])})" for i in range(n))
+            if names:
+                over = " of " + ", ".join(names[int(c)] for c in t.channels)
+        lines.append(rich("Σ{over}{parts} = {total}{bias} = <b>{value}</b>", over=over, parts=parts,
+                          total=num(t.total), bias=bias, value=num(t.value)))
+        set_text(self.total, Html("<br>").join(lines))
+
+    def _channel_names(self, t) -> tuple[str, ...] | None:
+        """The image's channel names when this conv reads the image (as given, or after the graph's
+        normalisation) over all of its channels; else None."""
+        names = self.page.image_channels
+        reads = t.input == self.page.net.input_name or self._is_normalised_input(t.input)
+        return names if reads and len(names) == len(t.channels) > 1 and t.group == 1 else None
 
     def _is_normalised_input(self, name: str) -> bool:
         """True when ``name`` is the image after per-pixel ops only (``(x - mean) / std`` in the graph)."""
@@ -190,16 +210,18 @@ class TermsSection(Section):
         self._use(self.grid)
         what = "the largest" if is_max else "the mean"
         first = t.winner_position or (max(0, int(t.rows[0])), max(0, int(t.cols[0])))
-        set_text(self.intro, f"Takes {what} of the {h}×{w} window at rows {_span(t.rows)}, columns {_span(t.cols)} "
-                             f"of {self.page.unit_link(t.input, (t.channel, *first), src)} map {t.channel}."
-                             + (" Hatched cells are padding (never the max)." if t.padding.any() else ""))
+        set_text(self.intro, rich("Takes {what} of the {h}×{w} window at rows {rows}, columns {cols} of {link} map "
+                                  "{channel}.{pad}", what=what, h=h, w=w, rows=_span(t.rows), cols=_span(t.cols),
+                                  link=self.page.unit_link(t.input, (t.channel, *first), src), channel=t.channel,
+                                  pad=" Hatched cells are padding (never the max)." if t.padding.any() else ""))
         if is_max:
             wr, wc = t.winner_position
-            set_text(self.total, f"max = <b>{num(t.value)}</b>, at row {wr}, col {wc} (outlined): "
-                                 + self.page.unit_link(t.input, (t.channel, wr, wc), "how was that computed?"))
+            set_text(self.total, rich("max = <b>{value}</b>, at row {wr}, col {wc} (outlined): {link}",
+                                      value=num(t.value), wr=wr, wc=wc,
+                                      link=self.page.unit_link(t.input, (t.channel, wr, wc), "how was that computed?")))
         else:
             s = float(np.nansum(np.where(t.padding, 0, t.window)))
-            set_text(self.total, f"mean = {num(s)} / {t.divisor} = <b>{num(t.value)}</b>")
+            set_text(self.total, rich("mean = {} / {} = <b>{}</b>", num(s), t.divisor, num(t.value)))
 
     def _dense(self, e, t) -> None:
         n = len(t.inputs)
@@ -209,7 +231,7 @@ class TermsSection(Section):
         if t.sources is not None:
             stage, shape = t.sources
             values = "×".join(str(s) for s in shape)
-            origin = f" (the {values} values of {esc(self.page.stage_title(stage))}, flattened)"
+            origin = f" (the {values} values of {self.page.stage_title(stage)}, flattened)"
         top = t.top(TOP_INPUTS)
         rows = []
         for c in top:
@@ -219,18 +241,20 @@ class TermsSection(Section):
         self.contributions.set_rows(rows)
         self._use(self.contributions)
         inputs = self.page.unit_link(t.input, (top[0].index,), src)
-        set_text(self.intro, f"Multiplies each of the {n} inputs of {inputs}{origin} "
-                             f"by its weight for output {t.unit} and adds them up. The {len(top)} largest products "
-                             f"(by size) — click one to see how that input was computed:")
+        set_text(self.intro, rich("Multiplies each of the {n} inputs of {inputs}{origin} by its weight for output "
+                                  "{unit} and adds them up. The {top} largest products (by size) — click one to see "
+                                  "how that input was computed:", n=n, inputs=inputs, origin=origin, unit=t.unit,
+                                  top=len(top)))
         shown = sum(c.product for c in top)
         rest = t.total - shown
         pos = float(t.products[t.products > 0].sum())
         neg = float(t.products[t.products < 0].sum())
         alpha = f" × alpha {num(t.alpha)}" if t.alpha != 1 else ""
         set_text(self.total,
-                 f"The other {n - len(top)} products add {num(rest)}. All {n}: positive ones {num(pos)}, "
-                 f"negative ones {num(neg)}.<br>Σ = {num(t.total)}{alpha} + bias <b>{num(t.bias)}</b> = "
-                 f"<b>{num(t.value)}</b>")
+                 rich("The other {others} products add {rest}. All {n}: positive ones {pos}, negative ones {neg}."
+                      "<br>Σ = {total}{alpha} + bias <b>{bias}</b> = <b>{value}</b>", others=n - len(top),
+                      rest=num(rest), n=n, pos=num(pos), neg=num(neg), total=num(t.total), alpha=alpha,
+                      bias=num(t.bias), value=num(t.value)))
 
     def _contribution_chosen(self, row: int) -> None:
         targets = self._dense_targets
@@ -242,50 +266,55 @@ class TermsSection(Section):
         set_text(self.heading, "1 · Softmax: exp(z − m) / Σ exp(z − m)")
         src = self.page.stage_title(t.input)
         logits = self.page.unit_link(t.input, (k,), src)
-        set_text(self.intro, f"z are the {len(t.logits)} values of {logits}; m = max z = "
-                             f"{num(t.shift)} is subtracted first so that exp never overflows (it changes nothing).")
-        head = ("<tr>" + "".join(f"<th align='right'>&nbsp;{h}&nbsp;</th>" for h in
-                                 ("", "z", "z − m", "exp(z − m)", "p")) + "</tr>")
-        body = []
+        set_text(self.intro, rich("z are the {n} values of {logits}; m = max z = {shift} is subtracted first so that "
+                                  "exp never overflows (it changes nothing).", n=len(t.logits), logits=logits,
+                                  shift=num(t.shift)))
+
+        def row(cells, tag: str = "td", look: Html | str = "") -> Html:
+            return rich("<tr{}>{}</tr>", look, Html("").join(
+                rich("<{tag} align='right'>&nbsp;{cell}&nbsp;</{tag}>", tag=tag, cell=c) for c in cells))
+
+        rows = [row(("", "z", "z − m", "exp(z − m)", "p"), "th")]
         for j, (z, ex) in enumerate(zip(t.logits, t.exps)):
             name = self.page.classes[j] if len(self.page.classes) == len(t.logits) else str(j)
-            style_row = f" style='background:{style.ACCENT_SOFT}; font-weight:600'" if j == k else ""
-            cells = [name, num(z), num(z - t.shift), num(ex), num(ex / t.total)]
-            body.append(f"<tr{style_row}>" + "".join(f"<td align='right'>&nbsp;{esc(c)}&nbsp;</td>" for c in cells)
-                        + "</tr>")
-        body.append(f"<tr><td align='right'>Σ</td><td></td><td></td><td align='right'>&nbsp;{num(t.total)}&nbsp;</td>"
-                    f"<td align='right'>&nbsp;1&nbsp;</td></tr>")
-        set_text(self.table, f"<table cellspacing='0'>{head}{''.join(body)}</table>")
+            look = rich(" style='background:{}; font-weight:600'", style.ACCENT_SOFT) if j == k else ""
+            rows.append(row((name, num(z), num(z - t.shift), num(ex), num(ex / t.total)), look=look))
+        rows.append(row(("Σ", "", "", num(t.total), "1")))
+        set_text(self.table, rich("<table cellspacing='0'>{}</table>", Html("").join(rows)))
         self._use(self.table)
-        set_text(self.total, f"p[{k}] = exp({num(t.logits[k])} − {num(t.shift)}) / {num(t.total)} = "
-                             f"{num(t.exps[k])} / {num(t.total)} = <b>{num(t.value)}</b>")
+        set_text(self.total, rich("p[{k}] = exp({z} − {shift}) / {total} = {exp} / {total} = <b>{value}</b>", k=k,
+                                  z=num(t.logits[k]), shift=num(t.shift), total=num(t.total), exp=num(t.exps[k]),
+                                  value=num(t.value)))
 
     def _copy(self, e, t) -> None:
         set_text(self.heading, f"1 · {t.op}: a copy, not a computation")
         src = self.page.stage_title(t.input)
         order = (" Flattening reads the maps channel by channel, row by row." if t.op in ("Flatten", "Reshape")
                  and len(t.source) == 3 else "")
-        set_text(self.intro, f"This number is {self.page.unit_link(t.input, t.source, f'{src} {list(t.source)}')}, "
-                             f"moved to another place in the tensor.{order}")
-        set_text(self.total, f"= <b>{num(t.value)}</b>")
+        set_text(self.intro, rich("This number is {}, moved to another place in the tensor.{}",
+                                  self.page.unit_link(t.input, t.source, f"{src} {list(t.source)}"), order))
+        set_text(self.total, rich("= <b>{}</b>", num(t.value)))
 
     def _input(self, e, t) -> None:
         set_text(self.heading, "1 · The input")
-        set_text(self.intro, "A pixel of the input image as the network receives it (0 background, 1 ink; "
-                             "for an 8×8 model, the ink counted in a 4×4 block, over 16).")
-        set_text(self.total, f"= <b>{num(t.value)}</b>")
+        what = ("one colour channel of one pixel of the input image as the network receives it (0..1)"
+                if len(self.page.image_channels) == 3 else
+                "a pixel of the input image as the network receives it (0 background, 1 ink; for an 8×8 model, "
+                "the ink counted in a 4×4 block, over 16)")
+        set_text(self.intro, what[0].upper() + what[1:] + ".")
+        set_text(self.total, rich("= <b>{}</b>", num(t.value)))
 
     def _binary(self, e, t) -> None:
         sym = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "/"}.get(t.op, t.op)
         set_text(self.heading, f"1 · {t.op} of two computed tensors")
         a, b = (self.page.stage_title(s) for s in t.inputs)
-        set_text(self.intro, f"{esc(a)} {sym} {esc(b)} at the same position:")
-        set_text(self.total, f"{num(t.a)} {sym} {num(t.b)} = <b>{num(t.value)}</b>")
+        set_text(self.intro, f"{a} {sym} {b} at the same position:")
+        set_text(self.total, rich("{} {} {} = <b>{}</b>", num(t.a), sym, num(t.b), num(t.value)))
 
     def _other(self, e, t) -> None:
-        set_text(self.heading, f"1 · {esc(getattr(t, 'op', 'value'))}")
+        set_text(self.heading, f"1 · {getattr(t, 'op', 'value')}")
         set_text(self.intro, "This op is not broken down; the value is the forward pass's.")
-        set_text(self.total, f"= <b>{num(t.value)}</b>")
+        set_text(self.total, rich("= <b>{}</b>", num(t.value)))
 
 
 def _span(lo_hi: np.ndarray) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolButton, QWidget
 
 from digitpad.core.handwriting.collection import Collection
 
 from ..canvas import DrawingCanvas, save_drawing
+from ..text import plain_label, set_tip
 from .message_line import MessageLine
 
 
@@ -31,8 +32,7 @@ class CorrectionBar(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(3)
-        label = QLabel("Wrong? It was:")
-        label.setObjectName("muted")
+        label = plain_label("Wrong? It was:", "muted")
         # The Draw card is 400 px inside: ten buttons at their natural 36 px squeezed this label
         # to "Wron". The label keeps its full width; the buttons share what is left (22-30 px each).
         label.setMinimumWidth(label.sizeHint().width())
@@ -43,7 +43,7 @@ class CorrectionBar(QWidget):
         for d in range(10):
             b = QToolButton()
             b.setText(str(d))
-            b.setToolTip(f"Save this drawing as a {d} in My digits (key {d})")
+            set_tip(b, f"Save this drawing as a {d} in My digits (key {d})")
             b.setMinimumWidth(22)
             b.setMaximumWidth(30)
             b.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)

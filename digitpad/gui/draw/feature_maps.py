@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..text import set_tip, show_tip
 from .inspector_parts import LayerChooser, caption, message_page
-from .kernels import KernelPager
+from .kernels import KernelPager, reads_image
 from .map_marks import MapMarks, hover_text
 from .maps import MapGrid
 
@@ -50,6 +51,7 @@ class FeatureMapsView(QWidget):
         self.selected: int | None = None
         self.used_for = None
         self.no_layers_hint = ""   # where else to look when the model has no layers to show
+        self.prompt, self.pictures = "Draw a digit", False   # what to ask for while nothing is shown
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
         self.chooser = LayerChooser("Layer")
@@ -86,7 +88,7 @@ class FeatureMapsView(QWidget):
         self.detail_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         head.addWidget(self.detail_title, 1)
         self.close_detail = QToolButton(text="×")
-        self.close_detail.setToolTip("Close the large map: the grid takes the whole pane again")
+        set_tip(self.close_detail, "Close the large map: the grid takes the whole pane again")
         self.close_detail.clicked.connect(self.clear_selection)
         head.addWidget(self.close_detail)
         col.addLayout(head)
@@ -165,7 +167,8 @@ class FeatureMapsView(QWidget):
                     + "), so there are no feature maps to show. Predictions still work."
                     + (f" {self.no_layers_hint}" if self.no_layers_hint else ""))
         if self.prediction is None or self.prediction.activations.get(self.layer) is None:
-            return f"Draw a digit: each map of {self.layer} shows where it responds to your drawing."
+            what = "the picture" if self.pictures else "your drawing"
+            return f"{self.prompt}: each map of {self.layer} shows where it responds to {what}."
         return None
 
     def _layer_changed(self, _name: str) -> None:
@@ -173,6 +176,11 @@ class FeatureMapsView(QWidget):
         self.grid.clear_maps()
         self._refresh()
         self.show_used()
+
+    def set_prompt(self, prompt: str, pictures: bool) -> None:
+        """What to ask for while nothing is shown: a drawing, or (``pictures``) a picture."""
+        self.prompt, self.pictures = prompt, pictures
+        self._refresh()
 
     def set_no_layers_hint(self, text: str) -> None:
         self.no_layers_hint = text
@@ -199,8 +207,8 @@ class FeatureMapsView(QWidget):
             QToolTip.hideText()
             self.unitHovered.emit(self.layer, -1, -1, -1)
             return
-        QToolTip.showText(QCursor.pos(), hover_text(self.layer, index, row, col, float(acts[index, row, col]),
-                                                    self.marks) + "\nClick to see how it was computed.")
+        show_tip(QCursor.pos(), hover_text(self.layer, index, row, col, float(acts[index, row, col]), self.marks)
+                 + "\nClick to see how it was computed.")
         self.unitHovered.emit(self.layer, index, row, col)
 
     def _refresh(self) -> None:
@@ -257,4 +265,5 @@ class FeatureMapsView(QWidget):
         if k is None or index >= k.shape[0]:
             self.kernel_pager.set_kernel(None, "Kernel: not available (no weights named in the model's metadata).")
         else:
-            self.kernel_pager.set_kernel(k[index])   # [in, kh, kw]: one slice per input channel
+            # [in, kh, kw]: one slice per input channel (named, when they are the image's colours)
+            self.kernel_pager.set_kernel(k[index], channel_names=reads_image(self.predictor, self.layer))

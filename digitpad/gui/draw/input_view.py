@@ -1,6 +1,7 @@
-"""The image the network really receives (28x28, or 8x8 for a UCI-digits model), enlarged, with an
-optional saliency overlay. For a model whose input is not the 28x28 MNIST-style image, the drawing's
-28x28 image is shown small beside it, so the reduction is visible (an 8x8 model sees 64 counts)."""
+"""The image the network really receives (28x28, 8x8 for a UCI-digits model, 32x32 RGB for a
+photo model), enlarged, with an optional saliency overlay. Beside it, small, what it was made from
+when that says something: the drawing's 28x28 image for a smaller input (an 8x8 model sees 64
+counts), or a picture as it was opened (a photo, a scan of a digit) for the image the model takes."""
 from __future__ import annotations
 
 import numpy as np
@@ -51,14 +52,18 @@ def _crisp(side: float, size: int) -> float:
 
 class ModelInputView(QWidget):
     """Pixelated on purpose: each square is one input pixel. ``input_size``: the model's side
-    (``set_input_size``); ``reference``: the 28x28 image shown small beside a smaller input."""
+    (``set_input_size``); ``reference``: what the input was made from, shown small beside it."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.input_size = 28
-        self.pixels: np.ndarray | None = None      # [size, size], what is shown
-        self.reference: np.ndarray | None = None   # [28, 28] or None
+        self.channels = 1
+        self.pixels: np.ndarray | None = None      # [size, size] or [size, size, 3], what is shown
+        self.reference: np.ndarray | None = None   # [H, W] or [H, W, 3], or None
+        self.reference_caption = ""
+        self.reference_region: tuple[float, float, float, float] | None = None
         self._image: QImage | None = None
+        self._muted: QImage | None = None          # a colour input greyed and darkened, under saliency
         self._reference_image: QImage | None = None
         self._overlay: QImage | None = None
         self.show_saliency = False
@@ -75,29 +80,44 @@ class ModelInputView(QWidget):
     def caption(self) -> str:
         return f"{self.input_size} × {self.input_size} model input"
 
-    def set_input_size(self, size: int) -> None:
-        """The side of the active model's input; what was shown for another size goes."""
-        if size != self.input_size:
-            self.input_size = int(size)
+    def set_input_size(self, size: int, channels: int = 1) -> None:
+        """The side and channels of the active model's input; what was shown for another size goes."""
+        if (size, channels) != (self.input_size, self.channels):
+            self.input_size, self.channels = int(size), int(channels)
             self.show_input(None)
 
-    def show_input(self, x: np.ndarray | None, reference: np.ndarray | None = None) -> None:
+    def show_input(self, x: np.ndarray | None, reference: np.ndarray | None = None,
+                   reference_caption: str = "", reference_region: tuple[float, float, float, float] | None = None
+                   ) -> None:
         """``x``: the model input as shown (``InputAdapter.to_display``: [S, S] grey or [S, S, 3] RGB,
-        ``input_size`` square; None: nothing drawn). ``reference``: the same drawing as a 28x28
-        MNIST-style image, shown beside a smaller input (ignored at 28)."""
+        ``input_size`` square; None: nothing shown). ``reference``: what it was made from ([H, W] or
+        [H, W, 3], float 0..1 or uint8: the drawing's 28x28 image, an opened picture), shown small
+        beside it under ``reference_caption``; ``reference_region``: the part of it the model's
+        preprocessing keeps (left, top, width, height, as fractions of the reference), outlined."""
         s = self.input_size
         if x is not None:
             x = np.asarray(x, np.float32)
             x = x.reshape(s, s) if x.size == s * s else x.reshape(s, s, 3)
         self.pixels = x
         self._image = None if x is None else grey_image(self.pixels)
-        show_ref = x is not None and reference is not None and s != REFERENCE_SIZE
-        self.reference = np.asarray(reference, np.float32).reshape(REFERENCE_SIZE, REFERENCE_SIZE) if show_ref \
-            else None
-        self._reference_image = None if self.reference is None else grey_image(self.reference)
+        self._muted = None
+        if self._image is not None and x.ndim == 3:
+            # Saliency's warm and cool read on black; over a colourful photo they would not.
+            self._muted = grey_image(x @ np.array([0.299, 0.587, 0.114], np.float32) * 0.45)
+        self.reference = None if x is None or reference is None else np.asarray(reference)
+        self.reference_caption = reference_caption
+        self.reference_region = reference_region if self.reference is not None else None
+        self._reference_image = None if self.reference is None else self._fitted(grey_image(self.reference))
         if x is None:
             self._overlay = None
         self.update()
+
+    def _fitted(self, image: QImage) -> QImage:
+        """A picture scaled once to the side box (smoothly, when it is a photo larger than the box)."""
+        side = int(self._reference_side())
+        if image.width() <= side and image.height() <= side and image.width() == image.height():
+            return image   # a small square image: drawn pixelated, square by square
+        return image.scaled(side, side, Qt.KeepAspectRatio, Qt.SmoothTransformation)
 
     def show_saliency_map(self, sal: np.ndarray | None) -> None:
         ok = sal is not None and np.shape(sal) == (self.input_size, self.input_size)
@@ -114,15 +134,21 @@ class ModelInputView(QWidget):
             self.outline = box
             self.update()
 
+    @property
+    def side_box(self) -> bool:
+        """Whether the reference's box is beside the input: always for an input smaller than the
+        drawing's 28x28 (it keeps its place while drawing), else when there is a reference."""
+        return self.input_size < REFERENCE_SIZE or self.reference is not None
+
     def input_rect(self) -> QRectF:
         """Where the model input is painted: a square of whole screen pixels per input pixel,
-        centred, or to the left of the 28x28 reference when one is shown."""
+        centred, or to the left of the reference when one is shown."""
         size = self.input_size
         side = float(min(self.width(), self.height()))
-        if self.input_size != REFERENCE_SIZE:
+        if self.side_box:
             side = min(side, max(float(size), self.width() - GAP - self._reference_side()))
         side = _crisp(side, size)
-        if self.input_size == REFERENCE_SIZE:
+        if not self.side_box:
             return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
         total = side + GAP + self._reference_side()
         return QRectF(max(0.0, (self.width() - total) / 2), (self.height() - side) / 2, side, side)
@@ -139,8 +165,9 @@ class ModelInputView(QWidget):
         p.fillRect(r, QColor(style.INPUT_BG))
         p.setRenderHint(QPainter.SmoothPixmapTransform, False)
         if self._image is not None:
-            p.drawImage(r, self._image)
-            if self.show_saliency and self._overlay is not None:
+            salient = self.show_saliency and self._overlay is not None
+            p.drawImage(r, self._muted if salient and self._muted is not None else self._image)
+            if salient:
                 p.drawImage(r, self._overlay)
             if self.outline is not None:
                 top, left, bottom, right = self.outline
@@ -153,23 +180,33 @@ class ModelInputView(QWidget):
             p.drawText(r, Qt.AlignCenter | Qt.TextWordWrap, self.caption.replace(" model", "\nmodel"))
         p.setPen(QPen(QColor(style.BORDER), 1))
         p.drawRect(r.adjusted(-0.5, -0.5, 0.5, 0.5))
-        if size != REFERENCE_SIZE:
+        if self.side_box:
             self._paint_reference(p, r)
         p.end()
 
     def _paint_reference(self, p: QPainter, main: QRectF) -> None:
-        """The drawing as a 28x28 image, small, bottom-aligned right of the model input, captioned."""
+        """What the input was made from, small, bottom-aligned right of the model input, captioned."""
         ref = self._reference_side()
         box = QRectF(main.right() + GAP, main.bottom() - ref, ref, ref)
+        image = self._reference_image
+        if image is not None and image.width() != image.height():   # a photo: its own shape, at the bottom
+            k = min(1.0, ref / max(image.width(), image.height()))
+            w, h = image.width() * k, image.height() * k
+            box = QRectF(box.x() + (ref - w) / 2, box.bottom() - h, w, h)
         p.fillRect(box, QColor(style.INPUT_BG))
-        if self._reference_image is not None:
-            p.drawImage(box, self._reference_image)
+        if image is not None:
+            p.drawImage(box, image)
         p.setPen(QPen(QColor(style.BORDER), 1))
         p.drawRect(box.adjusted(-0.5, -0.5, 0.5, 0.5))
+        if image is not None and self.reference_region is not None and self.reference_region != (0, 0, 1, 1):
+            left, top, width, height = self.reference_region   # what the model keeps of it
+            p.setPen(QPen(QColor(style.ACCENT), 1.5))
+            p.drawRect(QRectF(box.x() + left * box.width(), box.y() + top * box.height(), width * box.width(),
+                              height * box.height()).adjusted(0.75, 0.75, -0.75, -0.75))
         font = p.font()
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         p.setFont(font)
         p.setPen(QColor(style.MUTED))
-        text = QRectF(box.x() - 4, main.top(), ref + 8, box.top() - main.top() - 4)
+        text = QRectF(main.right() + GAP - 4, main.top(), ref + 8, box.top() - main.top() - 4)
         p.drawText(text, Qt.AlignHCenter | Qt.AlignBottom | Qt.TextWordWrap,
-                   "reduced from\nthis 28 × 28")
+                   self.reference_caption or "reduced from\nthis 28 × 28")

@@ -3,17 +3,17 @@ what is shown, a muted caption, and the page that says why there is nothing to d
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+
+from ..text import PlainLabel, plain_label
 
 
-def caption(text: str = "", wrap: bool = True) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("muted")
-    label.setWordWrap(wrap)
-    return label
+def caption(text: str = "", wrap: bool = True) -> PlainLabel:
+    """A muted line; plain text, as layer names and file names come from the model (gui.text)."""
+    return plain_label(text, "muted", wrap)
 
 
-def message_page() -> tuple[QWidget, QLabel]:
+def message_page() -> tuple[QWidget, PlainLabel]:
     """A page that says why there is nothing to draw, at the top of the pane (not floating in it)."""
     page = QWidget()
     lay = QVBoxLayout(page)
@@ -34,7 +34,7 @@ class LayerChooser(QWidget):
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(4)
         row = QHBoxLayout()
-        row.addWidget(QLabel(label))
+        row.addWidget(plain_label(label))
         self.combo = QComboBox()
         self.combo.setMinimumWidth(120)
         row.addWidget(self.combo)

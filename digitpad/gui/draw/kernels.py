@@ -2,6 +2,9 @@
 the pager that shows one map's kernel in the feature maps' detail.
 
 Both only render the weights they are handed (``set_predictor``, ``set_kernel``); neither runs the model.
+The first layer of a colour model reads red, green and blue: each of its kernels is shown as one RGB
+patch (``kernel_rgb``), as the filters of AlexNet's first layer are usually shown, and per channel
+on request.
 """
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import numpy as np
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QSizePolicy,
     QStackedWidget,
     QToolButton,
@@ -17,11 +19,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..text import plain_label, set_tip
 from ..widgets import set_enabled
 from .inspector_parts import LayerChooser, caption, message_page
 from .maps import WEIGHT_CMAP, MapGrid
 
 KERNEL_PAGE = 16     # input channels per page of a kernel: 64 slices of 3x3 in half a pane were ~20 px each
+RGB = -1             # the input box's "colour" entry: each kernel as one RGB patch
+RGB_NOTE = ("Each kernel as one patch: its red, green and blue weights at each tap as a colour, on one scale "
+            "for the layer. Grey is 0; a channel's positive weights brighten it, negative ones darken it.")
+
+
+def kernel_rgb(w: np.ndarray) -> np.ndarray:
+    """Kernels [N, 3, kh, kw] as colour patches [N, kh, kw, 3] in 0..1: 0.5 + w / (2 max|w|), one scale
+    for the whole layer, so a patch's colour is what its weights favour and grey is no preference."""
+    w = np.asarray(w, np.float32)
+    m = float(np.abs(w).max()) or 1.0
+    return np.clip(0.5 + w.transpose(0, 2, 3, 1) / (2 * m), 0, 1)
+
+
+def reads_image(predictor, layer: str) -> tuple[str, ...] | None:
+    """The names of the image's channels when ``layer`` is the first with kernels and reads the input's
+    colour channels (red, green, blue); else None."""
+    if predictor is None or not predictor.input.colour:
+        return None
+    first = next((name for name in predictor.layers if predictor.kernels(name) is not None), None)
+    w = predictor.kernels(layer) if layer == first else None
+    return predictor.input.channel_names if w is not None and w.shape[1] == predictor.input_channels else None
 
 
 class KernelPager(QWidget):
@@ -38,11 +62,11 @@ class KernelPager(QWidget):
         head = QHBoxLayout()
         head.addStretch(1)
         self.prev_button = QToolButton(text="‹")
-        self.prev_button.setToolTip("The previous input channels")
+        set_tip(self.prev_button, "The previous input channels")
         self.prev_button.clicked.connect(lambda: self.show_page(self.page - 1))
         self.page_label = caption(wrap=False)
         self.next_button = QToolButton(text="›")
-        self.next_button.setToolTip("The next input channels")
+        set_tip(self.next_button, "The next input channels")
         self.next_button.clicked.connect(lambda: self.show_page(self.page + 1))
         for w in (self.prev_button, self.page_label, self.next_button):
             head.addWidget(w)
@@ -50,6 +74,7 @@ class KernelPager(QWidget):
         self.grid = MapGrid(cmap=WEIGHT_CMAP, symmetric=True)
         col.addWidget(self.grid, 1)
         self.weights: np.ndarray | None = None
+        self.channel_names: tuple[str, ...] | None = None
         self.page = 0
         self._show_pager(False)
 
@@ -65,19 +90,21 @@ class KernelPager(QWidget):
         for w in (self.prev_button, self.page_label, self.next_button):
             w.setVisible(on)
 
-    def set_kernel(self, w: np.ndarray | None, why: str = "") -> None:
-        """``w`` [in, kh, kw] (None: say ``why``)."""
+    def set_kernel(self, w: np.ndarray | None, why: str = "", channel_names: tuple[str, ...] | None = None) -> None:
+        """``w`` [in, kh, kw] (None: say ``why``); ``channel_names``: what its inputs are (red, green, blue)."""
         self.weights = None if w is None else np.asarray(w, np.float32)
+        self.channel_names = channel_names
         if self.weights is None:
             self.grid.clear_maps()
             self.title.setText(why)
             self._show_pager(False)
             return
         n = self.weights.shape[0]
-        text = (f"Its kernel: {self.weights.shape[1]}×{self.weights.shape[2]}, "
-                f"{n} input channel{'s' * (n != 1)}")
+        size = f"{self.weights.shape[1]}×{self.weights.shape[2]}"
+        text = (f"Its kernel, {size} each: {', '.join(channel_names)}" if channel_names and len(channel_names) == n
+                else f"Its kernel: {size}, {n} input channel{'s' * (n != 1)}")
         self.title.setText(text)
-        self.title.setToolTip(text)
+        set_tip(self.title, text)
         self._show_pager(n > KERNEL_PAGE)
         self.show_page(0)
 
@@ -105,7 +132,7 @@ class KernelsView(QWidget):
         lay.setContentsMargins(8, 8, 8, 8)
         self.chooser = LayerChooser("Layer")
         self.chooser.combo.currentTextChanged.connect(self._refresh)
-        self.in_label = QLabel("  Input channel")
+        self.in_label = plain_label("  Input")
         self.in_combo = QComboBox()
         self.in_combo.currentIndexChanged.connect(lambda _i: self._draw())
         self.chooser.extra.addWidget(self.in_label)
@@ -116,8 +143,12 @@ class KernelsView(QWidget):
         self.stack.addWidget(empty_page)
         self.grid = MapGrid(cmap=WEIGHT_CMAP, symmetric=True)
         self.stack.addWidget(self.grid)
+        self.note = caption(RGB_NOTE)
+        self.note.setVisible(False)
+        lay.addWidget(self.note)
         lay.addWidget(self.stack, 1)
         self.weights: np.ndarray | None = None
+        self.channel_names: tuple[str, ...] | None = None   # the layer reads the image's colours
         self._loaded_for = None
 
     def set_predictor(self, predictor) -> None:
@@ -157,9 +188,14 @@ class KernelsView(QWidget):
         if self.predictor is not None and layer:
             self.weights = self.predictor.kernels(layer)
         n_in = 0 if self.weights is None else self.weights.shape[1]
+        self.channel_names = reads_image(self.predictor, layer) if self.weights is not None else None
         self.in_combo.blockSignals(True)
         self.in_combo.clear()
-        self.in_combo.addItems([str(i) for i in range(n_in)])
+        if self.channel_names:
+            self.in_combo.addItem("colour (RGB)", RGB)
+        names = self.channel_names or [""] * n_in
+        for i, name in enumerate(names):
+            self.in_combo.addItem(f"{i} · {name}" if name else str(i), i)
         self.in_combo.blockSignals(False)
         self.in_label.setVisible(n_in > 1)
         self.in_combo.setVisible(n_in > 1)
@@ -171,9 +207,16 @@ class KernelsView(QWidget):
             self.grid.clear_maps()
             self.chooser.info.setText("")
             return
-        c_in = max(0, self.in_combo.currentIndex())
+        c_in = self.in_combo.currentData()
+        c_in = 0 if c_in is None else int(c_in)
         m = float(np.abs(w).max()) or 1.0
-        self.grid.set_maps(w[:, c_in], levels=(-m, m))  # one scale for the whole layer
-        where = "" if w.shape[1] == 1 else f", input channel {c_in} of {w.shape[1]}"
         n = w.shape[0]
+        self.note.setVisible(c_in == RGB)
+        if c_in == RGB:
+            self.grid.set_colour_maps(kernel_rgb(w))
+            where = ", each as one RGB patch"
+        else:
+            self.grid.set_maps(w[:, c_in], levels=(-m, m))  # one scale for the whole layer
+            name = f" ({self.channel_names[c_in]})" if self.channel_names else ""
+            where = "" if w.shape[1] == 1 else f", input channel {c_in}{name} of {w.shape[1]}"
         self.chooser.info.setText(f"{n} filter{'s' * (n != 1)} · {w.shape[2]}×{w.shape[3]}{where} · |w| ≤ {m:.2g}")

@@ -86,6 +86,7 @@ class MapGrid(pg.GraphicsLayoutWidget):
             self.addItem(self.bar)
             self.bar.setVisible(False)   # until there are maps
         self._shape: tuple[int, int, int] | None = None
+        self._colour = False          # the image holds RGB tiles (set_colour_maps), not values to colour
         self.cols = self.rows = 1
         self.gap = 1
         self._hover = (-1, -1, -1)
@@ -105,12 +106,39 @@ class MapGrid(pg.GraphicsLayoutWidget):
         self.view.setRange(xRange=(0, full_w), yRange=(0, full_h), padding=0.02)
         self.highlight(None)
 
+    def set_colour_maps(self, rgb: np.ndarray) -> None:
+        """Colour tiles [N, H, W, 3], 0..1 (a first layer's kernels as RGB patches): no colour map, no bar.
+        The tiles keep their places (``tile_at``) as with ``set_maps``."""
+        rgb = np.clip(np.asarray(rgb, dtype=np.float32), 0, 1)
+        n, h, w, _ = rgb.shape
+        if self._shape != (n, h, w):
+            self._layout(n, h, w)
+        self.maps = rgb
+        g = self.gap
+        # RGB with levels, the gaps in the card's colour: RGBA without levels is not drawn while a colour
+        # bar is linked to the image (pyqtgraph 0.14).
+        mosaic = np.empty((self.rows * self.cols, h + g, w + g, 3), np.uint8)
+        mosaic[:] = QColor(style.CARD).getRgb()[:3]
+        mosaic[:n, :h, :w] = np.round(rgb * 255)
+        mosaic = (mosaic.reshape(self.rows, self.cols, h + g, w + g, 3).transpose(0, 2, 1, 3, 4)
+                  .reshape(self.rows * (h + g), self.cols * (w + g), 3)[:-g, :-g])
+        self.image.setLookupTable(None)   # pyqtgraph would look RGB values up in the colour map too
+        self.image.setImage(np.ascontiguousarray(mosaic), autoLevels=False, levels=(0, 255))
+        self.image.setLevels((0, 255))   # again: on an image's first setImage pyqtgraph keeps the bar's (0, 1)
+        self.image.setVisible(True)
+        if self.bar is not None:
+            self.bar.setVisible(False)
+        self._colour = True
+
     def set_maps(self, maps: np.ndarray, levels: tuple[float, float] | None = None) -> None:
         maps = np.asarray(maps, dtype=np.float32)
         if maps.ndim == 2:
             maps = maps[None]
         if self._shape != maps.shape:
             self._layout(*maps.shape)
+        if self._colour:   # back from colour tiles: the colour map again
+            self._colour = False
+            self.image.setColorMap(self.cmap)
         if levels is None:
             if self.symmetric:
                 m = nice_ceil(float(np.abs(maps).max()))

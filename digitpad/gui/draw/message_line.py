@@ -1,8 +1,9 @@
 """The line under the Draw tab's canvas: what is worth knowing about the drawing now.
 
 In order of precedence: a hint about the drawing ("Very small drawing: draw the digit
-larger."), else what the last action did ("Saved as 7: …"; it stays only until the drawing
-or the model changes), else how to draw. Its height is fixed (two lines; the tooltip has
+larger."), else what the last action did ("Saved as 7: …", or why a picture could not be
+opened; it stays only until the drawing or the model changes), else how to draw (or, on the
+image bench, how to choose a picture). Its height is fixed (two lines; the tooltip has
 what does not fit), so a hint
 appearing while you draw never moves or squeezes anything (a QLabel that changes size
 makes Qt lay out the whole window again).
@@ -10,20 +11,24 @@ makes Qt lay out the whole window again).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtWidgets import QSizePolicy
 
 from .. import style
+from ..text import PlainLabel, set_tip
 
 TIPS = "Draw one digit, large. Esc clears; Ctrl+Z or a right-click undoes a stroke, Ctrl+Shift+Z redoes."
 LINES = 2   # at 1280x720 the Draw tab has room for two lines and a one-line banner above it
 
 
-class MessageLine(QLabel):
+class MessageLine(PlainLabel):
+    """Plain text: statuses quote captions and errors that come from files (gui.text)."""
+
     def __init__(self, tips: str = TIPS, parent=None):
-        super().__init__(parent)
+        super().__init__("", parent)
         self.tips = tips
         self.hints: list[str] = []
         self.status = ""
+        self.problem = False
         self.kind = ""
         self.setWordWrap(True)
         self.setAlignment(Qt.AlignLeft | Qt.AlignTop)
@@ -44,9 +49,11 @@ class MessageLine(QLabel):
             self.hints = list(hints)
             self._render()
 
-    def set_status(self, text: str) -> None:
-        """What an action did; shown until :meth:`drawing_changed` (or a hint takes the line)."""
+    def set_status(self, text: str, problem: bool = False) -> None:
+        """What an action did; shown until :meth:`drawing_changed` (or a hint takes the line).
+        ``problem``: it did not work (a damaged file), shown in the hint's look."""
         self.status = text
+        self.problem = problem and bool(text)
         self._render()
 
     def drawing_changed(self) -> None:
@@ -60,12 +67,12 @@ class MessageLine(QLabel):
         if self.hints:
             kind, text = "hint", " ".join(self.hints)
         elif self.status:
-            kind, text = "status", self.status
+            kind, text = ("hint" if self.problem else "status"), self.status
         else:
             kind, text = "tips", self.tips
         if text != self.text():
             self.setText(text)
-            self.setToolTip(text)
+            set_tip(self, text)
         if kind != self.kind:
             self.kind = kind
             self.setObjectName("hint" if kind == "hint" else "muted")

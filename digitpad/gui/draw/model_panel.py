@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QVBoxLayout, QWidget
 
 from digitpad.core.library import summary_lines
 
+from ..text import PlainLabel, plain_label
 
-def _form_label(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("formLabel")
-    return label
+
+def _form_label(text: str) -> PlainLabel:
+    return plain_label(text, "formLabel")
+
+
+CLASSES_LISTED = 24   # names listed on the Model page; a 100-class model says how many more
+
+
+def _classes(names: list[str]) -> str:
+    listed = ", ".join(names[:CLASSES_LISTED])
+    more = f", and {len(names) - CLASSES_LISTED} more" if len(names) > CLASSES_LISTED else ""
+    return f"{len(names)}: {listed}{more}"
 
 
 class ModelInfoView(QWidget):
@@ -20,21 +29,17 @@ class ModelInfoView(QWidget):
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 14, 16, 14)
-        self.title = QLabel("No model loaded")
-        self.title.setObjectName("heading")  # style.py QSS
+        # Everything here comes from the file (its name, its metadata, its graph): plain text.
+        self.title = plain_label("No model loaded", "heading")  # style.py QSS
         lay.addWidget(self.title)
-        self.path = QLabel("")
-        self.path.setObjectName("muted")
+        self.path = plain_label("", "muted", wrap=True)
         self.path.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.path.setWordWrap(True)
         lay.addWidget(self.path)
         self.form = QFormLayout()
         self.form.setHorizontalSpacing(18)
         self.form.setVerticalSpacing(8)
         lay.addLayout(self.form)
-        self.note = QLabel("")
-        self.note.setObjectName("muted")
-        self.note.setWordWrap(True)
+        self.note = plain_label("", "muted", wrap=True)
         lay.addWidget(self.note)
         lay.addStretch(1)
 
@@ -48,14 +53,15 @@ class ModelInfoView(QWidget):
             return
         self.title.setText(predictor.name)
         self.path.setText(str(predictor.path))
-        for label, value in summary_lines(predictor.metadata):
-            v = QLabel(value)
-            v.setWordWrap(True)
+        rows = summary_lines(predictor.metadata)
+        # What it takes and tells apart: from its input adapter and class names (file text: plain).
+        rows[2:2] = predictor.input.describe() + [("Classes", _classes(predictor.classes))]
+        for label, value in rows:
+            v = plain_label(value, wrap=True)
             v.setTextInteractionFlags(Qt.TextSelectableByMouse)
             self.form.addRow(_form_label(label), v)
         io = f"input {predictor.input_name}; outputs {', '.join(predictor.output_names)}"
-        graph = QLabel(io)
-        graph.setWordWrap(True)
+        graph = plain_label(io, wrap=True)
         self.form.addRow(_form_label("Graph"), graph)
         notes = []
         if predictor.metadata_error:

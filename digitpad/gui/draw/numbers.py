@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from .. import style
+from ..text import show_tip
 
 POSITIVE = QColor(style.SUPPORTS)
 NEGATIVE = QColor(style.ARGUES_AGAINST)
@@ -162,7 +163,7 @@ class NumberGrid(QWidget):
                 r, c = cell
                 text = self.describe(r, c) if self.describe else (
                     "padding (reads 0)" if self._is_pad(r, c) else f"{self.values[r, c]:.6g}")
-                QToolTip.showText(ev.globalPos(), text, self)
+                show_tip(ev.globalPos(), text, self)
             else:
                 QToolTip.hideText()
             return True
@@ -269,8 +270,8 @@ class SortedBars(QWidget):
         if i is None:
             QToolTip.hideText()
             return
-        QToolTip.showText(ev.globalPosition().toPoint(),
-                          f"{self.label} {int(self.items[i])}: {self.values[i]:.6g} (click to see it)", self)
+        show_tip(ev.globalPosition().toPoint(),
+                 f"{self.label} {int(self.items[i])}: {self.values[i]:.6g} (click to see it)", self)
 
     def mousePressEvent(self, ev) -> None:
         i = self.index_at(ev.position().x())
@@ -334,8 +335,8 @@ class ContributionRows(QWidget):
         if 0 <= i < len(self.rows):
             label, x, w, prod = self.rows[i]
             more = "\nClick to see how this input was computed." if self.clickable else ""
-            QToolTip.showText(ev.globalPosition().toPoint(), f"{label}\ninput {x:.6g} × weight {w:.6g} = {prod:.6g}"
-                              + more, self)
+            show_tip(ev.globalPosition().toPoint(), f"{label}\ninput {x:.6g} × weight {w:.6g} = {prod:.6g}" + more,
+                     self)
 
     def mousePressEvent(self, ev) -> None:
         i = int(ev.position().y() // self.ROW_H)

@@ -13,11 +13,13 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import style
+from ..text import set_tip
 
 CONFIDENT = 0.80   # below this the panel says it is not sure
 RUNNER_UP = 0.15   # a second class above this is named in "not sure: 4 or 9?"
 HEAD_H = 122.0     # the headline: the answer, its confidence, the verdict
 ROW_MIN, ROW_MAX = 17.0, 30.0   # one bar per class: readable at 1280x720, not sparse on a large screen
+ROWS = 10            # bars shown: every class up to 10; with more (up to 100), the 9 likeliest and the rest
 
 
 NOT_A_DIGIT = "doesn't look like a digit"
@@ -49,28 +51,31 @@ class PredictionPanel(QWidget):
         self.not_digit = False
         self.score = float("nan")
         self.threshold: float | None = None   # the model's not-a-digit threshold; None: it has none
+        self.digits = True                    # a digit model (its score and threshold are about digits)
         self.classes = [str(d) for d in range(10)]
         self.empty_text = "Draw a digit on the canvas"
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
-        self.setMinimumSize(240, int(HEAD_H + 8 + 10 * ROW_MIN + 4))
-        self.setMaximumHeight(int(HEAD_H + 8 + 10 * ROW_MAX + 4))
+        self.setMinimumSize(240, int(HEAD_H + 8 + ROWS * ROW_MIN + 4))
+        self.setMaximumHeight(int(HEAD_H + 8 + ROWS * ROW_MAX + 4))
 
     def sizeHint(self) -> QSize:
-        return QSize(270, int(HEAD_H + 8 + 10 * 22 + 4))
+        return QSize(270, int(HEAD_H + 8 + ROWS * 22 + 4))
 
     def set_classes(self, classes: list[str]) -> None:
         self.classes = list(classes)
         self.update()
 
-    def set_threshold(self, threshold: float | None) -> None:
-        """The active model's not-a-digit threshold (None: the model has no calibrated rule)."""
+    def set_threshold(self, threshold: float | None, digits: bool = True) -> None:
+        """The active model's not-a-digit threshold (None: the model has no calibrated rule);
+        ``digits``: whether it reads digits at all (a photo model has no digit score to explain)."""
         self.threshold = threshold
+        self.digits = digits
 
     def show_probs(self, probs: np.ndarray | None, not_digit: bool = False, score: float = float("nan")) -> None:
         self.probs = None if probs is None else np.asarray(probs, dtype=np.float32)
         self.not_digit = bool(not_digit) and self.probs is not None
         self.score = float(score)
-        self.setToolTip(self._tooltip())
+        set_tip(self, self._tooltip())
         self.update()
 
     def show_prediction(self, prediction) -> None:
@@ -79,6 +84,24 @@ class PredictionPanel(QWidget):
             self.show_probs(None)
         else:
             self.show_probs(prediction.probs, prediction.not_digit, prediction.digit_score)
+
+    def rows(self) -> list[tuple[str, int]]:
+        """(name, class) of each bar, top to bottom: every class in order when there are up to ROWS,
+        else the ROWS - 1 likeliest and a last bar for the others together (class -1)."""
+        k = len(self.classes)
+        if k <= ROWS:
+            return [(name, i) for i, name in enumerate(self.classes)]
+        top = (list(np.argsort(-self.probs, kind="stable")[:ROWS - 1]) if self.probs is not None
+               else list(range(ROWS - 1)))
+        return [(self.classes[int(i)], int(i)) for i in top] + [(f"{k - ROWS + 1} others", -1)]
+
+    def _value(self, i: int) -> float:
+        if self.probs is None:
+            return 0.0
+        if i >= 0:
+            return float(self.probs[i])
+        top = np.argsort(-self.probs, kind="stable")[:ROWS - 1]
+        return float(max(0.0, 1.0 - self.probs[top].sum()))
 
     @property
     def caption(self) -> str:
@@ -89,7 +112,7 @@ class PredictionPanel(QWidget):
         return verdict(self.probs, self.classes)[0]
 
     def _tooltip(self) -> str:
-        if self.probs is None or not np.isfinite(self.score):
+        if self.probs is None or not np.isfinite(self.score) or not self.digits:
             return ""
         if self.threshold is None:
             return (f"Digit score {self.score:.2f} (logsumexp of the logits). This model has no calibrated "
@@ -126,7 +149,8 @@ class PredictionPanel(QWidget):
             label = self.classes[top]
             p.setPen(QColor(style.TEXT if sure else style.WARN_TEXT))
             p.setFont(style.title_font(54 if len(label) <= 2 else 20, QFont.DemiBold))
-            p.drawText(QRectF(0, 0, w, 80), Qt.AlignHCenter | Qt.AlignVCenter, label)
+            p.drawText(QRectF(0, 0, w, 80), Qt.AlignHCenter | Qt.AlignVCenter,
+                       p.fontMetrics().elidedText(label, Qt.ElideRight, int(w) - 8))
             p.setFont(style.title_font(15, QFont.DemiBold))
             p.setPen(QColor(style.ACCENT if sure else style.WARN_TEXT))
             p.drawText(QRectF(0, 76, w, 24), Qt.AlignHCenter | Qt.AlignVCenter, f"{self.probs[top] * 100:.1f} %")
@@ -134,26 +158,28 @@ class PredictionPanel(QWidget):
             p.setPen(QColor(style.MUTED if sure else style.WARN_TEXT))
             scored = score_text(self.score, self.threshold)
             p.drawText(QRectF(0, 100, w, 20), Qt.AlignHCenter | Qt.AlignVCenter,
-                       f"{caption} · {scored}" if scored else caption)
+                       p.fontMetrics().elidedText(f"{caption} · {scored}" if scored else caption, Qt.ElideRight,
+                                                  int(w)))
         # -- one bar per class --------------------------------------------------------------
-        rows = len(self.classes)
+        shown = self.rows()
         top_y = head_h + 8
-        row_h = min(ROW_MAX, max(ROW_MIN, (self.height() - top_y - 4) / rows))
-        names_long = max(len(c) for c in self.classes) > 2
+        row_h = min(ROW_MAX, max(ROW_MIN, (self.height() - top_y - 4) / len(shown)))
+        names_long = max(len(name) for name, _ in shown) > 2
         label_w = 84.0 if names_long else 22.0
         pct_w = 58.0   # "100.0%" at the row font
         bar_x = label_w + 8
         bar_w = max(10.0, w - bar_x - pct_w - 4)
         best = int(np.argmax(self.probs)) if self.probs is not None and not self.not_digit else -1
         small = style.title_font(9.5 if names_long else 11, QFont.Normal)
-        for i, name in enumerate(self.classes):
-            y = top_y + i * row_h
+        p.setFont(small)
+        for row, (name, i) in enumerate(shown):
+            y = top_y + row * row_h
             bar_h = min(12.0, row_h * 0.55)
             by = y + (row_h - bar_h) / 2
-            value = float(self.probs[i]) if self.probs is not None else 0.0
-            p.setFont(small)
+            value = self._value(i)
             p.setPen(QColor(style.TEXT if i == best else style.MUTED))
-            p.drawText(QRectF(0, y, label_w, row_h), Qt.AlignRight | Qt.AlignVCenter, name)
+            p.drawText(QRectF(0, y, label_w, row_h), Qt.AlignRight | Qt.AlignVCenter,
+                       p.fontMetrics().elidedText(name, Qt.ElideRight, int(label_w)))
             p.setPen(Qt.NoPen)
             p.setBrush(QColor("#eef0f5"))
             p.drawRoundedRect(QRectF(bar_x, by, bar_w, bar_h), bar_h / 2, bar_h / 2)

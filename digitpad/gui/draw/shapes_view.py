@@ -20,8 +20,8 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from digitpad.core.shapes import LayerSpec, specs_of, what_if
 
 from .. import style
+from ..text import plain_label, rich, rich_label, set_tip
 from ..widgets import muted
 from .numbers import small_font
 
@@ -144,9 +145,7 @@ class ShapesView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 6, 16, 14)
         lay.setSpacing(8)
-        title = QLabel("Shapes and formulas")
-        title.setObjectName("heading")
-        lay.addWidget(title)
+        lay.addWidget(plain_label("Shapes and formulas", "heading"))
         self.status = muted("")
         lay.addWidget(self.status)
         self.diagram = ShapeDiagram()
@@ -162,19 +161,22 @@ class ShapesView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setStretchLastSection(False)
         lay.addWidget(self.table)
-        self.totals = QLabel("")
-        self.totals.setWordWrap(True)
+        self.totals = rich_label(wrap=True)
         lay.addWidget(self.totals)
         self._build_what_if(lay)
         lay.addStretch(1)
         stepwise.changed.connect(self._refresh)
 
     def _build_what_if(self, lay: QVBoxLayout) -> None:
-        heading = QLabel("What if?")
-        heading.setObjectName("heading")
-        lay.addWidget(heading)
-        lay.addWidget(muted("Change a layer's kernel K, padding P or stride S, or the input size: the shapes "
-                            "follow. This only computes shapes; the model itself is not changed."))
+        head = QHBoxLayout()   # the reset beside the heading: with the input's boxes it was wider than the pane
+        head.addWidget(plain_label("What if?", "heading"))
+        head.addStretch(1)
+        lay.addLayout(head)
+        lay.addWidget(muted("Change a layer's kernel K, padding P or stride S, or the input's size or channels: "
+                            "the shapes and the first conv's parameters follow. This only computes shapes; the "
+                            "model itself is not changed."))
+        self.input_row = QHBoxLayout()   # the input's size and channels, above the layers' grid (its own
+        lay.addLayout(self.input_row)    # row: in the grid they widened its first columns)
         self.what_if_grid = QGridLayout()
         self.what_if_grid.setHorizontalSpacing(10)
         self.what_if_grid.setVerticalSpacing(4)
@@ -184,10 +186,18 @@ class ShapesView(QWidget):
         self.input_size.setPrefix("input ")
         self.input_size.setSuffix(" px")
         self.input_size.valueChanged.connect(self._recompute)
+        self.input_channels = QSpinBox()
+        self.input_channels.setRange(1, 64)
+        self.input_channels.setPrefix("channels ")
+        set_tip(self.input_channels, "The input's channels: 3 for colour (red, green, blue), 1 for grey")
+        self.input_channels.valueChanged.connect(self._recompute)
         self.reset = QPushButton("Back to the model's values")
         self.reset.clicked.connect(self._reset)
-        self.after = QLabel("")
-        self.after.setWordWrap(True)
+        for w in (self.input_size, self.input_channels):
+            self.input_row.addWidget(w)
+        self.input_row.addStretch(1)
+        head.addWidget(self.reset)
+        self.after = rich_label(wrap=True)
         lay.addWidget(self.after)
         self.rows: list[dict] = []
 
@@ -256,16 +266,19 @@ class ShapesView(QWidget):
         stats = sum(s.statistics for s in rows)
         fixed = (f" and {stats:,} fixed values that are not learned (batch-norm running means and variances, "
                  f"the input's normalisation)" if stats else "")
-        self.totals.setText(f"<b>{shapes.params:,}</b> learned parameters{fixed}; <b>{shapes.macs:,}</b> "
-                            f"multiply-adds for one 28×28 image (a conv: output values × kernel size × input "
-                            f"channels; a dense layer: outputs × inputs).")
+        c, s, _ = self.predictor.input_shape
+        image = f"{s}×{s}" + (" colour" if c == 3 else "")
+        self.totals.setText(rich("<b>{params:,}</b> learned parameters{fixed}; <b>{macs:,}</b> multiply-adds for one "
+                                 "{image} image (a conv: output values × kernel size × input channels; a dense layer: "
+                                 "outputs × inputs).", params=shapes.params, fixed=fixed, macs=shapes.macs,
+                                 image=image))
 
     # -- what if -------------------------------------------------------------------------------
     def _fill_what_if(self, specs: list[LayerSpec], size: int, channels: int) -> None:
         grid = self.what_if_grid
         while grid.count():
             w = grid.takeAt(0).widget()
-            if w is not None and w not in (self.input_size, self.reset):
+            if w is not None:
                 w.deleteLater()
         self.specs, self.model_size, self.model_channels = list(specs), size, channels
         self.model_flat = None
@@ -274,20 +287,17 @@ class ShapesView(QWidget):
             self.model_flat = c * n * n
         self.rows = []
         self.input_size.setVisible(bool(specs))
+        self.input_channels.setVisible(bool(specs))
         self.reset.setVisible(bool(specs))
         self.after.setVisible(bool(specs))
         if not specs:
             return
-        grid.addWidget(self.input_size, 0, 0, 1, 2)
-        grid.addWidget(self.reset, 0, 2, 1, 4, Qt.AlignLeft)
         for c, text in enumerate(["Layer", "K", "P", "S", "ceil"]):
-            head = QLabel(text)
-            head.setObjectName("formLabel")
-            grid.addWidget(head, 1, c)
+            grid.addWidget(plain_label(text, "formLabel"), 1, c)
         for i, spec in enumerate(specs):
             r = 2 * i + 2       # controls on one line, what they give on the next
-            grid.addWidget(QLabel(spec.title or spec.kind), r, 0)
-            row = {"k": QSpinBox(), "p": QSpinBox(), "s": QSpinBox(), "ceil": QCheckBox(), "result": QLabel("")}
+            grid.addWidget(plain_label(spec.title or spec.kind), r, 0)   # a name from the graph: plain text
+            row = {"k": QSpinBox(), "p": QSpinBox(), "s": QSpinBox(), "ceil": QCheckBox(), "result": rich_label()}
             for key, lo, hi in (("k", 0, 64), ("p", 0, 32), ("s", 0, 32)):
                 row[key].setRange(lo, hi)
             row["k"].setValue(spec.kernel)
@@ -295,9 +305,8 @@ class ShapesView(QWidget):
             row["s"].setValue(spec.stride)
             row["ceil"].setChecked(spec.ceil_mode)
             row["ceil"].setVisible(spec.kind != "conv")
-            row["ceil"].setToolTip("Ceil mode: round the output size up (a last window may hang over the edge)")
+            set_tip(row["ceil"], "Ceil mode: round the output size up (a last window may hang over the edge)")
             row["result"].setWordWrap(True)
-            row["result"].setTextFormat(Qt.RichText)
             row["result"].setContentsMargins(12, 0, 0, 6)
             for key, col in (("k", 1), ("p", 2), ("s", 3), ("ceil", 4)):
                 grid.addWidget(row[key], r, col)
@@ -307,9 +316,10 @@ class ShapesView(QWidget):
             row["ceil"].toggled.connect(self._recompute)
             self.rows.append(row)
         grid.setColumnStretch(5, 1)
-        self.input_size.blockSignals(True)
-        self.input_size.setValue(size)
-        self.input_size.blockSignals(False)
+        for box, value in ((self.input_size, size), (self.input_channels, channels)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
         self._recompute()
 
     def current_specs(self) -> list[LayerSpec]:
@@ -323,29 +333,30 @@ class ShapesView(QWidget):
     def _recompute(self, *_) -> None:
         if not self.rows:
             return
-        results = what_if(self.input_size.value(), self.current_specs(), self.model_channels)
+        results = what_if(self.input_size.value(), self.current_specs(), self.input_channels.value())
         for row, res in zip(self.rows, results):
             if not res.ok:
-                text = " ".join(res.problems)
-                row["result"].setText(f"<span style='color:{style.ERROR_TEXT}'>{text}</span>")
+                problems = " ".join(res.problems)
+                row["result"].setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, problems))
                 continue
             (ci, ni), (co, no) = res.input, res.output
-            parts = [f"{ci}×{ni}×{ni} → <b>{co}×{no}×{no}</b> &nbsp; {res.formula.text()}"]
+            text = rich("{ci}×{ni}×{ni} → <b>{co}×{no}×{no}</b> &nbsp; {formula}", ci=ci, ni=ni, co=co, no=no,
+                        formula=res.formula.text())
             if res.params:
-                parts.append(f"{res.params:,} params, {res.macs:,} mult-adds")
-            text = " · ".join(parts)
+                text += f" · {res.params:,} params, {res.macs:,} mult-adds"
             if res.notes:
-                text += f"<br><span style='color:{style.WARN_TEXT}'>{' '.join(res.notes)}</span>"
+                text += rich("<br><span style='color:{}'>{}</span>", style.WARN_TEXT, " ".join(res.notes))
             row["result"].setText(text)
         last = results[-1]
         if last.ok:
             c, n = last.output
             flat = c * n * n
-            text = f"After the last layer: {c}×{n}×{n} = <b>{flat:,}</b> values to flatten into the dense layer"
+            text = rich("After the last layer: {c}×{n}×{n} = <b>{flat:,}</b> values to flatten into the dense layer",
+                        c=c, n=n, flat=flat)
             if self.model_flat is not None and flat != self.model_flat:
                 text += (f"; the model's dense layer reads {self.model_flat:,}, so these settings would need a new "
                          f"dense layer (and retraining)")
             self.after.setText(text + ".")
         else:
-            self.after.setText(f"<span style='color:{style.ERROR_TEXT}'>These settings cannot run: see the first "
-                               f"layer in red.</span>")
+            self.after.setText(rich("<span style='color:{}'>These settings cannot run: see the first layer in red."
+                                    "</span>", style.ERROR_TEXT))

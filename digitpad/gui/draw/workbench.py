@@ -1,10 +1,17 @@
-"""The drawing workbench tab: canvas and tools, the live answer, and the inspectors.
+"""The Draw tab: what the model is given (a drawing, or a picture), the live answer, and the inspectors.
 
-Data flow on every (throttled) canvas change, all on the UI thread and ~1-2 ms:
-canvas.to_array() -> Predictor.input.from_drawing() (the model's own preprocessing: MNIST-style
-28x28, or the UCI 8x8 counts) -> Predictor.predict() -> views.
-Saliency goes to a worker thread; the pyqtgraph inspectors are built right after the
-window first appears, so pyqtgraph's import does not delay the first paint.
+A digit model is drawn for: the canvas card (``draw_card``), where a photo or scan of a handwritten
+digit can be opened too. A model that takes pictures (CIFAR-10, a folder of images, Fashion-MNIST)
+gets the image bench instead (``picture_card``): its test images to pick from, and pictures opened,
+dropped or pasted (``picture_open``). Every input reaches the screen the same way, ``_render``:
+
+    a drawing:   canvas.to_array() -> predictor.input.from_drawing()   (every canvas change, ~1 ms)
+    a picture:   file / drop / clipboard -> worker: decode, predictor.input.from_picture()
+    a test image: the strip's page, made by predictor.input.from_rows() on a worker
+        -> _render(canonical image) -> Predictor.predict() -> answer, input view, maps, arithmetic, saliency
+
+Saliency goes to a worker thread; the pyqtgraph inspectors are built right after the window first
+appears (``inspectors.build``), so pyqtgraph's import does not delay the first paint.
 """
 from __future__ import annotations
 
@@ -13,44 +20,30 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QScrollArea,
-    QSizePolicy,
-    QSlider,
-    QTabWidget,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QVBoxLayout, QWidget
 
 from digitpad.core.handwriting.collection import Collection
 from digitpad.core.preprocess import input_hints, to_model_input
 from digitpad.core.saliency import timed_saliency
 
 from .. import style
-from ..canvas import DrawingCanvas
+from ..text import plain_label
 from ..threads import background
-from ..widgets import card, set_enabled
-from .correction import CorrectionBar
-from .input_view import ModelInputView
-from .message_line import MessageLine
-from .model_panel import ModelInfoView
-from .prediction import PredictionPanel
+from .answer_card import AnswerCard
+from .draw_card import CANVAS_SIZE, DrawCard
+from .inspectors import Inspectors
+from .picture_card import PictureCard
+from .picture_open import Opened, PictureOpener, reread
 from .stepwise import StepByStep
 
-CANVAS_SIZE = 400
+DRAW_PROMPT = "Draw a digit on the canvas"
+PICTURE_PROMPT = "Pick a test image, or open a picture"
 
 
 class Workbench(QWidget):
     """The Draw tab. ``collection``: where "Wrong? It was: d" saves drawings (My digits)."""
 
-    predictionShown = Signal(object)   # the Prediction now on screen (None: empty canvas)
+    predictionShown = Signal(object)   # the Prediction now on screen (None: nothing shown)
     sampleSaved = Signal(object)       # a drawing was saved to the collection (a Sample)
 
     def __init__(self, controller, collection: Collection, parent=None):
@@ -60,28 +53,30 @@ class Workbench(QWidget):
         self.collection = collection
         self.prediction = None
         self.model_input: np.ndarray | None = None
-        self.feature_maps = None
-        self.kernels_view = None
-        self.arithmetic = None             # the Arithmetic inspector (arithmetic_tab.py), built with the others
-        self.stepwise = StepByStep(self)   # the model's NumPy forward pass, read on a worker thread
+        self.source: str | None = None        # what is shown: "drawing", "picture", "test" (None: nothing)
+        self.opened: Opened | None = None     # the picture last opened (read again for another model)
+        self.takes_pictures = False           # the active model's source: pictures, not the canvas
+        self._before_drag = None              # the message line's text while a drag is over the tab
+        self.stepwise = StepByStep(self)      # the model's NumPy forward pass, read on a worker thread
         self.saliency = background("saliency", self)
         self.saliency_seconds = 0.0
+        self.opener = PictureOpener(lambda: controller.predictor.input if controller.predictor else None, self)
+        self.opener.opened.connect(self._picture_ready)
+        self.opener.failed.connect(lambda text: self.line.set_status(text, problem=True))
         self._build()
+        self.setAcceptDrops(True)
         controller.modelChanged.connect(self._model_changed)
         controller.loadFailed.connect(self.show_error)
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        """Three columns sized for a 1280x720 window (tests/gui/test_layout.py): the canvas at its
-        fixed size with the tools and the message line under it; the answer and the input the
-        network sees, which shrink to their minimum there and grow on a larger screen; the
-        inspectors, which take the rest of the width."""
+        """Three columns sized for a 1280x720 window (tests/gui/test_layout.py): the canvas (or the
+        image bench) at its fixed width; the answer and the input the network sees, which shrink to
+        their minimum there and grow on a larger screen; the inspectors, which take the rest."""
         outer = QVBoxLayout(self)
         outer.setContentsMargins(14, 12, 14, 10)
         outer.setSpacing(10)
-        self.banner = QLabel("")
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
+        self.banner = plain_label("", "banner", wrap=True)   # messages quote file names and files: plain text
         self.banner.setVisible(False)
         self.banner.mousePressEvent = lambda _e: self.banner.setVisible(False)  # click to dismiss
         outer.addWidget(self.banner)
@@ -89,199 +84,65 @@ class Workbench(QWidget):
         row = QHBoxLayout()
         row.setSpacing(12)
         outer.addLayout(row, 1)
-        row.addWidget(self._draw_card(), 0)
-        row.addWidget(self._answer_card(), 0)
-
-        # Inspectors: pyqtgraph views are created after the first paint (see build_inspectors)
-        inspect_card, il = card(None)
-        il.setContentsMargins(6, 6, 6, 6)
-        self.inspector = QTabWidget()
-        self.inspector.setDocumentMode(True)
-        self._maps_holder = self._placeholder("Loading feature maps…")
-        self._kernels_holder = self._placeholder("Loading kernels…")
-        self.inspector.addTab(self._maps_holder, "Feature maps")
-        self._arithmetic_holder = self._placeholder("Loading…")
-        self.inspector.addTab(self._kernels_holder, "Kernels")
-        self.inspector.addTab(self._arithmetic_holder, "Arithmetic")
-        self.model_info = ModelInfoView()
-        self.shapes_view = None   # built with the inspectors: it imports the NumPy forward pass
-        self.inspector.addTab(self._model_page(), "Model")
-        il.addWidget(self.inspector)
-        inspect_card.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        inspect_card.setMinimumWidth(360)
-        row.addWidget(inspect_card, 1)
-
-        # Shortcuts work anywhere in this tab, not only when the canvas has focus.
-        for keys, slot in ((QKeySequence.Undo, self.canvas.undo), ("Ctrl+Shift+Z", self.canvas.redo),
-                           (QKeySequence.Redo, self.canvas.redo), ("Esc", self.canvas.clear),
-                           ("Delete", self.canvas.clear)):
-            sc = QShortcut(QKeySequence(keys), self)
-            sc.setContext(Qt.WidgetWithChildrenShortcut)
-            sc.activated.connect(slot)
-
-    def _model_page(self) -> QScrollArea:
-        """The Model tab: what the file says about itself, then its shapes and formulas."""
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addWidget(self.model_info)
-        lay.addStretch(1)
-        self._model_page_layout = lay
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setWidget(page)
-        return scroll
-
-    def _draw_card(self) -> QWidget:
-        draw_card, dl = card("Draw")
-        self.canvas = DrawingCanvas(size=CANVAS_SIZE)
-        self.canvas.changed.connect(self.update_prediction)
-        self.canvas.historyChanged.connect(self._update_tool_state)
-        dl.addWidget(self.canvas, 0, Qt.AlignHCenter)
-        dl.addLayout(self._tools())
-        self.message = MessageLine()
-        self.corrections = CorrectionBar(self.canvas, self.collection, shortcut_scope=self, message=self.message)
+        self.draw_card = DrawCard(self.collection, shortcut_scope=self)
+        self.draw_card.canvas.changed.connect(self.update_prediction)
         self.corrections.saved.connect(self.sampleSaved)
-        dl.addWidget(self.corrections)
-        dl.addWidget(self.message)
-        dl.addStretch(1)
-        draw_card.setFixedWidth(CANVAS_SIZE + 30)
-        return draw_card
+        self.picture_card = PictureCard(self.controller.settings, CANVAS_SIZE + 30)
+        self.picture_card.setVisible(False)
+        self.picture_card.strip.chosen.connect(self.show_test_image)
+        for card in (self.draw_card, self.picture_card):
+            card.open_button.clicked.connect(lambda: self.opener.dialog(self))
+            card.paste_button.clicked.connect(self.opener.paste)
+            row.addWidget(card, 0)
+        self.answer = AnswerCard()
+        self.answer.saliency_box.toggled.connect(self._saliency_toggled)
+        row.addWidget(self.answer, 0)
+        self.inspectors = Inspectors(self)
+        row.addWidget(self.inspectors.card, 1)
 
-    def _answer_card(self) -> QWidget:
-        """The answer and the input the network sees. Both have a minimum that fits a 720 px
-        window; a taller one gives them room up to a maximum each, and the rest stays below."""
-        answer_card, outer = card("Prediction")
-        column = QWidget()
-        al = QVBoxLayout(column)
-        al.setContentsMargins(0, 0, 0, 0)
-        al.setSpacing(outer.spacing())
-        self.panel = PredictionPanel()
-        al.addWidget(self.panel)
-        self.sees_label = sees = QLabel("WHAT THE NETWORK SEES")
-        sees.setObjectName("cardTitle")
-        al.addWidget(sees)
-        self.input_view = ModelInputView()
-        al.addWidget(self.input_view)
-        self.saliency_box = QCheckBox("Show saliency (where it looks)")
-        self.saliency_box.toggled.connect(self._saliency_toggled)
-        al.addWidget(self.saliency_box)
-        swatch = "<span style='background-color:{bg}; color:{fg}'>■</span>"   # as on the black image
-        self.saliency_legend = QLabel(swatch.format(bg=style.INPUT_BG, fg=style.SUPPORTS) + " supports the answer   "
-                                      + swatch.format(bg=style.INPUT_BG, fg=style.ARGUES_AGAINST) + " argues against")
-        self.saliency_legend.setObjectName("muted")
-        al.addWidget(self.saliency_legend)
-        for label in (sees, self.saliency_box, self.saliency_legend):
-            label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
-        # Kept in place when hidden: turning saliency on must not move anything.
-        policy = self.saliency_legend.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)
-        self.saliency_legend.setSizePolicy(policy)
-        self.saliency_legend.setVisible(False)
-        # The column takes the height it can use (up to its items' maxima); the rest stays below it.
-        column.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
-        column.setMaximumHeight(al.maximumSize().height())
-        outer.addWidget(column, 100)
-        outer.addStretch(1)
-        answer_card.setFixedWidth(300)
-        return answer_card
+        # Shortcuts work anywhere in this tab, not only when the canvas has focus; the canvas's only
+        # while the canvas is this model's source.
+        self._canvas_shortcuts = [self._shortcut(keys, slot) for keys, slot in (
+            (QKeySequence.Undo, self.canvas.undo), ("Ctrl+Shift+Z", self.canvas.redo),
+            (QKeySequence.Redo, self.canvas.redo), ("Esc", self.canvas.clear), ("Delete", self.canvas.clear))]
+        self._shortcut(QKeySequence.Paste, self.opener.paste)
+        self._shortcut("Ctrl+Shift+O", lambda: self.opener.dialog(self))
 
-    def _placeholder(self, text: str) -> QWidget:
-        w = QWidget()
-        lay = QVBoxLayout(w)
-        label = QLabel(text)
-        label.setObjectName("muted")
-        label.setAlignment(Qt.AlignCenter)
-        lay.addWidget(label)
-        return w
+    def _shortcut(self, keys, slot) -> QShortcut:
+        sc = QShortcut(QKeySequence(keys), self)
+        sc.setContext(Qt.WidgetWithChildrenShortcut)
+        sc.activated.connect(slot)
+        return sc
 
-    def _tools(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setSpacing(6)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.pen_button = QToolButton(text="Pen", checkable=True, checked=True)
-        self.eraser_button = QToolButton(text="Eraser", checkable=True)
-        group = QButtonGroup(self)
-        group.addButton(self.pen_button)
-        group.addButton(self.eraser_button)
-        self.eraser_button.toggled.connect(lambda on: setattr(self.canvas, "eraser", on))
-        row.addWidget(self.pen_button)
-        row.addWidget(self.eraser_button)
-        self.width_slider = QSlider(Qt.Horizontal)
-        self.width_slider.setRange(8, 60)
-        self.width_slider.setValue(int(self.canvas.pen_width))
-        self.width_slider.setFixedWidth(64)
-        self.width_slider.setToolTip("Pen width")
-        self.width_slider.valueChanged.connect(self._set_pen_width)
-        row.addWidget(self.width_slider)
-        self.width_label = QLabel(f"{int(self.canvas.pen_width)} px")
-        self.width_label.setObjectName("muted")
-        self.width_label.setFixedWidth(36)
-        row.addWidget(self.width_label)
-        row.addStretch(1)
-        self.undo_button = QToolButton(text="Undo")
-        self.undo_button.setToolTip("Undo stroke (Ctrl+Z)")
-        self.undo_button.clicked.connect(self.canvas.undo)
-        self.redo_button = QToolButton(text="Redo")
-        self.redo_button.setToolTip("Redo stroke (Ctrl+Shift+Z)")
-        self.redo_button.clicked.connect(self.canvas.redo)
-        self.clear_button = QToolButton(text="Clear")
-        self.clear_button.setToolTip("Clear the canvas (Esc, Delete)")
-        self.clear_button.clicked.connect(self.canvas.clear)
-        for b in (self.undo_button, self.redo_button, self.clear_button):
-            row.addWidget(b)
-        for b in (self.pen_button, self.eraser_button, self.undo_button, self.redo_button, self.clear_button):
-            # QSS padding is not part of QToolButton's size hint: make room for the text.
-            b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 18)
-        self._update_tool_state()
-        return row
+    # The parts other code and the tests reach through the tab.
+    canvas = property(lambda self: self.draw_card.canvas)
+    corrections = property(lambda self: self.draw_card.corrections)
+    message = property(lambda self: self.draw_card.message)
+    undo_button = property(lambda self: self.draw_card.undo_button)
+    redo_button = property(lambda self: self.draw_card.redo_button)
+    clear_button = property(lambda self: self.draw_card.clear_button)
+    strip = property(lambda self: self.picture_card.strip)
+    panel = property(lambda self: self.answer.panel)
+    input_view = property(lambda self: self.answer.input_view)
+    sees_label = property(lambda self: self.answer.sees_label)
+    saliency_box = property(lambda self: self.answer.saliency_box)
+    inspector = property(lambda self: self.inspectors.tabs)
+    model_info = property(lambda self: self.inspectors.model_info)
+    shapes_view = property(lambda self: self.inspectors.shapes_view)
+    feature_maps = property(lambda self: self.inspectors.feature_maps)
+    kernels_view = property(lambda self: self.inspectors.kernels_view)
+    arithmetic = property(lambda self: self.inspectors.arithmetic)
+    arithmetic_link = property(lambda self: self.inspectors.arithmetic_link)
 
-    def _set_pen_width(self, value: int) -> None:
-        self.canvas.pen_width = float(value)
-        self.width_label.setText(f"{value} px")
-
-    def _update_tool_state(self) -> None:
-        set_enabled(self.undo_button, self.canvas.can_undo(), "Nothing to undo: the canvas is empty.")
-        set_enabled(self.redo_button, self.canvas.can_redo(), "Nothing to redo: a stroke you undo can be redone.")
-        set_enabled(self.clear_button, not self.canvas.is_empty(), "The canvas is empty.")
+    @property
+    def line(self):
+        """The message line of the card shown: what was opened, or why it could not be."""
+        return self.picture_card.message if self.takes_pictures else self.draw_card.message
 
     def build_inspectors(self) -> None:
         """Create the pyqtgraph views and the shapes table (their imports are the slow part of the
         start); called once the window has painted its first frame."""
-        if self.feature_maps is not None:
-            return
-        from .arithmetic_link import ArithmeticLink
-        from .arithmetic_tab import ArithmeticTab
-        from .feature_maps import FeatureMapsView
-        from .kernels import KernelsView
-        from .shapes_view import ShapesView
-
-        self.shapes_view = ShapesView(self.stepwise)
-        self._model_page_layout.insertWidget(1, self.shapes_view)   # under the model's description
-        self.shapes_view.set_predictor(self.controller.predictor)
-        self.feature_maps = FeatureMapsView()
-        self.kernels_view = KernelsView()
-        self.arithmetic = ArithmeticTab(self.stepwise)
-        current = self.inspector.currentIndex()
-        self.inspector.blockSignals(True)
-        for index, (holder, view, title) in enumerate(((self._maps_holder, self.feature_maps, "Feature maps"),
-                                                       (self._kernels_holder, self.kernels_view, "Kernels"),
-                                                       (self._arithmetic_holder, self.arithmetic, "Arithmetic"))):
-            self.inspector.removeTab(index)
-            self.inspector.insertTab(index, view, title)
-            holder.deleteLater()
-        self.inspector.setCurrentIndex(current)
-        self.inspector.blockSignals(False)
-        self.feature_maps.set_predictor(self.controller.predictor)
-        self.kernels_view.set_predictor(self.controller.predictor)
-        self.feature_maps.show_prediction(self.prediction)
-        self.arithmetic_link = ArithmeticLink(self)
-        self.arithmetic.set_predictor(self.controller.predictor)
-        self.arithmetic.set_input(self.model_input)
-        self.stepwise.load(self.controller.predictor)   # after the first frame: onnx is read off the UI thread
+        self.inspectors.build(self.controller.predictor, self.prediction, self.model_input)
 
     # -- models ----------------------------------------------------------------------------
     def open_model_dialog(self) -> None:
@@ -304,61 +165,174 @@ class Workbench(QWidget):
     def _model_changed(self, predictor) -> None:
         self.banner.setVisible(False)
         self.message.drawing_changed()   # "Saved as 7" was about the drawing under the old model
-        self.panel.set_classes(predictor.classes)
-        rule = predictor.not_digit_rule
-        self.panel.set_threshold(rule.threshold if rule is not None else None)
-        self.model_info.show_model(predictor)
-        size = predictor.input_size
-        self.input_view.set_input_size(size)
-        self.sees_label.setText("WHAT THE NETWORK SEES" + ("" if size == 28 else f" · {size} × {size}"))
-        if self.feature_maps is not None:
-            self.shapes_view.set_predictor(predictor)
-            self.feature_maps.set_predictor(predictor)
-            self.kernels_view.set_predictor(predictor)
-            self.arithmetic.set_predictor(predictor)
-            self.arithmetic_link.model_changed()
-            self.stepwise.load(predictor)
-        self.update_prediction()  # the same drawing, seen by the new model
+        self._set_source_kind(predictor is not None and not predictor.input.drawn)
+        self.answer.show_model(predictor)
+        self.inspectors.model_changed(predictor)
+        if self.takes_pictures:
+            self.strip.set_predictor(predictor)
+        # What was shown, seen by the new model: the drawing, the same picture read for it, or the
+        # same test image when the new model takes images of its shape.
+        if self.source == "picture" and self.opened is not None and predictor is not None:
+            try:   # on this thread: the kept picture is at most 512 px (2-10 ms), and no old image lingers
+                again = reread(None, predictor.input, self.opened)
+            except Exception:   # noqa: BLE001  this model cannot read it: show nothing rather than fail
+                again = None
+            if again is not None and again.x is not None:
+                self._picture_ready(again)
+                return
+            self.source = None
+        if self.source == "test" and predictor is not None and self.model_input is not None \
+                and self.model_input.shape[1:] == predictor.input_shape:
+            self._render(self.model_input)
+        elif self.takes_pictures:
+            self.source = None
+            self.line.set_status("")   # what it said was about an image no longer shown
+            self._render(None)
+        else:
+            self.update_prediction()   # the same drawing, seen by the new model
+
+    def _set_source_kind(self, pictures: bool) -> None:
+        """The canvas for a digit model, the image bench for one that takes pictures."""
+        self.takes_pictures = pictures
+        self.draw_card.setVisible(not pictures)
+        self.picture_card.setVisible(pictures)
+        for sc in self._canvas_shortcuts + self.corrections.shortcuts:
+            sc.setEnabled(not pictures)
+        if not pictures:
+            self.strip.set_predictor(None)   # no test set read for a model that does not take it
+        self.inspectors.set_prompt(PICTURE_PROMPT if pictures else "Draw a digit", pictures)
 
     # -- the live loop ---------------------------------------------------------------------
     def update_prediction(self) -> None:
+        """The canvas's drawing, for a digit model (every canvas change: this is the 60 Hz path)."""
         predictor = self.controller.predictor
+        if self.takes_pictures:
+            return   # the canvas is hidden: its drawing waits for a digit model
         img = self.canvas.to_array()
         # The hints and the reference image beside a smaller input are about the MNIST-style 28x28 image.
         x28 = to_model_input(img)
-        if predictor is None or predictor.preprocessing == "mnist":
-            x = x28
-        else:
-            x = predictor.input.from_drawing(img) if predictor.input.drawn else None
-        self.model_input = x
-        self.input_view.show_input(None if x is None else self._shown(x), None if x28 is None else x28[0, 0])
+        mnist = predictor is None or predictor.preprocessing == "mnist"
+        x = x28 if mnist else predictor.input.from_drawing(img)
         self.message.drawing_changed()
         if not self.canvas.is_drawing():
             # Hints wait for the pen to lift: "very small" is true of every digit's first
             # millimetres, and nagging mid-stroke helps nobody.
             self.message.set_hints(input_hints(img, x28) if x28 is not None else [])
+        small = x is not None and x28 is not None and predictor is not None and predictor.input_size != x28.shape[-1]
+        self.source = "drawing" if x is not None else None
+        self._render(x, x28[0, 0] if small else None, "reduced from\nthis 28 × 28")
+
+    def _render(self, x: np.ndarray | None, reference: np.ndarray | None = None, reference_caption: str = "",
+                reference_region=None) -> None:
+        """The one way a new input reaches the screen: canonical image ``x`` (None: nothing to show) through
+        the model, and every view shown again. ``reference``: what it was made from, shown small beside
+        (``reference_region``: the part of it the model keeps)."""
+        predictor = self.controller.predictor
+        self.model_input = x
+        shown = None if x is None else predictor.input.to_display(x) if predictor is not None else x[0, 0]
+        self.input_view.show_input(shown, reference, reference_caption, reference_region)
         if x is None or predictor is None:
             self.prediction = None
-            self.panel.empty_text = ("Draw a digit on the canvas" if predictor is not None
-                                     else "No model loaded: open an ONNX file")
+            self.panel.empty_text = ("No model loaded: open an ONNX file" if predictor is None else
+                                     PICTURE_PROMPT if self.takes_pictures else DRAW_PROMPT)
             self.panel.show_probs(None)
         else:
             self.prediction = predictor.predict(x)
             self.panel.show_prediction(self.prediction)
-        if self.feature_maps is not None:
-            self.feature_maps.show_prediction(self.prediction)
-            self.arithmetic.set_input(None if self.prediction is None else x)   # cheap: recomputed later, if shown
+        self.inspectors.show(self.prediction, x)
         if self.saliency_box.isChecked():
             self._request_saliency()
         self.predictionShown.emit(self.prediction)
+
+    def _show_input(self, kind: str, x: np.ndarray, status: str, reference=None, reference_caption: str = "",
+                    reference_region=None) -> None:
+        """A ready canonical image in place of the drawing: the canvas is cleared (Undo brings the
+        drawing back, and drawing again replaces the image)."""
+        if not self.takes_pictures:
+            self.canvas.clear()
+        if kind != "test":
+            self.strip.forget_choice()
+        self.source = kind
+        self.line.set_hints([])
+        self.line.set_status(status)
+        self._render(x, reference, reference_caption, reference_region)
 
     @property
     def hints(self) -> list[str]:
         return self.message.hints
 
+    # -- pictures and test images ----------------------------------------------------------
+    def show_test_image(self, image, caption: str = "") -> bool:
+        return self.show_external_input(image, caption)
+
+    def show_external_input(self, image, caption: str = "") -> bool:
+        """Show a ready-made canonical image (a test image: [C, S, S] of the active model's input) as if
+        it had been drawn: prediction, feature maps, saliency. An image of another shape is refused
+        with a one-line error, the drawing kept; returns whether it was shown."""
+        predictor = self.controller.predictor
+        if predictor is None:
+            self.show_error("Cannot show the image: no model is loaded.")
+            return False
+        image = np.asarray(image, dtype=np.float32)
+        try:
+            x = predictor.input.canonical(image)
+        except ValueError:
+            c, s, _ = predictor.input_shape
+            self.show_error(f"Cannot show a {'x'.join(map(str, image.shape))} image: the active model takes "
+                            f"{s}x{s}{' colour' if c == 3 else ''} input.")
+            return False
+        if len(x) != 1:
+            self.show_error(f"Cannot show {len(x)} images at once.")
+            return False
+        self._show_input("test", x, caption)
+        return True
+
+    def _picture_ready(self, opened: Opened) -> None:
+        predictor = self.controller.predictor
+        if predictor is None:
+            return
+        if opened.adapter is not predictor.input:   # read for a model no longer active: read it for this one
+            self.opener.reread(opened)
+            return
+        if opened.x is None:   # a digit model, and no ink stands out from the paper
+            self.line.set_status(f"No handwriting found in {opened.name}: a dark digit on light paper, filling "
+                                 "much of the picture, reads best.", problem=True)
+            return
+        self.opened = opened
+        s = predictor.input_size
+        what = ("read as a handwritten digit: the ink found on the paper, centred as MNIST's digits are. Draw to "
+                "replace it." if predictor.input.drawn else
+                f"the network sees it as the {s} × {s} {'RGB' if predictor.input.colour else 'grey'} image beside "
+                "the answer.")
+        region = predictor.input.picture_region(opened.width, opened.height)
+        if region is not None:   # as fractions: the picture kept is smaller than the one in the file
+            region = (region[0] / opened.width, region[1] / opened.height, region[2] / opened.width,
+                      region[3] / opened.height)
+        self._show_input("picture", opened.x, f"{opened.caption}: {what}", opened.picture,
+                         f"opened\n{opened.width} × {opened.height}", region)
+
+    def dragEnterEvent(self, event) -> None:
+        if PictureOpener.can_open(event.mimeData()):
+            event.acceptProposedAction()
+            self._before_drag = (self.line.status, self.line.problem)
+            self.line.set_status("Drop it to open it here.")
+
+    def dragLeaveEvent(self, event) -> None:
+        self._end_drag()
+
+    def _end_drag(self) -> None:
+        if self._before_drag is not None:
+            self.line.set_status(*self._before_drag)
+            self._before_drag = None
+
+    def dropEvent(self, event) -> None:
+        self._end_drag()
+        if self.opener.open_mime(event.mimeData(), "the dropped picture"):
+            event.acceptProposedAction()
+
+    # -- saliency --------------------------------------------------------------------------
     def _saliency_toggled(self, on: bool) -> None:
-        self.input_view.set_saliency_visible(on)
-        self.saliency_legend.setVisible(on)
+        self.answer.set_saliency_visible(on)
         if on:
             self._request_saliency()
 
@@ -377,47 +351,8 @@ class Workbench(QWidget):
         sal, _target, self.saliency_seconds = result
         self.input_view.show_saliency_map(sal)
 
-    def _shown(self, x: np.ndarray) -> np.ndarray:
-        """A canonical image as the input view shows it."""
-        predictor = self.controller.predictor
-        return predictor.input.to_display(x) if predictor is not None else np.asarray(x)[0, 0]
-
-    def show_external_input(self, image, caption: str = "") -> bool:
-        """Show a ready-made canonical image (e.g. a test image from the evaluation view: [C, S, S] of
-        the active model's input) as if it had been drawn: prediction, feature maps, saliency.
-        The canvas is cleared (Undo brings the drawing back); drawing again replaces the image.
-        An image of another shape is refused with a one-line error, the drawing kept; returns
-        whether it was shown."""
-        predictor = self.controller.predictor
-        if predictor is None:
-            self.show_error("Cannot show the image: no model is loaded.")
-            return False
-        image = np.asarray(image, dtype=np.float32)
-        try:
-            x = predictor.input.canonical(image)
-        except ValueError:
-            c, s, _ = predictor.input_shape
-            self.show_error(f"Cannot show a {'x'.join(map(str, image.shape))} image: the active model takes "
-                            f"{s}x{s}{' colour' if c == 3 else ''} input.")
-            return False
-        if len(x) != 1:
-            self.show_error(f"Cannot show {len(x)} images at once.")
-            return False
-        self.canvas.clear()
-        self.model_input = x
-        self.input_view.show_input(self._shown(x))
-        self.message.set_hints([])
-        self.message.set_status(caption)
-        self.prediction = predictor.predict(x)
-        self.panel.show_prediction(self.prediction)
-        if self.feature_maps is not None:
-            self.feature_maps.show_prediction(self.prediction)
-            self.arithmetic.set_input(None if self.prediction is None else x)
-        if self.saliency_box.isChecked():
-            self._request_saliency()
-        self.predictionShown.emit(self.prediction)
-        return True
-
     def shutdown(self) -> None:
         self.saliency.shutdown()
         self.stepwise.shutdown()
+        self.opener.shutdown()
+        self.strip.shutdown()

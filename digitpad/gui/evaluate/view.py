@@ -1,53 +1,73 @@
-"""The Evaluate tab: the active model on the whole test set. Accuracy, a confusion matrix
-whose cells open a gallery of those test images, per-class accuracy; any image opens in
-the drawing tab (``openImage``) to see its feature maps and saliency."""
-from __future__ import annotations
+"""The Evaluate tab: the active model on its whole test set. Accuracy, a confusion matrix with the
+model's class names whose cells open a gallery of those test images (in colour for photos),
+per-class accuracy; one click on an image opens it in the Draw tab (``openImage``) to see its
+feature maps and saliency.
 
-import html
+The test set is the one the model was trained on: MNIST, Fashion-MNIST, the UCI digits, CIFAR-10
+(from the data folder every tab shares), or for a model trained on a folder of pictures that
+folder's test split (the folder its metadata names, else one the user chooses, remembered per
+model for the session). A picture folder is decoded the first time, with progress; later it comes
+from the cache in the user's data folder.
+"""
+from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QSizePolicy,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from digitpad.core.contract import DATASET_INPUTS, MNIST_INPUT
 from digitpad.core.datasets import DATASET_TITLES, DATASETS, DOWNLOADABLE
-from digitpad.core.evaluation import EvalResult, TestSetError, TestSets, evaluation_job, find_test_folder
+from digitpad.core.evaluation import (
+    EvalResult,
+    TestSet,
+    TestSetError,
+    TestSets,
+    evaluation_job,
+    find_test_folder,
+    test_set_job,
+)
 from digitpad.core.paths import datasets_dir
 
 from .. import style
 from ..images import thumbnail
+from ..text import breakable, plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import card, set_enabled, thin_progress_bar
+from .matrix import ConfusionMatrix
 
 GALLERY_LIMIT = 400
-THUMB = 56
-ACC_COLUMN = 10
+THUMB = 56               # about this many pixels across; a whole multiple of the image's side
+
+# Where each test set sits in a folder, said where the folder is asked for.
+PLACEHOLDERS = {"mnist": "folder with MNIST/raw/t10k-*", "fashion-mnist": "folder with FashionMNIST/raw/t10k-*",
+                "optdigits": "folder with optdigits/optdigits.tes", "cifar10": "folder with cifar10/test/…",
+                "folder": "your picture folder (test/<class>/ or a folder per class)"}
+WHERE = {"optdigits": "Choose the folder that holds optdigits/optdigits.tes (the UCI 8×8 digits come as files).",
+         "cifar10": "Choose the folder that holds cifar10/test/<class>/ pictures or torchvision's "
+                    "cifar-10-batches-py/; a training run with “Download” puts it in the app's data folder.",
+         "folder": "Choose the folder of pictures it was trained on (test/<class>/, or a folder per class)."}
+WHERE_IDX = ("Choose the folder that holds its IDX files (t10k-images-idx3-ubyte[.gz]); a training run with "
+             "“Download” puts them in the app's data folder.")
 
 
-def _mix(a: str, b: str, t: float) -> QColor:
-    ca, cb = QColor(a), QColor(b)
-    return QColor(int(ca.red() + (cb.red() - ca.red()) * t), int(ca.green() + (cb.green() - ca.green()) * t),
-                  int(ca.blue() + (cb.blue() - ca.blue()) * t))
+
+def _short(name: str, width: int, metrics) -> str:
+    return metrics.elidedText(name, Qt.ElideRight, width)
 
 
 class EvaluationView(QWidget):
-    openImage = Signal(object, str)      # float32 [size, size] 0..1 (the model's input size), a caption
+    openImage = Signal(object, str)      # a canonical image [C, S, S] of the model's input, 0..1; a caption
     evaluated = Signal(object)           # the EvalResult now shown
     failed = Signal(str)                 # the message now shown
 
@@ -59,6 +79,7 @@ class EvaluationView(QWidget):
         self.evaluated_key: str | None = None
         self.cell_indices = np.zeros(0, np.int64)
         self.cell: tuple[int, int] | None = None
+        self.model_folders: dict[str, str] = {}     # a picture-folder model's test folder, as the user chose it
         self.jobs = background("evaluation", self)
         self.test_sets = TestSets()
         self._build()
@@ -73,21 +94,18 @@ class EvaluationView(QWidget):
         outer.setSpacing(10)
         head, hl = card(None)
         row = QHBoxLayout()
-        self.title = QLabel("No model loaded")
-        self.title.setObjectName("heading")  # style.py QSS
-        row.addWidget(self.title)
-        row.addStretch(1)
-        label = QLabel("Test set folder")
-        label.setObjectName("muted")
-        row.addWidget(label)
+        self.title = plain_label("No model loaded", "heading")  # style.py QSS; it names the model: plain text
+        self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long name is cut, not widening
+        row.addWidget(self.title, 1)
+        row.addWidget(plain_label("Test set folder", "muted"))
         self.folder = QLineEdit()
         self.folder.setMinimumWidth(280)
-        self.folder.setPlaceholderText("folder with MNIST/raw/t10k-*")
         self.folder.editingFinished.connect(self._folder_edited)
         row.addWidget(self.folder)
         browse = QPushButton("…")
         browse.setStyleSheet("padding: 4px 6px;")
         browse.setFixedWidth(34)
+        set_tip(browse, "Choose the folder")
         browse.clicked.connect(self._browse)
         row.addWidget(browse)
         self.run_button = QPushButton("Evaluate")
@@ -97,9 +115,7 @@ class EvaluationView(QWidget):
         self.progress = thin_progress_bar(6)
         self.progress.setVisible(False)
         hl.addWidget(self.progress)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.RichText)
+        self.summary = rich_label(wrap=True)   # coloured and bold; names and errors escaped (text.rich)
         hl.addWidget(self.summary)
         outer.addWidget(head)
 
@@ -107,54 +123,42 @@ class EvaluationView(QWidget):
         body.setSpacing(12)
         outer.addLayout(body, 1)
         matrix_card, ml = card("Confusion matrix: rows true class, columns prediction")
-        self.matrix = QTableWidget(10, 11)
-        self.matrix.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.matrix.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.matrix.setFocusPolicy(Qt.StrongFocus)
-        self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.matrix.verticalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.matrix.setStyleSheet(f"QTableWidget::item:selected {{ border: 2px solid {style.TEXT}; "
-                                  f"color: {style.TEXT}; }}")
+        self.matrix = ConfusionMatrix()
         self.matrix.cellClicked.connect(self.show_cell)
         self.matrix.setMinimumSize(520, 380)
         ml.addWidget(self.matrix, 1)
-        self.matrix_note = QLabel("Click a cell to see those test images. The last column is each class's "
-                                  "accuracy (recall).")
-        self.matrix_note.setObjectName("muted")
-        self.matrix_note.setWordWrap(True)
+        self.matrix_note = plain_label("Click a cell to see those test images. The last column is each class's "
+                                       "accuracy (recall).", "muted", wrap=True)
         ml.addWidget(self.matrix_note)
         body.addWidget(matrix_card, 5)
 
         gallery_card, gl = card("Gallery")
         top = QHBoxLayout()
-        self.gallery_title = QLabel("Evaluate a model to see its mistakes")
-        self.gallery_title.setWordWrap(True)
+        self.gallery_title = plain_label("Evaluate a model to see its mistakes", wrap=True)   # class names: plain
         self.gallery_title.setStyleSheet("font-weight: 600;")
         top.addWidget(self.gallery_title, 1)
         self.all_button = QPushButton("All mistakes")
-        self.all_button.setToolTip("Show every test image the model got wrong")
+        set_tip(self.all_button, "Show every test image the model got wrong")
         self.all_button.clicked.connect(self.show_mistakes)
         top.addWidget(self.all_button, 0, Qt.AlignTop)
         gl.addLayout(top)
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListWidget.IconMode)
-        self.gallery.setIconSize(QSize(THUMB, THUMB))
-        self.gallery.setGridSize(QSize(THUMB + 40, THUMB + 44))
         self.gallery.setResizeMode(QListWidget.Adjust)
         self.gallery.setMovement(QListWidget.Static)
         self.gallery.setUniformItemSizes(True)
         self.gallery.setWordWrap(True)
         self.gallery.setStyleSheet("QListWidget { border: none; }")
-        self.gallery.itemDoubleClicked.connect(lambda _i: self.open_selected())
+        self._size_gallery(28, 2)
+        # One click opens the image in the Draw tab; Enter opens the one chosen with the keys.
+        self.gallery.itemClicked.connect(lambda item: self.open_index(int(item.data(Qt.UserRole))))
         self.gallery.itemSelectionChanged.connect(self._gallery_selected)
         gl.addWidget(self.gallery, 1)
         bottom = QHBoxLayout()
-        self.gallery_note = QLabel("")
-        self.gallery_note.setObjectName("muted")
-        self.gallery_note.setWordWrap(True)
+        self.gallery_note = plain_label("", "muted", wrap=True)
         bottom.addWidget(self.gallery_note, 1)
-        self.open_button = QPushButton("Open in drawing tab")
-        self.open_button.setToolTip("Show this test image in the drawing tab: prediction, feature maps, saliency")
+        self.open_button = QPushButton("Open in the Draw tab")
+        set_tip(self.open_button, "Show this test image in the Draw tab: prediction, feature maps, saliency")
         self.open_button.clicked.connect(self.open_selected)
         bottom.addWidget(self.open_button, 0, Qt.AlignTop)
         gl.addLayout(bottom)
@@ -163,31 +167,57 @@ class EvaluationView(QWidget):
         self._clear_matrix()
         self._update_buttons()
 
+    def _size_gallery(self, side: int, lines: int) -> None:
+        """Thumbnails a whole multiple of the images' side; room under each for ``lines`` of text."""
+        self.thumb = side * max(1, round(THUMB / side))
+        # The icon area is as wide as the cell (the pixmap is drawn centred in it, not stretched): Qt wraps
+        # an icon's text at the icon's width, and "automobile" needs more than the picture's.
+        self.text_width = self.thumb + 36
+        self.gallery.setIconSize(QSize(self.text_width, self.thumb))
+        line = self.gallery.fontMetrics().lineSpacing()
+        self.gallery.setGridSize(QSize(self.text_width + 8, self.thumb + 10 + lines * line))
+
     # -- model and data ------------------------------------------------------------------------
     def dataset(self) -> str:
-        """The test set the active model is measured on: the one its metadata names, else the one
-        made for its input size (an 8x8 model without metadata: the UCI 8x8 digits)."""
+        """The test set the active model is measured on: the one its metadata names, else the one made
+        for its input (an 8x8 model without metadata: the UCI 8x8 digits; 32x32 RGB: CIFAR-10)."""
         p = self.controller.predictor
         ds = p.metadata.dataset if p is not None and p.metadata else None
-        if ds in DATASETS and (p is None or DATASET_INPUTS.get(ds, MNIST_INPUT).size == p.input_size):
+        if ds in DATASETS and (p is None or DATASET_INPUTS.get(ds, MNIST_INPUT).shape == p.input_shape):
             return ds
-        size = p.input_size if p is not None else MNIST_INPUT.size
-        return next((name for name, spec in DATASET_INPUTS.items() if spec.size == size), "mnist")
+        shape = p.input_shape if p is not None else MNIST_INPUT.shape
+        return next((name for name, spec in DATASET_INPUTS.items() if spec.shape == shape), "mnist")
+
+    def _trained_on(self) -> str | None:
+        """The folder a picture-folder model was trained on, as its metadata says (None: not said)."""
+        p = self.controller.predictor
+        config = (p.metadata.training or {}).get("config") if p is not None and p.metadata else None
+        folder = config.get("data_dir") if isinstance(config, dict) else None
+        return folder if isinstance(folder, str) and folder else None
 
     def _default_folder(self) -> str:
-        """The datasets folder every tab shares, else where the engine downloads."""
-        found = find_test_folder(self.dataset(), [self.controller.settings.values.datasets_folder, datasets_dir()])
+        """A picture-folder model's own folder (chosen here before, else the one it was trained on);
+        else the datasets folder every tab shares, else where the engine downloads."""
+        ds = self.dataset()
+        if ds == "folder":
+            p = self.controller.predictor
+            candidates = [self.model_folders.get(str(p.path)) if p else None, self._trained_on()]
+        else:
+            candidates = [self.controller.settings.values.datasets_folder, datasets_dir()]
+        found = find_test_folder(ds, candidates)
         return str(found) if found else ""
 
     def _model_changed(self, predictor) -> None:
         self.title.setText(f"Evaluate {predictor.name}" if predictor else "No model loaded")
-        if not self.folder.text() or find_test_folder(self.dataset(), [self.folder.text()]) is None:
+        ds = self.dataset()
+        self.folder.setPlaceholderText(PLACEHOLDERS.get(ds, "folder with the test set"))
+        if ds == "folder" or not self.folder.text() or find_test_folder(ds, [self.folder.text()]) is None:
             self.folder.setText(self._default_folder())
         if self.isVisible():
             self.evaluate_if_stale()
         elif self.result is not None:
-            self.summary.setText(f"<span style='color:{style.MUTED}'>The active model changed: "
-                                 f"it is evaluated when you open this tab.</span>")
+            self.summary.setText(rich("<span style='color:{}'>The active model changed: it is evaluated when you "
+                                      "open this tab.</span>", style.MUTED))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -209,9 +239,16 @@ class EvaluationView(QWidget):
             self._folder_edited()
 
     def _folder_edited(self) -> None:
-        if self.folder.text().strip():
-            self.controller.settings.update(datasets_folder=self.folder.text().strip())
-            self.evaluate_if_stale()
+        folder = self.folder.text().strip()
+        if not folder:
+            return
+        p = self.controller.predictor
+        if self.dataset() == "folder":
+            if p is not None:
+                self.model_folders[str(p.path)] = folder      # this model's pictures, not the shared folder
+        else:
+            self.controller.settings.update(datasets_folder=folder)
+        self.evaluate_if_stale()
 
     # -- running -------------------------------------------------------------------------------
     def evaluate(self) -> bool:
@@ -220,25 +257,39 @@ class EvaluationView(QWidget):
             self.summary.setText("No model is loaded.")
             return False
         folder = self.folder.text().strip()
+        ds = self.dataset()
         if not folder:
-            ds = self.dataset()
-            where = ("Choose the folder that holds optdigits/optdigits.tes (the UCI 8×8 digits come as files)."
-                     if ds not in DOWNLOADABLE else
-                     "Choose the folder that holds its IDX files (t10k-images-idx3-ubyte[.gz]); a training run "
-                     "with “Download” puts them in the app's data folder.")
-            self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>No "
-                                 f"{html.escape(DATASET_TITLES.get(ds, ds))} test set found. {where}</span>")
+            where = WHERE.get(ds, WHERE_IDX if ds in DOWNLOADABLE else "Choose the folder that holds it.")
+            if ds == "folder" and self._trained_on():
+                where = f"It was trained on {self._trained_on()}, which holds no test pictures now. {where}"
+            self.summary.setText(rich("<span style='color:{}'>No {} test set found. {}</span>", style.ERROR_TEXT,
+                                      DATASET_TITLES.get(ds, ds), breakable(where)))
             return False
         self.evaluated_key = self._key()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.progress.setVisible(True)
         set_enabled(self.run_button, False, "Evaluating…")
-        self.summary.setText(f"<span style='color:{style.MUTED}'>Evaluating {html.escape(p.name)} on the "
-                             f"{DATASET_TITLES.get(self.dataset())} test set…</span>")
-        self.jobs.submit(evaluation_job, p, folder, self.dataset(), self.test_sets, on_done=self._finished,
-                         on_error=self._failed, on_progress=self._progress)
+        self._say_muted(f"Reading the {DATASET_TITLES.get(ds, ds)} test set…")
+        # Two steps on the one worker: the test set (decoded the first time, with progress), then the model on it.
+        self.jobs.submit(test_set_job, folder, ds, self.test_sets,
+                         on_done=lambda test: self._score(p, folder, ds, test), on_error=self._failed,
+                         on_progress=self._decoding)
         return True
+
+    def _say_muted(self, text: str) -> None:
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.MUTED, breakable(text)))
+
+    def _decoding(self, done: int, total: int) -> None:
+        self.progress.setValue(int(100 * done / max(total, 1)))
+        self._say_muted(f"Decoding the test pictures, the first time only (later they come from a cache): "
+                        f"{done:,} of {total:,}…")
+
+    def _score(self, p, folder: str, ds: str, test: TestSet) -> None:
+        self.progress.setValue(0)
+        self._say_muted(f"Evaluating {p.name} on the {DATASET_TITLES.get(ds, ds)} test set ({len(test):,} images)…")
+        self.jobs.submit(evaluation_job, p, folder, ds, self.test_sets, on_done=self._finished,
+                         on_error=self._failed, on_progress=self._progress)
 
     def _progress(self, done: int, total: int) -> None:
         self.progress.setValue(int(100 * done / max(total, 1)))
@@ -250,7 +301,7 @@ class EvaluationView(QWidget):
         set_enabled(self.run_button, True)
         self.evaluated_key = None
         self.clear_results()   # the old numbers were for another folder or model: not shown under this error
-        self.summary.setText(f"<span style='color:{style.ERROR_TEXT}'>{html.escape(message)}</span>")
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, breakable(message)))
         self.failed.emit(message)
 
     def clear_results(self) -> None:
@@ -275,71 +326,40 @@ class EvaluationView(QWidget):
         set_enabled(self.run_button, True)
         self.result = result
         per = result.per_class_accuracy
-        worst = np.argsort(per)[:3]
+        worst = [c for c in np.argsort(per) if np.isfinite(per[c])][:3]
         correct = int((result.preds == result.labels).sum())
         names = result.classes
-        self.summary.setText(
-            f"Test accuracy <b style='font-size:15px'>{result.accuracy * 100:.2f} %</b> "
-            f"({correct:,} of {result.n:,} {DATASET_TITLES.get(result.dataset, result.dataset)} test images; "
-            f"{result.n - correct:,} mistakes) · "
-            f"evaluated in {result.seconds:.2f} s · hardest classes: "
-            + ", ".join(f"{html.escape(names[c])} ({per[c] * 100:.1f} %)" for c in worst))
+        skipped = result.test.skipped if result.test is not None else []
+        passed_over = (f" · {len(skipped):,} {'file was' if len(skipped) == 1 else 'files were'} not a picture "
+                       f"and passed over ({skipped[0].split(' (')[0]}" + (", …" if len(skipped) > 1 else "") + ")"
+                       ) if skipped else ""
+        self.summary.setText(rich(
+            "Test accuracy <b style='font-size:15px'>{acc:.2f} %</b> ({correct:,} of {n:,} {dataset} test images; "
+            "{mistakes:,} mistakes) · {k} classes · evaluated in {seconds:.2f} s · hardest classes: "
+            "{hardest}{passed_over}",
+            acc=result.accuracy * 100, correct=correct, n=result.n,
+            dataset=DATASET_TITLES.get(result.dataset, result.dataset), mistakes=result.n - correct, k=len(names),
+            seconds=result.seconds, hardest=", ".join(f"{names[c]} ({per[c] * 100:.1f} %)" for c in worst),
+            passed_over=passed_over))
         self._fill_matrix(result)
+        test = result.test
+        short_names = max(len(n) for n in names) <= 2                 # digits: "9→4" on one line
+        self._size_gallery(test.size if test is not None else 28, 2 if short_names else 3)
         self.show_mistakes()
         self._update_buttons()
         self.evaluated.emit(result)
 
     # -- the matrix ------------------------------------------------------------------------------
     def _clear_matrix(self) -> None:
-        m = self.matrix
-        m.setHorizontalHeaderLabels([str(i) for i in range(10)] + ["Accuracy"])
-        m.setVerticalHeaderLabels([str(i) for i in range(10)])
-        for r in range(10):
-            for c in range(11):
-                m.setItem(r, c, QTableWidgetItem(""))
+        p = self.controller.predictor
+        self.matrix.clear_result(list(p.classes) if p is not None else [str(i) for i in range(10)])
 
     def _fill_matrix(self, result: EvalResult) -> None:
-        m = self.matrix
-        names = result.classes
-        short = [n if len(n) <= 8 else n[:7] + "…" for n in names]
-        m.setHorizontalHeaderLabels(short + ["Accuracy"])
-        m.setVerticalHeaderLabels(short)
-        conf = result.confusion
-        totals = np.maximum(conf.sum(axis=1), 1)
-        off_max = max(1, int((conf - np.diag(np.diag(conf))).max()))
-        per = result.per_class_accuracy
-        for r in range(10):
-            for c in range(10):
-                n = int(conf[r, c])
-                item = QTableWidgetItem(f"{n:,}" if n else "·")
-                item.setTextAlignment(Qt.AlignCenter)
-                if r == c:
-                    t = n / totals[r]
-                    bg = _mix(style.WHITE, style.CORRECT, 0.15 + 0.55 * t)
-                    fg = QColor(style.WHITE)
-                elif n:
-                    t = np.log1p(n) / np.log1p(off_max)
-                    bg = _mix(style.MISTAKE_LOW, style.MISTAKE_HIGH, t)
-                    fg = QColor(style.WHITE if t > 0.55 else style.TEXT)
-                else:
-                    bg, fg = QColor(style.WHITE), QColor(style.EMPTY_CELL)
-                item.setBackground(QBrush(bg))
-                item.setForeground(QBrush(fg))
-                item.setToolTip(f"true {names[r]}, predicted {names[c]}: {n:,} images "
-                                f"({n / totals[r] * 100:.1f} % of {names[r]})")
-                m.setItem(r, c, item)
-            acc = QTableWidgetItem(f"{per[r] * 100:.1f} %")
-            acc.setTextAlignment(Qt.AlignCenter)
-            acc.setBackground(QBrush(_mix(style.ERROR_BG, style.OK_BG, float(np.clip((per[r] - 0.8) / 0.2, 0, 1)))))
-            acc.setForeground(QBrush(QColor(style.TEXT)))
-            acc.setFlags(Qt.ItemIsEnabled)
-            acc.setToolTip(f"{names[r]}: {per[r] * 100:.2f} % recognised ({int(conf[r, r]):,} of "
-                           f"{int(conf[r].sum()):,})")
-            m.setItem(r, ACC_COLUMN, acc)
+        self.matrix.show_result(result)
 
     # -- the gallery -----------------------------------------------------------------------------
     def show_cell(self, true: int, pred: int) -> None:
-        if self.result is None or pred >= 10:
+        if self.result is None or pred >= len(self.result.classes):
             return
         r = self.result
         self.cell = (true, pred)
@@ -359,6 +379,16 @@ class EvaluationView(QWidget):
         idx = self.result.mistakes()
         self._fill_gallery(idx, f"All {len(idx):,} mistakes, most confident first")
 
+    def _label(self, t: str, p: str, confidence: float) -> str:
+        """Under a thumbnail: true→predicted and the confidence; long names on lines of their own."""
+        if max(len(t), len(p)) <= 2:
+            return f"{t}→{p}\n{confidence * 100:.1f} %"
+        metrics, room = self.gallery.fontMetrics(), self.text_width - 12   # the item's text margins
+        arrow = "→ "
+        t, p = _short(t, room, metrics), _short(p, room - metrics.horizontalAdvance(arrow), metrics)
+        # no-break spaces: a line that fits is never wrapped again inside a name
+        return "\n".join(line.replace(" ", "\u00a0") for line in (t, arrow + p, f"{confidence * 100:.1f} %"))
+
     def _fill_gallery(self, idx: np.ndarray, title: str) -> None:
         r = self.result
         test = r.test
@@ -368,17 +398,17 @@ class EvaluationView(QWidget):
         conf = r.confidence
         shown = idx[:GALLERY_LIMIT]
         for i in shown:
-            t, p = int(r.labels[i]), int(r.preds[i])
-            # test.image: 0..1 whatever the file's scale (optdigits stores counts 0..16)
-            item = QListWidgetItem(QIcon(thumbnail(test.image(i), THUMB)), f"{r.classes[t]}→{r.classes[p]}\n"
-                                   f"{conf[i] * 100:.1f} %")
+            t, p = r.classes[int(r.labels[i])], r.classes[int(r.preds[i])]
+            # test.image: the canonical image (0..1, colour for photos) whatever the file's scale
+            item = QListWidgetItem(QIcon(thumbnail(test.image(i), self.thumb)), self._label(t, p, conf[i]))
             item.setData(Qt.UserRole, int(i))
-            item.setToolTip(f"Test image #{i}: true {r.classes[t]}, predicted {r.classes[p]} with "
-                            f"{conf[i] * 100:.2f} % confidence. Double-click to open it in the drawing tab.")
+            set_tip(item, f"Test image #{i}: true {t}, predicted {p} with {conf[i] * 100:.2f} % confidence. "
+                          f"Click to open it in the Draw tab.")
             self.gallery.addItem(item)
         more = f" Showing the first {GALLERY_LIMIT:,}." if len(idx) > GALLERY_LIMIT else ""
         self.gallery_note.setText("Nothing here." if not len(idx) else
-                                   "Label: true→predicted, and the model's confidence." + more)
+                                  "Label: true→predicted, and the model's confidence. Click one to open it in the "
+                                  "Draw tab." + more)
         self._update_buttons()
 
     def _gallery_selected(self) -> None:
@@ -400,6 +430,12 @@ class EvaluationView(QWidget):
         items = self.gallery.selectedItems()
         if items:
             self.open_index(int(items[0].data(Qt.UserRole)))
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter) and self.gallery.hasFocus():
+            self.open_selected()
+            return
+        super().keyPressEvent(event)
 
     def shutdown(self) -> None:
         self.jobs.shutdown()

@@ -8,7 +8,6 @@ The engine is held (``EngineSlot``) from the first step to the last, so the Trai
 """
 from __future__ import annotations
 
-import html
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from digitpad.core.library import describe
 
 from ..engine import EngineRunner
 from ..engine_slot import EngineSlot
+from ..text import Html, rich
 from ..threads import background
 from ..widgets import Card, ResultBox, muted, set_enabled, thin_progress_bar
 
@@ -165,7 +165,7 @@ class FineTunePanel(Card):
     def _prepare_failed(self, error: BaseException) -> None:
         """ModelLoadError, OSError, CollectionError: tell, and start nothing."""
         self.runner.release()
-        self._end("failed", "error", f"<b>Could not start fine-tuning:</b> {html.escape(str(error))}")
+        self._end("failed", "error", rich("<b>Could not start fine-tuning:</b> {}", error))
 
     def cancel(self) -> None:
         if self.runner.process_running():
@@ -175,7 +175,7 @@ class FineTunePanel(Card):
             self.jobs.cancel()
             self.runner.release()
             self._discard()
-            self._end("cancelled", "warn", "<b>Fine-tuning cancelled.</b> Nothing was kept.")
+            self._end("cancelled", "warn", rich("<b>Fine-tuning cancelled.</b> Nothing was kept."))
 
     def shutdown(self) -> None:
         """The window is closing: end a run in progress now and keep nothing of it."""
@@ -205,12 +205,12 @@ class FineTunePanel(Card):
             return
         self._discard()
         if final in ("stopped", "cancelled"):
-            self._end("cancelled", "warn", "<b>Fine-tuning cancelled.</b> Nothing was kept.")
+            self._end("cancelled", "warn", rich("<b>Fine-tuning cancelled.</b> Nothing was kept."))
         else:
             tail = [line for line in st.stderr_tail if line.strip()][-4:]
-            detail = f"<pre style='margin:4px 0 0 0'>{html.escape(chr(10).join(tail))}</pre>" if tail else ""
-            self._end("failed", "error", f"<b>Fine-tuning failed:</b> {html.escape(st.error or 'unknown error')}. "
-                                         f"Nothing was added to the model library.{detail}")
+            detail = rich("<pre style='margin:4px 0 0 0'>{}</pre>", "\n".join(tail)) if tail else ""
+            self._end("failed", "error", rich("<b>Fine-tuning failed:</b> {}. Nothing was added to the model "
+                                              "library.{}", st.error or "unknown error", detail))
 
     def _scored(self, score: finetune.Score) -> None:
         self.seconds = time.monotonic() - self._t0
@@ -230,10 +230,10 @@ class FineTunePanel(Card):
     def _score_failed(self, error: BaseException) -> None:
         """The new file cannot be opened (ModelLoadError): keep nothing of it."""
         self._discard()
-        self._end("failed", "error", f"<b>Fine-tuning failed:</b> the new model could not be opened "
-                                     f"({html.escape(str(error))}). Nothing was added to the model library.")
+        self._end("failed", "error", rich("<b>Fine-tuning failed:</b> the new model could not be opened ({}). "
+                                          "Nothing was added to the model library.", error))
 
-    def _end(self, outcome: str, kind: str, text: str) -> None:
+    def _end(self, outcome: str, kind: str, text: Html) -> None:
         self.seconds = time.monotonic() - self._t0
         self.progress.setVisible(False)
         self.result.show_result(kind, text)
@@ -250,7 +250,7 @@ class FineTunePanel(Card):
         if self.prepared is not None:
             finetune.remove_run_files(self.prepared.out)
 
-    def _result_text(self) -> str:
+    def _result_text(self) -> Html:
         b, a, st = self.before, self.after, self.runner.state
         mnist_after = st.metrics.get("test_accuracy")
         meta = describe(self.prepared.base, "user").metadata
@@ -258,10 +258,11 @@ class FineTunePanel(Card):
         mnist = ""
         if isinstance(mnist_after, (int, float)):
             was = f"{mnist_before * 100:.2f}% → " if isinstance(mnist_before, (int, float)) else ""
-            mnist = f"<br>MNIST test accuracy: {was}{mnist_after * 100:.2f}%"
-        return (f"<b>Done in {self.seconds:.0f} s.</b> On your {a.total} held-out digits:<br>"
-                f"before <b>{b.text()}</b> → after <b>{a.text()}</b>{mnist}<br>"
-                f"New model: {html.escape(self.new_model.name)} (in the model library).")
+            mnist = rich("<br>MNIST test accuracy: {}{:.2f}%", was, mnist_after * 100)
+        return rich("<b>Done in {seconds:.0f} s.</b> On your {total} held-out digits:<br>before <b>{before}</b> → "
+                    "after <b>{after}</b>{mnist}<br>New model: {name} (in the model library).",
+                    seconds=self.seconds, total=a.total, before=b.text(), after=a.text(), mnist=mnist,
+                    name=self.new_model.name)
 
     def _use(self) -> None:
         if self.new_model is not None and self.new_model.is_file():

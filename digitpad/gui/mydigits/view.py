@@ -9,18 +9,14 @@ width on the right (a longer prompt never widens it).
 """
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -33,6 +29,7 @@ from digitpad.core.handwriting.collection import Collection, CollectionError
 from .. import style
 from ..canvas import DrawingCanvas, save_drawing
 from ..images import thumbnail
+from ..text import Html, plain_label, rich, rich_label, set_tip, warn
 from ..widgets import card, muted, set_enabled, thin_progress_bar
 from .finetune_panel import FineTunePanel
 
@@ -45,13 +42,11 @@ ABOUT = ("Your own handwriting: digits you corrected in the Draw tab (“Wrong? 
 EMPTY = "No digits yet. Draw in the Draw tab and click the right digit under the canvas, or start a guided set."
 
 
-def counts_html(counts: list[int]) -> str:
+def counts_html(counts: list[int]) -> Html:
     """"0: 3   1: 3 …": each digit and how many, the digits you have none of faint."""
-    cells = []
-    for d, n in enumerate(counts):
-        colour = style.TEXT if n else style.FAINT
-        cells.append(f"<span style='color:{colour}'><b>{d}</b>:&nbsp;{n}</span>")
-    return "&nbsp;&nbsp;&nbsp;&nbsp; ".join(cells)
+    cells = [rich("<span style='color:{}'><b>{}</b>:&nbsp;{}</span>", style.TEXT if n else style.FAINT, d, n)
+             for d, n in enumerate(counts)]
+    return Html("&nbsp;&nbsp;&nbsp;&nbsp; ").join(cells)
 
 
 class MyDigitsView(QWidget):
@@ -84,22 +79,20 @@ class MyDigitsView(QWidget):
     def _collection_card(self) -> QWidget:
         collection_card, lay = card("My digits")
         head = QHBoxLayout()
-        self.heading = QLabel("")
-        self.heading.setObjectName("heading")
+        self.heading = plain_label("", "heading")
         head.addWidget(self.heading)
         head.addStretch(1)
         self.filter = QComboBox()
         self.filter.addItem("All digits", None)
         for d in range(10):
             self.filter.addItem(f"Only {d}s", d)
-        self.filter.setToolTip("Show the samples of one digit")
+        set_tip(self.filter, "Show the samples of one digit")
         self.filter.currentIndexChanged.connect(self.refresh)
         head.addWidget(self.filter)
         lay.addLayout(head)
         lay.addWidget(muted(ABOUT))
-        self.counts_label = QLabel("")
-        self.counts_label.setTextFormat(Qt.RichText)
-        self.counts_label.setToolTip("How many samples of each digit you have")
+        self.counts_label = rich_label()
+        set_tip(self.counts_label, "How many samples of each digit you have")
         lay.addWidget(self.counts_label)
         self.list = QListWidget()
         self.list.setViewMode(QListWidget.IconMode)
@@ -117,20 +110,19 @@ class MyDigitsView(QWidget):
         lay.addWidget(self.empty_label)
         buttons = QHBoxLayout()
         self.delete_button = QPushButton("Delete selected")
-        self.delete_button.setToolTip("Delete the selected samples from My digits")
+        set_tip(self.delete_button, "Delete the selected samples from My digits")
         self.delete_button.clicked.connect(self.delete_selected)
         self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Save all your digits in one file (to keep, or to use on another computer)")
+        set_tip(self.export_button, "Save all your digits in one file (to keep, or to use on another computer)")
         self.export_button.clicked.connect(self._export_dialog)
         self.import_button = QPushButton("Import…")
-        self.import_button.setToolTip("Add the digits of an exported file")
+        set_tip(self.import_button, "Add the digits of an exported file")
         self.import_button.clicked.connect(self._import_dialog)
         for b in (self.delete_button, self.export_button, self.import_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         lay.addLayout(buttons)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
+        self.message = plain_label(wrap=True)   # it quotes file names and errors: plain text
         lay.addWidget(self.message)
         return collection_card
 
@@ -138,16 +130,14 @@ class MyDigitsView(QWidget):
         guided_card, guided = card("Guided set")
         top = QHBoxLayout()
         self.start_button = QPushButton("Start guided set")
-        self.start_button.setToolTip(f"Draw each digit {GUIDED_REPEATS} times; each is saved to My digits")
+        set_tip(self.start_button, f"Draw each digit {GUIDED_REPEATS} times; each is saved to My digits")
         self.start_button.clicked.connect(self.start_guided)
         top.addWidget(self.start_button)
         self.guided_progress = thin_progress_bar(6)
         self.guided_progress.setRange(0, 10 * GUIDED_REPEATS)
         top.addWidget(self.guided_progress, 1)
         guided.addLayout(top)
-        self.prompt = QLabel("")
-        self.prompt.setWordWrap(True)
-        self.prompt.setTextFormat(Qt.RichText)
+        self.prompt = rich_label(wrap=True)
         # Two lines, always: the prompt's text changes with every digit, its size never.
         self.prompt.setFixedHeight(2 * self.prompt.fontMetrics().lineSpacing() + 16)
         self.prompt.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
@@ -157,10 +147,10 @@ class MyDigitsView(QWidget):
         row = QHBoxLayout()
         self.next_button = QPushButton("Save and next (Enter)")
         self.next_button.setObjectName("primary")
-        self.next_button.setToolTip("Save this drawing as the digit asked for, and ask for the next")
+        set_tip(self.next_button, "Save this drawing as the digit asked for, and ask for the next")
         self.next_button.clicked.connect(self.guided_next)
         self.skip_button = QPushButton("Skip")
-        self.skip_button.setToolTip("Skip this digit")
+        set_tip(self.skip_button, "Skip this digit")
         self.skip_button.clicked.connect(self.guided_skip)
         row.addWidget(self.next_button)
         row.addWidget(self.skip_button)
@@ -183,7 +173,7 @@ class MyDigitsView(QWidget):
         for s in self.collection.samples(digit):
             item = QListWidgetItem(QIcon(thumbnail(s.image, THUMB, invert=True, smooth=True)), str(s.label))
             item.setData(Qt.UserRole, s.id)
-            item.setToolTip(f"{s.label} · {s.source or 'sample'}")
+            set_tip(item, f"{s.label} · {s.source or 'sample'}")
             self.list.addItem(item)
         counts = self.collection.counts()
         total = sum(counts)
@@ -254,10 +244,10 @@ class MyDigitsView(QWidget):
         if self.guided_queue:
             d = self.guided_queue[0]
             done = GUIDED_REPEATS - sum(1 for x in self.guided_queue if x == d)
-            text = (f"Draw a <b style='font-size:20px'>{d}</b> ({done + 1} of {GUIDED_REPEATS}), "
-                    f"then press Enter.")
+            text = rich("Draw a <b style='font-size:20px'>{}</b> ({} of {}), then press Enter.", d, done + 1,
+                        GUIDED_REPEATS)
             if extra:
-                text += f" <span style='color:{style.WARN_TEXT}'>{html.escape(extra)}</span>"
+                text += rich(" <span style='color:{}'>{}</span>", style.WARN_TEXT, extra)
             self.prompt.setText(text)
             self.guided_progress.setValue(total - len(self.guided_queue))
         elif self.guided_started:
@@ -281,7 +271,7 @@ class MyDigitsView(QWidget):
         try:
             sample = save_drawing(self.collection, self.canvas, self.guided_queue[0], "guided")
         except OSError as e:
-            QMessageBox.warning(self, "My digits", f"Could not save: {e.strerror or e}")
+            warn(self, "My digits", f"Could not save: {e.strerror or e}")
             return None
         if sample is None:
             self._show_prompt("Draw it on the canvas first.")

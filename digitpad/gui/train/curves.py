@@ -7,17 +7,17 @@ the cursor; the x axes show steps and epochs, or the time since the run started 
 from __future__ import annotations
 
 import bisect
-import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QVBoxLayout, QWidget
 
 from digitpad.client.state import Ema, smooth
 
 from .. import style
+from ..text import Html, axis_label, plain_label, plot_title, rich, rich_label, set_tip
 
 SHORT = {"train_loss": "loss ", "test_loss": "test loss ", "test_accuracy": "test ", "train_accuracy": "train ",
          "lr": "lr "}
@@ -117,18 +117,14 @@ class CurvesView(QWidget):
         lay.setSpacing(2)
         head = QHBoxLayout()
         head.setContentsMargins(8, 2, 8, 0)
-        self.legend = QLabel("")
-        self.legend.setObjectName("muted")
-        self.legend.setTextFormat(Qt.RichText)
-        self.legend.setWordWrap(True)   # two long run names: two lines, never a wider window
+        # Coloured marks and run names (from the files: escaped); two long names: two lines, never a wider window.
+        self.legend = rich_label("", "muted", wrap=True)
         head.addWidget(self.legend, 1)
-        axis_label = QLabel("x axis:")
-        axis_label.setObjectName("muted")
-        head.addWidget(axis_label)
+        head.addWidget(plain_label("x axis:", "muted"))
         self.by_step = QRadioButton("steps and epochs")
         self.by_time = QRadioButton("time")
-        self.by_step.setToolTip("Training steps for the per-step curves, epochs for the per-epoch ones")
-        self.by_time.setToolTip("Wall-clock time since the run started (compare a fast and a slow network fairly)")
+        set_tip(self.by_step, "Training steps for the per-step curves, epochs for the per-epoch ones")
+        set_tip(self.by_time, "Wall-clock time since the run started (compare a fast and a slow network fairly)")
         self.by_step.setChecked(True)
         group = QButtonGroup(self)
         for b in (self.by_step, self.by_time):
@@ -147,9 +143,9 @@ class CurvesView(QWidget):
             if key == "test_accuracy":
                 axes["left"] = PercentAxis(orientation="left")
             item = self.glw.addPlot(row=i // 2, col=i % 2, axisItems=axes)
-            item.setTitle(title, color=style.TEXT, size="10pt")
+            plot_title(item, title, color=style.TEXT, size="10pt")
             # No grid: in software rendering its lines cost ~4x the rest of the plot's paint.
-            item.setLabel("bottom", xlabel, color=style.MUTED)
+            axis_label(item, "bottom", xlabel, color=style.MUTED)
             item.setMenuEnabled(False)
             item.hideButtons()
             for ax in ("left", "bottom"):
@@ -179,7 +175,7 @@ class CurvesView(QWidget):
         with_time = mode == "time"
         for p in self.plots.values():
             p.axis.mode = "time" if with_time else p.xlabel
-            p.item.setLabel("bottom", "time since the start" if with_time else p.xlabel, color=style.MUTED)
+            axis_label(p.item, "bottom", "time since the start" if with_time else p.xlabel, color=style.MUTED)
             p.axis.picture = None   # re-tick
             p.axis.update()
         (self.by_time if with_time else self.by_step).setChecked(True)
@@ -258,10 +254,10 @@ class CurvesView(QWidget):
                     self._add(key, record.stem, xs, smooth(ys), colour, False, raw=ys)
                 else:
                     self._add(key, record.stem, xs, ys, colour, not many, dashed=key in SHARED)
-            legend.append(f"<span style='color:{colour}; font-size:14px'>━</span> {html.escape(elide(record.stem))}")
+            legend.append(rich("<span style='color:{}; font-size:14px'>━</span> {}", colour, elide(record.stem)))
         if len(self.records) > 1:
-            self.legend.setText("&nbsp;&nbsp;&nbsp; ".join(legend))
-            self.legend.setToolTip("\n".join(r.stem for r in self.records))
+            self.legend.setText(Html("&nbsp;&nbsp;&nbsp; ").join(legend))
+            set_tip(self.legend, "\n".join(r.stem for r in self.records))
         self._say_what_is_missing()
         if self.records:
             self._autorange()
@@ -285,7 +281,7 @@ class CurvesView(QWidget):
         text = "Accuracy (per epoch): test ━, train ╌" if train else "Test accuracy (per epoch)"
         if text != getattr(p, "title_text", None):
             p.title_text = text
-            p.item.setTitle(text, color=style.TEXT, size="10pt")
+            plot_title(p.item, text, color=style.TEXT, size="10pt")
 
     def reset_live(self) -> None:
         """Empty curves for a new run; the plot items are made once and reused, so pressing

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, 
 
 from digitpad.client.state import RunState
 
+from ..text import Html, plain_label
 from ..widgets import ResultBox, card, muted, thin_progress_bar
 
 IDLE_TEXT = ("Choose the settings on the left and press Start. The run uses the same engine as "
@@ -28,8 +29,7 @@ class LiveRunView(QWidget):
         lay.setSpacing(10)
         head, hl = card(None)
         top = QHBoxLayout()
-        self.status_title = QLabel("No run yet")
-        self.status_title.setObjectName("heading")
+        self.status_title = plain_label("No run yet", "heading")   # it names the run: plain text
         top.addWidget(self.status_title)
         top.addStretch(1)
         self.device_used = muted("", wrap=False)
@@ -43,7 +43,7 @@ class LiveRunView(QWidget):
         self.progress_text.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         hl.addWidget(self.progress_text)
         # The outcome: a model to use, a checkpoint to resume or export, or what went wrong.
-        self.use_button = QPushButton("Use in drawing tab")
+        self.use_button = QPushButton("Use in the Draw tab")
         self.use_button.clicked.connect(self.useClicked)
         self.eval_button = QPushButton("Evaluate")
         self.eval_button.clicked.connect(self.evaluateClicked)
@@ -102,7 +102,7 @@ class LiveRunView(QWidget):
         if self.curves is not None:
             self.curves.show_live(state)
 
-    def show_outcome(self, kind: str, html: str, model_ready: bool) -> None:
+    def show_outcome(self, kind: str, text: Html | str, model_ready: bool) -> None:
         self.use_button.setVisible(model_ready)
         self.eval_button.setVisible(model_ready)
-        self.result.show_result(kind, html)
+        self.result.show_result(kind, text)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from digitpad.client.history import RunRecord
 from digitpad.client.state import format_duration, plural
 
+from ..text import set_tip
 from ..widgets import card, muted, set_enabled
 
 COLUMNS = ["Run", "Status", "Network", "Data", "Epochs", "Accuracy", "Duration", "Created"]
@@ -103,7 +104,7 @@ class RunsHistoryView(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         for j, tip in HEADER_TIPS.items():
-            self.table.horizontalHeaderItem(j).setToolTip(tip)
+            set_tip(self.table.horizontalHeaderItem(j), tip)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -122,25 +123,25 @@ class RunsHistoryView(QWidget):
         tl.addWidget(self.details)
         row = QHBoxLayout()
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue this stopped run from its checkpoint")
+        set_tip(self.resume_button, "Continue this stopped run from its checkpoint")
         self.resume_button.clicked.connect(self._resume_selected)
-        self.use_button = QPushButton("Use in drawing tab")
-        self.use_button.setToolTip("Make this run's model the active model")
+        self.use_button = QPushButton("Use in the Draw tab")
+        set_tip(self.use_button, "Make this run's model the active model")
         self.use_button.clicked.connect(self._use_selected)
         self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Save this run's epoch records and step curve as a CSV table")
+        set_tip(self.export_button, "Save this run's epoch records and step curve as a CSV table")
         self.export_button.clicked.connect(lambda: self._emit_one(self.exportRequested))
         self.best_button = QPushButton("Export best epoch")
-        self.best_button.setToolTip("Write the epoch with the best test accuracy as a model of its own")
+        set_tip(self.best_button, "Write the epoch with the best test accuracy as a model of its own")
         self.best_button.clicked.connect(lambda: self._emit_one(self.exportBestRequested))
         self.rename_button = QPushButton("Rename…")
-        self.rename_button.setToolTip("Rename the run: its model, checkpoint and logs together")
+        set_tip(self.rename_button, "Rename the run: its model, checkpoint and logs together")
         self.rename_button.clicked.connect(lambda: self._emit_one(self.renameRequested))
         self.delete_button = QPushButton("Delete…")
-        self.delete_button.setToolTip("Delete the run's model, checkpoint and logs (asks first)")
+        set_tip(self.delete_button, "Delete the run's model, checkpoint and logs (asks first)")
         self.delete_button.clicked.connect(lambda: self._emit_one(self.deleteRequested))
         self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setToolTip("Read the models folder again")
+        set_tip(self.refresh_button, "Read the models folder again")
         self.refresh_button.clicked.connect(self.refreshRequested)
         for b in (self.resume_button, self.use_button, self.export_button, self.best_button, self.rename_button,
                   self.delete_button):
@@ -205,7 +206,7 @@ class RunsHistoryView(QWidget):
                         self._duration_tip(r), r.created.replace("T", " ")]
                 for j, (text, tip) in enumerate(zip(cells, tips)):
                     item = QTableWidgetItem(text)
-                    item.setToolTip(tip or text)
+                    set_tip(item, tip or text)
                     if j in NUMERIC_COLUMNS:
                         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                     t.setItem(i, j, item)

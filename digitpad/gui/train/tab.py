@@ -6,27 +6,33 @@ run is (settings, command line, state, history) lives in ``digitpad.client``.
 """
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QTabWidget, QWidget
 
 from digitpad.client import commands
+from digitpad.client.data_preview import DataPreview, preview_job
 from digitpad.client.history import RunRecord, list_runs
 from digitpad.client.run_files import write_csv
 from digitpad.client.run_settings import RunSettings
 from digitpad.client.state import RunState, format_duration
+from digitpad.core.datasets import DATASET_TITLES, has_split
+from digitpad.core.paths import datasets_dir
 
 from .. import run_actions
 from ..engine import ArchLister, DeviceProbe, EngineRunner
 from ..engine_slot import EngineSlot
+from ..text import Html, ask, rich, warn
+from ..threads import background
 from ..widgets import set_enabled
+from .data_view import DataSetView
 from .form import RunForm
 from .live import LiveRunView
 from .runs_view import RunsHistoryView
 
 REDRAW_MS = 100          # plots and progress redraw at most 10 times a second
+LOOK_MS = 0              # one look for the several changes one edit makes (a preset sets data set and folder)
 STATUS_WORDS = {"starting": "Starting the engine…", "running": "Training", "stopping": "Stopping after this step…",
                 "exporting": "Exporting the checkpoint…", "completed": "Finished", "stopped": "Stopped",
                 "failed": "Failed", "cancelled": "Cancelled"}
@@ -62,6 +68,13 @@ class TrainingTab(QWidget):
         self.form = RunForm()
         self.live = LiveRunView()
         self.history = RunsHistoryView()
+        self.data_view = DataSetView()
+        self.previews = background("data-preview", self)
+        self._data_stale = True
+        self._look = QTimer(self)
+        self._look.setSingleShot(True)
+        self._look.setInterval(LOOK_MS)
+        self._look.timeout.connect(self.look_at_data)
         self.history.can_resume = self._resumable
         self.history.why_not_resume = self._why_not_resumable
         self.history.why_not_best = self._why_not_best
@@ -75,6 +88,7 @@ class TrainingTab(QWidget):
         self.views.setDocumentMode(True)
         self.views.addTab(self.live, "Live run")
         self.views.addTab(self.history, "Runs history")
+        self.views.addTab(self.data_view, "Data set")
         self.views.currentChanged.connect(lambda i: self.refresh_history() if i == 1 else None)
         outer.addWidget(self.views, 1)
 
@@ -82,6 +96,8 @@ class TrainingTab(QWidget):
         self.form.stop_button.clicked.connect(self.stop)
         self.form.resume_button.clicked.connect(self.resume)
         self.form.export_button.clicked.connect(self.export_checkpoint)
+        self.form.dataChanged.connect(self._data_changed)
+        self.form.datasetChosen.connect(lambda: self.views.setCurrentWidget(self.data_view))
         self.live.useClicked.connect(lambda: self._emit_exported(self.useModel))
         self.live.evaluateClicked.connect(lambda: self._emit_exported(self.evaluateModel))
         self.history.useRequested.connect(self.useModel)
@@ -113,6 +129,8 @@ class TrainingTab(QWidget):
         self.history.ensure_plots()
         self.start_probes()
         self._prewarm()
+        if self._data_stale:
+            self.look_at_data()
 
     def _prewarm(self) -> None:
         """While this tab is open, an engine waits with torch imported, so Start is quick."""
@@ -120,6 +138,7 @@ class TrainingTab(QWidget):
             self.runner.prewarm()
 
     def shutdown(self) -> None:
+        self.previews.shutdown()
         self.runner.shutdown()
         self.device_probe.stop()
         self.arch_lister.stop()
@@ -131,6 +150,46 @@ class TrainingTab(QWidget):
             self.device_probe.start()
             self.arch_lister.start()
 
+    # == the data set ===============================================================================
+    def _data_changed(self) -> None:
+        """Look again (once per edit); a hidden tab looks when it is next shown (not at app start)."""
+        self._data_stale = True
+        if self.isVisible():
+            self._look.start()
+
+    def data_source(self) -> tuple[str, str | None, bool]:
+        """(data set, folder to look in, downloaded by the engine): a download lands in the app's data
+        folder, so that is where a data set to be downloaded may already be."""
+        s = self.form.settings()
+        if s.dataset == "folder":
+            return s.dataset, s.image_folder or None, False
+        if s.download:
+            found = has_split(datasets_dir(), s.dataset, "train")
+            return s.dataset, str(datasets_dir()) if found else None, True
+        return s.dataset, s.data_dir or None, False
+
+    def look_at_data(self) -> None:
+        """What the chosen data set holds, on a worker: the form's line and the Data set page."""
+        self._look.stop()
+        self._data_stale = False
+        dataset, folder, download = self.data_source()
+        self.form.data.show_looking()
+        self.data_view.show_looking(DATASET_TITLES.get(dataset, dataset))
+        self.previews.submit(preview_job, dataset, folder, download, on_done=self._data_found,
+                             on_error=self._data_failed, on_progress=self._data_progress)
+
+    def _data_progress(self, done: int, total: int) -> None:
+        self.form.data.show_progress(done, total)
+        self.data_view.show_progress(done, total)
+
+    def _data_found(self, preview: DataPreview) -> None:
+        self.form.show_data(preview)
+        self.data_view.show_preview(preview)
+
+    def _data_failed(self, error: BaseException) -> None:
+        why = f"reading it failed: {type(error).__name__}: {error}"
+        self._data_found(DataPreview(self.form.settings().dataset, None, problem=why))
+
     # == settings ===================================================================================
     def remember_settings(self) -> None:
         s = self.form.settings()
@@ -141,7 +200,7 @@ class TrainingTab(QWidget):
         if self.runner.is_running():
             return False
         s = self.form.settings()
-        problems = s.problems([a.name for a in self.form.archs], self.form.archs)
+        problems = s.problems(self.form.known_archs(), self.form.archs)
         busy = self.engine_slot.busy_elsewhere(self.runner)
         if busy:
             problems.append(f"{busy} is using the engine; start when it has finished")
@@ -183,10 +242,17 @@ class TrainingTab(QWidget):
     def export_checkpoint(self) -> None:
         if self.runner.is_running() or self.runner.state.status != "stopped":
             return
-        s = self.form.settings()
-        self.runner.export_checkpoint(None if s.download else (self.runner.state.config.get("data_dir")
-                                                              or s.data_dir))
+        self.runner.export_checkpoint(self._export_data_dir(self.runner.state.config))
         self.update_buttons()
+
+    def _export_data_dir(self, config: dict) -> str | None:
+        """The data an export checks the network on: a picture folder run's own folder; else the run's
+        data folder, or the form's (None: the engine's download)."""
+        run_dir = config.get("data_dir") if isinstance(config.get("data_dir"), str) else None
+        if config.get("dataset") == "folder":
+            return run_dir
+        s = self.form.settings()
+        return None if s.download else (run_dir or s.data_dir)
 
     def update_buttons(self) -> None:
         running = self.runner.is_running()
@@ -247,9 +313,7 @@ class TrainingTab(QWidget):
         self.runner.state = RunState.from_record(run)
         self.live.begin()
         self.views.setCurrentIndex(0)
-        s = self.form.settings()
-        self.runner.export_checkpoint(None if s.download else (run.config.get("data_dir") or s.data_dir),
-                                      best_epoch=run.best_epoch)
+        self.runner.export_checkpoint(self._export_data_dir(run.config), best_epoch=run.best_epoch)
         self.update_buttons()
         return True
 
@@ -289,34 +353,35 @@ class TrainingTab(QWidget):
             window, self._quit_after_stop = self._quit_after_stop, None
             window.close()
 
-    def _outcome(self, final: str) -> tuple[str, str]:
-        """(look, words) for the result box."""
+    def _outcome(self, final: str) -> tuple[str, Html]:
+        """(look, words) for the result box; the error and the file name come from outside: escaped."""
         st, export = self.runner.state, self.runner.mode == "export"
         if final == "failed":
             tail = "\n".join(list(st.stderr_tail)[-8:])
             what = "The export failed" if export else "The training run failed"
             kept = (" The checkpoint is kept: you can resume or export it." if export
                     else " Nothing was added to the model library.")
-            return "error", (f"<b>{what}:</b> {html.escape(st.error)}.{kept}"
-                             + (f"<pre style='margin:6px 0 0 0'>{html.escape(tail)}</pre>" if tail else ""))
+            detail = rich("<pre style='margin:6px 0 0 0'>{}</pre>", tail) if tail else ""
+            return "error", rich("<b>{what}:</b> {error}.{kept}{detail}", what=what, error=st.error, kept=kept,
+                                 detail=detail)
         if st.exported is not None and st.exported.is_file():
             acc = st.metrics.get("test_accuracy")
-            acc_text = f" · test accuracy <b>{acc * 100:.2f} %</b>" if isinstance(acc, (int, float)) else ""
+            acc_text = rich(" · test accuracy <b>{:.2f} %</b>", acc * 100) if isinstance(acc, (int, float)) else ""
             train = (st.history[-1] if st.history else {}).get("train_accuracy")
             if acc_text and isinstance(train, (int, float)):
                 acc_text += f" (train {train * 100:.2f} %)"   # when the engine measures it
             partial = " (from the stopped run's checkpoint)" if export else ""
-            return "ok", (f"<b>Model ready{partial}:</b> {html.escape(st.exported.name)}{acc_text}"
-                          f" · {format_duration(st.elapsed_s)} of training. It is in the model "
-                          f"library; one click makes it the active model.")
+            return "ok", rich("<b>Model ready{partial}:</b> {name}{acc} · {took} of training. It is in the model "
+                              "library; one click makes it the active model.", partial=partial,
+                              name=st.exported.name, acc=acc_text, took=format_duration(st.elapsed_s))
         if final == "stopped":
             where = (f"epoch {st.epoch}/{st.epochs}, step {st.step:,}/{st.total_steps:,}" if st.total_steps
                      else "before the first step")
-            return "warn", (f"<b>Stopped</b> at {where}. The checkpoint is kept: <b>Resume</b> continues "
-                            f"the run; <b>Export</b> writes the network as it is now to the library.")
+            return "warn", rich("<b>Stopped</b> at {}. The checkpoint is kept: <b>Resume</b> continues the run; "
+                                "<b>Export</b> writes the network as it is now to the library.", where)
         if final == "cancelled":
-            return "warn", "<b>Cancelled</b> before training began. Nothing was written."
-        return "warn", "The run finished but no model file was written."
+            return "warn", rich("<b>Cancelled</b> before training began. Nothing was written.")
+        return "warn", rich("The run finished but no model file was written.")
 
     # == runs history =============================================================================
     def refresh_history(self) -> None:
@@ -334,7 +399,7 @@ class TrainingTab(QWidget):
         try:
             rows = write_csv(run, Path(path))
         except OSError as e:
-            QMessageBox.warning(self, "Export CSV", f"Could not write {path}: {e.strerror or e}.")
+            warn(self, "Export CSV", f"Could not write {path}: {e.strerror or e}.")
             return None
         self.history.details.setText(f"Saved {rows:,} rows to {path}.")
         return Path(path)
@@ -352,12 +417,9 @@ class TrainingTab(QWidget):
     # == closing ==================================================================================
     def ask_stop_on_close(self) -> bool:
         """Overridable (tests): True when the user agrees to stop the run and quit."""
-        answer = QMessageBox.question(
-            self, "A training run is in progress",
-            "Stop the training run and quit?\n\nThe run stops after its current step and keeps its "
-            "checkpoint, so you can resume it next time.",
-            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-        return answer == QMessageBox.Yes
+        return ask(self, "A training run is in progress",
+                   "Stop the training run and quit?\n\nThe run stops after its current step and keeps its "
+                   "checkpoint, so you can resume it next time.")
 
     def confirm_close(self, window) -> bool:
         """Called by the main window's closeEvent. True: close now. False: not yet (the run is

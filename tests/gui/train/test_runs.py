@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from digitpad.client import commands
-from digitpad.client.run_settings import DEVICES, KNOWN_ARCHS, RunSettings
+from digitpad.client.run_settings import DEVICES, KNOWN_ARCHS, RunSettings, arch_fits
 from digitpad.core.library import ModelLibrary
 from digitpad.core.paths import models_dir
 from digitpad.core.settings import SettingsStore
@@ -214,7 +214,9 @@ def test_the_tab_asks_the_engine_for_archs_and_cuda(tab, qtbot):
     with qtbot.waitSignal(tab.arch_lister.ready, timeout=120_000) as archs:
         tab.start_probes()
     assert {(a.name, a.params) for a in archs.args[0]} == {(a.name, a.params) for a in KNOWN_ARCHS}
-    assert tab.form.arch.count() == len(archs.args[0]) and "params" in tab.form.arch.itemText(0)
+    # offered: those that take the chosen data set's images
+    fitting = [a for a in archs.args[0] if arch_fits(a, tab.form.settings().dataset)]
+    assert tab.form.arch.count() == len(fitting) and "params" in tab.form.arch.itemText(0)
     qtbot.waitUntil(lambda: tab.device_probe.available is not None, timeout=120_000)
     cuda = tab.form.device.model().item(DEVICES.index("cuda"))
     assert cuda.isEnabled() == tab.device_probe.available
