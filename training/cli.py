@@ -277,7 +277,8 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Nam
         reporter.log(f"exporting {out} ...")
         warnings = finish.run_warnings(result.history)
         training = {"config": cfg.to_dict(), "preset": args.preset if resume is None else None,
-                    "device": result.device, "seconds": round(result.elapsed_s, 2),
+                    "device": result.device, "precision": result.precision, "threads": result.threads,
+                    "seconds": round(result.elapsed_s, 2),
                     "epochs_run": len(result.history), "history": result.history, "run_id": result.run_id,
                     "weights_sha256": checkpoint.weights_digest(result.model.state_dict()),
                     "parent": _parent(resume, init), "warnings": warnings, "data": sources}

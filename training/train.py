@@ -62,6 +62,8 @@ class RunResult:
     device: str = "cpu"
     test_split: data.Split | None = None
     test_probs: np.ndarray | None = None  # the exported model's probabilities on test_split (None: no epoch ran)
+    precision: str = "fp32"          # what the training steps computed in (--precision auto resolved)
+    threads: int = 1                 # torch's intra-op threads (--threads 0 resolved)
 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -339,4 +341,4 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 break
     reporter.close()
     return RunResult(evaluated.eval(), status, run_id, history, prior_s + time.monotonic() - t0, str(device),
-                     test_split, test_probs)
+                     test_split, test_probs, precision=prec.name, threads=torch.get_num_threads())

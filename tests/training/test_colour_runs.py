@@ -76,6 +76,7 @@ def test_cifar10_preset_trains_resumes_and_exports(tmp_path, cifar_dir, capsys):
     assert events[0]["resumed"] is True and [e["epoch"] for e in events if e["event"] == "epoch"] == [2]
     meta = metadata(out)
     assert meta.training["epochs_run"] == 2 and meta.dataset == "cifar10"
+    assert meta.training["precision"] == events[0]["precision"] and meta.training["threads"] == 1
     _inspect(out)
 
 
