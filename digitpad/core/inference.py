@@ -214,6 +214,16 @@ class Predictor:
         if remember:
             ConventionStore().put(self.digest, found)
 
+    def model_bytes(self) -> bytes:
+        """The model file's content as this Predictor loaded it: the bytes it was given, else the file read
+        again and checked against ``digest`` (ModelLoadError when it changed on disk since it was opened)."""
+        if isinstance(self._source, bytes):
+            return self._source
+        data = modelfile.read_model(self.path)
+        if hashlib.sha256(data).hexdigest() != self.digest:
+            raise ModelLoadError(f"{self.path.name} changed on disk since it was opened; open it again.")
+        return data
+
     @staticmethod
     def open_session(model: bytes | str, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
         """Another ONNX Runtime session of a model (its bytes), tuned as ``session_options`` says."""
