@@ -26,6 +26,7 @@ Format 2 (a dict):
     perm            None, or the epoch's int64 order of the n_train images
     history         one dict of numbers per finished epoch
     elapsed_s       seconds of training so far
+    snapshots       (optional) {"count", "last_step", "planned_steps"}: the weight snapshots beside it then
     weights_sha256  digest of the inference weights (ema_model if kept, else model): what an export holds
     sha256          digest of every tensor in the file, named by path ("model.head.1.weight",
                     "optimizer.state.0.exp_avg", "aug_rng", ...)
@@ -58,7 +59,9 @@ _KEYS = {"format", "run_id", "parent", "config", "device", "n_train", "model", "
          "aug_rng", "perm_rng", "epoch", "step_in_epoch", "perm", "history", "elapsed_s", "weights_sha256", "sha256"}
 # Written since best-epoch export: the inference weights of the epoch with the best test accuracy
 # so far, {"epoch", "model"}, or None. Checkpoints without it still load (nothing to export as best).
-_OPTIONAL = {"best"}
+# Since weight snapshots (training/snapshots.py): {"count", "last_step", "planned_steps"} of the run's
+# snapshots file when this checkpoint was written, or None.
+_OPTIONAL = {"best", "snapshots"}
 _CPU_RNG_BYTES = torch.Generator().get_state().numel()
 _CUDA_RNG_BYTES = 16  # Philox: seed and offset
 
@@ -241,6 +244,11 @@ def _check(ckpt: Any) -> dict[str, Any]:
             raise _Bad("has a bad best-epoch record")
         _int(best["epoch"], "best epoch", 1, epoch)
         _state(best["model"], model.state_dict(), "best-epoch")
+    snaps = ckpt.setdefault("snapshots", None)
+    if snaps is not None and not (isinstance(snaps, dict) and set(snaps) == {"count", "last_step", "planned_steps"}
+                                  and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                          for v in snaps.values())):
+        raise _Bad("has a bad snapshots record")
     _number(ckpt["elapsed_s"], "elapsed time")
     if not (isinstance(ckpt["run_id"], str) and re.fullmatch(r"[0-9a-f]{32}", ckpt["run_id"])):
         raise _Bad(f"has a bad run id {ckpt['run_id']!r}")

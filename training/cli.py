@@ -281,12 +281,14 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Nam
                     "seconds": round(result.elapsed_s, 2),
                     "epochs_run": len(result.history), "history": result.history, "run_id": result.run_id,
                     "weights_sha256": checkpoint.weights_digest(result.model.state_dict()),
-                    "parent": _parent(resume, init), "warnings": warnings, "data": sources}
+                    "parent": _parent(resume, init), "warnings": warnings, "data": sources,
+                    **result.snapshots.metadata(out)}
         meta = export.export(result.model, out, arch=cfg.arch, dataset=cfg.dataset,
                              metrics=finish.final_metrics(result.history),
                              training=training, parity_images=result.test_split.images,
                              parity_scale=result.test_split.full_scale,
                              parity_reference=result.test_probs, not_digit=rule, classes=cfg.classes)
+        result.snapshots.finish(out)
         run_log = {"config": cfg.to_dict(), "history": result.history, "status": result.status,
                    "device": result.device, "seconds": result.elapsed_s, "model": out.name,
                    "checkpoint": ckpt_file.name, "run_id": result.run_id, "warnings": warnings,

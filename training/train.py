@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import checkpoint, data, memory, models, precision
+from . import checkpoint, data, memory, models, precision, snapshots
 from .augment import augment, augment_config
 from .config import TrainConfig
 from .errors import TrainError
@@ -64,6 +64,7 @@ class RunResult:
     test_probs: np.ndarray | None = None  # the exported model's probabilities on test_split (None: no epoch ran)
     precision: str = "fp32"          # what the training steps computed in (--precision auto resolved)
     threads: int = 1                 # torch's intra-op threads (--threads 0 resolved)
+    snapshots: snapshots.Recorder | None = None   # the run's weight snapshots (finished after the export)
 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -242,6 +243,11 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
         reporter.log(f"--epochs {cfg.epochs} (the run had {resume['config']['epochs']}): the learning-rate schedule "
                      f"is rebuilt for {total_steps:,} steps; continuing at step {global_step:,}")
 
+    snaps = snapshots.Recorder(snapshots.beside(ckpt_path), engine="torch", run_id=run_id, planned_steps=total_steps,
+                               steps_per_epoch=steps_per_epoch, step=global_step,
+                               weights=snapshots.torch_weights(evaluated), log=reporter.log,
+                               state=resume.get("snapshots") if resume is not None else None)
+
     def save(ep: int, step: int, current_perm) -> None:
         checkpoint.save({
             "run_id": run_id, "parent": parent, "config": cfg.to_dict(), "device": device.type, "n_train": n_train,
@@ -249,6 +255,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             "ema_n": ema.n if ema else 0, "optimizer": opt.state_dict(), "aug_rng": gen.get_state(),
             "perm_rng": perm_gen.get_state(), "epoch": ep, "step_in_epoch": step, "perm": current_perm,
             "history": history, "elapsed_s": prior_s + time.monotonic() - t0, "best": best,
+            "snapshots": snaps.save(history),
         }, ckpt_path)
 
     # The stop flag is set before the start event goes out: a stop as soon as the run is announced
@@ -295,6 +302,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                     ema.update()
                 step_in_epoch += 1
                 global_step += 1
+                snaps.after_step(global_step, loss)
                 loss_sum += loss.detach()
                 loss_n += 1
                 correct += (logits.detach().argmax(1) == y).sum()   # a non-digit's label (-1) never matches
@@ -341,4 +349,4 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 break
     reporter.close()
     return RunResult(evaluated.eval(), status, run_id, history, prior_s + time.monotonic() - t0, str(device),
-                     test_split, test_probs, precision=prec.name, threads=torch.get_num_threads())
+                     test_split, test_probs, precision=prec.name, threads=torch.get_num_threads(), snapshots=snaps)

@@ -327,7 +327,7 @@ _TRAINING_TYPES = {
     "epochs_run": ("integer", False), "epochs": ("integer", False), "history": ("array", False),
     "versions": ("object", False), "partial": ("boolean", False), "warnings": ("array", False),
     "run_id": ("string", True), "weights_sha256": ("string", True), "parent": ("object", True),
-    "preset": ("string", True),
+    "preset": ("string", True), "snapshots": ("object", True),
 }
 
 

@@ -27,6 +27,7 @@ CHECKPOINT_SUFFIX = ".ckpt.pt"     # the engine's resumable state, beside its mo
 NUMPY_CHECKPOINT_SUFFIX = ".ckpt.npz"  # the same from the NumPy engine (digitpad-train --engine numpy)
 RUN_LOG_SUFFIX = ".run.json"       # the engine's record of a completed run
 APP_LOG_SUFFIX = ".log.json"       # the app's record of a run it watched (step curve, status)
+SNAPSHOTS_SUFFIX = ".snapshots.npz"  # the weights at moments of the run (core.snapshots), both engines
 
 
 def data_dir() -> Path:
@@ -75,7 +76,7 @@ def reference_digits_path() -> Path:
 @dataclass(frozen=True)
 class RunFiles:
     """The files of one run, named after its model: ``X.onnx``, ``X.ckpt.pt`` (``X.ckpt.npz`` from the
-    NumPy engine), ``X.run.json``, ``X.log.json``."""
+    NumPy engine), ``X.run.json``, ``X.log.json``, ``X.snapshots.npz`` (its weights during training)."""
 
     model: Path
 
@@ -84,7 +85,8 @@ class RunFiles:
         """From any of the run's files (or its model path)."""
         path = Path(path)
         name = path.name
-        for suffix in (CHECKPOINT_SUFFIX, NUMPY_CHECKPOINT_SUFFIX, RUN_LOG_SUFFIX, APP_LOG_SUFFIX, MODEL_SUFFIX):
+        for suffix in (CHECKPOINT_SUFFIX, NUMPY_CHECKPOINT_SUFFIX, RUN_LOG_SUFFIX, APP_LOG_SUFFIX, SNAPSHOTS_SUFFIX,
+                       MODEL_SUFFIX):
             if name.endswith(suffix):
                 return cls(path.with_name(name[: -len(suffix)] + MODEL_SUFFIX))
         return cls(path.with_name(name + MODEL_SUFFIX))
@@ -114,19 +116,24 @@ class RunFiles:
         return self.model.with_name(self.stem + APP_LOG_SUFFIX)
 
     @property
+    def snapshots(self) -> Path:
+        """The run's weight snapshots (``core.snapshots``): the one name rule, ``X.snapshots.npz``."""
+        return self.model.with_name(self.stem + SNAPSHOTS_SUFFIX)
+
+    @property
     def lock(self) -> Path:
         """Held by the engine writing this run (``.X.onnx.lock``): two engines never share an --out."""
         return self.model.with_name(f".{self.model.name}.lock")
 
     def all(self) -> list[Path]:
-        return [self.model, self.checkpoint, self.numpy_checkpoint, self.run_log, self.app_log]
+        return [self.model, self.checkpoint, self.numpy_checkpoint, self.run_log, self.app_log, self.snapshots]
 
     def temporaries(self) -> list[Path]:
         """What an atomic write killed half-way may leave: ``.X.onnx.tmpPID``, ``.X.ckpt.pt.tmpPID``,
         and the engine's writability probe ``.X.onnx.probePID``."""
         folder = self.model.parent
         found: list[Path] = []
-        for name in (self.model.name, self.checkpoint.name, self.numpy_checkpoint.name):
+        for name in (self.model.name, self.checkpoint.name, self.numpy_checkpoint.name, self.snapshots.name):
             found += folder.glob(f".{name}.tmp*")
         found += folder.glob(f".{self.model.name}.probe*")
         return found

@@ -25,7 +25,7 @@ import numpy as np
 from digitpad.core import contract
 from digitpad.core.paths import RunFiles, models_dir
 
-from .. import finish
+from .. import finish, snapshots
 from ..config import PHOTO_DATASETS, TrainConfig, default_preset, preset
 from ..errors import TrainError
 from ..progress import Reporter
@@ -122,6 +122,7 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     elapsed_s: float = 0.0
     test_x: np.ndarray | None = None
+    snapshots: snapshots.Recorder | None = None   # the run's weight snapshots (finished after the export)
 
 
 def with_weights(arch: str, input_shape: tuple[int, int, int], state: dict[str, np.ndarray]) -> Net:
@@ -154,18 +155,23 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
         if perm is not None and not np.array_equal(np.sort(perm), np.arange(len(y_train))):
             raise TrainError(f"checkpoint {ckpt_path} was made on {len(perm)} training images, not {len(y_train)}")
 
+    global_step = epoch * steps_per_epoch + step_in_epoch
+    snaps = snapshots.Recorder(snapshots.beside(ckpt_path), engine="numpy", run_id=run_id, planned_steps=total_steps,
+                               steps_per_epoch=steps_per_epoch, step=global_step, log=reporter.log,
+                               weights=lambda: ema.state if ema else net.state(),
+                               state=resume["meta"].get("snapshots") if resume is not None else None)
+
     def save(ep: int, step: int, current_perm: np.ndarray | None) -> None:
         checkpoint.save(ckpt_path, net.state(), {
             "run_id": run_id, "config": cfg.to_dict(), "epoch": ep, "step_in_epoch": step, "history": history,
             "elapsed_s": prior_s + time.monotonic() - t0, "rng": rng.bit_generator.state,
             "input": contract.DATASET_INPUTS[cfg.dataset].to_dict(), "arch": cfg.arch,
-            "ema_n": ema.n if ema else 0}, current_perm, ema.state if ema else None)
+            "ema_n": ema.n if ema else 0, "snapshots": snaps.save(history)}, current_perm, ema.state if ema else None)
 
     def evaluated() -> Net:
         """The model: the weights' EMA when kept, else the weights."""
         return with_weights(cfg.arch, shape, ema.state) if ema else net
 
-    global_step = epoch * steps_per_epoch + step_in_epoch
     with StopFlag() as stop:   # before the start event: a stop as soon as the run is announced is graceful
         reporter.start(total_steps, global_step, config=cfg.to_dict(), device="cpu", engine="numpy", run_id=run_id,
                        params=net.count_params(), n_train=len(y_train), n_test=len(y_test),
@@ -190,6 +196,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                     ema.update(net)
                 step_in_epoch += 1
                 global_step += 1
+                snaps.after_step(global_step, loss)
                 loss_sum += loss
                 loss_n += 1
                 last = step_in_epoch == steps_per_epoch or stop.requested
@@ -219,7 +226,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 status = "stopped" if epoch < cfg.epochs else status
                 break
     reporter.close()
-    return RunResult(evaluated(), status, run_id, history, prior_s + time.monotonic() - t0, x_test)
+    return RunResult(evaluated(), status, run_id, history, prior_s + time.monotonic() - t0, x_test, snaps)
 
 
 # -- the command line (called by training.cli for --engine numpy and for .ckpt.npz files) -------------
@@ -267,8 +274,10 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args, resume: dict
             training={"config": cfg.to_dict(), "preset": args.preset if resume is None else None, "engine": "numpy",
                       "run_id": result.run_id, "weights_sha256": checkpoint.weights_sha256(result.net.state()),
                       "parent": None, "device": "cpu", "seconds": round(result.elapsed_s, 2),
-                      "epochs_run": len(result.history), "history": result.history, "warnings": warnings},
+                      "epochs_run": len(result.history), "history": result.history, "warnings": warnings,
+                      **result.snapshots.metadata(out)},
             parity_x=result.test_x)
+        result.snapshots.finish(out)
         run_log = {"config": cfg.to_dict(), "history": result.history, "status": result.status, "device": "cpu",
                    "engine": "numpy", "run_id": result.run_id, "seconds": result.elapsed_s, "model": out.name,
                    "checkpoint": ckpt_file.name, "warnings": warnings}
