@@ -1,5 +1,5 @@
 """Weight snapshots in both engines: when they are taken, what they hold, that the last one is the
-exported model, the size cap,
+exported model (ONNX Runtime's probabilities through the timeline's NumPy forward pass), the size cap,
 and --resume keeping and extending them."""
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 from train_helpers import TINY, metadata, run_cli
 
 from digitpad.core import snapshots as snapfile
+from digitpad.core.inference import Predictor
 from digitpad.core.paths import RunFiles
+from digitpad.core.timeline import Timeline
 from training import checkpoint, snapshots
 from training.scratch import checkpoint as scratch_checkpoint
 
@@ -30,20 +32,35 @@ def test_the_size_cap_keeps_the_conv_kernels_then_the_first():
     assert snapshots.kept_names(shapes, 25, budget=100) == (["c1.weight"], "first conv kernels")
 
 
-def _check_last_is_the_model(model, xs=None):
-    """The last snapshot holds the exported model's initializers exactly, each under its name."""
+def _check_last_is_the_model(model, xs):
+    """The last snapshot holds the exported initializers exactly, and through the timeline's NumPy forward
+    pass gives ONNX Runtime's probabilities and maps; the first one does not."""
     import onnx
     from onnx import numpy_helper
 
     snaps = snapfile.read(RunFiles(model).snapshots)
     inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(model)).graph.initializer}
-    assert snaps.meta["kept"] == "all" and set(snaps.initializers) == set(snaps.weights)
+    assert set(snaps.initializers) == set(snaps.weights)
     for name, init in snaps.initializers.items():
         np.testing.assert_array_equal(snaps.weights[name][-1], inits[init])
-    assert any(not np.array_equal(w[0], w[-1]) for w in snaps.weights.values())   # training moved them
+    predictor = Predictor(model)
+    timeline = Timeline.for_model(model, predictor)
+    assert timeline is not None and timeline.complete
+    for x in xs:
+        ref = predictor.predict(x[None])
+        got = timeline.predict(x[None], len(timeline) - 1)
+        assert np.abs(got.probs - ref.probs).max() < 1e-4
+        assert got.activations.keys() == ref.activations.keys()
+        for layer in ref.activations:
+            np.testing.assert_allclose(got.activations[layer], ref.activations[layer], atol=1e-4)
+    first = timeline.predict(xs[0][None], 0)
+    assert not np.allclose(first.probs, timeline.predict(xs[0][None], -1).probs, atol=1e-3)  # training moved it
+    return timeline
 
 
 def test_torch_run_keeps_snapshots_and_the_last_is_the_exported_model(tiny_run, small_mnist):
+    from training.data import load
+
     snaps = snapfile.read(RunFiles(tiny_run).snapshots)
     total = 2 * math.ceil(600 / 32)
     assert len(snaps) >= 21 and snaps.step[0] == 0 and snaps.step[-1] == total and snaps.meta["kept"] == "all"
@@ -53,8 +70,12 @@ def test_torch_run_keeps_snapshots_and_the_last_is_the_exported_model(tiny_run, 
     assert snaps.accuracy[list(snaps.step).index(total // 2)] == history[0]["test_accuracy"]   # epoch 1's end
     assert metadata(tiny_run).training["snapshots"]["file"] == RunFiles(tiny_run).snapshots.name
     assert snaps.meta["engine"] == "torch" and snaps.meta["run_id"] == metadata(tiny_run).training["run_id"]
-    _check_last_is_the_model(tiny_run)
-    assert snaps.epoch[-1] == 2.0
+    _, test = load("mnist", small_mnist)
+    timeline = _check_last_is_the_model(tiny_run, test.images[:20, None].astype(np.float32) / 255)
+    points = timeline.points
+    assert [p["step"] for p in points] == list(snaps.step) and {"step", "epoch", "accuracy"} <= set(points[0])
+    assert points[-1]["epoch"] == 2.0
+    assert timeline.kernels("conv1", 0).shape == Predictor(tiny_run).kernels("conv1").shape
     assert checkpoint.load(checkpoint.checkpoint_path(tiny_run))["snapshots"] == {
         "count": len(snaps), "last_step": total, "planned_steps": total}
 
