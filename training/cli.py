@@ -375,6 +375,14 @@ def _export_into(out: Path, ckpt_file: Path, ckpt: dict, cfg: TrainConfig, weigh
                                        "parent": ckpt["parent"], "warnings": warnings,
                                        "exported_epoch": best_epoch or ckpt["epoch"]}, not_digit=rule,
                              classes=cfg.classes)
+        if best_epoch is None:   # the checkpoint's own weights: the run's snapshots end with them
+            from . import snapshots
+
+            snaps = snapshots.Recorder.reopen(ckpt_file, run_id=ckpt["run_id"], epoch=ckpt["epoch"],
+                                              step_in_epoch=ckpt["step_in_epoch"],
+                                              weights=snapshots.torch_weights(net), log=reporter.log)
+            if snaps is not None:
+                snaps.finish(out)
         finish.finish_export(reporter, out, ckpt_file, meta, None, warnings)
     if stop.requested:
         reporter.log("stop requested during the export: the model was written first")

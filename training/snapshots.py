@@ -84,6 +84,8 @@ class Recorder:
         self.tensors: dict[str, list[np.ndarray]] = {}
         self.known = math.nan    # the test accuracy known now
         self.kept = "all"
+        self.current = step      # the last optimiser step taken
+        self.resumed = False     # going on from the file's snapshots
         if state is not None:
             self._resume(state, step)
         if not self.step:
@@ -93,6 +95,27 @@ class Recorder:
             self.tensors = {n: [] for n in names}
             self._take(step, math.nan, current)
         self.pending = [s for s in schedule(self.planned) if s > self.step[-1]]
+
+    @classmethod
+    def reopen(cls, checkpoint: Path, *, run_id: str | None, epoch: int, step_in_epoch: int,
+               weights: Callable[[], dict[str, np.ndarray]], log: Callable[[str], None] = print) -> Recorder | None:
+        """The snapshots beside ``checkpoint`` up to its position (``epoch`` finished epochs and
+        ``step_in_epoch`` steps), for ``digitpad-train export``, which then calls ``finish``; None when there
+        are none of this run's to go on from."""
+        path = beside(checkpoint)
+        if run_id is None or not path.is_file():
+            return None
+        try:
+            meta = snapfile.read(path).meta
+        except snapfile.SnapshotError as e:
+            log(f"warning: the run's snapshots cannot be read, so the model gets none ({e})")
+            return None
+        if meta["run_id"] != run_id:
+            return None
+        step = epoch * meta["steps_per_epoch"] + step_in_epoch
+        rec = cls(path, engine=meta["engine"], run_id=run_id, planned_steps=meta["planned_steps"],
+                  steps_per_epoch=meta["steps_per_epoch"], step=step, weights=weights, state={}, log=log)
+        return rec if rec.resumed else None
 
     def _resume(self, state: dict, step: int) -> None:
         """Go on from the file beside the checkpoint, up to the checkpoint's step."""
@@ -118,6 +141,7 @@ class Recorder:
         self.tensors = {n: list(w[keep]) for n, w in snaps.weights.items()}
         known = [a for a in self.accuracy if not math.isnan(a)]
         self.known = known[-1] if known else math.nan
+        self.resumed = True
 
     def _take(self, step: int, loss: float, current: dict[str, np.ndarray] | None = None) -> None:
         current = self.weights() if current is None else current
@@ -131,6 +155,7 @@ class Recorder:
     def after_step(self, step: int, loss=None) -> None:
         """After optimiser step ``step`` (counted from 1): a snapshot when one is due. ``loss``: the step's
         training loss (a float or a 0-d tensor), read only then."""
+        self.current = step
         if not self.pending or step < self.pending[0]:
             return
         while self.pending and self.pending[0] <= step:
@@ -175,13 +200,14 @@ class Recorder:
                               "kept": self.kept}}
 
     def finish(self, model: Path, step: int | None = None) -> Path | None:
-        """After ``model`` was exported from the current weights: the last snapshot is those weights, each
+        """After ``model`` was exported from the current weights (those of step ``step``, default: the last
+        step taken): the last snapshot is those weights, each
         tensor is named by the model's initializer that holds it (checked equal), and the file is written
         as ``RunFiles(model).snapshots``. Returns that path, or None (a warning said why)."""
         import onnx
         from onnx import numpy_helper
 
-        step = self.step[-1] if step is None else step
+        step = self.current if step is None else step
         current = self.weights()
         if step > self.step[-1]:
             self._take(step, math.nan, current)

@@ -135,3 +135,24 @@ def test_resume_with_damaged_snapshots_starts_them_again_with_a_warning(tiny_run
     assert rc == 0 and "snapshots" in err
     snaps = snapfile.read(path)
     assert snaps.step[0] == 2 * math.ceil(600 / 32) and snaps.step[-1] == 3 * math.ceil(600 / 32)
+
+
+def test_export_of_a_checkpoint_ends_its_snapshots_with_the_exported_model(tiny_run, small_mnist, capsys):
+    again = tiny_run.with_name("again.onnx")
+    rc, _, err = run_cli(capsys, "export", str(checkpoint.checkpoint_path(tiny_run)), "--out", str(again),
+                         "--data-dir", str(small_mnist))
+    assert rc == 0, err
+    assert len(snapfile.read(RunFiles(again).snapshots)) == len(snapfile.read(RunFiles(tiny_run).snapshots))
+    _check_last_is_the_model(again, np.random.default_rng(3).random((5, 1, 28, 28)).astype(np.float32))
+
+
+def test_numpy_export_of_a_checkpoint_too(tmp_path, mnist_dir, capsys):
+    out = tmp_path / "n.onnx"
+    rc, _, err = run_cli(capsys, "--engine", "numpy", "--dataset", "optdigits", "--limit", "800", "--epochs", "1",
+                         "--data-dir", str(mnist_dir), "--out", str(out))
+    assert rc == 0, err
+    again = tmp_path / "again.onnx"
+    rc, _, err = run_cli(capsys, "export", str(scratch_checkpoint.checkpoint_path(out)), "--out", str(again),
+                         "--data-dir", str(mnist_dir))
+    assert rc == 0, err
+    _check_last_is_the_model(again, np.random.default_rng(4).random((5, 1, 8, 8)).astype(np.float32))

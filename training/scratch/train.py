@@ -320,6 +320,10 @@ def _export_into(out: Path, ckpt_file: Path, ckpt: dict, cfg: TrainConfig, data_
                                          "history": meta["history"], "device": "cpu", "warnings": warnings,
                                          "partial": meta["step_in_epoch"] > 0 or meta["epoch"] < cfg.epochs},
                                parity_x=x_test)
+        snaps = snapshots.Recorder.reopen(ckpt_file, run_id=meta["run_id"], epoch=meta["epoch"],
+                                          step_in_epoch=meta["step_in_epoch"], weights=net.state, log=reporter.log)
+        if snaps is not None:
+            snaps.finish(out)
         finish.finish_export(reporter, out, ckpt_file, result, None, warnings)
     if stop.requested:
         reporter.log("stop requested during the export: the model was written first")
