@@ -35,6 +35,7 @@ from .inspectors import Inspectors
 from .picture_card import PictureCard
 from .picture_open import Opened, PictureOpener, reread
 from .stepwise import StepByStep
+from .timeline_view import TimelineView
 
 DRAW_PROMPT = "Draw a digit on the canvas"
 PICTURE_PROMPT = "Pick a test image, or open a picture"
@@ -101,6 +102,8 @@ class Workbench(QWidget):
         self.inspectors = Inspectors(self)
         self.inspectors.model_info.conventionChosen.connect(self.controller.use_convention)
         row.addWidget(self.inspectors.card, 1)
+        self.timeline = TimelineView(self)   # the run's snapshots: a scrubber above the inspectors
+        self.inspectors.card.body.insertWidget(0, self.timeline)
 
         # Shortcuts work anywhere in this tab, not only when the canvas has focus; the canvas's only
         # while the canvas is this model's source.
@@ -361,3 +364,4 @@ class Workbench(QWidget):
         self.opener.shutdown()
         self.strip.shutdown()
         self.inspectors.shutdown()
+        self.timeline.shutdown()

@@ -1,0 +1,124 @@
+"""The Draw tab's training timeline: a model with snapshots gets the scrubber; moving it shows snapshot
+k's probabilities, feature maps and kernels (computed off the UI thread), drawing while scrubbing
+follows, the last snapshot is the model again, play runs to the end; a model without snapshots says so."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from timeline_files import scaled_snapshots
+
+from digitpad.core import snapshots as snapfile
+from digitpad.core.inference import Predictor
+from digitpad.core.paths import RunFiles, shipped_model_path
+from digitpad.core.timeline import Timeline
+
+
+@pytest.fixture
+def snap_model(tmp_path):
+    path = tmp_path / "m.onnx"
+    shutil.copy(shipped_model_path(), path)
+    snapfile.write(RunFiles(path).snapshots, scaled_snapshots(Predictor(path), (0.0, 0.3, 0.7, 1.0)))
+    return path
+
+
+@pytest.fixture
+def app_window(qtbot, snap_model):
+    from digitpad.app import MainWindow
+
+    w = MainWindow(model_path=snap_model)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.workbench.feature_maps is not None, timeout=10_000)
+    yield w
+    w.close()
+
+
+def _draw(wb, points):
+    wb.canvas.draw_stroke(points)
+
+
+def test_scrubbing_shows_each_snapshot_and_back(qtbot, app_window, snap_model):
+    wb = app_window.workbench
+    view = wb.timeline
+    qtbot.waitUntil(lambda: view.timeline is not None, timeout=10_000)
+    assert view.bar.isVisibleTo(wb) and view.slider.maximum() == 3 and view.slider.value() == 3
+    assert "Snapshot 4 of 4 (the model)" in view.note.full
+    _draw(wb, [(150, 40), (150, 250)])
+    reference = Timeline.for_model(snap_model)
+
+    wb.inspector.setCurrentWidget(wb.kernels_view)
+    view.slider.setValue(1)
+    expected = reference.predict(wb.model_input, 1)
+    qtbot.waitUntil(lambda: view.shown is not None, timeout=10_000)
+    np.testing.assert_allclose(wb.panel.probs, expected.probs, atol=1e-5)
+    np.testing.assert_allclose(wb.feature_maps.prediction.activations["conv1"], expected.activations["conv1"],
+                               atol=1e-5)
+    layer = wb.kernels_view.chooser.combo.currentText()
+    np.testing.assert_allclose(wb.kernels_view.weights, reference.kernels(layer, 1))
+    assert "Snapshot 2 of 4 (training): step 50" in view.note.full
+
+    _draw(wb, [(100, 60), (200, 60)])   # drawing while scrubbing: snapshot 1 for the new drawing
+    again = reference.predict(wb.model_input, 1)
+    qtbot.waitUntil(lambda: view.shown is not None and np.allclose(wb.panel.probs, again.probs, atol=1e-5),
+                    timeout=10_000)
+
+    view.next_button.click()
+    view.next_button.click()           # the last snapshot: the model itself
+    assert view.slider.value() == 3 and view.shown is None and not view.in_use
+    np.testing.assert_allclose(wb.panel.probs, wb.prediction.probs)
+    np.testing.assert_allclose(wb.kernels_view.weights, wb.controller.predictor.kernels(layer))
+
+    view.set_snapshot(0)
+    view.toggle_play()
+    qtbot.waitUntil(lambda: view.slider.value() == 3 and not view.timer.isActive(), timeout=10_000)
+
+
+def test_a_model_without_snapshots_says_so(qtbot, window):
+    view = window.workbench.timeline
+    assert not view.bar.isVisibleTo(window.workbench)
+    assert "no training snapshots" in view.note.full
+
+
+def test_a_damaged_snapshots_file_says_why(qtbot, tmp_path, snap_model):
+    from digitpad.app import MainWindow
+
+    RunFiles(snap_model).snapshots.write_bytes(b"not an archive")
+    w = MainWindow(model_path=snap_model)
+    qtbot.addWidget(w)
+    view = w.workbench.timeline
+    qtbot.waitUntil(lambda: "unavailable" in view.note.full, timeout=10_000)
+    assert "m.snapshots.npz" in view.note.full and not view.bar.isVisibleTo(w.workbench)
+    w.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_the_scrubber_fits_the_window(qtbot, snap_model, size):
+    import importlib.util
+    from pathlib import Path
+
+    from drawing import draw, seven
+    from windows import open_window
+
+    spec = importlib.util.spec_from_file_location("_layout_checks", Path(__file__).with_name("test_layout.py"))
+    checks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checks)
+    layout_problems, scrolling_pages, settle = checks.layout_problems, checks.scrolling_pages, checks.settle
+
+    w = open_window(qtbot, snap_model, size)
+    wb = w.workbench
+    qtbot.waitUntil(lambda: wb.timeline.timeline is not None, timeout=10_000)
+    draw(wb.canvas, seven(wb.canvas.width()))
+    wb.timeline.slider.setValue(1)
+    qtbot.waitUntil(lambda: wb.timeline.shown is not None, timeout=10_000)
+    problems = []
+    for i in range(wb.inspector.count()):
+        wb.inspector.setCurrentIndex(i)
+        settle(qtbot)
+        problems += [f"{wb.inspector.tabText(i)}: {p}" for p in layout_problems(w) + scrolling_pages(w)]
+        if (w.width(), w.height()) != size:
+            problems.append(f"the window resized itself to {w.width()}x{w.height()}")
+    assert not problems, "\n".join(problems)
+    w.close()
