@@ -1,13 +1,13 @@
 """The training timeline (issue 23): scrubbing time and what snapshots cost a run.
 
-    .venv/bin/python tests/benchmarks/bench_timeline.py [--runs 3] [--limit 3000] [--skip-runs]
+    .venv/bin/python tests/benchmarks/bench_timeline.py [--runs 3] [--limit 3000] [--skip-runs] [--engine torch]
 
 1. ``Timeline.predict(x, k)`` for the shipped model (the drawing path's one BLAS thread): a new
    snapshot each call (its network built from the snapshot's weights, then the NumPy forward pass:
    new maps and probabilities), and the same snapshot again; the shipped model gets 25 synthetic
    snapshots (its own weights scaled), as a run of it keeps. Target: <= 50 ms to new maps + probs.
 2. A short run of the shipped model's arch (``--arch digitpad``), and one of the NumPy engine,
-   with snapshots and with the Recorder made a no-op, alternated, median of ``--runs`` each, side
+   with snapshots and with the Recorder made a no-op, alternated (neither always first), median of ``--runs`` each, side
    by side; plus the Recorder's own time in the run. Target: snapshots <= 5% of a run's time.
 
 Prints figures and the 1-minute load average; asserts nothing.
@@ -93,7 +93,7 @@ def _load_digits(n: int) -> np.ndarray:
     return test.images[:n].astype(np.float32)[:, None] / 255
 
 
-def runs(folder: Path, count: int, limit: int) -> None:
+def runs(folder: Path, count: int, limit: int, engine: str = "both") -> None:
     import contextlib
     import io
 
@@ -145,10 +145,12 @@ def runs(folder: Path, count: int, limit: int) -> None:
                                      "--data-dir", data],
     }
     for name, args in recipes.items():
+        if engine != "both" and not name.startswith(engine):
+            continue
         times = {"with": [], "without": []}
         own = []
         for i in range(count):
-            for mode in ("with", "without"):
+            for mode in ("with", "without") if i % 2 == 0 else ("without", "with"):   # neither always first
                 snapshots.Recorder = Timed if mode == "with" else Off
                 out = folder / f"{mode}{i}-{len(own)}-{name[:5]}.onnx"
                 spent[0] = 0.0
@@ -164,6 +166,8 @@ def runs(folder: Path, count: int, limit: int) -> None:
         print(f"{name}: run with snapshots {w:6.2f} s, without {wo:6.2f} s (median of {count}; difference "
               f"{(w - wo) / wo:+.1%}); the Recorder's own time {statistics.median(own) * 1e3:.0f} ms "
               f"= {statistics.median(own) / w:.2%} of the run")
+        print(f"  each run, with: {', '.join(f'{t:.2f}' for t in times['with'])} s; without: "
+              f"{', '.join(f'{t:.2f}' for t in times['without'])} s")
 
 
 def main() -> None:
@@ -171,13 +175,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--limit", type=int, default=3000)
     ap.add_argument("--skip-runs", action="store_true")
+    ap.add_argument("--engine", choices=["torch", "numpy", "both"], default="both")
     args = ap.parse_args()
     print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("DIGITPAD_DATA_DIR", tmp)
         scrub(Path(tmp))
         if not args.skip_runs:
-            runs(Path(tmp), args.runs, args.limit)
+            runs(Path(tmp), args.runs, args.limit, args.engine)
     print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
 
 
