@@ -52,6 +52,7 @@ from digitpad.core.paths import RunFiles
 from . import models
 from .config import TrainConfig
 from .errors import TrainError
+from .optim import param_groups
 
 FORMAT = 2
 _KEYS = {"format", "run_id", "parent", "config", "device", "n_train", "model", "ema_model", "ema_n", "optimizer",
@@ -70,13 +71,6 @@ class _Bad(Exception):
 def checkpoint_path(out: Path) -> Path:
     """The checkpoint lives beside its model: ``net.onnx`` -> ``net.ckpt.pt``."""
     return RunFiles.of(out).checkpoint
-
-
-def param_groups(model: torch.nn.Module) -> tuple[list, list]:
-    """The optimizer's two groups, in the order its saved state numbers the parameters:
-    weights with weight decay (conv, linear), then those without (biases, BN)."""
-    params = list(model.parameters())
-    return [p for p in params if p.ndim > 1], [p for p in params if p.ndim <= 1]
 
 
 def inference_weights(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:

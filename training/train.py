@@ -12,7 +12,6 @@ import math
 import os
 import time
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import checkpoint, data, memory, models, precision
+from . import checkpoint, data, memory, models, optim, precision
 from .augment import augment, augment_config
 from .config import TrainConfig
 from .errors import TrainError
@@ -64,39 +63,6 @@ class RunResult:
     test_probs: np.ndarray | None = None  # the exported model's probabilities on test_split (None: no epoch ran)
     precision: str = "fp32"          # what the training steps computed in (--precision auto resolved)
     threads: int = 1                 # torch's intra-op threads (--threads 0 resolved)
-
-
-def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
-    decay, no_decay = checkpoint.param_groups(model)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
-    if cfg.optimizer == "rmsprop":
-        # Keras 2's RMSprop: rho 0.9 (torch's alpha; torch defaults to 0.99) and epsilon K.epsilon() = 1e-7
-        # added to the root (torch's formula too): p -= lr * g / (sqrt(a) + eps).
-        return torch.optim.RMSprop(groups, lr=cfg.lr, alpha=0.9, eps=1e-7)
-    return torch.optim.AdamW(groups, lr=cfg.lr)
-
-
-def make_schedule(opt, cfg: TrainConfig, total_steps: int, done_steps: int = 0):
-    """The learning-rate schedule over ``total_steps``, positioned after ``done_steps``. Every
-    schedule is a closed form of the step, so a resumed run (with the optimizer's state loaded)
-    rebuilds it for any total: no scheduler state is kept in the checkpoint."""
-    last = done_steps - 1  # torch's count of scheduler steps taken; -1: a fresh run
-    with warnings.catch_warnings():  # "lr_scheduler.step() before optimizer.step()": positioning a resumed run
-        warnings.simplefilter("ignore")
-        if cfg.schedule == "onecycle":
-            # torch's one-cycle divides by zero below 5 steps (its 25% warm-up must span a step): a run
-            # that short (a test on a handful of pictures) takes the first steps of a 5-step cycle.
-            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total_steps, 5),
-                                                       pct_start=0.25, last_epoch=last)
-        if cfg.schedule == "cosine":
-            return torch.optim.lr_scheduler.LambdaLR(
-                opt, lambda t: 0.5 * (1 + math.cos(math.pi * min(t, total_steps) / total_steps)), last_epoch=last)
-        if cfg.schedule == "inverse-time":
-            # Keras's optimizer `decay`: step t (counted from 0) uses lr / (1 + decay * t).
-            return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0 / (1.0 + cfg.lr_decay * t), last_epoch=last)
-        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0, last_epoch=last)
 
 
 class WeightEMA:
@@ -211,7 +177,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     model = model.to(device, memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
-    opt = make_optimizer(model, cfg)
+    opt = optim.Optimizer(model, cfg)
     # An EMA of the weights (and BN statistics) smooths out the last steps' noise; when kept,
     # it is the model that is evaluated, exported and fine-tuned from.
     ema = WeightEMA(model, cfg.ema) if cfg.ema else None
@@ -237,7 +203,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             ema.module.load_state_dict(resume["ema_model"])
             ema.n = resume["ema_n"]
     global_step = epoch * steps_per_epoch + step_in_epoch
-    sched = make_schedule(opt, cfg, total_steps, global_step)
+    sched = optim.Schedule(cfg, total_steps)
     if resume is not None and resume["config"]["epochs"] != cfg.epochs:
         reporter.log(f"--epochs {cfg.epochs} (the run had {resume['config']['epochs']}): the learning-rate schedule "
                      f"is rebuilt for {total_steps:,} steps; continuing at step {global_step:,}")
@@ -282,7 +248,8 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 with prec.autocast():
                     logits = model(x)
                     loss = loss_fn(logits, y, cfg.label_smoothing, nondigit_weight)
-                opt.zero_grad(set_to_none=True)
+                opt.zero_grad()
+                sched.set(opt, global_step)
                 if scaler is not None:
                     scaler.scale(loss).backward()
                     scaler.step(opt)
@@ -290,7 +257,6 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 else:
                     loss.backward()
                     opt.step()
-                sched.step()
                 if ema is not None:
                     ema.update()
                 step_in_epoch += 1
@@ -305,7 +271,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 if last or reporter.mode == "bar" or reporter.due():
                     rate = (global_step - run_step0) * cfg.batch_size / max(time.monotonic() - run_t0, 1e-9)
                     reporter.step(global_step, force=last, epoch=epoch + 1, loss=loss.item(),
-                                  lr=sched.get_last_lr()[0], samples_per_s=rate,
+                                  lr=sched.lr(global_step), samples_per_s=rate,
                                   eta_s=(total_steps - global_step) * cfg.batch_size / max(rate, 1e-9),
                                   elapsed_s=prior_s + time.monotonic() - t0)
                 if stop.requested:
@@ -326,7 +292,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             step_in_epoch, perm = 0, None
             record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(),
                       "train_accuracy": (correct / digits.clamp_min(1)).item(), **metrics,
-                      "lr": sched.get_last_lr()[0], "elapsed_s": prior_s + time.monotonic() - t0}
+                      "lr": sched.lr(global_step), "elapsed_s": prior_s + time.monotonic() - t0}
             history.append(record)
             if metrics["test_accuracy"] > best_acc:
                 best_acc = metrics["test_accuracy"]
