@@ -159,6 +159,10 @@ class Group:
         dist.all_reduce(vote, op=dist.ReduceOp.MAX)
         return bool(vote.item())
 
+    def barrier(self) -> None:
+        """Wait until every process has reached this point (a vote on the CPU: gloo even beside NCCL)."""
+        self.any(False)
+
     def sum(self, values: torch.Tensor) -> torch.Tensor:
         """``values`` (a 1-d tensor on any device) summed over the processes, on the CPU."""
         values = values.detach().float().cpu()

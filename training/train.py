@@ -261,6 +261,10 @@ def _train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Re
     # The stop flag is set before the start event goes out: a stop as soon as the run is announced
     # is a graceful one (checkpoint, "stopped"), not an interruption.
     with StopFlag() as stop:
+        # Every process's handler is in place before rank 0 announces the run: a SIGTERM that torchrun
+        # passes on as soon as the start event is out would otherwise kill a process still a few lines
+        # behind (cli's handler until then: an error), and the others with it.
+        group.barrier()
         reporter.start(total_steps, global_step, config=cfg.to_dict(), preset=preset, run_id=run_id,
                        device=str(device), params=models.count_params(model), n_train=n_train, n_test=len(test_y),
                        steps_per_epoch=steps_per_epoch, total_samples=cfg.epochs * n_train, precision=prec.name,

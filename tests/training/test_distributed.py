@@ -132,8 +132,12 @@ def test_sigterm_stops_every_process_with_a_checkpoint_that_resumes_on_another_n
     _, err = proc.communicate(timeout=120)
     assert [e["event"] for e in first if e["event"] != "step"] == ["start", "done"], err[-3000:]
     assert first[-1]["status"] == "stopped"
+    # Every process ended itself after the same step (none died in a collective, none reported an error)...
+    assert "Connection closed" not in err and "digitpad-train (rank" not in err, err[-3000:]
     stopped = checkpoint.load(checkpoint.checkpoint_path(out))
     assert stopped["epoch"] == 0 and 0 < stopped["step_in_epoch"] < 63 and stopped["run_id"] == first[0]["run_id"]
+    # ...the step the stop landed on, which rank 0 reported and checkpointed.
+    assert [e["step"] for e in first if e["event"] == "step"][-1] == stopped["step_in_epoch"]
     assert not out.exists()
 
     # Three processes now: 32 images a step no longer divide evenly (two processes take 11, one 10 + 1 repeated).
