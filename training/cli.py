@@ -140,17 +140,20 @@ def _parser() -> argparse.ArgumentParser:
 _STEPPING = threading.Event()
 
 
-def _preload(ddp: bool = False, export_after: threading.Event | None = None) -> None:
+def _preload(ddp: bool = False, export_after: threading.Event | None = None, export: bool = True) -> None:
     """Imports, in a thread, while the main thread reads the data: torch (~1.8 s here) and the loop's
     modules; for DistributedDataParallel, torch._dynamo (its constructor imports it: ~2 s); then what the
     export needs (onnx and onnxruntime, ~1 s), once ``export_after`` is set (the first step taken):
-    imported earlier, they held the GIL the first step needed. The loop itself never imports
+    imported earlier, they held the GIL the first step needed; not at all with ``export=False`` (the
+    processes of a torchrun other than rank 0, which never export). The loop itself never imports
     torch._dynamo (``training/optim.py``)."""
     import torch  # noqa: F401, I001 - in this order: the export's modules come last
 
     from . import train  # noqa: F401
     if ddp:
         import torch._dynamo  # noqa: F401
+    if not export:
+        return
     if export_after is not None:
         export_after.wait()
     import onnx  # noqa: F401
@@ -241,7 +244,7 @@ def run_training(args: argparse.Namespace, reporter: Reporter, world: distribute
         return scratch.run(args, given, reporter)
     from . import data  # noqa: F401 - numpy and the IDX reader first: the torch thread would hold numpy's import lock
 
-    threading.Thread(target=_preload, args=(world.distributed, _STEPPING), daemon=True).start()
+    threading.Thread(target=_preload, args=(world.distributed, _STEPPING, world.main), daemon=True).start()
     resume = init = None
     if args.resume:
         from . import checkpoint
