@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from itertools import combinations
 
+import numpy as np
 import pytest
 from drawing import draw, seven
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLayout, QScrollArea, QWidget
@@ -233,5 +234,54 @@ def test_colour_train_and_evaluate_fit(qtbot, tmp_path, size):
                                                     data_dir=str(many)))
     assert w.evaluation.matrix.rowCount() == 16
     _visit(w, qtbot, "Evaluate, 16 classes", problems, size)
+    assert not problems, "\n".join(problems)
+    w.close()
+
+
+def number_cell_problems(window) -> list[str]:
+    """The arithmetic's number cells: every number fits its cell (so none runs into the next, and a
+    negative number keeps its minus sign), and every grid lies inside the page's width."""
+    from PySide6.QtGui import QFontMetrics
+
+    from digitpad.gui.draw.numbers import NumberGrid, small_font
+
+    metrics = QFontMetrics(small_font())   # the cells' font
+    panel = window.workbench.arithmetic.panel
+    viewport = window.workbench.arithmetic.scroll.viewport()
+    problems = []
+    for grid in panel.findChildren(NumberGrid):
+        if not grid.isVisibleTo(panel) or not grid.values.size:
+            continue
+        name = grid.caption or "a grid"
+        problems += [f"{name}: {text!r} does not fit its {grid.cell_w} px cell" for row in grid.texts
+                     for text in row if metrics.horizontalAdvance(text) + 2 > grid.cell_w]
+        for (r, c), v in np.ndenumerate(grid.values):
+            text = grid.texts[r][c]
+            if v < 0 and text != "pad" and not text.startswith("-"):
+                problems.append(f"{name}: {v} is shown as {text!r}")
+        right = grid.mapTo(viewport, grid.rect().topRight()).x()
+        if right > viewport.width():
+            problems.append(f"{name} reaches x={right}, past the page's {viewport.width()} px")
+    return problems
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_the_arithmetic_numbers_read_right(qtbot, size):
+    """Kernel and product cells at 1280x720 ran numbers together ("0.1170.0630.116") and lost minus
+    signs under the next cell: a sum of the products shown looked wrong."""
+    from digitpad.core.paths import shipped_model_path
+
+    w = open_window(qtbot, shipped_model_path(), size)
+    wb = w.workbench
+    draw(wb.canvas, seven(wb.canvas.width()))
+    wb.inspector.setCurrentWidget(wb.arithmetic)
+    problems = []
+    for stage, unit in (("conv1", (5, 0, 0)), ("conv3", (6, 6, 6)), ("conv2", (3, 7, 7)), ("conv4", (0, 3, 3))):
+        wb.arithmetic.show_unit(stage, unit)
+        settle(qtbot)
+        found = number_cell_problems(w)
+        problems += [f"{stage} {unit}: {p}" for p in found]
+        assert any(g.isVisibleTo(wb.arithmetic.panel) and (g.values < 0).any()
+                   for g in wb.arithmetic.panel.terms.findChildren(type(wb.arithmetic.panel.terms.grid))), stage
     assert not problems, "\n".join(problems)
     w.close()
