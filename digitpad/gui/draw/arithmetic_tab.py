@@ -2,10 +2,11 @@
 
 Every tensor of the forward pass is a stage here (digitpad.core.forward.Stage): the input and
 its normalisation, each conv before and after batch norm and ReLU, the pools, the flattened
-vector, dense layers, logits and softmax. Choose one (or click a pixel in the Feature maps
-tab, which opens it here), see its map or vector for the current drawing with the unit
-outlined and what feeds nothing dimmed, hover for values (the unit's receptive field is
-outlined on the model input), click for the arithmetic (arithmetic.ArithmeticPanel).
+vector, dense layers, logits and softmax. Choose one (the first conv to start with; a pixel
+clicked in the Feature maps tab's enlarged map opens it here), see its map or vector for the
+current drawing with the unit outlined and what feeds nothing dimmed, hover for values (the
+unit's receptive field is outlined on the model input), click for the arithmetic
+(arithmetic.ArithmeticPanel).
 
 Cost: a click on the same drawing is one ``Predictor.explain`` (~1 ms) and a paint. While
 the drawing changes, the shown unit is recomputed only when this tab is visible, at most
@@ -154,8 +155,10 @@ class ArithmeticTab(QWidget):
     def _stepwise_changed(self) -> None:
         if self.stepwise.predictor is self.predictor:
             self._fill_stages()
-            if self.stage is not None or self.isVisible():
+            if self.isVisible():
                 self._refresh_now()
+            else:
+                self._dirty = True
 
     def _fill_stages(self) -> None:
         self.combo.blockSignals(True)
@@ -165,12 +168,31 @@ class ArithmeticTab(QWidget):
             for st in self.predictor.stages():
                 shape = "×".join(str(d) for d in st.shape)
                 self.combo.addItem(f"{st.title}  ·  {shape}", st.name)
-            if self.stage is not None:
-                self.combo.setCurrentIndex(max(0, self.combo.findData(self.stage)))
-            else:
-                self.combo.setCurrentIndex(-1)
+            if self.stage is None:   # a stage is always chosen: an empty box says nothing
+                self.stage, self.index = self._first_stage(), None   # its unit: when there is an image
+            self.combo.setCurrentIndex(max(0, self.combo.findData(self.stage)))
         self.combo.blockSignals(False)
         self._update_controls()
+
+    def _first_stage(self) -> str:
+        """Where the arithmetic starts: the first conv (the first of its layers, for a model with
+        metadata), else the first stage after the input."""
+        stages = self.predictor.stages()
+        return next((st.name for st in stages if st.op == "Conv"), stages[min(1, len(stages) - 1)].name)
+
+    def _start_unit(self, stage: str) -> tuple[int, ...]:
+        """A unit worth looking at in ``stage``: the strongest for the image shown (in the map already
+        chosen, if any), else the middle of its first map."""
+        shape = self.predictor.network.stage(stage).shape
+        if self.x is not None:
+            values = self.predictor.trace(self.x)[stage][0]
+            channel = self.index[0] if self.index is not None and len(shape) == 3 and self.index[0] < shape[0] \
+                else None
+            if channel is not None:
+                r, c = np.unravel_index(int(np.argmax(values[channel])), shape[1:])
+                return channel, int(r), int(c)
+            return tuple(int(k) for k in np.unravel_index(int(np.argmax(values)), shape))
+        return (0, shape[1] // 2, shape[2] // 2) if len(shape) == 3 else (0,)
 
     def set_prompt(self, prompt: str, _pictures: bool = False) -> None:
         self.prompt = prompt
@@ -223,22 +245,7 @@ class ArithmeticTab(QWidget):
         stage = self.combo.itemData(i)
         if stage is None or stage == self.stage:
             return
-        shape = self.predictor.network.stage(stage).shape
-        index = None
-        if self.x is not None:   # start on the stage's strongest unit: something to see
-            values = self.predictor.trace(self.x)[stage][0]
-            channel = self.index[0] if self.index is not None and len(shape) == 3 and self.index[0] < shape[0] \
-                else None
-            if channel is not None and len(shape) == 3:
-                r, c = np.unravel_index(int(np.argmax(values[channel])), shape[1:])
-                index = (channel, int(r), int(c))
-            else:
-                index = tuple(int(k) for k in np.unravel_index(int(np.argmax(values)), shape))
-        elif len(shape) == 3:
-            index = (0, shape[1] // 2, shape[2] // 2)
-        else:
-            index = (0,)
-        self.show_unit(stage, index)
+        self.show_unit(stage, self._start_unit(stage))   # its strongest unit: something to see
 
     def _channel_chosen(self, channel: int) -> None:
         if self.stage is None or self.index is None or len(self.index) != 3 or channel == self.index[0]:
@@ -283,8 +290,10 @@ class ArithmeticTab(QWidget):
         self.channel.setVisible(maps)
         if maps:
             self.channel.blockSignals(True)
+            # Maps are numbered from 0 everywhere ("conv1 · map 5"): the range says so, rather than
+            # "0 of 32" ... "31 of 32", which read as counting from 1.
             self.channel.setRange(0, shape[0] - 1)
-            self.channel.setSuffix(f" of {shape[0]}")
+            self.channel.setSuffix(f"  (0–{shape[0] - 1})")
             self.channel.setValue(self.index[0] if self.index else 0)
             self.channel.blockSignals(False)
 
@@ -293,7 +302,7 @@ class ArithmeticTab(QWidget):
         if status is not None:
             self.info.setText(status)
         elif self.stage is None:
-            self.info.setText("Choose a stage, or click a pixel in the Feature maps tab.")
+            self.info.setText(f"Choose a stage{self._or_maps()}.")
         elif self.values is None:
             self.info.setText(f"{self.prompt} to see the numbers.")
         else:
@@ -302,6 +311,11 @@ class ArithmeticTab(QWidget):
                     else f"a vector of {self.values.size}")
             reason = f" · dimmed: {self.marks.reason}" if self.marks.reason else ""
             self.info.setText(f"{st.title} ({st.op}): {what}. Hover for values, click a unit to explain it.{reason}")
+
+    def _or_maps(self) -> str:
+        """Where else a unit can be chosen: the Feature maps tab, when this model has maps to show."""
+        return ", or click a pixel of an enlarged map in the Feature maps tab" if self.predictor is not None \
+            and self.predictor.layers else ""
 
     def _refresh_now(self) -> None:
         """Show the stage and explain the unit for the current drawing (the timer's and the click's work)."""
@@ -317,13 +331,14 @@ class ArithmeticTab(QWidget):
             self.grid.clear_maps()
             self.marks.sync()
             self.panel.show_message(status or (f"{self.prompt}, then click a unit to see how it was computed."
-                                               if self.x is None else
-                                               "Click a pixel in the Feature maps tab, or choose a stage above."))
+                                               if self.x is None else f"Choose a stage above{self._or_maps()}."))
             self._show_info()
             return
         p = self.predictor
         try:
             self.stage = p.stage_name(self.stage)   # a layer name given before the graph was read
+            if self.index is None:
+                self.index = self._start_unit(self.stage)
             values = p.trace(self.x)[self.stage][0]
             e = p.explain(self.x, self.stage, *self.index)
             if e.onnxruntime is None and self.stepwise.probe is not None:   # not a graph output: ask the probe
