@@ -146,7 +146,8 @@ class ArithmeticPanel(QWidget):
         if len(index) == 3:
             return f"{title} · map {index[0]} · row {index[1]}, col {index[2]}"
         cls = ""
-        if self.net.stage(stage).shape == (10,) and len(self.classes) == 10 and stage in self.net.outputs:
+        outputs = {self.net.canonical(o) for o in self.net.outputs}   # logits: maybe an Identity's name
+        if self.net.stage(stage).shape == (10,) and len(self.classes) == 10 and stage in outputs:
             cls = f" (class {self.classes[index[0]]})"
         return f"{title} [{', '.join(str(i) for i in index)}]{cls}"
 
