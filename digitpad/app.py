@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.evaluation.openImage.connect(
             lambda x, caption: show(self.workbench) if self.workbench.show_external_input(x, caption) else None)
         self.workbench.sampleSaved.connect(lambda _sample: self.my_digits.refresh())
+        self.my_digits.openSample.connect(lambda sample: (self.workbench.show_sample(sample), show(self.workbench)))
         _freeze_startup_objects()
 
     def refresh_models(self) -> None:
