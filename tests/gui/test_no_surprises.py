@@ -29,7 +29,7 @@ def test_a_click_on_a_map_opens_it_large_where_you_are(qtbot):
     qtbot.wait(50)
     click_unit(qtbot, fm.grid, 3, 5, 5)
     assert wb.inspector.currentWidget() is fm and fm.selected == 3 and fm.detail.isVisible()
-    assert "click a pixel" in fm.detail_title.text()
+    assert "Click a pixel" in fm.detail_title.text()
     qtbot.wait(50)
     click_unit(qtbot, fm.large, 0, 5, 5)                   # a pixel of the large map: its arithmetic
     assert wb.inspector.currentWidget() is wb.arithmetic

@@ -85,8 +85,9 @@ class FeatureMapsView(QWidget):
         col.setContentsMargins(0, 4, 0, 0)
         col.setSpacing(4)
         head = QHBoxLayout()
-        self.detail_title = caption(wrap=False)
-        self.detail_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.detail_title = caption(wrap=True)   # two lines at most: the title and what a click does
+        self.detail_title.setFixedHeight(2 * self.detail_title.fontMetrics().lineSpacing() + 2)
+        self.detail_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         head.addWidget(self.detail_title, 1)
         self.close_detail = QToolButton(text="×")
         set_tip(self.close_detail, "Close the large map: the grid takes the whole pane again")
@@ -269,8 +270,8 @@ class FeatureMapsView(QWidget):
         self._show_detail(True)
         if first:
             self._share_pane()
-        self.detail_title.setText(f"{self.layer}, map {index} (same colour scale as the grid): click a pixel "
-                                  "to see how it was computed")
+        self.detail_title.setText(f"{self.layer}, map {index} (same colour scale as the grid). Click a pixel "
+                                  "to see how it was computed.")
         set_tip(self.detail_title, self.detail_title.text())
         self._refresh()
         k = self.predictor.kernels(self.layer) if self.predictor else None

@@ -41,7 +41,7 @@ from digitpad.core.paths import datasets_dir
 
 from .. import style
 from ..images import thumbnail
-from ..text import breakable, plain_label, rich, rich_label, set_tip
+from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import card, set_enabled, thin_progress_bar
 from .matrix import ConfusionMatrix
@@ -263,7 +263,7 @@ class EvaluationView(QWidget):
             if ds == "folder" and self._trained_on():
                 where = f"It was trained on {self._trained_on()}, which holds no test pictures now. {where}"
             self.summary.setText(rich("<span style='color:{}'>No {} test set found. {}</span>", style.ERROR_TEXT,
-                                      DATASET_TITLES.get(ds, ds), breakable(where)))
+                                      DATASET_TITLES.get(ds, ds), where))
             return False
         self.evaluated_key = self._key()
         self.progress.setRange(0, 100)
@@ -278,7 +278,7 @@ class EvaluationView(QWidget):
         return True
 
     def _say_muted(self, text: str) -> None:
-        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.MUTED, breakable(text)))
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.MUTED, text))
 
     def _decoding(self, done: int, total: int) -> None:
         self.progress.setValue(int(100 * done / max(total, 1)))
@@ -301,7 +301,7 @@ class EvaluationView(QWidget):
         set_enabled(self.run_button, True)
         self.evaluated_key = None
         self.clear_results()   # the old numbers were for another folder or model: not shown under this error
-        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, breakable(message)))
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, message))
         self.failed.emit(message)
 
     def clear_results(self) -> None:
