@@ -18,7 +18,7 @@ from digitpad.core.datasets import DATASETS, DOWNLOADABLE, DatasetError, Split, 
 from digitpad.core.fileio import atomic_write_bytes
 from digitpad.core.handwriting import collection, nondigits, raster, strokes, synth, unipen
 
-from .errors import TrainError
+from .errors import DownloadError, TrainError
 
 __all__ = ["DATASETS", "NOT_DIGIT", "Split", "concat", "download", "load", "load_extra", "load_training",
            "nondigit_drawings", "real_writers", "synthetic"]
@@ -80,8 +80,9 @@ def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike 
 def download(dataset: str, root: Path) -> None:
     """torchvision's downloader; only used when no --data-dir is given (users have internet)."""
     if dataset not in DOWNLOADABLE:
-        raise TrainError(f"{dataset} is not downloaded by digitpad-train: pass --data-dir with a folder that holds "
-                         f"{dataset}/ ({', '.join(optdigits.SPLIT_FILES.values())}, the UCI files)")
+        raise DownloadError(f"{dataset} is not downloaded by digitpad-train: pass --data-dir with a folder that "
+                            f"holds {dataset}/ ({', '.join(optdigits.SPLIT_FILES.values())}, the UCI files)",
+                            "it is not offered for download")
     import torchvision
 
     cls = getattr(torchvision.datasets, DATASETS[dataset])
@@ -93,8 +94,8 @@ def download(dataset: str, root: Path) -> None:
         # torchvision's message spans several lines (one per mirror): keep the error one line.
         reason = " ".join(str(e).split())
         reason = reason if len(reason) < 160 else reason[:157] + "..."
-        raise TrainError(
-            f"could not download {dataset} into {root} ({reason}); pass --data-dir with local IDX files"
+        raise DownloadError(
+            f"could not download {dataset} into {root} ({reason}); pass --data-dir with local IDX files", reason
         ) from None
 
 
