@@ -33,7 +33,7 @@ from .gui.draw.workbench import Workbench
 from .gui.engine_slot import EngineSlot
 from .gui.model_picker import ModelPicker
 from .gui.text import plain_label
-from .gui.widgets import PageTabs, after_first_paint
+from .gui.widgets import PageTabs, after_first_paint, install_wheel_guard
 
 PREFERRED_SIZE = (1360, 860)
 LATER_TABS = ("Train", "Evaluate", "My digits")   # built after the first frame
@@ -60,6 +60,8 @@ class MainWindow(QMainWindow):
         if app is not None and not app.property("digitpad_styled"):
             style.apply(app)
             app.setProperty("digitpad_styled", True)
+        if app is not None:
+            install_wheel_guard(app)
         self.setWindowTitle("digitpad")
         self._fit_to_screen()
         self.controller = ModelController(library or ModelLibrary(SettingsStore()))

@@ -100,3 +100,51 @@ def test_the_map_spinner_reads_as_maps_are_numbered(qtbot):
     assert tab.channel.text() == "0  (0–31)"
     assert "of 32" not in tab.channel.text()
     w.close()
+
+
+def _wheel(widget, up: bool = False) -> None:
+    """One notch of the mouse wheel over ``widget``, as the window system delivers it."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.rect().center())
+    ev = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0),
+                     QPoint(0, 120 if up else -120), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(widget, ev)
+
+
+def test_the_wheel_scrolls_the_page_past_an_input_it_does_not_focus(qtbot):
+    """Scrolling the Model page over a what-if spin box changed its value (and the shapes with it)."""
+    from PySide6.QtWidgets import QApplication
+
+    w = open_window(qtbot, shipped_model_path(), (1280, 720))
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=3000)
+    wb = w.workbench
+    wb.inspector.setCurrentIndex(3)                       # the Model page
+    qtbot.waitUntil(lambda: bool(wb.shapes_view.rows), timeout=20_000)
+    page = wb.inspector.currentWidget()
+    spin = wb.shapes_view.rows[0]["k"]
+    page.ensureWidgetVisible(spin, 0, 200)
+    qtbot.wait(30)
+    value, scrolled = spin.value(), page.verticalScrollBar().value()
+    _wheel(spin)
+    assert spin.value() == value                          # not changed by a wheel passing over it
+    assert page.verticalScrollBar().value() > scrolled    # the page scrolled on instead
+    w.activateWindow()   # (offscreen, a tooltip window may have taken it)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=3000)
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=3000)
+    _wheel(spin, up=True)
+    assert spin.value() == value + 1                      # with the keyboard, the wheel sets it
+    form = w.training.form                                # the Train form's inputs, in their scroll area
+    w.tabs.setCurrentWidget(w.training)
+    qtbot.wait(30)
+    epochs = form.epochs.value()
+    _wheel(form.epochs, up=True)
+    assert form.epochs.value() == epochs
+    dataset = form.dataset.currentIndex()
+    _wheel(form.dataset)
+    assert form.dataset.currentIndex() == dataset
+    w.close()
