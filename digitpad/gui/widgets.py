@@ -131,8 +131,18 @@ class PageArea(QScrollArea):
         self.fit()
 
     def needed(self) -> QSize:
+        """The page's minimum size. Once the page is squeezed to it (a window below the designed size), its
+        height at the width it has: a word-wrapped label takes more lines in a narrow window, which a
+        layout's minimum size does not count (at 800x500 the Evaluate tab's caption was drawn over its
+        matrix). Not before: the pages of a tab widget inside a page count in that height too, hidden or not."""
         page = self.widget()
-        return page.minimumSizeHint().expandedTo(page.minimumSize())
+        need = page.minimumSizeHint().expandedTo(page.minimumSize())
+        layout, room = page.layout(), self.viewport().size()
+        squeezed = need.width() > room.width() or need.height() > room.height()
+        if squeezed and layout is not None and layout.hasHeightForWidth():
+            width = max(need.width(), room.width())
+            need.setHeight(max(need.height(), layout.totalMinimumHeightForWidth(width)))
+        return need
 
     def fit(self) -> None:
         page = self.widget()

@@ -285,3 +285,45 @@ def test_the_arithmetic_numbers_read_right(qtbot, size):
                    for g in wb.arithmetic.panel.terms.findChildren(type(wb.arithmetic.panel.terms.grid))), stage
     assert not problems, "\n".join(problems)
     w.close()
+
+
+def test_a_small_window_keeps_every_tab_in_reach(qtbot, random_model):
+    """At 800x500 the model picker left the tab bar a sliver: two tabs behind tiny scroll arrows."""
+    w = open_window(qtbot, random_model, (800, 500))
+    bar = w.tabs.tabBar()
+    settle(qtbot)
+    assert all(bar.tabRect(i).right() <= bar.width() for i in range(bar.count())), \
+        [(bar.tabText(i), bar.tabRect(i).right(), bar.width()) for i in range(bar.count())]
+    assert w.picker.geometry().left() >= bar.geometry().right() - 2        # side by side, not over the tabs
+    for i in range(w.tabs.count()):
+        w.tabs.setCurrentIndex(i)
+        settle(qtbot)
+        assert (w.width(), w.height()) == (800, 500)
+        assert not [p for p in layout_problems(w) if "overlaps" in p], w.tabs.tabText(i)
+    w.resize(1280, 720)
+    settle(qtbot)
+    assert w.picker.combo.width() == w.picker._widest()                   # full width again
+    w.close()
+
+
+def test_the_window_size_and_maximised_state_are_remembered(qtbot, random_model):
+    from PySide6.QtCore import Qt
+
+    from digitpad.app import MainWindow
+    from digitpad.core.settings import SettingsStore
+
+    w = open_window(qtbot, random_model, (720, 500))   # (offscreen, the screen is 800x800: a size within it)
+    w.close()
+    assert SettingsStore().values.window == {"width": 720, "height": 500, "maximized": False}
+    again = MainWindow(model_path=random_model)
+    qtbot.addWidget(again)
+    assert (again.width(), again.height()) == (720, 500) and not again.windowState() & Qt.WindowMaximized
+    again.setWindowState(Qt.WindowMaximized)
+    again.show()
+    qtbot.waitExposed(again)
+    again.close()
+    assert SettingsStore().values.window["maximized"] is True
+    third = MainWindow(model_path=random_model)
+    qtbot.addWidget(third)
+    assert third.windowState() & Qt.WindowMaximized                      # shown maximised again
+    third.close()

@@ -62,6 +62,9 @@ WHERE_IDX = ("Choose the folder that holds its IDX files (t10k-images-idx3-ubyte
 
 
 
+NAME_MOST = 170   # px: the widest a gallery cell grows for its class names
+
+
 def _short(name: str, width: int, metrics) -> str:
     return metrics.elidedText(name, Qt.ElideRight, width)
 
@@ -167,12 +170,16 @@ class EvaluationView(QWidget):
         self._clear_matrix()
         self._update_buttons()
 
-    def _size_gallery(self, side: int, lines: int) -> None:
-        """Thumbnails a whole multiple of the images' side; room under each for ``lines`` of text."""
+    def _size_gallery(self, side: int, lines: int, names=()) -> None:
+        """Thumbnails a whole multiple of the images' side; room under each for ``lines`` of text, as wide as
+        the longest class name after its arrow ("→ Ankle boot") up to NAME_MOST px (longer ones are cut with
+        "…", whole in the tooltip): at the picture's width Fashion-MNIST's names were cut."""
         self.thumb = side * max(1, round(THUMB / side))
         # The icon area is as wide as the cell (the pixmap is drawn centred in it, not stretched): Qt wraps
         # an icon's text at the icon's width, and "automobile" needs more than the picture's.
-        self.text_width = self.thumb + 36
+        metrics = self.gallery.fontMetrics()
+        widest = max((metrics.horizontalAdvance("→ " + n) for n in names), default=0) + 16
+        self.text_width = max(self.thumb + 36, min(NAME_MOST, widest))
         self.gallery.setIconSize(QSize(self.text_width, self.thumb))
         line = self.gallery.fontMetrics().lineSpacing()
         self.gallery.setGridSize(QSize(self.text_width + 8, self.thumb + 10 + lines * line))
@@ -344,7 +351,7 @@ class EvaluationView(QWidget):
         self._fill_matrix(result)
         test = result.test
         short_names = max(len(n) for n in names) <= 2                 # digits: "9→4" on one line
-        self._size_gallery(test.size if test is not None else 28, 2 if short_names else 3)
+        self._size_gallery(test.size if test is not None else 28, 2 if short_names else 3, names)
         self.show_mistakes()
         self._update_buttons()
         self.evaluated.emit(result)

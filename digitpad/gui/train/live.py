@@ -15,7 +15,7 @@ from ..text import Html, plain_label
 from ..widgets import ResultBox, card, muted, thin_progress_bar
 
 PLOTS_MIN = 280   # px: four charts with their axis labels apart; below this the page scrolls
-LOG_MIN = 90      # px: the engine log's title and a few lines
+LOG_MIN = 120     # px: the engine log's title and a few lines
 IDLE_TEXT = ("Choose the settings on the left and press Start. The run uses the same engine as "
              "digitpad-train in a shell, in its own process.")
 

@@ -91,7 +91,7 @@ def test_a_model_ready_leaves_the_charts_their_height(train_window, qtbot, tmp_p
     qtbot.wait(80)
     assert "Model ready" in tab.live.result.text() and not tab.live.progress_text.isVisible()
     for key, plot in tab.live.curves.plots.items():
-        assert plot.item.vb.height() >= 60, f"{key}: {plot.item.vb.height():.0f} px"
+        assert plot.item.vb.height() >= 50, f"{key}: {plot.item.vb.height():.0f} px"
     assert not _page_width_problem(w)
 
 
