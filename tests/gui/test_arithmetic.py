@@ -238,14 +238,14 @@ def test_shapes_and_what_if_in_the_model_tab(shipped, qtbot):
     qtbot.waitUntil(lambda: sv.table.rowCount() > 0, timeout=2000)
     titles = [sv.table.item(r, 0).text() for r in range(sv.table.rowCount())]
     conv1 = titles.index("conv1 · Conv")
-    assert sv.table.item(conv1, 2).text() == "32×28×28" and sv.table.item(conv1, 3).text() == "3, 1, 1"
-    assert sv.table.item(conv1, 4).text() == "(28 - 3 + 2·1) / 1 + 1 = 28"
+    assert sv.table.item(conv1, 1).text() == "32×28×28" and "(K, P, S: 3, 1, 1)" in sv.table.item(conv1, 0).toolTip()
+    assert sv.table.item(conv1, 2).text() == "(28 - 3 + 2·1) / 1 + 1 = 28"
     has_bias = wb.controller.predictor.explain(wb.model_input, "conv1", 0, 0, 0).terms.has_bias
-    assert sv.table.item(conv1, 5).text() == str(32 * 9 + (32 if has_bias else 0))
-    last_pool = sv.table.item(titles.index("MaxPool 3"), 4).text()   # 7x7 pooled 2x2, ceil mode: 4
+    assert sv.table.item(conv1, 3).text() == str(32 * 9 + (32 if has_bias else 0))
+    last_pool = sv.table.item(titles.index("MaxPool 3"), 2).text()   # 7x7 pooled 2x2, ceil mode: 4
     assert last_pool.endswith("= 3.5 → 4 (rounded up: ceil mode)"), last_pool
     shapes = wb.controller.predictor.shapes()
-    assert titles[-1] == "Total" and sv.table.item(len(titles) - 1, 5).text() == f"{shapes.params:,}"
+    assert titles[-1] == "Total" and sv.table.item(len(titles) - 1, 3).text() == f"{shapes.params:,}"
     assert [b[0] for b in sv.diagram.blocks][:3] == ["input", "conv1 · Conv", "MaxPool 1"]
     # what if: the shapes follow, invalid settings are explained in words
     first = sv.rows[0]

@@ -327,3 +327,27 @@ def test_the_window_size_and_maximised_state_are_remembered(qtbot, random_model)
     qtbot.addWidget(third)
     assert third.windowState() & Qt.WindowMaximized                      # shown maximised again
     third.close()
+
+
+def test_a_long_model_name_fits_the_model_page(qtbot, tmp_path):
+    """A long model name made the Model page wider than its pane (title and path cut, no scroll bar), and
+    the shapes table scrolled sideways under a cut header."""
+    import shutil
+
+    from digitpad.core.paths import shipped_model_path
+
+    path = tmp_path / f"{LONG_NAME}_and_more_words_without_spaces.onnx"
+    shutil.copy(shipped_model_path(), path)
+    w = open_window(qtbot, path, (1280, 720))
+    wb = w.workbench
+    wb.inspector.setCurrentIndex(3)
+    qtbot.waitUntil(lambda: wb.shapes_view.table.rowCount() > 0, timeout=20_000)
+    settle(qtbot, 120)
+    page = wb.inspector.currentWidget()
+    assert page.widget().width() <= page.viewport().width()
+    assert wb.model_info.title.width() <= page.viewport().width() and wb.model_info.title.text() == path.stem
+    table = wb.shapes_view.table
+    assert table.horizontalHeader().length() <= table.viewport().width() + 1
+    assert all(table.rowHeight(r) >= table.sizeHintForRow(r) for r in range(table.rowCount()))   # no row cut
+    assert not layout_problems(w)
+    w.close()
