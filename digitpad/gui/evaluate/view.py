@@ -97,7 +97,7 @@ class EvaluationView(QWidget):
         outer.setSpacing(10)
         head, hl = card(None)
         row = QHBoxLayout()
-        self.title = plain_label("No model loaded", "heading")  # style.py QSS; it names the model: plain text
+        self.title = plain_label("No model loaded", "heading", wrap=True)  # QSS; it names the model: plain, wraps
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long name is cut, not widening
         row.addWidget(self.title, 1)
         row.addWidget(plain_label("Test set folder", "muted"))

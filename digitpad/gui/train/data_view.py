@@ -132,7 +132,7 @@ class DataSetView(QWidget):
         lay.setContentsMargins(0, 8, 0, 0)
         lay.setSpacing(10)
         head, hl = card(None)
-        self.title = plain_label("", "heading")
+        self.title = plain_label("", "heading", wrap=True)   # a folder's name: it wraps
         hl.addWidget(self.title)
         self.source = plain_label("", "muted", wrap=True)
         hl.addWidget(self.source)

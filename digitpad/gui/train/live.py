@@ -31,7 +31,7 @@ class LiveRunView(QWidget):
         lay.setSpacing(10)
         head, hl = card(None)
         top = QHBoxLayout()
-        self.status_title = plain_label("No run yet", "heading")   # it names the run: plain text
+        self.status_title = plain_label("No run yet", "heading", wrap=True)   # it names the run: plain, wraps
         top.addWidget(self.status_title)
         top.addStretch(1)
         self.device_used = muted("", wrap=False)
