@@ -218,13 +218,23 @@ class MainWindow(QMainWindow):
         manage_action.triggered.connect(self.manage_models)
         file_menu.addAction(manage_action)
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))   # (the platform's Quit may be none)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_action = QAction("digitpad &Help", self, shortcut=QKeySequence.HelpContents)
+        help_action.triggered.connect(self.show_help)
+        help_menu.addAction(help_action)
         about_action = QAction("&About digitpad", self)
         about_action.triggered.connect(self.show_about)
         help_menu.addAction(about_action)
+
+    def show_help(self):
+        from .gui.help import HelpDialog
+
+        dialog = HelpDialog(self)
+        dialog.open()
+        return dialog
 
     def show_about(self):
         from .gui.about import AboutDialog
