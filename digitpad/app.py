@@ -21,11 +21,12 @@ from __future__ import annotations
 import gc
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
 from .core.handwriting.collection import Collection
 from .core.library import ModelLibrary
+from .core.paths import icon_path
 from .core.settings import SettingsStore, WindowState
 from .gui import style
 from .gui.controller import ModelController
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             install_wheel_guard(app)
         self.setWindowTitle("digitpad")
+        self.setWindowIcon(QIcon(str(icon_path())))
         self.controller = ModelController(library or ModelLibrary(SettingsStore()))
         self._fit_to_screen(WindowState.from_dict(self.controller.settings.values.window))
         self.engine_slot = EngineSlot(self)

@@ -39,3 +39,10 @@ def test_f1_opens_the_help_page(qtbot, random_model):
         assert name.replace("›", "&rsaquo;") in text or name in text
     dialog.close()
     w.close()
+
+
+def test_the_window_has_the_apps_icon(qtbot, random_model):
+    w = open_window(qtbot, random_model, (1280, 720))
+    icon = w.windowIcon()
+    assert not icon.isNull() and not icon.pixmap(64, 64).isNull()
+    w.close()
