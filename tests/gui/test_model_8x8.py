@@ -206,4 +206,4 @@ def test_the_stage_list_names_each_stage_once(window8, qtbot):
     assert p.network.stage("act:conv1") is p.network.stage(p.stage_name("conv1"))
     wb.inspector.setCurrentWidget(wb.arithmetic)
     combo = wb.arithmetic.combo
-    assert [combo.itemText(i).split("  ·  ")[0] for i in range(combo.count())] == titles
+    assert [combo.itemText(i).rsplit(" (", 1)[0] for i in range(combo.count())] == titles

@@ -68,6 +68,7 @@ def test_the_arithmetic_tab_opens_on_a_stage(qtbot):
     assert tab.combo.currentIndex() >= 0 and tab.combo.currentText().startswith("conv1")
     values = wb.controller.predictor.trace(wb.model_input)[tab.stage][0]
     assert tab.index is not None and np.isclose(values[tab.index], values.max())
+    assert tab.channel.value() == tab.index[0]                # the spinner names the map shown
     assert tab.panel.title.isVisibleTo(tab.panel)          # an explanation, not a prompt
     w.close()
 
@@ -97,7 +98,7 @@ def test_the_map_spinner_reads_as_maps_are_numbered(qtbot):
     wb.inspector.setCurrentWidget(tab)
     tab.show_unit("conv1", (0, 14, 14))
     assert tab.channel.minimum() == 0 and tab.channel.maximum() == 31
-    assert tab.channel.text() == "0  (0–31)"
+    assert tab.channel.text() == "0 (0–31)"
     assert "of 32" not in tab.channel.text()
     w.close()
 

@@ -167,7 +167,7 @@ class ArithmeticTab(QWidget):
         if ready:
             for st in self.predictor.stages():
                 shape = "×".join(str(d) for d in st.shape)
-                self.combo.addItem(f"{st.title}  ·  {shape}", st.name)
+                self.combo.addItem(f"{st.title} ({shape})", st.name)
             if self.stage is None:   # a stage is always chosen: an empty box says nothing
                 self.stage, self.index = self._first_stage(), None   # its unit: when there is an image
             self.combo.setCurrentIndex(max(0, self.combo.findData(self.stage)))
@@ -293,7 +293,7 @@ class ArithmeticTab(QWidget):
             # Maps are numbered from 0 everywhere ("conv1 · map 5"): the range says so, rather than
             # "0 of 32" ... "31 of 32", which read as counting from 1.
             self.channel.setRange(0, shape[0] - 1)
-            self.channel.setSuffix(f"  (0–{shape[0] - 1})")
+            self.channel.setSuffix(f" (0–{shape[0] - 1})")
             self.channel.setValue(self.index[0] if self.index else 0)
             self.channel.blockSignals(False)
 
@@ -339,6 +339,7 @@ class ArithmeticTab(QWidget):
             self.stage = p.stage_name(self.stage)   # a layer name given before the graph was read
             if self.index is None:
                 self.index = self._start_unit(self.stage)
+                self._update_controls()   # the map spinner shows the unit's map
             values = p.trace(self.x)[self.stage][0]
             e = p.explain(self.x, self.stage, *self.index)
             if e.onnxruntime is None and self.stepwise.probe is not None:   # not a graph output: ask the probe

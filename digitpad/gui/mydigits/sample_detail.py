@@ -74,7 +74,10 @@ class SampleDetail(QWidget):
         self.sample = sample
         p = self.predictor
         x = model_reads(p, sample.image) if sample is not None else None
-        self.image.setPixmap(thumbnail(x[0, 0] if x is not None else np.zeros((28, 28)), SIDE))
+        if x is None:
+            self.image.clear()   # nothing read: no black square that looks like an empty drawing
+        else:
+            self.image.setPixmap(thumbnail(x[0, 0], SIDE))
         if sample is None:
             self.answer.setText("Select one sample to see what the active model reads of it.")
             self.note.setText("")
