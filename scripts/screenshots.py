@@ -37,7 +37,9 @@ def main(argv=None) -> int:
     p.add_argument("--model", help="an .onnx to start with (default: the last used or the shipped model)")
     p.add_argument("--data-dir", help="the test set folder for the Evaluate tab")
     p.add_argument("--image-folder", help="a folder of labelled pictures for the Train tab's \"Image folder…\"")
-    p.add_argument("--only", help="only these screenshots' groups, comma-separated: draw,train,evaluate,mydigits")
+    p.add_argument("--only", help="only these screenshots' groups, comma-separated: draw,explore,train,evaluate,"
+                                  "mydigits")
+    p.add_argument("--second", help="an .onnx to compare with (the explore group's Compare and Evaluate shots)")
     p.add_argument("--root", action="store_true", help="also save the whole screen (ImageMagick import)")
     p.add_argument("--picture", help="a picture to open in the Draw tab (default: one made here)")
     p.add_argument("--readme", help="also write the README's pictures (one per tab) to this folder")
@@ -64,7 +66,7 @@ def main(argv=None) -> int:
             app.processEvents()
             time.sleep(0.01)
 
-    groups = set(args.only.split(",")) if args.only else {"draw", "train", "evaluate", "mydigits"}
+    groups = set(args.only.split(",")) if args.only else {"draw", "explore", "train", "evaluate", "mydigits"}
 
     def wait_for(jobs, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
@@ -87,6 +89,8 @@ def main(argv=None) -> int:
         else:
             draw(win, settle, shot)
             digit_photo(win, settle, shot, out, args.picture, args.data_dir)
+    if "explore" in groups:
+        explore(win, settle, shot, wait_for, args.second)
     if "train" in groups:
         train(win, settle, shot, wait_for, args.image_folder)
     if "evaluate" in groups:
@@ -161,7 +165,7 @@ def draw(win, settle, shot) -> None:
     shot("draw-kernels")
     wb.inspector.setCurrentIndex(2)
     shot("draw-arithmetic")
-    wb.inspector.setCurrentIndex(3)
+    wb.inspector.setCurrentIndex(wb.inspector.count() - 1)
     shot("draw-model")
     wb.inspector.setCurrentIndex(0)
 
@@ -230,11 +234,58 @@ def bench(win, settle, shot, out: Path, picture) -> None:
         c, h, w = p.network.stage(conv1).shape
         wb.arithmetic.show_unit(conv1, (1, h // 2, w // 2))
     shot("bench-arithmetic")
-    wb.inspector.setCurrentIndex(3)
+    wb.inspector.setCurrentIndex(wb.inspector.count() - 1)
     shot("bench-model")
     if wb.shapes_view is not None and wb.shapes_view.rows:
         wb.inspector.currentWidget().ensureWidgetVisible(wb.shapes_view.rows[-1]["result"], 0, 40)
         shot("bench-what-if")
+    wb.inspector.setCurrentIndex(0)
+
+
+def explore(win, settle, shot, wait_for, second: str | None) -> None:
+    """The test set's map with the input as a live point (and a point hovered), what a feature map responds
+    to, and with ``second`` a second model: the Compare view and Evaluate's side-by-side accuracy."""
+    wb = win.workbench
+    if wb.takes_pictures:
+        wait_for(wb.strip.jobs, 120)
+        if wb.strip.entries:
+            wb.strip.choose(min(3, len(wb.strip.entries) - 1))
+    else:
+        wb.canvas.clear()
+        side = wb.canvas.width()
+        for stroke in SEVEN:
+            wb.canvas.draw_stroke([(x * side, y * side) for x, y in stroke])
+    tm = wb.inspectors.test_map
+    wb.inspector.setCurrentWidget(tm)
+    deadline = time.monotonic() + 120
+    while not (tm.map is not None and tm.map.final) and time.monotonic() < deadline:
+        settle(0.2)
+    shot("explore-map")
+    if tm.map is not None and tm.placement is not None:
+        far = tm.placement.nearest[-1]          # a neighbour of the input: hovered, its preview shown
+        from PySide6.QtCore import QPointF
+
+        tm._mouse_moved(tm.view.mapViewToScene(QPointF(*map(float, tm.map.points[far]))))
+        shot("explore-map-hover")
+        tm._mouse_moved(QPointF(-100, -100))
+    fm = wb.feature_maps
+    wb.inspector.setCurrentWidget(fm)
+    if fm.chooser.combo.count() > 1:
+        fm.chooser.combo.setCurrentIndex(1)
+    fm.select_map(3)
+    wait_for(fm.responses.jobs, 120)
+    shot("explore-responses")
+    if second:
+        win.controller.second.load(second)
+        cv = wb.inspectors.compare
+        wb.inspector.setCurrentWidget(cv)
+        wait_for(cv.jobs, 120)
+        shot("explore-compare")
+        win.tabs.setCurrentWidget(win.evaluation)
+        wait_for(win.evaluation.jobs, 120)
+        wait_for(win.evaluation.second_jobs, 120)
+        shot("explore-evaluate")
+        win.tabs.setCurrentWidget(wb)
     wb.inspector.setCurrentIndex(0)
 
 

@@ -1,7 +1,9 @@
-"""Augmentation on whole batches, on the training device: one grid_sample per batch.
+"""Augmentation on whole batches, on the training device: one grid_sample or gather per batch.
 
-Aimed at what people draw on the canvas, not only at MNIST's test set: slant and size
+Digits: aimed at what people draw on the canvas, not only at MNIST's test set: slant and size
 (affine), wobble (a smooth elastic field), and pen width (thicken or thin the stroke).
+Photos: shifts and horizontal flips (a photo of a car facing left is still a car; a mirrored 2
+is not a 2, so digits are never flipped).
 """
 from __future__ import annotations
 
@@ -43,8 +45,37 @@ OPTDIGITS_AUGMENT = AugmentConfig(rotate_deg=8.0, scale=(0.9, 1.1), aspect=0.1, 
                                   elastic=0.0, thickness_p=0.0)
 
 
-def augment_config(dataset: str) -> AugmentConfig:
-    """Full-strength augmentation for a dataset's images."""
+@dataclass(frozen=True)
+class PhotoAugment:
+    """A random shift and a horizontal flip per image. ``continuous=False``: whole-pixel shifts of
+    the image padded by ``shift_px`` (the "random crop with padding" of the CIFAR-10 literature);
+    True: any fraction of a pixel, bilinear, as Keras's ImageDataGenerator does. ``fill``: what
+    comes in at the edge: "reflect" (mirrored) or "nearest" (the edge pixel repeated: Keras's
+    ``fill_mode='nearest'``)."""
+
+    shift_px: float = 4.0
+    continuous: bool = False
+    fill: str = "reflect"
+    flip_p: float = 0.5
+
+    def scaled(self, strength: float) -> PhotoAugment:
+        return PhotoAugment(self.shift_px * strength, self.continuous, self.fill, self.flip_p * strength)
+
+
+# Page's (and most fast CIFAR-10 recipes'): crops of the 4-pixel reflect-padded image, and flips.
+PHOTO_AUGMENT = PhotoAugment()
+# keras-team/keras examples/cifar10_cnn.py: ImageDataGenerator(width_shift_range=0.1,
+# height_shift_range=0.1, horizontal_flip=True, fill_mode='nearest'), bilinear (its
+# interpolation_order=1): shifts of up to 3.2 pixels of a 32-pixel image, in fractions.
+KERAS_AUGMENT = PhotoAugment(shift_px=0.1 * 32, continuous=True, fill="nearest")
+
+
+def augment_config(dataset: str, style: str = "auto") -> AugmentConfig | PhotoAugment:
+    """Full-strength augmentation for a dataset's images (``style`` "keras": seed003's)."""
+    if style == "keras":
+        return KERAS_AUGMENT
+    if dataset in ("cifar10", "folder"):
+        return PHOTO_AUGMENT
     return OPTDIGITS_AUGMENT if dataset == "optdigits" else AugmentConfig()
 
 
@@ -90,8 +121,53 @@ def change_thickness(x: torch.Tensor, p: float, g: torch.Generator | None = None
     return torch.where(thinner, thin, out)
 
 
-def augment(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator | None = None) -> torch.Tensor:
-    """x: float [n, 1, size, size] in 0..1 -> augmented batch, same shape and range."""
+def shift_whole_pixels(x: torch.Tensor, shift: int, fill: str, g: torch.Generator | None = None) -> torch.Tensor:
+    """Each image moved by -shift..shift whole pixels on each axis: a crop of the padded batch,
+    gathered in one call (no interpolation, so no blur)."""
+    n, c, h, w = x.shape
+    if shift < 1:
+        return x
+    padded = F.pad(x, (shift,) * 4, mode="reflect" if fill == "reflect" else "replicate")
+    oy = torch.randint(0, 2 * shift + 1, (n, 1, 1), device=x.device, generator=g)
+    ox = torch.randint(0, 2 * shift + 1, (n, 1, 1), device=x.device, generator=g)
+    rows = torch.arange(h, device=x.device).view(1, h, 1) + oy
+    cols = torch.arange(w, device=x.device).view(1, 1, w) + ox
+    index = (rows * (w + 2 * shift) + cols).view(n, 1, h * w).expand(n, c, h * w)
+    return padded.reshape(n, c, -1).gather(2, index).view(n, c, h, w)
+
+
+def shift_fractions(x: torch.Tensor, shift: float, fill: str, g: torch.Generator | None = None) -> torch.Tensor:
+    """Each image moved by uniform(-shift, shift) pixels on each axis, bilinear; "nearest" fill
+    repeats the edge pixels (grid_sample's border padding), else mirrors them."""
+    n, _c, h, w = x.shape
+    t = torch.stack([_uniform(n, -shift, shift, g, x.device) * 2 / w, _uniform(n, -shift, shift, g, x.device) * 2 / h],
+                    1)
+    eye = torch.tensor([[1.0, 0.0], [0.0, 1.0]], device=x.device).expand(n, 2, 2)
+    grid = F.affine_grid(torch.cat([eye, t[:, :, None]], 2), [n, 1, h, w], align_corners=False)
+    padding = "border" if fill == "nearest" else "reflection"
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding, align_corners=False)
+
+
+def flip(x: torch.Tensor, p: float, g: torch.Generator | None = None) -> torch.Tensor:
+    """Each image mirrored left to right with probability ``p``."""
+    if p <= 0:
+        return x
+    mirrored = torch.rand(x.shape[0], 1, 1, 1, device=x.device, generator=g) < p
+    return torch.where(mirrored, x.flip(3), x)
+
+
+def augment_photos(x: torch.Tensor, cfg: PhotoAugment, g: torch.Generator | None = None) -> torch.Tensor:
+    if cfg.continuous:
+        x = shift_fractions(x, cfg.shift_px, cfg.fill, g) if cfg.shift_px > 0 else x
+    else:
+        x = shift_whole_pixels(x, int(round(cfg.shift_px)), cfg.fill, g)
+    return flip(x, cfg.flip_p, g).contiguous(memory_format=torch.channels_last)
+
+
+def augment(x: torch.Tensor, cfg: AugmentConfig | PhotoAugment, g: torch.Generator | None = None) -> torch.Tensor:
+    """x: float [n, C, size, size] in 0..1 -> augmented batch, same shape and range."""
+    if isinstance(cfg, PhotoAugment):
+        return augment_photos(x, cfg, g)
     x = change_thickness(x, cfg.thickness_p, g)
     grid = random_affine_grid(x.shape[0], cfg, x.device, g, size=x.shape[-1])
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp_(0, 1)

@@ -24,7 +24,7 @@ from digitpad.core.handwriting import raster, unipen
 from digitpad.core.paths import RunFiles
 
 from . import data
-from .config import TrainConfig
+from .config import PHOTO_DATASETS, TrainConfig
 
 PENS = (12.0, 30.0, 45.0)
 
@@ -72,7 +72,10 @@ def inherited_rule(init: str | None) -> dict[str, Any] | None:
 
 
 def calibrate(model: torch.nn.Module, cfg: TrainConfig, test_images: np.ndarray | None, log) -> dict[str, Any] | None:
-    """The ``not_digit`` metadata field for this run's model, or None (see the module docstring)."""
+    """The ``not_digit`` metadata field for this run's model, or None (see the module docstring).
+    Photos (CIFAR-10, a folder of pictures) have no "not a digit": never for them."""
+    if cfg.dataset in PHOTO_DATASETS:
+        return None
     inherited = inherited_rule(cfg.init)
     if not cfg.nondigits and inherited is None:
         return None

@@ -227,7 +227,7 @@ def _check(ckpt: Any) -> dict[str, Any]:
         raise _Bad("is damaged: its tensors do not match their checksum (flipped bytes, a bad copy or an edit)")
 
     cfg = TrainConfig.from_dict(ckpt["config"], strict=True).validate()
-    model = models.build(cfg.arch, like=ckpt["model"] if isinstance(ckpt["model"], dict) else None)
+    model = models.for_config(cfg, like=ckpt["model"] if isinstance(ckpt["model"], dict) else None)
     _state(ckpt["model"], model.state_dict(), "model")
     if (ckpt["ema_model"] is None) != (cfg.ema == 0):
         raise _Bad(f"is inconsistent: EMA weights {'missing' if cfg.ema else 'present'} with --ema {cfg.ema}")
@@ -278,7 +278,7 @@ def _check(ckpt: Any) -> dict[str, Any]:
 def _check_legacy(ckpt: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint from before run ids: enough is checked to export it or fine-tune from it."""
     cfg = TrainConfig.from_dict(ckpt["config"], strict=False).validate()
-    expected = models.build(cfg.arch, like=ckpt["model"] if isinstance(ckpt["model"], dict) else None).state_dict()
+    expected = models.for_config(cfg, like=ckpt["model"] if isinstance(ckpt["model"], dict) else None).state_dict()
     _state(ckpt["model"], expected, "model")
     if ckpt.get("ema_model") is not None:
         _state(ckpt["ema_model"], expected, "EMA")

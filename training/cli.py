@@ -2,6 +2,8 @@
 
     digitpad-train --preset fast --data-dir ../shared/datasets --out fast.onnx
     digitpad-train --arch seed001 --epochs 1 --data-dir ../shared/datasets   # TrainConfig's defaults + these
+    digitpad-train --preset cifar10 --data-dir ../shared/datasets              # CIFAR-10, colour photos
+    digitpad-train --dataset folder --arch cifar10 --data-dir ~/Pictures/labelled   # your own pictures
     digitpad-train export RUN.ckpt.pt --out RUN.onnx
 """
 from __future__ import annotations
@@ -20,7 +22,18 @@ from pathlib import Path
 from digitpad.core.paths import NUMPY_CHECKPOINT_SUFFIX, RunFiles, models_dir
 
 from . import finish
-from .config import ENGINES, PRESETS, TrainConfig, default_preset, preset, samples_per_epoch
+from .config import (
+    AUGMENT_STYLES,
+    ENGINES,
+    OPTIMIZERS,
+    PRECISIONS,
+    PRESETS,
+    SCHEDULES,
+    TrainConfig,
+    default_preset,
+    preset,
+    samples_per_epoch,
+)
 from .errors import TrainError, allocation_message, is_allocation_failure
 from .progress import Reporter
 
@@ -38,8 +51,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     d = TrainConfig()
-    p = _Parser(prog="digitpad-train", description="Train a digit CNN and export it to ONNX. Without --preset a run "
-                "is the plain defaults below plus your flags; --preset default is the shipped model's recipe.",
+    p = _Parser(prog="digitpad-train", description="Train a CNN on digits or colour pictures and export it to ONNX. "
+                "Without --preset a run is the plain defaults below plus your flags; --preset default is the shipped "
+                "model's recipe, --preset cifar10 the fastest way to a good CIFAR-10 model, --preset seed003 the "
+                "Keras CIFAR-10 example.",
                 epilog="Subcommand: digitpad-train export CKPT [--out FILE.onnx]")
     S = argparse.SUPPRESS  # only flags the user typed reach the config, so they override the preset
     p.add_argument("--preset", default=None, help="a named recipe, overridden by your flags (see --list-presets); "
@@ -51,21 +66,37 @@ def _parser() -> argparse.ArgumentParser:
                    help="torch (default) | numpy: the from-scratch NumPy engine (training/scratch), no torch")
     p.add_argument("--arch", default=S, help=f"network (see --list-archs; default {d.arch})")
     p.add_argument("--dataset", default=S,
-                   help=f"mnist | fashion-mnist | optdigits (the UCI 8x8 digits) (default {d.dataset})")
-    p.add_argument("--data-dir", default=S, help="folder with IDX files (no download); "
-                   "default: download into the user's data folder")
+                   help="mnist | fashion-mnist | optdigits (the UCI 8x8 digits) | cifar10 (32x32 colour photos) | "
+                        "folder (your labelled pictures in --data-dir: one sub-folder per class, 2 to 100, the "
+                        f"folder names are the class names; train/ and test/ or split here) (default {d.dataset})")
+    p.add_argument("--data-dir", default=S, help="the data folder (no download): IDX files, optdigits/, "
+                   "cifar-10-batches-py/ or cifar10/train|test/<class>/, or your pictures for --dataset folder; "
+                   "pictures are decoded once and cached in the user's data folder. Default: download into the "
+                   "user's data folder")
     p.add_argument("--epochs", type=int, default=S, help=f"passes over the training set (default {d.epochs})")
     p.add_argument("--batch-size", type=int, default=S, help=f"images per step (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=S, help=f"(peak) learning rate (default {d.lr})")
-    p.add_argument("--optimizer", default=S, help=f"adamw | sgd (default {d.optimizer})")
+    p.add_argument("--optimizer", default=S, help=f"{' | '.join(OPTIMIZERS)} (rmsprop: Keras's, rho 0.9, "
+                   f"epsilon 1e-7) (default {d.optimizer})")
     p.add_argument("--momentum", type=float, default=S,
                    help=f"sgd's Nesterov momentum, 0: plain SGD (default {d.momentum})")
     p.add_argument("--weight-decay", type=float, default=S,
                    help=f"on conv and linear weights (default {d.weight_decay})")
-    p.add_argument("--schedule", default=S, help=f"onecycle | cosine | constant (default {d.schedule})")
+    p.add_argument("--schedule", default=S, help=f"{' | '.join(SCHEDULES)} (inverse-time: lr / (1 + lr-decay * "
+                   f"step), Keras's optimizer decay) (default {d.schedule})")
+    p.add_argument("--lr-decay", type=float, default=S, metavar="DECAY",
+                   help=f"the inverse-time schedule's decay per step (default {d.lr_decay})")
+    p.add_argument("--precision", default=S, choices=PRECISIONS,
+                   help="what training steps compute in: fp32 | bf16 (bfloat16 autocast; weights, evaluation of the "
+                        "last epoch and the export stay float32) | auto (bf16 where the CPU or GPU runs it natively, "
+                        f"else fp32) (default {d.precision})")
     p.add_argument("--label-smoothing", type=float, default=S, help=f"(default {d.label_smoothing})")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=S,
-                   help="random slant, size, wobble and pen width on every batch (default off)")
+                   help="augment every batch: digits get random slant, size, wobble and pen width; photos random "
+                        "shifts (crops of the padded image) and horizontal flips (default off)")
+    p.add_argument("--augment-style", default=S, choices=AUGMENT_STYLES,
+                   help="auto: the data set's own; keras: Keras's ImageDataGenerator shifts of 0.1 (bilinear, "
+                        f"nearest fill) and flips, as the seed003 preset trains (default {d.augment_style})")
     p.add_argument("--mild-epochs", type=int, default=S, metavar="N",
                    help="the last N epochs use augmentation at --mild-strength (0..1) of full strength")
     p.add_argument("--mild-strength", type=float, default=S, help=f"(default {d.mild_strength})")
@@ -74,8 +105,11 @@ def _parser() -> argparse.ArgumentParser:
                         "it is what gets evaluated and exported")
     p.add_argument("--device", default=S, help=f"auto | cpu | cuda (default {d.device})")
     p.add_argument("--seed", type=int, default=S, help=f"(default {d.seed})")
-    p.add_argument("--threads", type=int, default=S, help="torch threads in this process (default: torch's)")
-    p.add_argument("--limit", type=int, default=S, help="train on the first N images only")
+    p.add_argument("--threads", type=int, default=S,
+                   help="torch threads in this process; 0: as many as the cores left idle by the rest of the machine "
+                        "when the run starts (default: torch's, one per core)")
+    p.add_argument("--limit", type=int, default=S,
+                   help="train on N images only: the first N digits, or N pictures spread over the set")
     p.add_argument("--out", default=S, help="FILE.onnx (default: a new file in the app's model library)")
     p.add_argument("--extra", action="append", default=S, metavar="FILE.npz",
                    help="extra labelled digits to train on (repeatable): images uint8 [N,28,28], labels")
@@ -223,6 +257,11 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Nam
     from . import data
 
     train_split, test_split, sources = data.load_training(cfg, reporter)
+    if cfg.dataset == "folder":
+        if resume is not None and cfg.classes != train_split.classes:
+            raise TrainError(f"the folder's classes are now {', '.join(train_split.classes)}; the run's were "
+                             f"{', '.join(cfg.classes or [])}: resume with the same pictures")
+        cfg.classes = train_split.classes
     from . import checkpoint, export, train
 
     result = train.train(cfg, (train_split, test_split), reporter, ckpt_file, resume, init, args.preset)
@@ -238,7 +277,8 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Nam
         reporter.log(f"exporting {out} ...")
         warnings = finish.run_warnings(result.history)
         training = {"config": cfg.to_dict(), "preset": args.preset if resume is None else None,
-                    "device": result.device, "seconds": round(result.elapsed_s, 2),
+                    "device": result.device, "precision": result.precision, "threads": result.threads,
+                    "seconds": round(result.elapsed_s, 2),
                     "epochs_run": len(result.history), "history": result.history, "run_id": result.run_id,
                     "weights_sha256": checkpoint.weights_digest(result.model.state_dict()),
                     "parent": _parent(resume, init), "warnings": warnings, "data": sources}
@@ -246,7 +286,7 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Nam
                              metrics=finish.final_metrics(result.history),
                              training=training, parity_images=result.test_split.images,
                              parity_scale=result.test_split.full_scale,
-                             parity_reference=result.test_probs, not_digit=rule)
+                             parity_reference=result.test_probs, not_digit=rule, classes=cfg.classes)
         run_log = {"config": cfg.to_dict(), "history": result.history, "status": result.status,
                    "device": result.device, "seconds": result.elapsed_s, "model": out.name,
                    "checkpoint": ckpt_file.name, "run_id": result.run_id, "warnings": warnings,
@@ -310,8 +350,11 @@ def _export_into(out: Path, ckpt_file: Path, ckpt: dict, cfg: TrainConfig, weigh
 
     from . import calibrate, train
 
-    net = models.build(cfg.arch, like=weights)
+    net = models.for_config(cfg, like=weights)
     net.load_state_dict(weights)
+    if cfg.classes is not None and test.classes != cfg.classes:
+        raise TrainError(f"{ckpt_file.name} was trained on the classes {', '.join(cfg.classes)}; the data folder's "
+                         f"pictures are {', '.join(test.classes or [])}")
     with train.StopFlag() as stop:
         metrics, probs = train.evaluate(net.eval(), torch.from_numpy(test.images.copy()),
                                         torch.from_numpy(test.labels), full_scale=test.full_scale)
@@ -328,7 +371,8 @@ def _export_into(out: Path, ckpt_file: Path, ckpt: dict, cfg: TrainConfig, weigh
                                        "partial": ckpt["step_in_epoch"] > 0 or ckpt["epoch"] < cfg.epochs,
                                        "run_id": ckpt["run_id"], "weights_sha256": weights_sha256,
                                        "parent": ckpt["parent"], "warnings": warnings,
-                                       "exported_epoch": best_epoch or ckpt["epoch"]}, not_digit=rule)
+                                       "exported_epoch": best_epoch or ckpt["epoch"]}, not_digit=rule,
+                             classes=cfg.classes)
         finish.finish_export(reporter, out, ckpt_file, meta, None, warnings)
     if stop.requested:
         reporter.log("stop requested during the export: the model was written first")

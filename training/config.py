@@ -20,18 +20,22 @@ class TrainConfig:
     epochs: int = 15
     batch_size: int = 128
     lr: float = 3e-3
-    optimizer: str = "adamw"         # adamw | sgd
+    optimizer: str = "adamw"         # adamw | sgd | rmsprop (Keras's: rho 0.9, epsilon 1e-7)
     momentum: float = 0.9            # sgd's (Nesterov) momentum; 0: plain SGD
     weight_decay: float = 5e-4
-    schedule: str = "onecycle"       # onecycle | cosine | constant
+    schedule: str = "onecycle"       # onecycle | cosine | constant | inverse-time (lr / (1 + lr_decay * step))
+    lr_decay: float = 0.0            # the inverse-time schedule's decay per step (Keras's optimizer `decay`)
     label_smoothing: float = 0.0
     augment: bool = False
+    augment_style: str = "auto"      # auto: the data set's own (digits: affine, elastic, pen; photos: crops, flips)
+                                     # | keras: Keras's ImageDataGenerator shifts of 0.1 and flips (seed003)
     mild_epochs: int = 0             # the last N epochs augment at mild_strength: ends closer to clean digits
     mild_strength: float = 0.5       # 0 = no augmentation, 1 = full
     ema: float = 0.0                 # per-step decay of an EMA of the weights (0: off); EMA is evaluated/exported
     device: str = "auto"             # auto | cpu | cuda
+    precision: str = "fp32"          # fp32 | bf16 | auto (bf16 autocast where the device runs it natively)
     seed: int = 0
-    threads: int | None = None       # torch intra-op threads; None = torch's default
+    threads: int | None = None       # torch intra-op threads; None = torch's default; 0 = the cores idle at start
     limit: int | None = None         # train on the first N images only (tests, quick trials)
     out: str | None = None           # .onnx path; None = a new file in the user's model library
     extra: list[str] | None = None   # .npz files (images uint8 [N,28,28], labels) mixed into training
@@ -44,6 +48,9 @@ class TrainConfig:
     nondigit_weight: float = 0.5     # weight of a non-digit's loss (outlier exposure) against a digit's
     not_digit_rate: float = 0.005    # calibration: the share of held-out real writers' digits called not-a-digit
     engine: str = "torch"            # torch | numpy (training/scratch: NumPy only, plain SGD, CPU)
+    # The class names of a folder of pictures, set from the folder when a run starts (one output per
+    # class); None: the data set's own ten. Kept in the checkpoint, so a resume finds the same net.
+    classes: list[str] | None = None
 
     def validate(self) -> TrainConfig:
         problems = []
@@ -53,18 +60,26 @@ class TrainConfig:
             problems.append(f"--batch-size must be >= 1 (got {self.batch_size})")
         if not (0 < self.lr < 10):
             problems.append(f"--lr must be in (0, 10) (got {self.lr})")
-        if self.optimizer not in ("adamw", "sgd"):
-            problems.append(f"--optimizer must be adamw or sgd (got {self.optimizer!r})")
-        if self.schedule not in ("onecycle", "cosine", "constant"):
-            problems.append(f"--schedule must be onecycle, cosine or constant (got {self.schedule!r})")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"--optimizer must be {_one_of(OPTIMIZERS)} (got {self.optimizer!r})")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"--schedule must be {_one_of(SCHEDULES)} (got {self.schedule!r})")
+        if not (0 <= self.lr_decay < 1):
+            problems.append(f"--lr-decay must be in [0, 1) (got {self.lr_decay})")
+        if self.augment_style not in AUGMENT_STYLES:
+            problems.append(f"--augment-style must be {_one_of(AUGMENT_STYLES)} (got {self.augment_style!r})")
+        elif self.augment_style == "keras" and self.dataset not in PHOTO_DATASETS:
+            problems.append(f"--augment-style keras shifts and flips photos; {self.dataset} images are digits")
+        if self.precision not in PRECISIONS:
+            problems.append(f"--precision must be {_one_of(PRECISIONS)} (got {self.precision!r})")
         if not (0 <= self.label_smoothing < 1):
             problems.append(f"--label-smoothing must be in [0, 1) (got {self.label_smoothing})")
         if self.weight_decay < 0:
             problems.append(f"--weight-decay must be >= 0 (got {self.weight_decay})")
         if self.device not in ("auto", "cpu", "cuda"):
             problems.append(f"--device must be auto, cpu or cuda (got {self.device!r})")
-        if self.threads is not None and self.threads < 1:
-            problems.append(f"--threads must be >= 1 (got {self.threads})")
+        if self.threads is not None and self.threads < 0:
+            problems.append(f"--threads must be >= 0 (got {self.threads})")
         if self.limit is not None and self.limit < 1:
             problems.append(f"--limit must be >= 1 (got {self.limit})")
         if self.synthetic < 0 or self.restroke < 0:
@@ -85,12 +100,15 @@ class TrainConfig:
             problems.append(f"--extra-repeat must be >= 1 (got {self.extra_repeat})")
         if not (0 <= self.momentum < 1):
             problems.append(f"--momentum must be in [0, 1) (got {self.momentum})")
+        if self.classes is not None and not (2 <= len(set(self.classes)) == len(self.classes) <= 100):
+            problems.append(f"a data set has 2 to 100 distinct class names (got {len(self.classes)})")
         if self.engine not in ENGINES:
             problems.append(f"--engine must be {' or '.join(ENGINES)} (got {self.engine!r})")
-        if self.dataset == "optdigits" and (self.synthetic or self.restroke or self.extra or self.real_writers
-                                             or self.nondigits):
+        if self.dataset in ("optdigits", *PHOTO_DATASETS) and (self.synthetic or self.restroke or self.extra
+                                                               or self.real_writers or self.nondigits):
+            takes = "8x8" if self.dataset == "optdigits" else "32x32 colour images"
             problems.append("--synthetic, --restroke, --real-writers, --nondigits and --extra add 28x28 images; "
-                            "optdigits models take 8x8 (set them to 0 / leave --extra out)")
+                            f"{self.dataset} models take {takes} (set them to 0 / leave --extra out)")
         if problems:
             raise TrainError("; ".join(problems))
         return self
@@ -136,6 +154,16 @@ def _has_type(value: Any, annotation: str) -> bool:
 
 
 ENGINES = ("torch", "numpy")
+OPTIMIZERS = ("adamw", "sgd", "rmsprop")
+SCHEDULES = ("onecycle", "cosine", "constant", "inverse-time")
+PRECISIONS = ("fp32", "bf16", "auto")
+AUGMENT_STYLES = ("auto", "keras")
+PHOTO_DATASETS = ("cifar10", "folder")   # 32x32 RGB photos: the colour nets, photo augmentation, no digit extras
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
 
 # Each preset is a set of overrides on TrainConfig's defaults.
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -170,10 +198,23 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
                   # an 8x8 batch is too small to split, two cost 6x the CPU time here (155 s vs 25 s user).
                   dict(arch="optdigits", dataset="optdigits", epochs=15, batch_size=64, lr=3e-3, augment=True,
                        threads=1)),
+    "seed003": ("seed 003's recipe: its Keras CIFAR-10 network as keras-team/keras examples/cifar10_cnn.py runs "
+                "it: RMSprop lr 1e-4 with decay 1e-6, batch 32, 100 epochs, shifts of 0.1 and horizontal flips "
+                "(the tutorial: 78.5%)",
+                dict(arch="seed003", dataset="cifar10", epochs=100, batch_size=32, lr=1e-4, optimizer="rmsprop",
+                     weight_decay=0.0, schedule="inverse-time", lr_decay=1e-6, label_smoothing=0.0, augment=True,
+                     augment_style="keras")),
+    "cifar10": ("the best CIFAR-10 accuracy for the CPU time we found: a half-width ResNet-9 in bfloat16 where "
+                "the CPU has it, one-cycle Nesterov SGD, crops and flips, label smoothing",
+                dict(arch="cifar10", dataset="cifar10", epochs=7, batch_size=256, lr=0.2, optimizer="sgd",
+                     momentum=0.9, weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1, augment=True,
+                     precision="auto", threads=0)),
 }
 # The preset a run starts from when --preset is not given: none (TrainConfig's plain defaults),
-# except where the defaults cannot run: the NumPy engine and the 8x8 digits have their own base.
-DEFAULT_PRESETS = {"engine:numpy": "seed004", "dataset:optdigits": "optdigits"}
+# except where the defaults cannot run: the NumPy engine, the 8x8 digits and colour pictures (the
+# default arch takes 28x28 grey) have their own base.
+DEFAULT_PRESETS = {"engine:numpy": "seed004", "dataset:optdigits": "optdigits", "dataset:cifar10": "cifar10",
+                   "dataset:folder": "cifar10"}
 
 
 def default_preset(engine: str | None = None, dataset: str | None = None) -> str | None:
@@ -181,7 +222,7 @@ def default_preset(engine: str | None = None, dataset: str | None = None) -> str
     return DEFAULT_PRESETS.get(f"engine:{engine}") or DEFAULT_PRESETS.get(f"dataset:{dataset}")
 
 
-TRAIN_IMAGES = {"mnist": 60_000, "fashion-mnist": 60_000, "optdigits": 3_823}
+TRAIN_IMAGES = {"mnist": 60_000, "fashion-mnist": 60_000, "optdigits": 3_823, "cifar10": 50_000}
 UNIPEN_TRAINING_DIGITS = 4_898   # the training writers' digits in ../shared/datasets/unipen-1a-dev (unipen.split_of)
 
 

@@ -1,4 +1,5 @@
-"""The engine's data: the core's IDX reader, torchvision's download, extra and synthetic digits.
+"""The engine's data: the core's readers (IDX, the UCI digits, CIFAR-10, folders of pictures),
+torchvision's download, extra and synthetic digits.
 
 Why not torchvision's Dataset + DataLoader: per-sample PIL conversion and collation cost
 more than a small CNN's forward pass on a CPU. A whole split is 47 MB of uint8, so it
@@ -77,36 +78,77 @@ def synthetic(n: int, seed: int, restroke: int = 0, data_dir: str | os.PathLike 
     return _cached("synthetic", key, draw)
 
 
+def _fetch_cifar10(root: Path) -> None:
+    """The original archive from its authors' site, checked against torchvision's md5, extracted to
+    ``root/cifar-10-batches-py``. Only downloaded and unpacked: torchvision's CIFAR10 class would
+    unpickle the batches with pickle.load, which runs whatever a file names; the core's reader
+    (digitpad.core.cifar) builds only arrays."""
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    download_and_extract_archive(CIFAR10.url, str(root), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5,
+                                 remove_finished=True)
+
+
 def download(dataset: str, root: Path) -> None:
     """torchvision's downloader; only used when no --data-dir is given (users have internet)."""
     if dataset not in DOWNLOADABLE:
-        raise DownloadError(f"{dataset} is not downloaded by digitpad-train: pass --data-dir with a folder that "
-                            f"holds {dataset}/ ({', '.join(optdigits.SPLIT_FILES.values())}, the UCI files)",
+        kind = ("a labelled folder of pictures (train/<class>/*, test/<class>/*, or only <class>/*)"
+                if dataset == "folder" else f"{dataset}/ ({', '.join(optdigits.SPLIT_FILES.values())}, the UCI files)")
+        raise DownloadError(f"{dataset} is not downloaded by digitpad-train: pass --data-dir with {kind}",
                             "it is not offered for download")
     import torchvision
 
-    cls = getattr(torchvision.datasets, DATASETS[dataset])
     root.mkdir(parents=True, exist_ok=True)
     try:
-        for train in (True, False):
-            cls(str(root), train=train, download=True)
+        if dataset == "cifar10":
+            _fetch_cifar10(root)
+        else:
+            cls = getattr(torchvision.datasets, DATASETS[dataset])
+            for train in (True, False):
+                cls(str(root), train=train, download=True)
     except Exception as e:  # network errors come in many types
         # torchvision's message spans several lines (one per mirror): keep the error one line.
         reason = " ".join(str(e).split())
         reason = reason if len(reason) < 160 else reason[:157] + "..."
         raise DownloadError(
-            f"could not download {dataset} into {root} ({reason}); pass --data-dir with local IDX files", reason
+            f"could not download {dataset} into {root} ({reason}); pass --data-dir with local files", reason
         ) from None
 
 
-def load(dataset: str, data_dir: str | os.PathLike | None) -> tuple[Split, Split]:
-    """Train and test splits. Without ``data_dir`` download into the user's data folder first."""
+def _decoding_progress(reporter, split: str):
+    """``progress(done, total)`` for the core's picture decoding: a bar or ``progress`` events,
+    started on the first call (a warm cache never calls it)."""
+    if reporter is None:
+        return None
+    state = {}
+
+    def progress(done: int, total: int) -> None:
+        if "update" not in state:
+            reporter.log(f"decoding {total:,} {split} pictures once; later runs read them from {paths.cache_dir()}")
+            state["update"] = reporter.task(f"decoding {split} pictures", total, "picture")
+        state["update"](done)
+
+    return progress
+
+
+def _splits(data_dir: Path, dataset: str, reporter) -> tuple[Split, Split]:
+    return tuple(load_split(data_dir, dataset, split, progress=_decoding_progress(reporter, split))
+                 for split in ("train", "test"))
+
+
+def load(dataset: str, data_dir: str | os.PathLike | None, reporter=None) -> tuple[Split, Split]:
+    """Train and test splits. Without ``data_dir`` download into the user's data folder first.
+    ``reporter``: shows the decoding of pictures (CIFAR-10's image folder, a folder of the user's)
+    and names the files that were skipped as not pictures, in one line."""
     if dataset not in DATASETS:
         raise TrainError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     if data_dir is None:
+        if dataset == "folder":
+            raise TrainError("--dataset folder needs --data-dir: the folder of your labelled pictures")
         root = paths.datasets_dir()
         try:
-            return load_split(root, dataset, "train"), load_split(root, dataset, "test")
+            return _checked(_splits(root, dataset, reporter), reporter)
         except DatasetError:
             download(dataset, root)
         data_dir = root
@@ -114,9 +156,22 @@ def load(dataset: str, data_dir: str | os.PathLike | None) -> tuple[Split, Split
     if not data_dir.is_dir():
         raise TrainError(f"data folder {data_dir} does not exist")
     try:
-        return load_split(data_dir, dataset, "train"), load_split(data_dir, dataset, "test")
+        return _checked(_splits(data_dir, dataset, reporter), reporter)
     except DatasetError as e:
         raise TrainError(str(e)) from None
+
+
+def _checked(splits: tuple[Split, Split], reporter) -> tuple[Split, Split]:
+    """Train and test must name the same classes; what was skipped is said once."""
+    train, test = splits
+    if train.classes is not None and test.classes is not None and train.classes != test.classes:
+        raise TrainError(f"the training and test pictures name different classes ({', '.join(train.classes[:5])}... "
+                         f"and {', '.join(test.classes[:5])}...)")
+    skipped = train.skipped + test.skipped
+    if skipped and reporter is not None:
+        shown = "; ".join(skipped[:3]) + (f"; and {len(skipped) - 3:,} more" if len(skipped) > 3 else "")
+        reporter.log(f"skipped {len(skipped):,} files that are not readable pictures: {shown}")
+    return train, test
 
 
 def load_training(cfg, reporter=None) -> tuple[Split, Split, dict[str, int]]:
@@ -124,9 +179,14 @@ def load_training(cfg, reporter=None) -> tuple[Split, Split, dict[str, int]]:
     files), its test split, and what the training split holds (source -> samples, for the
     model's metadata). Torch-free, so the CLI reads the data while torch is still being imported."""
     log = reporter.log if reporter is not None else (lambda _text: None)
-    train_split, test_split = load(cfg.dataset, cfg.data_dir)
-    if cfg.limit:
-        train_split = Split(train_split.images[:cfg.limit], train_split.labels[:cfg.limit], train_split.full_scale)
+    train_split, test_split = load(cfg.dataset, cfg.data_dir, reporter)
+    if cfg.limit and cfg.limit < len(train_split):
+        # The first N digits; pictures are listed class by class (an image folder), so a limited run
+        # takes N spread evenly over the whole set instead (always the same: --resume finds them again).
+        keep = (slice(cfg.limit) if train_split.classes is None
+                else np.linspace(0, len(train_split) - 1, cfg.limit).round().astype(np.int64))
+        train_split = Split(train_split.images[keep], train_split.labels[keep], train_split.full_scale,
+                            train_split.classes)
     sources = {f"{cfg.dataset} training set": len(train_split)}
     if cfg.synthetic or cfg.restroke:
         drawn = synthetic(cfg.synthetic, cfg.seed, cfg.restroke, cfg.data_dir, reporter)

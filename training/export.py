@@ -61,13 +61,18 @@ def _output_names(net: Net) -> list[str]:
     return [contract.LOGITS, contract.PROBS] + [contract.activation_output(n) for n in net.layer_names]
 
 
+def _example(net: Net) -> torch.Tensor:
+    """A batch of two inputs of the net's shape, to trace the graph with."""
+    return torch.zeros(2, net.in_channels, net.input_size, net.input_size)
+
+
 def _torchscript_proto(net: Net):
     import onnx
 
     names, buf = _output_names(net), io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(_ContractWrapper(net), (torch.zeros(2, 1, net.input_size, net.input_size),), buf,
+        torch.onnx.export(_ContractWrapper(net), (_example(net),), buf,
                           dynamo=False, input_names=[contract.INPUT_NAME], output_names=names,
                           dynamic_axes={n: {0: "batch"} for n in [contract.INPUT_NAME, *names]},
                           opset_version=OPSET, training=torch.onnx.TrainingMode.PRESERVE)
@@ -79,7 +84,7 @@ def _dynamo_proto(net: Net):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            _ContractWrapper(net), (torch.zeros(2, 1, net.input_size, net.input_size),), dynamo=True,
+            _ContractWrapper(net), (_example(net),), dynamo=True,
             input_names=[contract.INPUT_NAME], output_names=_output_names(net),
             dynamic_shapes={"image": {0: batch}}, optimize=False, verbose=False)
     return program.model_proto
@@ -95,10 +100,16 @@ def to_proto(net: Net, exporter: str = "torchscript"):
     return _dynamo_proto(net), "dynamo"
 
 
-def _conv_kernels(proto) -> list[str]:
-    """Weight initializer of each Conv node, in graph order (= our conv block order)."""
+def _conv_kernels(proto, layer_names: list[str]) -> list[str | None]:
+    """The weight initializer of each layer's first conv (the kernels the app shows): found by the
+    exporter's names (``net.blocks.<layer>.``...), else each Conv node in graph order when there is
+    one per layer (the dynamo exporter names weights its own way)."""
     inits = {i.name for i in proto.graph.initializer}
-    return [n.input[1] for n in proto.graph.node if n.op_type == "Conv" and n.input[1] in inits]
+    weights = [n.input[1] for n in proto.graph.node if n.op_type == "Conv" and n.input[1] in inits]
+    named = [next((w for w in weights if w.startswith(f"net.blocks.{name}.")), None) for name in layer_names]
+    if all(named):
+        return named
+    return weights if len(weights) == len(layer_names) else [None] * len(layer_names)
 
 
 def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, reference: np.ndarray | None = None,
@@ -109,11 +120,14 @@ def parity(proto_bytes: bytes, net: Net, images_u8: np.ndarray, reference: np.nd
     known (the run's last evaluation), so the test set is not run through PyTorch a second time."""
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(proto_bytes, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()   # the run's threads (--threads 0: the idle cores)
+    sess = ort.InferenceSession(proto_bytes, options, providers=["CPUExecutionProvider"])
     agree, max_diff, nonfinite, n = 0, 0.0, 0, len(images_u8)
     with torch.no_grad():
         for i in range(0, n, batch):
-            x = torch.from_numpy(images_u8[i:i + batch].astype(np.float32) / full_scale).unsqueeze(1)
+            x = torch.from_numpy(images_u8[i:i + batch].astype(np.float32) / full_scale)
+            x = x.unsqueeze(1) if x.ndim == 3 else x    # grey [N, S, S]; colour is [N, 3, S, S] already
             p_torch = torch.softmax(net(x), 1).numpy() if reference is None else reference[i:i + batch]
             p_ort = sess.run([contract.PROBS], {contract.INPUT_NAME: x.numpy()})[0]
             finite = np.isfinite(p_torch).all(1) & np.isfinite(p_ort).all(1)
@@ -135,28 +149,42 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def input_spec(net: Net, dataset: str) -> contract.InputSpec:
+    """The contract's input description for a net trained on ``dataset``; TrainError when the net
+    does not take that data set's images (the file would promise one input and hold another)."""
+    spec = contract.DATASET_INPUTS.get(dataset, contract.MNIST_INPUT)
+    if (spec.size, spec.channels) != (net.input_size, net.in_channels):
+        raise TrainError(f"a net that takes {net.in_channels}x{net.input_size}x{net.input_size} images cannot be "
+                         f"exported as a {dataset} model ({spec.channels}x{spec.size}x{spec.size})")
+    return spec
+
+
 def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, Any], training: dict[str, Any],
            parity_images: np.ndarray | None = None, parity_reference: np.ndarray | None = None,
            exporter: str = "torchscript", not_digit: dict[str, Any] | None = None,
-           parity_scale: int = 255) -> dict[str, Any]:
+           parity_scale: int = 255, classes: list[str] | None = None) -> dict[str, Any]:
     """Write ``out`` (.onnx) atomically; return the metadata dict written into it. TrainError,
     and nothing written, when the model's outputs are not finite or ONNX Runtime disagrees.
     Without ``parity_images`` the check runs on 64 images of uniform noise. ``not_digit``: the
     calibrated not-a-digit rule (``calibrate.calibrate``), or None. ``parity_scale``: the full-ink
-    value of ``parity_images`` (optdigits: 16)."""
+    value of ``parity_images`` (optdigits: 16). ``classes``: the class names (a folder of the
+    user's images names its own); default: the data set's."""
     import onnx
 
     out = Path(out)
     net = net.cpu().eval()
+    spec = input_spec(net, dataset)
+    classes = list(classes) if classes is not None else contract.CLASSES.get(dataset)
+    if classes is None:
+        raise TrainError(f"exporting a {dataset} model needs its class names")
     proto, used = to_proto(net, exporter)
-    kernels = _conv_kernels(proto)
-    if len(kernels) != len(net.layer_names):
-        kernels = [None] * len(net.layer_names)  # should not happen; the app then shows no kernels
+    kernels = _conv_kernels(proto, net.layer_names)
     layers = [contract.LayerInfo(name, "conv", contract.activation_output(name), k)
               for name, k in zip(net.layer_names, kernels)]
     if parity_images is None:
-        size = net.input_size
-        parity_images = np.random.default_rng(0).integers(0, parity_scale + 1, (64, size, size), dtype=np.uint8)
+        size, channels = net.input_size, net.in_channels
+        shape = (64, size, size) if channels == 1 else (64, channels, size, size)
+        parity_images = np.random.default_rng(0).integers(0, parity_scale + 1, shape, dtype=np.uint8)
     check = parity(proto.SerializeToString(), net, parity_images, parity_reference, full_scale=parity_scale)
     if check["parity_nonfinite_images"]:
         broken = any(not torch.isfinite(t).all() for t in net.state_dict().values() if t.is_floating_point())
@@ -168,11 +196,11 @@ def export(net: Net, out: Path, *, arch: str, dataset: str, metrics: dict[str, A
                          f"{check['parity_max_prob_diff']:.2g}), so {out.name} was not written")
     metrics = {k: v for k, v in {**metrics, **check}.items() if math.isfinite(v)}
     meta = contract.ModelMetadata(
-        arch=arch, dataset=dataset, classes=contract.CLASSES[dataset], layers=layers, metrics=metrics,
+        arch=arch, dataset=dataset, classes=classes, layers=layers, metrics=metrics,
         training=_json_safe({**training, "exporter": used, "versions": library_versions()}),
         created=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
         not_digit=not_digit,
-        input=contract.DATASET_INPUTS.get(dataset, contract.MNIST_INPUT).to_dict(),
+        input=spec.to_dict(),
     )
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()

@@ -27,7 +27,7 @@ def bytes_per_image(model: torch.nn.Module) -> int:
              for m in model.modules() if not list(m.children())]
     try:
         with torch.no_grad():
-            model.eval()(torch.zeros(1, 1, model.input_size, model.input_size))
+            model.eval()(torch.zeros(1, model.in_channels, model.input_size, model.input_size))
     finally:
         for h in hooks:
             h.remove()

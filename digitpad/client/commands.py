@@ -29,8 +29,9 @@ def warm_args() -> list[str]:
 
 def train_args(s: RunSettings, out: Path, threads: int | None = None) -> list[str]:
     """A run of the form's settings. The thread count is the app's (cores - 1, so the window keeps
-    a core) unless the base preset sets its own: optdigits' 8x8 batches run best on one."""
-    if threads is None and s.base_threads() is None:
+    a core) unless the base preset sets its own: optdigits' 8x8 batches run best on one. A preset's
+    0 (the cores idle at start, for a shell) is the app's count too: the window is idle at Start."""
+    if threads is None and not s.base_threads():
         threads = default_threads()
     args = ["--preset", s.base(), "--engine", s.engine,
             "--arch", s.arch, "--dataset", s.dataset, "--epochs", str(s.epochs), "--batch-size", str(s.batch_size),

@@ -14,7 +14,7 @@ from typing import Any
 
 from digitpad.core import archs as core_archs
 from digitpad.core import datasets as core_datasets
-from digitpad.core.contract import DATASET_INPUTS
+from digitpad.core.contract import DATASET_INPUTS, MNIST_INPUT
 from training.config import ENGINES, PRESETS, TrainConfig, default_preset, preset
 
 from .data_preview import image_folder_problem
@@ -33,28 +33,35 @@ NUMPY_SCHEDULES = ("constant", "cosine")
 
 @dataclass(frozen=True)
 class ArchInfo:
+    """An architecture as the form offers it. ``size`` and ``channels`` (the images it takes) are
+    ``digitpad.core.archs``' facts when not given; an arch the core does not know takes 28x28 grey."""
+
     name: str
     params: int
     description: str
+    size: int = 0
+    channels: int = 0
+
+    def __post_init__(self) -> None:
+        known = core_archs.ARCHS.get(self.name)
+        if not self.size:
+            object.__setattr__(self, "size", known.size if known else MNIST_INPUT.size)
+        if not self.channels:
+            object.__setattr__(self, "channels", known.channels if known else MNIST_INPUT.channels)
 
     @property
     def input_size(self) -> int:
-        """The side of the images it takes: the engine's description says "8x8 input"; else 28."""
-        m = re.match(r"(\d+)x\1 input", self.description)
-        return int(m.group(1)) if m else 28
+        """The side of the images it takes."""
+        return self.size
+
+    @property
+    def input_text(self) -> str:
+        return _images(self.size, self.channels)
 
 
-# What ``digitpad-train --list-archs`` printed when this was written: shown at once, then
-# replaced by the engine's own answer (runs in a QProcess, since the engine imports torch).
-KNOWN_ARCHS = [
-    ArchInfo("digitpad", 150_378, "default: 4 conv+BN blocks 32/64/64/128, best accuracy per CPU second"),
-    ArchInfo("digitpad-s", 33_658, "small: 3 conv+BN blocks 16/32/64, for quick runs"),
-    ArchInfo("seed001", 9_098, "conv 1->8, pool, conv 8->16, pool, linear (seed 001)"),
-    ArchInfo("seed002", 28_986, "conv5x5 16+BN, conv5x5 32+BN, linear (seed 002, Fashion-MNIST)"),
-    ArchInfo("seed000", 471_210, "4 conv+BN blocks 32/64/128/256, MLP head with dropout (seed 000)"),
-    ArchInfo("seed004", 2_450, "8x8 input: conv 1->4, pool, dense 64->32->10 (seed 004; also --engine numpy)"),
-    ArchInfo("optdigits", 98_026, "8x8 input: conv+BN 32/64/128 blocks and a dropout head, for the UCI digits"),
-]
+# The zoo as the core describes it: shown at once, then replaced by the engine's own answer to
+# ``digitpad-train --list-archs`` (run in a QProcess, since the engine imports torch).
+KNOWN_ARCHS = [ArchInfo(a.name, a.params, a.description, a.size, a.channels) for a in core_archs.ARCHS.values()]
 
 _ARCH_LINE = re.compile(r"^(\S+)\s+([\d,]+)\s+params\s+(.*)$")
 
@@ -76,10 +83,9 @@ def input_kind(dataset: str) -> tuple[int, int] | None:
 
 
 def arch_input(info) -> tuple[int, int]:
-    """(side, channels) an arch takes: the zoo's facts (``core.archs``); for an arch only the engine
-    lists, what its description says (grey)."""
-    known = core_archs.ARCHS.get(info.name)
-    return (known.size, known.channels) if known is not None else (getattr(info, "input_size", 28), 1)
+    """(side, channels) an arch takes (an ArchInfo or a ``core.archs.Arch``): the zoo's facts; an arch
+    only the engine lists takes 28x28 grey (ArchInfo)."""
+    return info.size, info.channels
 
 
 def arch_fits(info, dataset: str) -> bool:

@@ -58,6 +58,7 @@ COLLECTION = Kind("a digit collection", 1 * GiB, max_unpacked=2 * GiB)
 CHECKPOINT = Kind("a checkpoint", 2 * GiB)
 DATASET = Kind("a data set file", 2 * GiB, max_unpacked=4 * GiB)
 TEXT_DATASET = Kind("a data set file", 256 * MiB, max_unpacked=1 * GiB)   # CSV, JSON lines
+EXPLORE_CACHE = Kind("an explore cache", 512 * MiB)   # a map of 10,000 test images: ~3 MB
 
 
 class FileReadError(OSError):

@@ -325,6 +325,11 @@ class Predictor:
             probs = logits if all(_looks_like_probs(r) for r in logits) else softmax(logits)
         return logits, np.asarray(probs, dtype=np.float32).reshape(-1, k)
 
+    def scores_from(self, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Logits and probabilities [N, K] from a run's outputs (name -> array) that hold the score outputs
+        (``logits_name``, ``probs_name``): for batch sessions that hand over other tensors too."""
+        return self._scores(outputs)
+
     def predict_batch(self, xs: np.ndarray) -> np.ndarray:
         """xs: canonical images [N, C, S, S] (or [N, S, S] when grey). Returns probabilities [N, K]; no
         activations."""

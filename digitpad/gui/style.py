@@ -57,6 +57,21 @@ MISTAKE_HIGH = "#d9481c"
 EMPTY_CELL = "#c3c8d2"
 WHITE = "#ffffff"
 
+# Explore and compare: a colour per class on the test-set map (Tableau's ten, told apart by most
+# people with a colour-vision deficiency too), the drawing's point, a patch outline, the two models.
+CLASS_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
+                 "#9c755f", "#bab0ac"]
+LIVE_POINT = "#111111"
+PATCH = "#ffd400"          # the part of a test image a unit sees: yellow shows on black digits and on photos
+FIRST_MODEL, SECOND_MODEL = ACCENT, "#e8702a"
+
+
+def class_colour(k: int, count: int = 10) -> QColor:
+    """Class ``k``'s colour on the map: the ten above, else hues spread evenly for more classes."""
+    if count <= len(CLASS_COLOURS):
+        return QColor(CLASS_COLOURS[k % len(CLASS_COLOURS)])
+    return QColor.fromHsvF((k / count) % 1.0, 0.65, 0.85)
+
 STYLESHEET = f"""
 QMainWindow, QWidget#workbench {{ background: {BG}; }}
 QFrame#card {{ background: {CARD}; border: 1px solid {BORDER}; border-radius: 10px; }}
@@ -90,6 +105,7 @@ QTabWidget::pane {{ border: none; }}
 QTabBar::tab {{ padding: 7px 16px; color: {MUTED}; border: none; border-bottom: 2px solid transparent; }}
 QTabBar::tab:selected {{ color: {TEXT}; border-bottom: 2px solid {ACCENT}; }}
 QTabBar::tab:hover {{ color: {TEXT}; }}
+QTabWidget#inspectorTabs > QTabBar::tab {{ padding: 7px 10px; }}
 QStatusBar {{ color: {MUTED}; }}
 QStatusBar QLabel {{ color: {MUTED}; padding: 0 10px; }}
 QLabel#formLabel {{ color: {MUTED}; }}

@@ -47,7 +47,7 @@ def train_one(arch: str, variant: str, seed: int, args) -> dict:
     from training.config import preset
 
     name = f"{arch}-{variant}"
-    models.ARCHS[name] = (lambda: FACTORIES[arch](ceil=VARIANTS[variant]), name)
+    models.ARCHS[name] = (lambda k=10: FACTORIES[arch](k, ceil=VARIANTS[variant]), name)
     cfg = replace(preset("fast"), arch=name, epochs=args.epochs, seed=seed, data_dir=str(args.data_dir),
                   threads=args.threads, limit=args.limit)
     with tempfile.TemporaryDirectory() as tmp:

@@ -104,6 +104,38 @@ def test_preset_extras_say_what_the_form_does_not_show():
     assert preset_extras("seed001") == [] and preset_extras("fast") == []
 
 
+def test_the_archs_offered_are_the_cores_facts():
+    from digitpad.core import archs
+
+    assert [(a.name, a.params, a.description, a.size, a.channels) for a in KNOWN_ARCHS] == [
+        (a.name, a.params, a.description, a.size, a.channels) for a in archs.ARCHS.values()]
+    # The engine's --list-archs lines say no input size: it comes from the core, not from the prose.
+    (seed003,) = parse_list_archs("seed003    1,250,858 params  32x32 RGB: conv 32 same, ...")
+    assert (seed003.input_size, seed003.channels, seed003.input_text) == (32, 3, "32×32 RGB")
+    assert ArchInfo("someone-elses", 10, "8x8 input, says the prose").input_size == 28
+
+
+def test_colour_datasets_take_colour_archs(tmp_path):
+    s = RunSettings.from_preset("fast")
+    s.dataset = "cifar10"
+    assert s.engine_problems() == ["digitpad-s takes 28×28 images; cifar10 images are 32×32 RGB (archs for them: "
+                                   "seed003, cifar10)"]
+    assert s.base() == "cifar10"       # the form edited onto CIFAR-10 starts from its own preset
+    s = RunSettings.from_preset("seed003")
+    assert (s.arch, s.dataset, s.engine_problems()) == ("seed003", "cifar10", [])
+    s.dataset = "mnist"
+    assert s.engine_problems() == ["seed003 takes 32×32 RGB images; mnist digits are 28×28 (archs for them: "
+                                   "digitpad, digitpad-s, seed001, seed002, seed000)"]
+
+
+def test_the_app_keeps_a_core_when_the_preset_would_take_the_idle_ones(tmp_path):
+    s = RunSettings.from_preset("cifar10")
+    s.data_dir, s.download = str(tmp_path), False
+    args = commands.train_args(s, tmp_path / "m.onnx")
+    assert args[args.index("--threads") + 1] == str(commands.default_threads())
+    assert "--threads" not in commands.train_args(RunSettings.from_preset("optdigits"), tmp_path / "o.onnx")
+
+
 @pytest.mark.parametrize("field, value", [
     ("epochs", 10 ** 30), ("epochs", 0), ("epochs", -1), ("batch_size", 2 ** 40), ("batch_size", 0),
     ("lr", 1e300), ("lr", 0.0), ("lr", -1.0), ("seed", 2 ** 31), ("seed", -5), ("seed", 10 ** 18),

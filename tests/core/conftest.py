@@ -30,10 +30,13 @@ def _export(net, out: Path, arch: str, *, fold_bn: bool = True) -> Path:
     kept batch norm as nodes); else the engine's TorchScript exporter, which keeps it."""
     import torch
 
+    from digitpad.core import archs
+    from digitpad.core.contract import DATASET_INPUTS
     from training import export
 
+    dataset = next(d for d in DATASET_INPUTS if archs.ARCHS[arch].fits(d))   # mnist, optdigits or cifar10
     if not fold_bn:
-        export.export(net, out, arch=arch, dataset="mnist", metrics={}, training={})
+        export.export(net, out, arch=arch, dataset=dataset, metrics={}, training={})
         return out
     original = torch.onnx.export
 
@@ -41,7 +44,7 @@ def _export(net, out: Path, arch: str, *, fold_bn: bool = True) -> Path:
         return original(*args, **{**kwargs, "optimize": True})
 
     with mock.patch.object(torch.onnx, "export", optimised):
-        export.export(net, out, arch=arch, dataset="mnist", metrics={}, training={}, exporter="dynamo")
+        export.export(net, out, arch=arch, dataset=dataset, metrics={}, training={}, exporter="dynamo")
     return out
 
 

@@ -313,7 +313,7 @@ def test_conv1_arithmetic_over_three_channels(qtbot, seed003_model, cifar_data):
 def test_shapes_what_if_and_the_model_page_with_three_channels(qtbot, seed003_model, cifar_data):
     w = open_window(qtbot, seed003_model)
     wb = w.workbench
-    wb.inspector.setCurrentIndex(3)
+    wb.inspector.setCurrentIndex(wb.inspector.count() - 1)   # the Model page, the last
     qtbot.waitUntil(lambda: wb.shapes_view.table.isVisible(), timeout=10_000)
     sv = wb.shapes_view
     assert "<b>1,250,858</b> learned parameters" in sv.totals.text() and "32×32 colour image" in sv.totals.text()

@@ -5,8 +5,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from digitpad.core import contract
+from digitpad.core import archs, contract
 from training import export, models
+from training.errors import TrainError
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +125,21 @@ def test_batch_norm_is_a_node_with_the_layers_own_numbers(bn_net, exporter, tmp_
 @pytest.mark.parametrize("arch", list(models.ARCHS))
 def test_every_arch_exports_with_its_kernels_named(arch, tmp_path):
     net = models.build(arch).eval()
-    meta = export.export(net, tmp_path / f"{arch}.onnx", arch=arch, dataset="mnist", metrics={}, training={})
+    dataset = next(d for d in contract.DATASET_INPUTS if archs.ARCHS[arch].fits(d))
+    meta = export.export(net, tmp_path / f"{arch}.onnx", arch=arch, dataset=dataset, metrics={}, training={})
     inits = {i.name: list(i.dims) for i in onnx.load(tmp_path / f"{arch}.onnx").graph.initializer}
-    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    # Each layer's kernel is its block's first conv (a residual pair has two; the first reads the layer before).
+    convs = [next(m for m in net.blocks[name].modules() if isinstance(m, torch.nn.Conv2d)) for name in net.layer_names]
     assert [inits[layer["kernel"]] for layer in meta["layers"]] == [list(c.weight.shape) for c in convs]
     assert meta["metrics"]["parity_max_prob_diff"] <= 1e-4 and meta["metrics"]["parity_nonfinite_images"] == 0
+    assert meta["input"] == contract.DATASET_INPUTS[dataset].to_dict()
+
+
+def test_a_net_is_not_exported_as_a_model_of_other_images(tmp_path):
+    with pytest.raises(TrainError, match="takes 3x32x32 images cannot be exported as a mnist model"):
+        export.export(models.build("seed003"), tmp_path / "m.onnx", arch="seed003", dataset="mnist", metrics={},
+                      training={})
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_onnx_runtime_fuses_the_kept_batch_norm_when_it_loads(bn_net, tmp_path):

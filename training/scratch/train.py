@@ -26,7 +26,7 @@ from digitpad.core import contract
 from digitpad.core.paths import RunFiles, models_dir
 
 from .. import finish
-from ..config import TrainConfig, default_preset, preset
+from ..config import PHOTO_DATASETS, TrainConfig, default_preset, preset
 from ..errors import TrainError
 from ..progress import Reporter
 from ..stop import StopFlag
@@ -37,6 +37,9 @@ from .net import ARCHS, Net, build
 
 def check_config(cfg: TrainConfig) -> None:
     """What this engine does not do, said once and clearly (the PyTorch engine does all of it)."""
+    if cfg.dataset in PHOTO_DATASETS:
+        raise TrainError(f"the NumPy engine trains on grey digits only, not {cfg.dataset} colour pictures "
+                         "(use --engine torch)")
     problems = []
     if cfg.arch not in ARCHS:
         problems.append(f"the NumPy engine builds {', '.join(ARCHS)} (not {cfg.arch!r})")

@@ -26,6 +26,7 @@ from .inspector_parts import LayerChooser, caption, message_page
 from .kernels import KernelPager, reads_image
 from .map_marks import MapMarks, hover_text
 from .maps import MapGrid
+from .responses import FilterResponses
 
 WIDE = 1.15          # a pane wider than this times its height puts the detail beside the grid
 
@@ -101,6 +102,8 @@ class FeatureMapsView(QWidget):
         self.kernel_pager = KernelPager()
         self.detail_body.addWidget(self.kernel_pager, 1)
         col.addLayout(self.detail_body, 1)
+        self.responses = FilterResponses()   # the test images this map responds to most and least
+        col.addWidget(self.responses)
         return self.detail
 
     @property
@@ -257,6 +260,7 @@ class FeatureMapsView(QWidget):
         self.selected = None
         self.large.clear_maps()
         self.kernel_pager.set_kernel(None)
+        self.responses.show_channel(None, None, None)
         self.detail_title.setText("")
         self.grid.highlight(None)
         self.large_marks.set_unit(None)
@@ -280,4 +284,5 @@ class FeatureMapsView(QWidget):
         else:
             # [in, kh, kw]: one slice per input channel (named, when they are the image's colours)
             self.kernel_pager.set_kernel(k[index], channel_names=reads_image(self.predictor, self.layer))
+        self.responses.show_channel(self.predictor, self.layer, index)
         self._place_unit_marks()

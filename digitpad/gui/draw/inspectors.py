@@ -35,11 +35,14 @@ class Inspectors:
         self.arithmetic = None         # the Arithmetic inspector (arithmetic_tab.py)
         self.arithmetic_link = None
         self.shapes_view = None        # it imports the NumPy forward pass
+        self.test_map = None           # the test set's map (test_map.py)
+        self.compare = None            # a second model beside the active one (compare_view.py)
         self.prompt, self.pictures = "Draw a digit", False
         self.card = Card(None)
         self.card.body.setContentsMargins(6, 6, 6, 6)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.setObjectName("inspectorTabs")   # six tabs: narrower padding (style.py) fits them at 1280x720
         self._holders = [_placeholder("Loading feature maps…"), _placeholder("Loading kernels…"),
                          _placeholder("Loading…")]
         for holder, title in zip(self._holders, ("Feature maps", "Kernels", "Arithmetic")):
@@ -100,6 +103,29 @@ class Inspectors:
         self.arithmetic.set_predictor(predictor)
         self.arithmetic.set_input(x)
         stepwise.load(predictor)   # after the first frame: onnx is read off the UI thread
+        self._build_explore(predictor, prediction, x)
+
+    def _build_explore(self, predictor, prediction, x) -> None:
+        """The Map and Compare tabs, and what each feature map responds to: they share the test set read."""
+        from digitpad.core.explore.jobs import SharedTestSets
+
+        from .compare_view import CompareView
+        from .test_map import TestMapView
+
+        controller = self.wb.controller
+        sets = SharedTestSets()
+        self.test_map = TestMapView(controller.settings, sets)
+        self.compare = CompareView(controller, sets)
+        model_page = self.tabs.count() - 1        # the Model page stays last
+        self.tabs.insertTab(model_page, self.test_map, "Map")
+        self.tabs.insertTab(model_page + 1, self.compare, "Compare")
+        self.feature_maps.responses.set_source(controller.settings, sets)
+        for view in (self.test_map, self.compare, self.feature_maps.responses):
+            view.testChosen.connect(self.wb.show_test_image)
+        self.test_map.set_predictor(predictor)
+        self.compare.set_predictor(predictor)
+        self.test_map.show_input(x if prediction is not None else None)
+        self.compare.show_input(prediction, x, self.wb.drawing)
 
     def set_prompt(self, prompt: str, pictures: bool) -> None:
         """What the views ask for while nothing is shown ("Draw a digit", "Pick a test image…")."""
@@ -118,9 +144,18 @@ class Inspectors:
         self.arithmetic.set_predictor(predictor)
         self.arithmetic_link.model_changed()
         self.wb.stepwise.load(predictor)
+        self.test_map.set_predictor(predictor)
+        self.compare.set_predictor(predictor)
 
     def show(self, prediction, x: np.ndarray | None) -> None:
         """A new answer: the maps follow it now, the arithmetic when it is shown (cheap here)."""
         if self.feature_maps is not None:
             self.feature_maps.show_prediction(prediction)
             self.arithmetic.set_input(None if prediction is None else x)
+            self.test_map.show_input(None if prediction is None else x)
+            self.compare.show_input(prediction, x, self.wb.drawing)
+
+    def shutdown(self) -> None:
+        if self.test_map is not None:
+            for view in (self.test_map, self.compare, self.feature_maps.responses):
+                view.shutdown()

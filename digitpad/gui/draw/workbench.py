@@ -72,6 +72,7 @@ class Workbench(QWidget):
         self.collection = collection
         self.prediction = None
         self.model_input: np.ndarray | None = None
+        self.drawing: np.ndarray | None = None  # the canvas's image when the input shown is a drawing (Compare)
         self.source: str | None = None        # what is shown: "drawing", "picture", "test" (None: nothing)
         self.opened: Opened | None = None     # the picture last opened (read again for another model)
         self.takes_pictures = False           # the active model's source: pictures, not the canvas
@@ -277,7 +278,7 @@ class Workbench(QWidget):
             # A picture on the canvas, not drawn over: the model reads it exactly as it was given.
             self.message.drawing_changed()
             self.message.set_hints([])
-            self.source = shown.kind
+            self.source, self.drawing = shown.kind, None
             self._render(shown.x, shown.reference, shown.reference_caption, shown.reference_region)
             return
         img = self.canvas.to_array()
@@ -292,6 +293,7 @@ class Workbench(QWidget):
             self.message.set_hints(input_hints(img, x28) if x28 is not None else [])
         small = x is not None and x28 is not None and predictor is not None and predictor.input_size != x28.shape[-1]
         self.source = "drawing" if x is not None else None
+        self.drawing = img if x is not None else None
         self._render(x, x28[0, 0] if small else None, "reduced from\nthis 28 × 28")
 
     def _render(self, x: np.ndarray | None, reference: np.ndarray | None = None, reference_caption: str = "",
@@ -321,6 +323,7 @@ class Workbench(QWidget):
         be drawn over (Undo brings the drawing before it back); the image bench shows it as it is."""
         if kind != "test":
             self.strip.forget_choice()
+        self.drawing = None   # (Compare reads the canvas's drawing only when the input shown is one)
         self.line.set_hints([])
         if self.takes_pictures:
             self.source = kind
@@ -457,3 +460,4 @@ class Workbench(QWidget):
         self.stepwise.shutdown()
         self.opener.shutdown()
         self.strip.shutdown()
+        self.inspectors.shutdown()

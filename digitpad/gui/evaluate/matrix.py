@@ -1,5 +1,7 @@
 """The confusion matrix: K x K counts (rows the true class, columns the prediction) and each class's
-accuracy in a last column, with the model's class names (2 to 100 of them).
+accuracy in a last column, with the model's class names (2 to 100 of them). With a second model to
+compare with, its per-class accuracy is one more column, right beside the first's, coloured by which
+of the two is better.
 
 Names longer than a digit are written upwards over their columns, so "automobile" reads whole in a
 column 55 px wide at 1280x720; a name longer than the header's height is cut with "…", and every
@@ -107,17 +109,19 @@ class ConfusionMatrix(QTableWidget):
     def accuracy_column(self) -> int:
         return self.columnCount() - 1
 
-    def _shape(self, names: list[str]) -> None:
-        """K rows, K + 1 columns, named; stretched to the view while that leaves each cell MIN_CELL."""
+    def _shape(self, names: list[str], second: str | None = None) -> None:
+        """K rows, K + 1 columns (K + 2 with a second model), named; stretched to the view while that leaves
+        each cell MIN_CELL."""
         k = len(names)
         self.setRowCount(k)
-        self.setColumnCount(k + 1)
+        self.setColumnCount(k + 1 + (second is not None))
         metrics = self.fontMetrics()
         self.columns.set_upward(max(metrics.horizontalAdvance(n) for n in names) > MIN_CELL - 8)
-        for c, name in enumerate([*names, "Accuracy"]):
+        for c, name in enumerate([*names, "Accuracy"] + (["Compared"] if second is not None else [])):
             item = QTableWidgetItem(name)
             set_tip(item, f"predicted {name}" if c < k else "Each class's accuracy (recall): the share of its "
-                                                            "test images the model got right")
+                                                            "test images the model got right" if c == k else
+                    f"Each class's accuracy for {second}, the model compared with: green where it does better")
             self.setHorizontalHeaderItem(c, item)
         for r, name in enumerate(names):
             item = QTableWidgetItem(metrics.elidedText(name, Qt.ElideRight, ROW_NAME))
@@ -125,7 +129,8 @@ class ConfusionMatrix(QTableWidget):
             self.setVerticalHeaderItem(r, item)
         # Stretched to the view; a header does not stretch a section below its minimum, so many classes scroll.
         self.columns.setSectionResizeMode(QHeaderView.Stretch)
-        self.columns.setSectionResizeMode(k, QHeaderView.ResizeToContents)   # "73.5 %" whole
+        for c in range(k, self.columnCount()):
+            self.columns.setSectionResizeMode(c, QHeaderView.ResizeToContents)   # "73.5 %" whole
         self.verticalHeader().setSectionResizeMode(QHeaderView.Stretch)
 
     def clear_result(self, names: list[str]) -> None:
@@ -134,9 +139,10 @@ class ConfusionMatrix(QTableWidget):
             for c in range(self.columnCount()):
                 self.setItem(r, c, QTableWidgetItem(""))
 
-    def show_result(self, result: EvalResult) -> None:
+    def show_result(self, result: EvalResult, second: EvalResult | None = None) -> None:
+        """``second``: the model compared with, on the same test set (its per-class accuracy beside)."""
         names = result.classes
-        self._shape(names)
+        self._shape(names, second.model_name if second is not None else None)
         conf = result.confusion
         k = len(names)
         totals = np.maximum(conf.sum(axis=1), 1)
@@ -172,3 +178,23 @@ class ConfusionMatrix(QTableWidget):
             set_tip(acc, f"{names[r]}: {per[r] * 100:.2f} % recognised ({int(conf[r, r]):,} of "
                          f"{int(conf[r].sum()):,})")
             self.setItem(r, k, acc)
+        if second is not None:
+            self._show_second(result, second)
+
+    def _show_second(self, result: EvalResult, second: EvalResult) -> None:
+        """The compared model's per-class accuracy in the last column: green where it beats the first model by
+        a point or more, red where it trails."""
+        names, k = result.classes, len(result.classes)
+        per, other = result.per_class_accuracy, second.per_class_accuracy
+        conf = second.confusion
+        for r in range(k):
+            acc = QTableWidgetItem(percent(other[r]) if np.isfinite(other[r]) else "–")
+            acc.setTextAlignment(Qt.AlignCenter)
+            diff = other[r] - per[r] if np.isfinite(other[r]) and np.isfinite(per[r]) else 0.0
+            acc.setBackground(QBrush(mix(style.ERROR_BG, style.OK_BG, float(np.clip(0.5 + diff / 0.02, 0, 1)))))
+            acc.setForeground(QBrush(QColor(style.TEXT)))
+            acc.setFlags(Qt.ItemIsEnabled)
+            set_tip(acc, f"{names[r]}: {second.model_name} {other[r] * 100:.2f} % ({int(conf[r, r]):,} of "
+                         f"{int(conf[r].sum()):,}), {result.model_name} {per[r] * 100:.2f} % "
+                         f"({diff * 100:+.2f} points)")
+            self.setItem(r, k + 1, acc)

@@ -37,10 +37,14 @@ from digitpad.core.evaluation import (
     find_test_folder,
     test_set_job,
 )
+from digitpad.core.explore import cannot_compare
+from digitpad.core.explore.jobs import evaluation_on_job
 from digitpad.core.paths import datasets_dir
 
 from .. import style
+from ..elided import ElidedLabel
 from ..images import thumbnail
+from ..second_model import SecondModelPicker
 from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import card, set_enabled, thin_progress_bar
@@ -85,8 +89,11 @@ class EvaluationView(QWidget):
         self.model_folders: dict[str, str] = {}     # a picture-folder model's test folder, as the user chose it
         self.jobs = background("evaluation", self)
         self.test_sets = TestSets()
+        self.second_result: EvalResult | None = None    # the model compared with, on the same test set
+        self.second_jobs = background("evaluation of the model compared with", self)
         self._build()
         controller.modelChanged.connect(self._model_changed)
+        controller.second.changed.connect(lambda _p: self._second_changed())
         if controller.predictor is not None:
             self._model_changed(controller.predictor)
 
@@ -133,6 +140,7 @@ class EvaluationView(QWidget):
         self.matrix_note = plain_label("Click a cell to see those test images. The last column is each class's "
                                        "accuracy (recall).", "muted", wrap=True)
         ml.addWidget(self.matrix_note)
+        ml.addLayout(self._compare_row())
         body.addWidget(matrix_card, 5)
 
         gallery_card, gl = card("Gallery")
@@ -169,6 +177,51 @@ class EvaluationView(QWidget):
         body.addWidget(gallery_card, 4)
         self._clear_matrix()
         self._update_buttons()
+
+    def _compare_row(self) -> QHBoxLayout:
+        """"Compare with [model]": the second model (shared with the Draw tab's Compare view), whose per-class
+        accuracy then stands beside this model's."""
+        row = QHBoxLayout()
+        row.addWidget(plain_label("Compare with", "muted"))
+        self.compare_picker = SecondModelPicker(self.controller)
+        set_tip(self.compare_picker, "A second model: its per-class accuracy on the same test set beside this "
+                                     "one's (the Draw tab's Compare view shows it too)")
+        row.addWidget(self.compare_picker)
+        self.compare_note = ElidedLabel()
+        row.addWidget(self.compare_note, 1)
+        return row
+
+    def _second_changed(self) -> None:
+        self.second_result = None
+        self.second_jobs.cancel()
+        if self.result is not None:
+            self._fill_matrix(self.result)
+            self._evaluate_second()
+
+    def _evaluate_second(self) -> None:
+        """The model compared with, on the test set this one was just judged on."""
+        first, second = self.controller.predictor, self.controller.second.predictor
+        if second is None or self.result is None or self.result.test is None:
+            self.compare_note.set_text("")
+            return
+        why = cannot_compare(first, second)
+        if why is not None:
+            self.compare_note.set_text(why)
+            return
+        self.compare_note.set_text(f"Evaluating {second.name}…")
+        self.second_jobs.submit(evaluation_on_job, second, self.result.test, on_done=self._second_done,
+                                on_error=lambda e: self.compare_note.set_text(f"{second.name}: {e}"))
+
+    def _second_done(self, result: EvalResult | None) -> None:
+        if result is None or self.result is None:
+            return
+        self.second_result = result
+        self._fill_matrix(self.result)
+        self.compare_note.set_text(f"{result.model_name}: {result.accuracy * 100:.2f} % (this model "
+                                   f"{self.result.accuracy * 100:.2f} %)",
+                                   f"Accuracy on the {self.result.n:,} test images: {self.result.model_name} "
+                                   f"{self.result.accuracy * 100:.2f} %, {result.model_name} (the Compared column) "
+                                   f"{result.accuracy * 100:.2f} %")
 
     def _size_gallery(self, side: int, lines: int, names=()) -> None:
         """Thumbnails a whole multiple of the images' side; room under each for ``lines`` of text, as wide as
@@ -215,6 +268,9 @@ class EvaluationView(QWidget):
         return str(found) if found else ""
 
     def _model_changed(self, predictor) -> None:
+        self.second_result = None
+        self.second_jobs.cancel()
+        self.compare_note.set_text("")
         self.title.setText(f"Evaluate {predictor.name}" if predictor else "No model loaded")
         ds = self.dataset()
         self.folder.setPlaceholderText(PLACEHOLDERS.get(ds, "folder with the test set"))
@@ -349,6 +405,7 @@ class EvaluationView(QWidget):
             seconds=result.seconds, hardest=", ".join(f"{names[c]} ({per[c] * 100:.1f} %)" for c in worst),
             passed_over=passed_over))
         self._fill_matrix(result)
+        self._evaluate_second()
         test = result.test
         short_names = max(len(n) for n in names) <= 2                 # digits: "9→4" on one line
         self._size_gallery(test.size if test is not None else 28, 2 if short_names else 3, names)
@@ -362,7 +419,12 @@ class EvaluationView(QWidget):
         self.matrix.clear_result(list(p.classes) if p is not None else [str(i) for i in range(10)])
 
     def _fill_matrix(self, result: EvalResult) -> None:
-        self.matrix.show_result(result)
+        second = self.second_result
+        same = second is not None and second.test is result.test
+        self.matrix.show_result(result, second if same else None)
+        self.matrix_note.setText("Click a cell to see those test images. " + (
+            "The last two columns are each class's accuracy (recall): this model's, and the compared model's "
+            "(green where it does better)." if same else "The last column is each class's accuracy (recall)."))
 
     # -- the gallery -----------------------------------------------------------------------------
     def show_cell(self, true: int, pred: int) -> None:
@@ -446,3 +508,4 @@ class EvaluationView(QWidget):
 
     def shutdown(self) -> None:
         self.jobs.shutdown()
+        self.second_jobs.shutdown()
