@@ -494,15 +494,19 @@ def _mid(a, b):
     return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2)
 
 
+SMOOTH_FROM = 16   # px: a picture this small (an 8x8 test image) is enlarged in blocks, as the model sees it
+
+
 def _fit(image: np.ndarray, side: int) -> np.ndarray:
-    """[H, W] 0..1 stretched to [side, side] (smooth: a 28x28 image becomes soft ink, not blocks)."""
+    """[H, W] 0..1 stretched to [side, side]: smoothly (a 28x28 image becomes soft ink), or in blocks for a
+    picture smaller than SMOOTH_FROM (8x8 counts smoothed looked like a blot, not the digit they are)."""
     if image.shape == (side, side):
         return image.astype(np.float32)
     h, w = image.shape
     grey = np.ascontiguousarray(np.rint(image * 255).astype(np.uint8))
     small = QImage(grey.data, w, h, w, QImage.Format_Grayscale8)
-    big = small.scaled(side, side, Qt.IgnoreAspectRatio, Qt.SmoothTransformation).convertToFormat(
-        QImage.Format_Grayscale8)
+    mode = Qt.SmoothTransformation if min(h, w) >= SMOOTH_FROM else Qt.FastTransformation
+    big = small.scaled(side, side, Qt.IgnoreAspectRatio, mode).convertToFormat(QImage.Format_Grayscale8)
     a = np.frombuffer(big.constBits(), np.uint8, big.sizeInBytes()).reshape(side, big.bytesPerLine())
     return a[:, :side].astype(np.float32) / 255.0
 

@@ -340,7 +340,7 @@ def test_a_long_model_name_fits_the_model_page(qtbot, tmp_path):
     shutil.copy(shipped_model_path(), path)
     w = open_window(qtbot, path, (1280, 720))
     wb = w.workbench
-    wb.inspector.setCurrentIndex(3)
+    wb.inspector.setCurrentIndex(wb.inspector.count() - 1)   # the Model page, the last
     qtbot.waitUntil(lambda: wb.shapes_view.table.rowCount() > 0, timeout=20_000)
     settle(qtbot, 120)
     page = wb.inspector.currentWidget()

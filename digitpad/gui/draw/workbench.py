@@ -28,6 +28,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QVBoxLayout, QWidget
 
+from digitpad.core import picture
 from digitpad.core.handwriting.collection import Collection
 from digitpad.core.preprocess import input_hints, to_model_input
 from digitpad.core.saliency import timed_saliency
@@ -46,6 +47,18 @@ from .wording import words_for
 
 CANVAS_MAX = 880          # px on screen: beyond this a larger canvas helps nobody draw
 INSPECTORS_MIN = 500      # px the right card keeps beside a larger canvas (a kernel's title, the grids)
+
+
+def ink_square(rgb: np.ndarray) -> np.ndarray:
+    """A photo of a handwritten digit as the canvas shows it: its ink (``picture.paper_to_ink``, what a
+    digit model's preprocessing reads) where it is on the paper, the shorter side padded to a square (a
+    stretched photo would change the digit's shape)."""
+    ink = picture.paper_to_ink(picture.picture_array(rgb))
+    h, w = ink.shape
+    side = max(h, w)
+    square = np.zeros((side, side), np.float32)
+    square[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = ink
+    return square
 
 
 @dataclass(frozen=True, eq=False)
@@ -318,9 +331,10 @@ class Workbench(QWidget):
         self.predictionShown.emit(self.prediction)
 
     def _show_input(self, kind: str, x: np.ndarray, status: str, reference=None, reference_caption: str = "",
-                    reference_region=None) -> None:
+                    reference_region=None, on_canvas: np.ndarray | None = None) -> None:
         """A ready canonical image in place of the drawing. For a digit model it goes on the canvas, to
-        be drawn over (Undo brings the drawing before it back); the image bench shows it as it is."""
+        be drawn over (Undo brings the drawing before it back): ``on_canvas`` (a photo's ink, as a drawing
+        of it), else the image itself; the image bench shows it as it is."""
         if kind != "test":
             self.strip.forget_choice()
         self.drawing = None   # (Compare reads the canvas's drawing only when the input shown is one)
@@ -334,8 +348,9 @@ class Workbench(QWidget):
         if reference is None and predictor is not None and predictor.input_size < 28:
             reference_caption = "a test image:\nno drawing reduced"   # the 28x28 box beside an 8x8 input
         shown = Shown(kind, x, reference, reference_caption, reference_region)
-        picture = predictor.input.to_display(x) if predictor is not None else x[0, 0]
-        self.canvas.set_base(np.asarray(picture, np.float32).reshape(picture.shape[:2]), tag=shown)   # renders it
+        if on_canvas is None:
+            on_canvas = predictor.input.to_display(x) if predictor is not None else x[0, 0]
+        self.canvas.set_base(np.asarray(on_canvas, np.float32).reshape(on_canvas.shape[:2]), tag=shown)   # renders
         self.line.set_status(status)
 
     def _exact_28(self) -> np.ndarray | None:
@@ -413,7 +428,8 @@ class Workbench(QWidget):
             region = (region[0] / opened.width, region[1] / opened.height, region[2] / opened.width,
                       region[3] / opened.height)
         self._show_input("picture", opened.x, f"{opened.caption}: {what}", opened.picture,
-                         f"opened\n{opened.width} × {opened.height}", region)
+                         f"opened\n{opened.width} × {opened.height}", region,
+                         ink_square(opened.picture) if predictor.input.drawn else None)
 
     def dragEnterEvent(self, event) -> None:
         if PictureOpener.can_open(event.mimeData()):
