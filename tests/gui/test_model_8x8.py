@@ -207,3 +207,22 @@ def test_the_stage_list_names_each_stage_once(window8, qtbot):
     wb.inspector.setCurrentWidget(wb.arithmetic)
     combo = wb.arithmetic.combo
     assert [combo.itemText(i).rsplit(" (", 1)[0] for i in range(combo.count())] == titles
+
+
+def test_the_conv_stage_named_like_its_layer_opens_the_conv(window8, qtbot):
+    """The 8x8 engine names its first Conv's output "conv1", like the layer (its ReLU): choosing the Conv in
+    the Stage box opened the ReLU. The box's stage is the one explained; a layer name still means its maps."""
+    wb = window8.workbench
+    p, tab = wb.controller.predictor, wb.arithmetic
+    draw(wb.canvas, seven(wb.canvas.width()))
+    wb.inspector.setCurrentWidget(tab)
+    qtbot.wait(50)
+    conv = next(st for st in p.stages() if st.op == "Conv")
+    assert tab.stage == conv.name and p.network.stage(tab.stage).op == "Conv"   # the first stage: the Conv
+    assert tab.panel.terms.rows[0].isVisibleTo(tab.panel)                        # window × kernel = products
+    tab.combo.setCurrentIndex(tab.combo.findData(p.stage_name("conv1")))         # the ReLU, by the box
+    assert p.network.stage(tab.stage).op == "Relu"
+    tab.combo.setCurrentIndex(tab.combo.findData(conv.name))                     # and back to the Conv
+    assert p.network.stage(tab.stage).op == "Conv"
+    tab.show_unit("conv1", (0, 3, 3))                                            # a layer's name: its maps
+    assert tab.stage == p.stage_name("conv1")

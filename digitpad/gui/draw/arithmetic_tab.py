@@ -71,6 +71,7 @@ class ArithmeticTab(QWidget):
         self.stage: str | None = None
         self.index: tuple[int, ...] | None = None
         self.history: list[tuple[str, tuple[int, ...]]] = []
+        self._layer_named = False   # self.stage is a layer's name, to be made a stage's when the graph is read
         self.values: np.ndarray | None = None      # the shown stage for the current drawing, no batch axis
         self._dirty = False
         self.last_seconds = 0.0                     # the last refresh: explain + fill the panel
@@ -115,7 +116,7 @@ class ArithmeticTab(QWidget):
         self.marks = MapMarks(self.grid)
         self.body.addWidget(self.grid, 0)
         self.panel = ArithmeticPanel()
-        self.panel.navigate.connect(lambda stage, index: self.show_unit(stage, index))
+        self.panel.navigate.connect(lambda stage, index: self.show_unit(stage, index, is_stage=True))
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.panel)
@@ -150,6 +151,7 @@ class ArithmeticTab(QWidget):
     def set_predictor(self, predictor) -> None:
         self.predictor = predictor
         self.stage, self.index, self.history, self.values = None, None, [], None
+        self._layer_named = False
         self._fill_stages()
 
     def _stepwise_changed(self) -> None:
@@ -175,8 +177,8 @@ class ArithmeticTab(QWidget):
         self._update_controls()
 
     def _first_stage(self) -> str:
-        """Where the arithmetic starts: the first conv (the first of its layers, for a model with
-        metadata), else the first stage after the input."""
+        """Where the arithmetic starts: the first convolution (a window × kernel = products to read), else
+        the first stage after the input."""
         stages = self.predictor.stages()
         return next((st.name for st in stages if st.op == "Conv"), stages[min(1, len(stages) - 1)].name)
 
@@ -213,14 +215,18 @@ class ArithmeticTab(QWidget):
             self._refresh_now()
 
     # -- choosing a unit -----------------------------------------------------------------------
-    def show_unit(self, stage: str, index, remember: bool = True) -> None:
-        """Explain ``index`` of ``stage`` (a stage name, or a layer name such as 'conv3') now."""
+    def show_unit(self, stage: str, index, remember: bool = True, is_stage: bool = False) -> None:
+        """Explain ``index`` of ``stage`` (a layer name such as 'conv3', or with ``is_stage`` a stage name)
+        now. A name may be both: the 8x8 engine names its first Conv "conv1" like its layer (the ReLU after
+        it), and the Stage box's "conv1 · Conv" opened the layer's ReLU."""
         if self.predictor is None or not self.stepwise.ready:
             self.stage, self.index = stage, tuple(int(i) for i in index)
+            self._layer_named = not is_stage
             self._refresh_now()
             return
         try:
-            stage = self.predictor.stage_name(stage)
+            stage = self.predictor.network.canonical(stage) if is_stage and stage in self.predictor.network \
+                else self.predictor.stage_name(stage)
         except ExplainUnavailable as e:
             self.panel.show_message(str(e))
             return
@@ -239,28 +245,28 @@ class ArithmeticTab(QWidget):
     def go_back(self) -> None:
         if self.history:
             stage, index = self.history.pop()
-            self.show_unit(stage, index, remember=False)
+            self.show_unit(stage, index, remember=False, is_stage=True)
 
     def _stage_chosen(self, i: int) -> None:
         stage = self.combo.itemData(i)
         if stage is None or stage == self.stage:
             return
-        self.show_unit(stage, self._start_unit(stage))   # its strongest unit: something to see
+        self.show_unit(stage, self._start_unit(stage), is_stage=True)   # its strongest unit: something to see
 
     def _channel_chosen(self, channel: int) -> None:
         if self.stage is None or self.index is None or len(self.index) != 3 or channel == self.index[0]:
             return
-        self.show_unit(self.stage, (channel, *self.index[1:]))
+        self.show_unit(self.stage, (channel, *self.index[1:]), is_stage=True)
 
     def _clicked(self, _tile: int, row: int, col: int) -> None:
         if self.stage is None or self.values is None:
             return
         if self.values.ndim == 3:
-            self.show_unit(self.stage, (self.index[0], row, col))
+            self.show_unit(self.stage, (self.index[0], row, col), is_stage=True)
         else:
             i = row * vector_layout(self.values.size)[1] + col
             if i < self.values.size:
-                self.show_unit(self.stage, (i,))
+                self.show_unit(self.stage, (i,), is_stage=True)
 
     def _hovered(self, tile: int, row: int, col: int) -> None:
         if tile < 0 or self.values is None or self.stage is None:
@@ -336,7 +342,8 @@ class ArithmeticTab(QWidget):
             return
         p = self.predictor
         try:
-            self.stage = p.stage_name(self.stage)   # a layer name given before the graph was read
+            if self._layer_named:   # a layer name given before the graph was read
+                self.stage, self._layer_named = p.stage_name(self.stage), False
             if self.index is None:
                 self.index = self._start_unit(self.stage)
                 self._update_controls()   # the map spinner shows the unit's map

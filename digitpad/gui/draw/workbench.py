@@ -419,7 +419,7 @@ class Workbench(QWidget):
             return
         self.opened = opened
         s = predictor.input_size
-        what = ("the ink found on the paper, centred as MNIST's digits are. Draw over it, or Clear."
+        what = ("the ink found on the paper, read as a drawing. Draw over it, or Clear."
                 if predictor.input.drawn else
                 f"the network sees it as the {s} × {s} {'RGB' if predictor.input.colour else 'grey'} image beside "
                 "the answer.")
