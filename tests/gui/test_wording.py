@@ -88,3 +88,16 @@ def test_the_not_sure_line_fits_the_panel(qtbot):
     probs[9], probs[5] = 0.6, 0.1
     panel.show_probs(probs, score=2.87)
     assert panel.verdict_line(300) == "not sure: maybe 9? · digit score 2.87 ≥ 2.31"
+
+
+def test_a_picture_model_is_not_fine_tuned_on_my_digits(qtbot, tmp_path):
+    """A Fashion-MNIST model (28x28, like the digits) was offered fine-tuning on My digits: a drawn 1
+    taught as a trouser. The panel said "reads 32x32 digits" of a photo model."""
+    from digitpad.core.handwriting.finetune import finetune_blocker
+
+    w = open_window(qtbot, make_fashion_model(tmp_path / "fashion.onnx"), (1280, 720))
+    panel = w.my_digits.finetune
+    panel.update_state()
+    assert not panel.button.isEnabled() and "reads pictures, not drawings of the ten digits" in panel.reason.text()
+    w.close()
+    assert "reads 10 classes (A, B, C, D, …)" in finetune_blocker(tmp_path / "x.onnx", 28, LETTERS, True)
