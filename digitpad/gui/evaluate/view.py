@@ -26,8 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitpad.core.contract import DATASET_INPUTS, MNIST_INPUT
-from digitpad.core.datasets import DATASET_TITLES, DATASETS, DOWNLOADABLE
+from digitpad.core.datasets import DATASET_TITLES, DOWNLOADABLE
 from digitpad.core.evaluation import (
     EvalResult,
     TestSet,
@@ -39,6 +38,7 @@ from digitpad.core.evaluation import (
 )
 from digitpad.core.explore import cannot_compare
 from digitpad.core.explore.jobs import evaluation_on_job
+from digitpad.core.image_strip import test_dataset, trained_from
 from digitpad.core.paths import datasets_dir
 
 from .. import style
@@ -239,21 +239,16 @@ class EvaluationView(QWidget):
 
     # -- model and data ------------------------------------------------------------------------
     def dataset(self) -> str:
-        """The test set the active model is measured on: the one its metadata names, else the one made
-        for its input (an 8x8 model without metadata: the UCI 8x8 digits; 32x32 RGB: CIFAR-10)."""
+        """The test set the active model is measured on (``image_strip.test_dataset``); MNIST when no
+        model is loaded or no built-in set has its images."""
         p = self.controller.predictor
-        ds = p.metadata.dataset if p is not None and p.metadata else None
-        if ds in DATASETS and (p is None or DATASET_INPUTS.get(ds, MNIST_INPUT).shape == p.input_shape):
-            return ds
-        shape = p.input_shape if p is not None else MNIST_INPUT.shape
-        return next((name for name, spec in DATASET_INPUTS.items() if spec.shape == shape), "mnist")
+        return (test_dataset(p) if p is not None else None) or "mnist"
 
     def _trained_on(self) -> str | None:
         """The folder a picture-folder model was trained on, as its metadata says (None: not said)."""
         p = self.controller.predictor
-        config = (p.metadata.training or {}).get("config") if p is not None and p.metadata else None
-        folder = config.get("data_dir") if isinstance(config, dict) else None
-        return folder if isinstance(folder, str) and folder else None
+        folder = trained_from(p) if p is not None else None
+        return str(folder) if folder else None
 
     def _default_folder(self) -> str:
         """A picture-folder model's own folder (chosen here before, else the one it was trained on);
