@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return run_training(args, reporter, world)
     except TrainError as e:
-        return _fail(reporter, str(e), 2, world)
+        return _fail(reporter, str(e), 2, world, e.event())
     except KeyboardInterrupt:
         return _fail(reporter, "interrupted", 130, world)
     except Exception as e:  # noqa: BLE001 - an engine bug or an OS failure: still one event and a non-zero exit
@@ -476,9 +476,10 @@ def _list(presets: bool) -> None:
         print(f"{a['arch']:10s} {a['params']:>9,d} params  {a['description']}")
 
 
-def _fail(reporter: Reporter, message: str, code: int, world: distributed.World = distributed.ALONE) -> int:
+def _fail(reporter: Reporter, message: str, code: int, world: distributed.World = distributed.ALONE,
+          extra: dict | None = None) -> int:
     reporter.close()
-    reporter.emit("error", message=message)
+    reporter.emit("error", message=message, **(extra or {}))
     who = "" if world.main else f" (rank {world.rank} of {world.size})"   # rank 0 speaks for the run
     print(f"digitpad-train{who}: {'error: ' if code != 130 else ''}{message}", file=sys.stderr)
     return code

@@ -228,6 +228,7 @@ def _train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Re
     run_id = uuid.uuid4().hex
     parent = {"run_id": init["run_id"], "weights_sha256": init["weights_sha256"]} if init is not None else None
     epoch, step_in_epoch, history, prior_s, perm = 0, 0, [], 0.0, None
+    sums = None   # a stopped epoch's running loss and accuracy figures, carried over by its checkpoint
     if resume is not None:
         run_id, parent = resume["run_id"], resume["parent"]
         model.load_state_dict(resume["model"])
@@ -239,6 +240,7 @@ def _train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Re
             gen.set_state(resume["aug_rng"])
         else:
             gen.manual_seed(distributed.seed(cfg.seed + 1, world, epoch * steps_per_epoch + step_in_epoch))
+        sums = resume.get("epoch_sums")
         if ema is not None:
             ema.module.load_state_dict(resume["ema_model"])
             ema.n = resume["ema_n"]
@@ -249,13 +251,14 @@ def _train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Re
                      f"is rebuilt for {total_steps:,} steps; continuing at step {global_step:,}")
     net = group.wrap(model)   # what a step runs: the model, or DistributedDataParallel over it
 
-    def save(ep: int, step: int, current_perm) -> None:
+    def save(ep: int, step: int, current_perm, part=None) -> None:
         checkpoint.save({
             "run_id": run_id, "parent": parent, "config": cfg.to_dict(), "device": device.type, "n_train": n_train,
             "model": model.state_dict(), "ema_model": ema.module.state_dict() if ema else None,
             "ema_n": ema.n if ema else 0, "optimizer": opt.state_dict(), "aug_rng": gen.get_state(),
             "perm_rng": perm_gen.get_state(), "epoch": ep, "step_in_epoch": step, "perm": current_perm,
             "history": history, "elapsed_s": prior_s + time.monotonic() - t0, "best": best,
+            **({"epoch_sums": part} if part else {}),
         }, ckpt_path)
 
     # The stop flag is set before the start event goes out: a stop as soon as the run is announced
@@ -286,6 +289,15 @@ def _train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Re
             # batch's digits the model got right as it trained (augmented, weights moving), on
             # the device, so no step waits for it and no second pass over the data is needed.
             correct, digits = torch.zeros((), device=device), torch.zeros((), device=device)
+            # Resumed mid-epoch: the epoch's figures cover its first part too. They are every process's,
+            # summed (a checkpoint holds the run's), so only rank 0 starts from them: the epoch's sum over
+            # the processes counts them once, on any number of processes.
+            if step_in_epoch and sums and world.main:
+                loss_sum += sums["loss_sum"]
+                loss_n += sums["loss_n"]
+                correct += sums["correct"]
+                digits += sums["seen"]
+            sums = None
             while step_in_epoch < steps_per_epoch:
                 batch = perm_dev[step_in_epoch * cfg.batch_size:(step_in_epoch + 1) * cfg.batch_size]
                 idx = distributed.shard(batch, world)   # this process's share of the global batch
@@ -330,8 +342,12 @@ def _train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Re
             # Every process's batch-norm statistics, averaged: what is evaluated and checkpointed.
             group.average_buffers(model, ema.module if ema else None)
             if stopping and step_in_epoch < steps_per_epoch:
+                # The stopped epoch's running figures, summed over the processes (a collective: every process).
+                part_loss, part_n, part_correct, part_seen = group.sum(
+                    torch.stack([loss_sum, loss_n, correct, digits])).tolist()
                 if world.main:
-                    save(epoch, step_in_epoch, perm)
+                    save(epoch, step_in_epoch, perm, {"loss_sum": part_loss, "loss_n": round(part_n),
+                                                      "correct": part_correct, "seen": part_seen})
                 status = "stopped"
                 reporter.stopped_mid_epoch(epoch + 1, step_in_epoch, steps_per_epoch, str(ckpt_path))
                 break

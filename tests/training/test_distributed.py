@@ -136,8 +136,11 @@ def test_sigterm_stops_every_process_with_a_checkpoint_that_resumes_on_another_n
     assert "Connection closed" not in err and "digitpad-train (rank" not in err, err[-3000:]
     stopped = checkpoint.load(checkpoint.checkpoint_path(out))
     assert stopped["epoch"] == 0 and 0 < stopped["step_in_epoch"] < 63 and stopped["run_id"] == first[0]["run_id"]
-    # ...the step the stop landed on, which rank 0 reported and checkpointed.
+    # ...the step the stop landed on, which rank 0 reported and checkpointed, with the stopped epoch's running
+    # figures summed over both processes (each took 16 of every 32 images, one loss per step).
     assert [e["step"] for e in first if e["event"] == "step"][-1] == stopped["step_in_epoch"]
+    sums = stopped["epoch_sums"]
+    assert (sums["loss_n"], sums["seen"]) == (2 * stopped["step_in_epoch"], 32 * stopped["step_in_epoch"])
     assert not out.exists()
 
     # Three processes now: 32 images a step no longer divide evenly (two processes take 11, one 10 + 1 repeated).
