@@ -27,6 +27,8 @@ Format 2 (a dict):
     history         one dict of numbers per finished epoch
     elapsed_s       seconds of training so far
     snapshots       (optional) {"count", "last_step", "planned_steps"}: the weight snapshots beside it then
+    epoch_sums      (only when stopped mid-epoch) that epoch's running figures so far, {"loss_sum", "loss_n",
+                    "correct", "seen"}: the resumed epoch's train loss and accuracy cover all of it
     weights_sha256  digest of the inference weights (ema_model if kept, else model): what an export holds
     sha256          digest of every tensor in the file, named by path ("model.head.1.weight",
                     "optimizer.state.0.exp_avg", "aug_rng", ...)
@@ -53,6 +55,7 @@ from digitpad.core.paths import RunFiles
 from . import models
 from .config import TrainConfig
 from .errors import TrainError
+from .optim import param_groups
 
 FORMAT = 2
 _KEYS = {"format", "run_id", "parent", "config", "device", "n_train", "model", "ema_model", "ema_n", "optimizer",
@@ -61,7 +64,7 @@ _KEYS = {"format", "run_id", "parent", "config", "device", "n_train", "model", "
 # so far, {"epoch", "model"}, or None. Checkpoints without it still load (nothing to export as best).
 # Since weight snapshots (training/snapshots.py): {"count", "last_step", "planned_steps"} of the run's
 # snapshots file when this checkpoint was written, or None.
-_OPTIONAL = {"best", "snapshots"}
+_OPTIONAL = {"best", "snapshots", "epoch_sums"}
 _CPU_RNG_BYTES = torch.Generator().get_state().numel()
 _CUDA_RNG_BYTES = 16  # Philox: seed and offset
 
@@ -73,13 +76,6 @@ class _Bad(Exception):
 def checkpoint_path(out: Path) -> Path:
     """The checkpoint lives beside its model: ``net.onnx`` -> ``net.ckpt.pt``."""
     return RunFiles.of(out).checkpoint
-
-
-def param_groups(model: torch.nn.Module) -> tuple[list, list]:
-    """The optimizer's two groups, in the order its saved state numbers the parameters:
-    weights with weight decay (conv, linear), then those without (biases, BN)."""
-    params = list(model.parameters())
-    return [p for p in params if p.ndim > 1], [p for p in params if p.ndim <= 1]
 
 
 def inference_weights(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -250,6 +246,13 @@ def _check(ckpt: Any) -> dict[str, Any]:
                                           for v in snaps.values())):
         raise _Bad("has a bad snapshots record")
     _number(ckpt["elapsed_s"], "elapsed time")
+    sums = ckpt.setdefault("epoch_sums", None)
+    if sums is not None:
+        if not (isinstance(sums, dict) and set(sums) == {"loss_sum", "loss_n", "correct", "seen"}):
+            raise _Bad("has a bad record of its stopped epoch's running figures")
+        for key in ("loss_sum", "correct", "seen"):
+            _number(sums[key], key)
+        _int(sums["loss_n"], "steps in the stopped epoch", 0)
     if not (isinstance(ckpt["run_id"], str) and re.fullmatch(r"[0-9a-f]{32}", ckpt["run_id"])):
         raise _Bad(f"has a bad run id {ckpt['run_id']!r}")
     parent = ckpt["parent"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from digitpad.core.paths import NUMPY_CHECKPOINT_SUFFIX, RunFiles, models_dir
 
-from . import finish
+from . import distributed, finish
 from .config import (
     AUGMENT_STYLES,
     ENGINES,
@@ -136,11 +136,26 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _import_torch() -> None:
-    # torch takes ~1.4 s to import here, and torch.optim's first use imports torch._dynamo for
-    # another ~1.2 s; a thread does both while the main thread reads the data, then what the
-    # export needs (~0.2 s) while the first steps run.
-    import torch._dynamo  # noqa: F401, I001 - in this order: the export's modules come last
+# Set by the first training step: the export's modules may be imported from then on.
+_STEPPING = threading.Event()
+
+
+def _preload(ddp: bool = False, export_after: threading.Event | None = None, export: bool = True) -> None:
+    """Imports, in a thread, while the main thread reads the data: torch (~1.8 s here) and the loop's
+    modules; for DistributedDataParallel, torch._dynamo (its constructor imports it: ~2 s); then what the
+    export needs (onnx and onnxruntime, ~1 s), once ``export_after`` is set (the first step taken):
+    imported earlier, they held the GIL the first step needed; not at all with ``export=False`` (the
+    processes of a torchrun other than rank 0, which never export). The loop itself never imports
+    torch._dynamo (``training/optim.py``)."""
+    import torch  # noqa: F401, I001 - in this order: the export's modules come last
+
+    from . import train  # noqa: F401
+    if ddp:
+        import torch._dynamo  # noqa: F401
+    if not export:
+        return
+    if export_after is not None:
+        export_after.wait()
     import onnx  # noqa: F401
     import onnxruntime  # noqa: F401
 
@@ -218,15 +233,18 @@ def _engine(args: argparse.Namespace, given: dict) -> str:
     return preset(name).engine if name else TrainConfig.engine
 
 
-def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
+def run_training(args: argparse.Namespace, reporter: Reporter, world: distributed.World = distributed.ALONE) -> int:
     given = {k: v for k, v in vars(args).items() if k in _FIELDS}
     if _engine(args, given) == "numpy":
+        if world.distributed:
+            raise TrainError(f"the NumPy engine trains in one process, not {world.size} (torchrun): run it without "
+                             "torchrun, or use --engine torch")
         from .scratch import train as scratch  # NumPy only: this path never imports torch
 
         return scratch.run(args, given, reporter)
     from . import data  # noqa: F401 - numpy and the IDX reader first: the torch thread would hold numpy's import lock
 
-    threading.Thread(target=_import_torch, daemon=True).start()
+    threading.Thread(target=_preload, args=(world.distributed, _STEPPING, world.main), daemon=True).start()
     resume = init = None
     if args.resume:
         from . import checkpoint
@@ -247,13 +265,15 @@ def run_training(args: argparse.Namespace, reporter: Reporter) -> int:
         cfg.out = str(models_dir() / f"{cfg.arch}-{cfg.dataset}-{stamp}.onnx")
     out = Path(cfg.out)
     ckpt_file = Path(args.resume) if isinstance(args.resume, str) else RunFiles.of(out).checkpoint
+    if not world.main:   # rank 0 alone writes, so it alone claims --out
+        return _train_into(out, ckpt_file, cfg, args, resume, init, reporter, world)
     with finish.claim_out(out, resuming=ckpt_file if resume is not None else None):
-        return _train_into(out, ckpt_file, cfg, args, resume, init, reporter)
+        return _train_into(out, ckpt_file, cfg, args, resume, init, reporter, world)
 
 
 def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Namespace, resume: dict | None,
-                init: dict | None, reporter: Reporter) -> int:
-    """The run itself, once ``--out`` is this run's (``finish.claim_out``): train, then export."""
+                init: dict | None, reporter: Reporter, world: distributed.World) -> int:
+    """The run itself, once ``--out`` is this run's (``finish.claim_out``): train, then export (rank 0)."""
     from . import data
 
     train_split, test_split, sources = data.load_training(cfg, reporter)
@@ -264,7 +284,10 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Nam
         cfg.classes = train_split.classes
     from . import checkpoint, export, train
 
-    result = train.train(cfg, (train_split, test_split), reporter, ckpt_file, resume, init, args.preset)
+    result = train.train(cfg, (train_split, test_split), reporter, ckpt_file, resume, init, args.preset, world,
+                         after_step=lambda _step: _STEPPING.set())
+    if not world.main:
+        return 0
     if result.status != "completed":
         reporter.emit("done", status=result.status, checkpoint=str(ckpt_file), elapsed_s=result.elapsed_s)
         return 0
@@ -278,7 +301,7 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Nam
         warnings = finish.run_warnings(result.history)
         training = {"config": cfg.to_dict(), "preset": args.preset if resume is None else None,
                     "device": result.device, "precision": result.precision, "threads": result.threads,
-                    "seconds": round(result.elapsed_s, 2),
+                    "world_size": result.world_size, "seconds": round(result.elapsed_s, 2),
                     "epochs_run": len(result.history), "history": result.history, "run_id": result.run_id,
                     "weights_sha256": checkpoint.weights_digest(result.model.state_dict()),
                     "parent": _parent(resume, init), "warnings": warnings, "data": sources,
@@ -290,7 +313,8 @@ def _train_into(out: Path, ckpt_file: Path, cfg: TrainConfig, args: argparse.Nam
                              parity_reference=result.test_probs, not_digit=rule, classes=cfg.classes)
         result.snapshots.finish(out)
         run_log = {"config": cfg.to_dict(), "history": result.history, "status": result.status,
-                   "device": result.device, "seconds": result.elapsed_s, "model": out.name,
+                   "device": result.device, "world_size": result.world_size, "seconds": result.elapsed_s,
+                   "model": out.name,
                    "checkpoint": ckpt_file.name, "run_id": result.run_id, "warnings": warnings,
                    "not_digit": rule}
         finish.finish_export(reporter, out, ckpt_file, meta, run_log, warnings)
@@ -318,8 +342,9 @@ def run_export(argv: list[str], reporter: Reporter) -> int:
 
         return scratch.export_checkpoint(Path(args.checkpoint), Path(args.out) if args.out else None,
                                          args.data_dir, reporter)
-    threading.Thread(target=_import_torch, daemon=True).start()
     from . import checkpoint, data  # noqa: F401 - data before torch's thread holds numpy's import lock
+
+    threading.Thread(target=_preload, daemon=True).start()
 
     ckpt_file = Path(args.checkpoint)
     ckpt = checkpoint.load(ckpt_file)
@@ -414,32 +439,32 @@ def _interrupt(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    reporter = Reporter(_progress_mode(argv))
+    reporter, world = Reporter(_progress_mode(argv)), distributed.ALONE
     # Until the loop installs its own handler: a SIGTERM while starting is an error event, not a silent death.
     previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() \
         else None
     try:
+        world = distributed.from_env()
+        if not world.main:   # rank 0 says everything; the others only their own errors, on stderr
+            reporter.quiet = True
         if argv and argv[0] == "export":
+            if world.distributed:
+                raise TrainError("digitpad-train export runs in one process: run it without torchrun")
             return run_export(argv[1:], reporter)
         args = _parser().parse_args(argv)
         reporter.mode = args.progress
-        if args.list_presets:
-            _list_presets()
+        if args.list_presets or args.list_archs:
+            if world.main:
+                _list(args.list_presets)
             return 0
-        if args.list_archs:
-            from .models import describe_archs
-
-            for a in describe_archs():
-                print(f"{a['arch']:10s} {a['params']:>9,d} params  {a['description']}")
-            return 0
-        return run_training(args, reporter)
+        return run_training(args, reporter, world)
     except TrainError as e:
-        return _fail(reporter, str(e), 2)
+        return _fail(reporter, str(e), 2, world, e.event())
     except KeyboardInterrupt:
-        return _fail(reporter, "interrupted", 130)
+        return _fail(reporter, "interrupted", 130, world)
     except Exception as e:  # noqa: BLE001 - an engine bug or an OS failure: still one event and a non-zero exit
         if is_allocation_failure(e):
-            return _fail(reporter, allocation_message(e), 1)
+            return _fail(reporter, allocation_message(e), 1, world)
         reporter.close()
         reporter.emit("error", message=f"{type(e).__name__}: {e}")
         import traceback
@@ -451,10 +476,22 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _fail(reporter: Reporter, message: str, code: int) -> int:
+def _list(presets: bool) -> None:
+    if presets:
+        _list_presets()
+        return
+    from .models import describe_archs
+
+    for a in describe_archs():
+        print(f"{a['arch']:10s} {a['params']:>9,d} params  {a['description']}")
+
+
+def _fail(reporter: Reporter, message: str, code: int, world: distributed.World = distributed.ALONE,
+          extra: dict | None = None) -> int:
     reporter.close()
-    reporter.emit("error", message=message)
-    print(f"digitpad-train: {'error: ' if code != 130 else ''}{message}", file=sys.stderr)
+    reporter.emit("error", message=message, **(extra or {}))
+    who = "" if world.main else f" (rank {world.rank} of {world.size})"   # rank 0 speaks for the run
+    print(f"digitpad-train{who}: {'error: ' if code != 130 else ''}{message}", file=sys.stderr)
     return code
 
 
@@ -464,10 +501,11 @@ WAIT_FOR_ARGS = "--wait-for-args"
 def wait_for_args() -> list[str] | None:
     """A warm engine (the app starts one while its Train tab is open): import torch and what a
     run needs first, then read the run's arguments as one JSON list on stdin. ``import torch``
-    and torch._dynamo took 2.4-4.4 s here, which the user would otherwise wait for after Start.
+    took 2.4-4.4 s here (with torch._dynamo, which the loop no longer imports), which the user
+    would otherwise wait for after Start.
     None when stdin closes first (the app went away): nothing to do."""
-    import onnx  # noqa: F401 - the export's modules too, as _import_torch does
-    import torch._dynamo  # noqa: F401
+    import onnx  # noqa: F401 - the export's modules too, as _preload does
+    import torch  # noqa: F401
 
     from . import checkpoint, data, export, train  # noqa: F401
 

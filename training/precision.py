@@ -32,8 +32,9 @@ class Precision:
         return torch.autocast(self.device_type, dtype=self.dtype)
 
     def scaler(self):
-        """A gradient scaler for float16 (whose small range underflows gradients), else None."""
-        return torch.amp.GradScaler("cuda") if self.dtype is torch.float16 else None
+        """A gradient scaler for float16 (whose small range underflows gradients), else None. On the
+        precision's own device: a CUDA one on a CPU would disable itself (the tests run this path on CPUs)."""
+        return torch.amp.GradScaler(self.device_type) if self.dtype is torch.float16 else None
 
 
 def cpu_has_native_bf16() -> bool:

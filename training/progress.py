@@ -17,9 +17,20 @@ class Reporter:
     def __init__(self, mode: str = "bar"):
         if mode not in ("bar", "jsonl", "none"):
             raise ValueError(mode)
-        self.mode = mode
+        self._mode = mode
+        # A data-parallel run's processes other than rank 0: no events, bars or log lines, whatever
+        # --progress says (rank 0 reports the run); their own errors still reach stderr (cli._fail).
+        self.quiet = False
         self._bar = None
         self._last_step_emit = 0.0
+
+    @property
+    def mode(self) -> str:
+        return "none" if self.quiet else self._mode
+
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        self._mode = mode
 
     # --- events -------------------------------------------------------------
     def emit(self, event: str, **data: Any) -> None:
@@ -32,6 +43,8 @@ class Reporter:
                 self.mode = "none"
 
     def log(self, text: str) -> None:
+        if self.quiet:
+            return
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
         else:

@@ -2,7 +2,8 @@
 
 Data sits on the device as uint8; a step indexes a batch, augments it on the device and
 takes one optimiser step. A checkpoint is written every epoch, and on SIGINT/SIGTERM after
-the current step, so ``--resume`` continues where the run stopped.
+the current step, so ``--resume`` continues where the run stopped. Under torchrun the same loop
+runs in every process, each on its share of every batch (``distributed.py``).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import math
 import os
 import time
 import uuid
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import checkpoint, data, memory, models, precision, snapshots
+from . import checkpoint, data, distributed, memory, models, optim, precision, snapshots
 from .augment import augment, augment_config
 from .config import TrainConfig
 from .errors import TrainError
@@ -29,13 +30,19 @@ from .progress import Reporter
 from .stop import StopFlag
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, world: distributed.World = distributed.ALONE) -> torch.device:
+    """--device's choice; in a data-parallel run on GPUs, each process on this machine takes its own."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise TrainError("--device cuda was asked for, but no CUDA GPU is available "
                          "(torch.cuda.is_available() is False); use --device cpu or auto")
-    return torch.device(name)
+    if name != "cuda" or not world.distributed:
+        return torch.device(name)
+    if world.local_rank >= torch.cuda.device_count():
+        raise TrainError(f"this machine has {torch.cuda.device_count()} GPU(s) for {world.local_size} processes: "
+                         "start at most one process per GPU (torchrun --nproc_per_node)")
+    return torch.device("cuda", world.local_rank)
 
 
 def _cores() -> int:
@@ -63,41 +70,9 @@ class RunResult:
     test_split: data.Split | None = None
     test_probs: np.ndarray | None = None  # the exported model's probabilities on test_split (None: no epoch ran)
     precision: str = "fp32"          # what the training steps computed in (--precision auto resolved)
-    threads: int = 1                 # torch's intra-op threads (--threads 0 resolved)
-    snapshots: snapshots.Recorder | None = None   # the run's weight snapshots (finished after the export)
-
-
-def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
-    decay, no_decay = checkpoint.param_groups(model)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
-    if cfg.optimizer == "rmsprop":
-        # Keras 2's RMSprop: rho 0.9 (torch's alpha; torch defaults to 0.99) and epsilon K.epsilon() = 1e-7
-        # added to the root (torch's formula too): p -= lr * g / (sqrt(a) + eps).
-        return torch.optim.RMSprop(groups, lr=cfg.lr, alpha=0.9, eps=1e-7)
-    return torch.optim.AdamW(groups, lr=cfg.lr)
-
-
-def make_schedule(opt, cfg: TrainConfig, total_steps: int, done_steps: int = 0):
-    """The learning-rate schedule over ``total_steps``, positioned after ``done_steps``. Every
-    schedule is a closed form of the step, so a resumed run (with the optimizer's state loaded)
-    rebuilds it for any total: no scheduler state is kept in the checkpoint."""
-    last = done_steps - 1  # torch's count of scheduler steps taken; -1: a fresh run
-    with warnings.catch_warnings():  # "lr_scheduler.step() before optimizer.step()": positioning a resumed run
-        warnings.simplefilter("ignore")
-        if cfg.schedule == "onecycle":
-            # torch's one-cycle divides by zero below 5 steps (its 25% warm-up must span a step): a run
-            # that short (a test on a handful of pictures) takes the first steps of a 5-step cycle.
-            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total_steps, 5),
-                                                       pct_start=0.25, last_epoch=last)
-        if cfg.schedule == "cosine":
-            return torch.optim.lr_scheduler.LambdaLR(
-                opt, lambda t: 0.5 * (1 + math.cos(math.pi * min(t, total_steps) / total_steps)), last_epoch=last)
-        if cfg.schedule == "inverse-time":
-            # Keras's optimizer `decay`: step t (counted from 0) uses lr / (1 + decay * t).
-            return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0 / (1.0 + cfg.lr_decay * t), last_epoch=last)
-        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0, last_epoch=last)
+    threads: int = 1                 # torch's intra-op threads (--threads 0 resolved), in each process
+    world_size: int = 1              # the processes that trained it together (torchrun)
+    snapshots: snapshots.Recorder | None = None   # the run's weight snapshots, rank 0's (finished after the export)
 
 
 class WeightEMA:
@@ -167,25 +142,45 @@ def evaluate(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int 
 
 
 def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Reporter, ckpt_path: Path,
-          resume: dict | None = None, init: dict | None = None, preset: str | None = None) -> RunResult:
+          resume: dict | None = None, init: dict | None = None, preset: str | None = None,
+          world: distributed.World = distributed.ALONE, after_step: Callable[[int], None] | None = None
+          ) -> RunResult:
     """Train ``cfg`` on ``splits`` (train, test; from ``data.load_training``) from scratch, from
-    ``init`` (a loaded checkpoint: fine-tuning) or from ``resume`` (a loaded checkpoint of this run)."""
+    ``init`` (a loaded checkpoint: fine-tuning) or from ``resume`` (a loaded checkpoint of this run).
+    ``world``: this process's place in a data-parallel run (``training/distributed.py``; only rank 0
+    evaluates and writes). ``after_step(step)``: called after every optimiser step, in every process."""
     t0 = time.monotonic()
     models.check_input(cfg.arch, cfg.dataset)
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device, world)
     if resume is not None and resume["device"] != device.type:
         raise TrainError(f"this run trained on {resume['device']}; resume it with --device {resume['device']} "
                          "(its random streams belong to that device)")
+    _set_threads(cfg, world, reporter)
+    group = distributed.Group(world, device)
+    try:
+        return _train(cfg, splits, reporter, ckpt_path, resume, init, preset, device, group, after_step, t0)
+    finally:
+        group.close()
+
+
+def _set_threads(cfg: TrainConfig, world: distributed.World, reporter: Reporter) -> None:
+    idle = idle_cores() if cfg.threads == 0 else 0
+    threads = distributed.threads(world, cfg.threads, idle, _cores())
+    if threads:
+        torch.set_num_threads(threads)
     if cfg.threads == 0:
-        idle = idle_cores()
-        torch.set_num_threads(idle)
-        reporter.log(f"--threads 0: {idle} thread{'s' if idle > 1 else ''} (the cores the rest of the machine "
-                     f"leaves idle: load {os.getloadavg()[0]:.1f} on {_cores()})")
-    elif cfg.threads:
-        torch.set_num_threads(cfg.threads)
+        shared = f", shared by {world.local_size} processes" if world.local_size > 1 else ""
+        reporter.log(f"--threads 0: {threads} thread{'s' if threads > 1 else ''} (the cores the rest of the machine "
+                     f"leaves idle: load {os.getloadavg()[0]:.1f} on {_cores()}{shared})")
+
+
+def _train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Reporter, ckpt_path: Path,
+           resume: dict | None, init: dict | None, preset: str | None, device: torch.device, group: distributed.Group,
+           after_step: Callable[[int], None] | None, t0: float) -> RunResult:
+    world = group.world
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed 28x28 shapes: let cuDNN pick its fastest kernels
-    torch.manual_seed(cfg.seed)
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
+    torch.manual_seed(cfg.seed)   # the same initial weights in every process
     prec = precision.resolve(cfg.precision, device)
     if prec.note:
         reporter.log(prec.note)
@@ -196,11 +191,19 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     if resume is not None and resume["n_train"] != n_train:
         raise TrainError(f"the training data now has {n_train:,} images, the run's had {resume['n_train']:,}: "
                          "resume with the same data (--data-dir, --extra files)")
+    if world.distributed:
+        group.check_same_run({
+            "recipe": {k: v for k, v in cfg.to_dict().items() if k not in ("out", "data_dir", "threads")},
+            "training data": distributed.data_digest(train_split.images, train_split.labels),
+            "test data": distributed.data_digest(test_split.images, test_split.labels),
+            "checkpoint": resume["sha256"] if resume is not None else None,
+            "initial weights": init["weights_sha256"] if init is not None else None})
     init_weights = checkpoint.inference_weights(init) if init is not None else None
     # like=: checkpoints from before the ceil-mode pool fix still resume and fine-tune
     model = models.for_config(cfg, like=resume["model"] if resume is not None else init_weights)
     if init_weights is not None:
         model.load_state_dict(init_weights)
+    torch.manual_seed(distributed.seed(cfg.seed, world))   # dropout: each process its own masks
     data_bytes = train_split.images.nbytes + test_split.images.nbytes
     memory.check(model, cfg.batch_size, n_train, data_bytes, device)
     train_x = torch.from_numpy(train_split.images.copy()).to(device)  # copy: IDX arrays are read-only views
@@ -212,7 +215,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     model = model.to(device, memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
-    opt = make_optimizer(model, cfg)
+    opt = optim.Optimizer(model, cfg)
     # An EMA of the weights (and BN statistics) smooths out the last steps' noise; when kept,
     # it is the model that is evaluated, exported and fine-tuned from.
     ema = WeightEMA(model, cfg.ema) if cfg.ema else None
@@ -220,35 +223,42 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     full_aug = augment_config(cfg.dataset, cfg.augment_style)
     scaler = prec.scaler()
     mild_aug = full_aug.scaled(cfg.mild_strength)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    perm_gen = torch.Generator().manual_seed(cfg.seed + 2)
+    gen = torch.Generator(device=device).manual_seed(distributed.seed(cfg.seed + 1, world))
+    perm_gen = torch.Generator().manual_seed(cfg.seed + 2)   # the epoch's order: global, the same everywhere
 
     run_id = uuid.uuid4().hex
     parent = {"run_id": init["run_id"], "weights_sha256": init["weights_sha256"]} if init is not None else None
     epoch, step_in_epoch, history, prior_s, perm = 0, 0, [], 0.0, None
+    sums = None   # a stopped epoch's running loss and accuracy figures, carried over by its checkpoint
     if resume is not None:
         run_id, parent = resume["run_id"], resume["parent"]
         model.load_state_dict(resume["model"])
         opt.load_state_dict(resume["optimizer"])
-        gen.set_state(resume["aug_rng"])
         perm_gen.set_state(resume["perm_rng"])
         epoch, step_in_epoch = resume["epoch"], resume["step_in_epoch"]
         history, prior_s, perm = resume["history"], resume["elapsed_s"], resume["perm"]
+        if world.main:
+            gen.set_state(resume["aug_rng"])
+        else:
+            gen.manual_seed(distributed.seed(cfg.seed + 1, world, epoch * steps_per_epoch + step_in_epoch))
+        sums = resume.get("epoch_sums")
         if ema is not None:
             ema.module.load_state_dict(resume["ema_model"])
             ema.n = resume["ema_n"]
     global_step = epoch * steps_per_epoch + step_in_epoch
-    sched = make_schedule(opt, cfg, total_steps, global_step)
+    sched = optim.Schedule(cfg, total_steps)
     if resume is not None and resume["config"]["epochs"] != cfg.epochs:
         reporter.log(f"--epochs {cfg.epochs} (the run had {resume['config']['epochs']}): the learning-rate schedule "
                      f"is rebuilt for {total_steps:,} steps; continuing at step {global_step:,}")
+    net = group.wrap(model)   # what a step runs: the model, or DistributedDataParallel over it
 
+    # Rank 0 alone keeps snapshots: every process holds the same weights, and rank 0 alone writes.
     snaps = snapshots.Recorder(snapshots.beside(ckpt_path), engine="torch", run_id=run_id, planned_steps=total_steps,
                                steps_per_epoch=steps_per_epoch, step=global_step,
                                weights=snapshots.torch_weights(evaluated), log=reporter.log,
-                               state=resume.get("snapshots") if resume is not None else None)
+                               state=resume.get("snapshots") if resume is not None else None) if world.main else None
 
-    def save(ep: int, step: int, current_perm) -> None:
+    def save(ep: int, step: int, current_perm, part=None) -> None:
         checkpoint.save({
             "run_id": run_id, "parent": parent, "config": cfg.to_dict(), "device": device.type, "n_train": n_train,
             "model": model.state_dict(), "ema_model": ema.module.state_dict() if ema else None,
@@ -256,16 +266,22 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             "perm_rng": perm_gen.get_state(), "epoch": ep, "step_in_epoch": step, "perm": current_perm,
             "history": history, "elapsed_s": prior_s + time.monotonic() - t0, "best": best,
             "snapshots": snaps.save(history),
+            **({"epoch_sums": part} if part else {}),
         }, ckpt_path)
 
     # The stop flag is set before the start event goes out: a stop as soon as the run is announced
     # is a graceful one (checkpoint, "stopped"), not an interruption.
     with StopFlag() as stop:
+        # Every process's handler is in place before rank 0 announces the run: a SIGTERM that torchrun
+        # passes on as soon as the start event is out would otherwise kill a process still a few lines
+        # behind (cli's handler until then: an error), and the others with it.
+        group.barrier()
         reporter.start(total_steps, global_step, config=cfg.to_dict(), preset=preset, run_id=run_id,
                        device=str(device), params=models.count_params(model), n_train=n_train, n_test=len(test_y),
                        steps_per_epoch=steps_per_epoch, total_samples=cfg.epochs * n_train, precision=prec.name,
-                       resumed=resume is not None, checkpoint=str(ckpt_path), setup_s=round(time.monotonic() - t0, 3))
-        status, test_probs = "completed", None
+                       world_size=world.size, resumed=resume is not None, checkpoint=str(ckpt_path),
+                       setup_s=round(time.monotonic() - t0, 3))
+        status, test_probs, stopping = "completed", None, False
         # The epoch with the best test accuracy so far, its inference weights kept for `export --best`.
         best = resume.get("best") if resume is not None else None
         best_acc = history[best["epoch"] - 1]["test_accuracy"] if best is not None else -1.0
@@ -276,77 +292,101 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 perm = torch.randperm(n_train, generator=perm_gen)
             perm_dev = perm.to(device)
             aug_cfg = mild_aug if epoch >= cfg.epochs - cfg.mild_epochs else full_aug
-            loss_sum, loss_n = torch.zeros((), device=device), 0
+            loss_sum, loss_n = torch.zeros((), device=device), torch.zeros((), device=device)
             # Train accuracy as Keras and the tutorials report it: the running share of each
             # batch's digits the model got right as it trained (augmented, weights moving), on
             # the device, so no step waits for it and no second pass over the data is needed.
             correct, digits = torch.zeros((), device=device), torch.zeros((), device=device)
+            # Resumed mid-epoch: the epoch's figures cover its first part too. They are every process's,
+            # summed (a checkpoint holds the run's), so only rank 0 starts from them: the epoch's sum over
+            # the processes counts them once, on any number of processes.
+            if step_in_epoch and sums and world.main:
+                loss_sum += sums["loss_sum"]
+                loss_n += sums["loss_n"]
+                correct += sums["correct"]
+                digits += sums["seen"]
+            sums = None
             while step_in_epoch < steps_per_epoch:
-                idx = perm_dev[step_in_epoch * cfg.batch_size:(step_in_epoch + 1) * cfg.batch_size]
+                batch = perm_dev[step_in_epoch * cfg.batch_size:(step_in_epoch + 1) * cfg.batch_size]
+                idx = distributed.shard(batch, world)   # this process's share of the global batch
                 x, y = to_batch(train_x[idx], scale), train_y[idx]
                 if cfg.augment:
                     x = augment(x, aug_cfg, gen)
                 with prec.autocast():
-                    logits = model(x)
+                    logits = net(x)
                     loss = loss_fn(logits, y, cfg.label_smoothing, nondigit_weight)
-                opt.zero_grad(set_to_none=True)
+                opt.zero_grad()
+                sched.set(opt, global_step)
                 if scaler is not None:
                     scaler.scale(loss).backward()
                     scaler.step(opt)
                     scaler.update()
                 else:
-                    loss.backward()
+                    loss.backward()   # DistributedDataParallel averages the gradients here
                     opt.step()
-                sched.step()
                 if ema is not None:
                     ema.update()
                 step_in_epoch += 1
                 global_step += 1
-                snaps.after_step(global_step, loss)
+                if snaps is not None:
+                    snaps.after_step(global_step, loss)
+                if after_step is not None:
+                    after_step(global_step)
                 loss_sum += loss.detach()
                 loss_n += 1
                 correct += (logits.detach().argmax(1) == y).sum()   # a non-digit's label (-1) never matches
                 digits += (y >= 0).sum()
+                # Every process stops after the same step: a stop that reached any of them.
+                stopping = group.any(stop.requested)
                 # The last step of an epoch, and the step a stop lands on, always reach the app.
-                last = step_in_epoch == steps_per_epoch or stop.requested
+                last = step_in_epoch == steps_per_epoch or stopping
                 # .item() syncs the device; only pay for it when an event will actually go out.
-                if last or reporter.mode == "bar" or reporter.due():
+                if world.main and (last or reporter.mode == "bar" or reporter.due()):
                     rate = (global_step - run_step0) * cfg.batch_size / max(time.monotonic() - run_t0, 1e-9)
                     reporter.step(global_step, force=last, epoch=epoch + 1, loss=loss.item(),
-                                  lr=sched.get_last_lr()[0], samples_per_s=rate,
+                                  lr=sched.lr(global_step), samples_per_s=rate,
                                   eta_s=(total_steps - global_step) * cfg.batch_size / max(rate, 1e-9),
                                   elapsed_s=prior_s + time.monotonic() - t0)
-                if stop.requested:
+                if stopping:
                     break
-            if stop.requested and step_in_epoch < steps_per_epoch:
-                save(epoch, step_in_epoch, perm)
+            # Every process's batch-norm statistics, averaged: what is evaluated and checkpointed.
+            group.average_buffers(model, ema.module if ema else None)
+            if stopping and step_in_epoch < steps_per_epoch:
+                # The stopped epoch's running figures, summed over the processes (a collective: every process).
+                part_loss, part_n, part_correct, part_seen = group.sum(
+                    torch.stack([loss_sum, loss_n, correct, digits])).tolist()
+                if world.main:
+                    save(epoch, step_in_epoch, perm, {"loss_sum": part_loss, "loss_n": round(part_n),
+                                                      "correct": part_correct, "seen": part_seen})
                 status = "stopped"
                 reporter.stopped_mid_epoch(epoch + 1, step_in_epoch, steps_per_epoch, str(ckpt_path))
                 break
-            # The last epoch in float32: its probabilities are what the export's parity check compares
-            # ONNX Runtime with, and its accuracy is the model's. Earlier ones in the run's precision
-            # (on CIFAR-10's test set a bfloat16 evaluation gave 86.85% where float32 gave 86.89%, the same
-            # answer for 99.87% of the pictures, in half the time).
-            last_epoch = epoch + 1 == cfg.epochs
-            metrics, test_probs = evaluate(evaluated, test_x, test_y, full_scale=scale,
-                                           autocast=None if last_epoch or prec.dtype is None else prec)
+            train_loss, seen, right, total = group.sum(torch.stack([loss_sum, loss_n, correct, digits])).tolist()
             epoch += 1
             step_in_epoch, perm = 0, None
-            record = {"epoch": epoch, "train_loss": (loss_sum / max(loss_n, 1)).item(),
-                      "train_accuracy": (correct / digits.clamp_min(1)).item(), **metrics,
-                      "lr": sched.get_last_lr()[0], "elapsed_s": prior_s + time.monotonic() - t0}
-            history.append(record)
-            if metrics["test_accuracy"] > best_acc:
-                best_acc = metrics["test_accuracy"]
-                best = {"epoch": epoch, "model": {k: v.detach().cpu().clone() for k, v in
-                                                  evaluated.state_dict().items()}}
-            save(epoch, 0, None)
-            reporter.epoch(record, cfg.epochs, str(ckpt_path))
-            if stop.requested and epoch < cfg.epochs:  # the stop came during the last step or the evaluation
+            if world.main:   # the others go on to the next collective (the next step's, or the vote below)
+                # The last epoch in float32: its probabilities are what the export's parity check compares
+                # ONNX Runtime with, and its accuracy is the model's. Earlier ones in the run's precision
+                # (on CIFAR-10's test set a bfloat16 evaluation gave 86.85% where float32 gave 86.89%, the
+                # same answer for 99.87% of the pictures, in half the time).
+                metrics, test_probs = evaluate(evaluated, test_x, test_y, full_scale=scale,
+                                               autocast=None if epoch == cfg.epochs or prec.dtype is None else prec)
+                record = {"epoch": epoch, "train_loss": train_loss / max(seen, 1),
+                          "train_accuracy": right / max(total, 1), **metrics,
+                          "lr": sched.lr(global_step), "elapsed_s": prior_s + time.monotonic() - t0}
+                history.append(record)
+                if metrics["test_accuracy"] > best_acc:
+                    best_acc = metrics["test_accuracy"]
+                    best = {"epoch": epoch, "model": {k: v.detach().cpu().clone() for k, v in
+                                                      evaluated.state_dict().items()}}
+                save(epoch, 0, None)
+                reporter.epoch(record, cfg.epochs, str(ckpt_path))
+            if group.any(stop.requested) and epoch < cfg.epochs:  # during the last step or the evaluation
                 status = "stopped"
                 reporter.log(f"stopped after epoch {epoch}/{cfg.epochs}; checkpoint {ckpt_path} "
                              "(continue with --resume)")
                 break
     reporter.close()
     return RunResult(evaluated.eval(), status, run_id, history, prior_s + time.monotonic() - t0, str(device),
-                     test_split, test_probs, precision=prec.name, threads=torch.get_num_threads(), snapshots=snaps)
+                     test_split, test_probs, precision=prec.name, threads=torch.get_num_threads(),
+                     world_size=world.size, snapshots=snaps)

@@ -48,14 +48,18 @@ def run(preset: str, data_dir: Path, out_dir: Path, extra: list[str], env: dict[
     load_sampler(samples, done)
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    events, marks, last_epoch = [], {}, None
+    events, marks, last_epoch, epoch_s = [], {}, None, []
     for line in proc.stdout:
         event = json.loads(line)
         events.append(event)
         marks.setdefault(event["event"], time.monotonic() - t0)
         if event["event"] == "epoch":
-            last_epoch = time.monotonic() - t0
-            print(f"  {time.monotonic() - t0:7.1f} s  epoch {event['epoch']:>3}/{event['epochs']}: test "
+            # An epoch's time: from the previous epoch event (the first: from the first step event),
+            # its evaluation included; the figure a GPU's speed is read from (scripts/gpu_check.sh).
+            now = time.monotonic() - t0
+            epoch_s.append(now - (last_epoch if last_epoch is not None else marks.get("step", now)))
+            last_epoch = now
+            print(f"  {now:7.1f} s  epoch {event['epoch']:>3}/{event['epochs']} ({epoch_s[-1]:.1f} s): test "
                   f"{event['test_accuracy']:.2%}, train {event['train_accuracy']:.2%}, load "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
     stderr = proc.stderr.read()
@@ -69,7 +73,8 @@ def run(preset: str, data_dir: Path, out_dir: Path, extra: list[str], env: dict[
     start = next(e for e in events if e["event"] == "start")
     return {"wall_s": wall, "accuracy": exported["metrics"]["test_accuracy"], "load_mean": statistics.mean(samples),
             "load_max": max(samples), "first_step_s": marks.get("step"), "precision": start.get("precision"),
-            "epochs": start["config"]["epochs"], "export_s": wall - (last_epoch or wall)}
+            "epochs": start["config"]["epochs"], "export_s": wall - (last_epoch or wall),
+            "epoch_s": epoch_s, "device": start.get("device")}
 
 
 def main() -> None:
@@ -94,6 +99,9 @@ def main() -> None:
           f"({r['epochs']} epochs, {r['precision']}); 1-min load average mean {r['load_mean']:.1f}, "
           f"max {r['load_max']:.1f}; launch -> first step {r['first_step_s']:.1f} s, last epoch -> exit "
           f"(export, parity) {r['export_s']:.1f} s")
+    later = r["epoch_s"][1:] or r["epoch_s"]   # the first epoch also pays for warm-up (cuDNN's autotuning)
+    print(f"{args.preset} on {r['device']}: epoch time median {statistics.median(later):.2f} s "
+          f"(epochs after the first; all: {', '.join(f'{t:.2f}' for t in r['epoch_s'])})")
 
 
 if __name__ == "__main__":

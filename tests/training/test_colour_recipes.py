@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from training import models, precision
+from training import models, optim, precision
 from training.augment import (
     KERAS_AUGMENT,
     PHOTO_AUGMENT,
@@ -19,7 +19,6 @@ from training.augment import (
 )
 from training.config import TrainConfig, preset
 from training.errors import TrainError
-from training.train import make_optimizer, make_schedule
 
 
 def test_whole_pixel_shifts_are_crops_of_the_padded_image():
@@ -64,22 +63,14 @@ def test_seed003_trains_with_keras_rmsprop_and_its_inverse_time_decay():
     assert (cfg.arch, cfg.dataset, cfg.epochs, cfg.batch_size, cfg.augment_style) == ("seed003", "cifar10", 100, 32,
                                                                                       "keras")
     assert (cfg.weight_decay, cfg.label_smoothing, cfg.precision) == (0.0, 0.0, "fp32")
-    opt = make_optimizer(models.build("seed003"), cfg)
-    assert isinstance(opt, torch.optim.RMSprop)
+    opt = optim.Optimizer(models.build("seed003"), cfg)
+    assert opt.kind == "rmsprop"
     group = opt.param_groups[0]
     assert (group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]) == (
         1e-4, 0.9, 1e-7, 0.0, 0)
-    sched = make_schedule(opt, cfg, total_steps=156_300)
-    lrs = []
-    for _ in range(3):
-        lrs.append(sched.get_last_lr()[0])
-        opt.step()
-        sched.step()
-    assert lrs == pytest.approx([1e-4 / (1 + 1e-6 * t) for t in range(3)], rel=1e-12)
-    again = make_optimizer(models.build("seed003"), cfg)
-    again.load_state_dict(opt.state_dict())     # as --resume does, before it rebuilds the schedule
-    resumed = make_schedule(again, cfg, 156_300, done_steps=100_000)
-    assert resumed.get_last_lr()[0] == pytest.approx(1e-4 / 1.1, rel=1e-12)   # Keras: 5.0e-5 after 100 epochs
+    sched = optim.Schedule(cfg, total_steps=156_300)
+    assert [sched.lr(t) for t in range(3)] == pytest.approx([1e-4 / (1 + 1e-6 * t) for t in range(3)], rel=1e-12)
+    assert sched.lr(100_000) == pytest.approx(1e-4 / 1.1, rel=1e-12)   # Keras: 5.0e-5 after 100 epochs
 
 
 def test_precision_is_bfloat16_only_where_the_cpu_has_it(monkeypatch):
