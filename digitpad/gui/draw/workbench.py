@@ -30,6 +30,7 @@ from .. import style
 from ..text import plain_label
 from ..threads import background
 from .answer_card import AnswerCard
+from .backprop import Backprop
 from .draw_card import CANVAS_SIZE, DrawCard
 from .inspectors import Inspectors
 from .picture_card import PictureCard
@@ -59,6 +60,7 @@ class Workbench(QWidget):
         self.takes_pictures = False           # the active model's source: pictures, not the canvas
         self._before_drag = None              # the message line's text while a drag is over the tab
         self.stepwise = StepByStep(self)      # the model's NumPy forward pass, read on a worker thread
+        self.backprop = Backprop(self)        # the loss's gradients for the input shown, on a worker thread
         self.saliency = background("saliency", self)
         self.saliency_seconds = 0.0
         self.opener = PictureOpener(lambda: controller.predictor.input if controller.predictor else None, self)
@@ -88,6 +90,7 @@ class Workbench(QWidget):
         self.draw_card = DrawCard(self.collection, shortcut_scope=self)
         self.draw_card.canvas.changed.connect(self.update_prediction)
         self.corrections.saved.connect(self.sampleSaved)
+        self.corrections.saved.connect(lambda sample: self.backprop.set_correction(sample.label))
         self.picture_card = PictureCard(self.controller.settings, CANVAS_SIZE + 30)
         self.picture_card.setVisible(False)
         self.picture_card.strip.chosen.connect(self.show_test_image)
@@ -168,6 +171,7 @@ class Workbench(QWidget):
         self.message.drawing_changed()   # "Saved as 7" was about the drawing under the old model
         self._set_source_kind(predictor is not None and not predictor.input.drawn)
         self.answer.show_model(predictor)
+        self.backprop.set_predictor(predictor)
         self.inspectors.model_changed(predictor)
         if self.takes_pictures:
             self.strip.set_predictor(predictor)
@@ -241,6 +245,8 @@ class Workbench(QWidget):
         else:
             self.prediction = predictor.predict(x)
             self.panel.show_prediction(self.prediction)
+        self.backprop.set_input(None if self.prediction is None else x,
+                                None if self.prediction is None else self.prediction.top)
         self.inspectors.show(self.prediction, x)
         if self.saliency_box.isChecked():
             self._request_saliency()
@@ -357,6 +363,7 @@ class Workbench(QWidget):
     def shutdown(self) -> None:
         self.saliency.shutdown()
         self.stepwise.shutdown()
+        self.backprop.shutdown()
         self.opener.shutdown()
         self.strip.shutdown()
         self.inspectors.shutdown()
