@@ -12,16 +12,18 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import stat
 from pathlib import Path
 
 import numpy as np
+
+from . import fileio
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILES = ("test_batch",)
 SIDE, CHANNELS = 32, 3
 MAX_BATCH_BYTES = 256 * 1024 * 1024   # a real batch is 31 MB
+_BATCH = fileio.Kind("a CIFAR-10 batch", MAX_BATCH_BYTES)
 
 
 class CifarError(ValueError):
@@ -89,15 +91,9 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 def _read(path: Path) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as e:
-        raise CifarError(f"cannot read {path}: {e.strerror or e}") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BATCH_BYTES:
-            raise CifarError(f"{path} is not a CIFAR-10 batch (not a regular file of at most "
-                             f"{MAX_BATCH_BYTES // 2**20} MB)")
-        return f.read(MAX_BATCH_BYTES + 1)
+        return fileio.read_bytes(path, _BATCH)
+    except fileio.FileReadError as e:
+        raise CifarError(f"{path} is not a readable CIFAR-10 batch: {e.strerror}") from None
 
 
 def read_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

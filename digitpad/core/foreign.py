@@ -78,6 +78,14 @@ def derive_layers(model_bytes: bytes) -> tuple[list[LayerInfo], bytes | None]:
     return layers, model.SerializeToString()
 
 
+def prepare_job(task, predictor) -> ForeignSetup:
+    """``prepare`` as a background job (``core.background``): the file read again, through the one
+    model reader, and checked to be the one that was opened."""
+    from .modelfile import read_model
+
+    return prepare(predictor, read_model(predictor.path))
+
+
 def prepare(predictor, model_bytes: bytes, search: bool = True) -> ForeignSetup:
     """The layers and (when ``search`` and the model is a 28x28 grey digit model whose convention is
     not remembered) the scored conventions of a file without metadata. Reads ``predictor``, changes

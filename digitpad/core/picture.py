@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import fileio
+
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 MAX_FILE_BYTES = 100 * 1024 * 1024     # a photo from a phone is 2-10 MB
+_PICTURE = fileio.Kind("a picture", MAX_FILE_BYTES)
 MAX_PIXELS = 80_000_000                # a 10,000 x 8,000 scan; more is a decompression bomb, not a photo
 WORK_SIDE = 512                        # pictures are reduced to this (longer side) before any analysis
 
@@ -39,17 +41,9 @@ class PictureError(ValueError):
 def _read_file(path: Path) -> bytes:
     """The file's bytes: a regular file (no FIFO or device, links followed), at most MAX_FILE_BYTES."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as e:
-        raise PictureError(f"Cannot read {path.name}: {e.strerror or e}.") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise PictureError(f"{path.name} is not a regular file.")
-        if info.st_size > MAX_FILE_BYTES:
-            raise PictureError(f"{path.name} is {info.st_size / 2**20:.0f} MB; pictures up to "
-                               f"{MAX_FILE_BYTES // 2**20} MB are opened.")
-        data = f.read(MAX_FILE_BYTES + 1)
+        data = fileio.read_bytes(path, _PICTURE)
+    except fileio.FileReadError as e:
+        raise PictureError(f"Cannot read {path.name}: {e.strerror}.") from None
     if not data:
         raise PictureError(f"{path.name} is empty.")
     return data

@@ -24,18 +24,11 @@ from digitpad.core.convention import Convention
 from digitpad.core.fileio import resolved
 from digitpad.core.inference import ModelLoadError, Predictor
 from digitpad.core.library import ModelEntry, ModelLibrary
-from digitpad.core.modelfile import read_model
 
 from .second_model import SecondModel
 from .threads import background
 
 LIST_BUDGET_S = 0.05   # describing models on the UI thread: at most this, then the rest in the background
-
-
-def _prepare(task, predictor: Predictor) -> foreign.ForeignSetup:
-    """A background job: what makes a file from elsewhere inspectable (the file read again, checked
-    to be the one opened)."""
-    return foreign.prepare(predictor, read_model(predictor.path))
 
 
 class ModelController(QObject):
@@ -106,6 +99,7 @@ class ModelController(QObject):
             self._watcher.blockSignals(True)   # files keep changing while the window closes
         self._lister.shutdown()
         self._preparing.shutdown()
+        self.second.shutdown()
 
     def load(self, path: str | Path) -> bool:
         """Switch to the model at path. On failure emit loadFailed and keep the current model."""
@@ -127,7 +121,7 @@ class ModelController(QObject):
         self.modelChanged.emit(predictor)
         if predictor.foreign_pending:
             self.prepare_error = ""
-            self._preparing.submit(_prepare, predictor, on_done=lambda setup: self._adopt(predictor, setup),
+            self._preparing.submit(foreign.prepare_job, predictor, on_done=lambda setup: self._adopt(predictor, setup),
                                    on_error=lambda e: self._prepare_failed(predictor, e))
         else:
             self._preparing.cancel()

@@ -3,7 +3,9 @@ the Evaluate tab show the same), held by the model controller as ``controller.se
 
 A QObject without widgets, like the controller: ``load(path)`` opens it (a Predictor of its own, its
 own ONNX Runtime session), ``clear()`` forgets it; ``changed`` says so to every view. A file that
-cannot be opened leaves the previous choice and says why (``failed``).
+cannot be opened leaves the previous choice and says why (``failed``). A file from elsewhere is made
+inspectable on a worker thread, as the controller does for the active model; ``changed`` comes again
+when it has been.
 """
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog
 
+from digitpad.core import foreign
 from digitpad.core.inference import ModelLoadError, Predictor
 
 from .text import set_item_tip
+from .threads import background
 
 
 class SecondModel(QObject):
@@ -24,6 +28,7 @@ class SecondModel(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.predictor: Predictor | None = None
+        self._preparing = background("second-model", self)
 
     @property
     def path(self) -> Path | None:
@@ -34,18 +39,33 @@ class SecondModel(QObject):
         if self.predictor is not None and Path(path) == self.predictor.path:
             return True
         try:
-            predictor = Predictor(path)
+            predictor = Predictor(path, prepare=False)
         except ModelLoadError as e:
             self.failed.emit(f"Could not open the model to compare with: {e}")
             return False
         self.predictor = predictor
         self.changed.emit(predictor)
+        if predictor.foreign_pending:
+            self._preparing.submit(foreign.prepare_job, predictor, on_done=lambda setup: self._adopt(predictor, setup),
+                                   on_error=lambda _e: self._adopt(predictor, None))
         return True
 
+    def _adopt(self, predictor: Predictor, setup) -> None:
+        if predictor is self.predictor:
+            if setup is None:
+                predictor.foreign_pending = False   # it predicts with the plain reading
+            else:
+                predictor.adopt(setup)
+            self.changed.emit(predictor)
+
     def clear(self) -> None:
+        self._preparing.cancel()
         if self.predictor is not None:
             self.predictor = None
             self.changed.emit(None)
+
+    def shutdown(self) -> None:
+        self._preparing.shutdown()
 
 
 OPEN_FILE = "__open__"

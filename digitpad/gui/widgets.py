@@ -52,6 +52,26 @@ def thin_progress_bar(height: int = 8) -> QProgressBar:
     return bar
 
 
+class JobStatus:
+    """A view's one line about its long job and the thin bar under it: busy (no end known), then
+    counting what is done, hidden when the line says how it ended."""
+
+    def __init__(self, line, bar_height: int = 4):
+        self.line = line
+        self.bar = thin_progress_bar(bar_height)
+        self.bar.setVisible(False)
+
+    def say(self, text: str, busy: bool = False) -> None:
+        self.line.set_text(text)
+        self.bar.setVisible(busy)
+        if busy:
+            self.bar.setRange(0, 0)
+
+    def progress(self, done: int, total: int) -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+
+
 class ResultBox(QFrame):
     """The outcome of something long (a run, an export, a fine-tune): coloured text, and
     buttons for what to do next. ``show_result("ok" | "warn" | "error", text)``: ``Html`` from

@@ -178,12 +178,14 @@ def test_model_without_metadata_says_what_it_cannot_show(window, qtbot, tmp_path
     draw(wb.canvas, vertical_line(wb.canvas.width()))
     assert set(wb.prediction.activations) == {"conv1", "conv2"}    # its conv layers, found in the graph
     assert window.controller.load(pattern_model)                    # a graph with no conv layer at all
+    wait_prepared(qtbot, window.controller)
     assert wb.prediction is not None and wb.prediction.activations == {}
     wb.inspector.setCurrentWidget(wb.feature_maps)
     assert "no layer activations" in wb.feature_maps.message.text()
     wb.inspector.setCurrentWidget(wb.kernels_view)
     assert "no digitpad metadata" in wb.kernels_view.message.text()
-    assert "cannot name layers" in wb.model_info.note.text()
+    assert "Without digitpad metadata" in wb.model_info.note.text()
+    assert "no feature maps" in wb.model_info.note.text()
     wb.saliency_box.setChecked(True)   # saliency needs no metadata
 
 

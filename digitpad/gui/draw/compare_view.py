@@ -36,7 +36,7 @@ from ..images import thumbnail
 from ..second_model import SecondModelPicker
 from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
-from ..widgets import thin_progress_bar
+from ..widgets import JobStatus
 from .compare_bars import CompareBars
 from .inspector_parts import message_page
 from .maps import MapGrid
@@ -173,8 +173,8 @@ class CompareView(QWidget):
         self.legend = rich_label("", "muted")
         self.legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)   # long model names: cut, never wider
         bl.addWidget(self.legend)
-        self.progress = thin_progress_bar(4)
-        self.progress.setVisible(False)
+        self.job = JobStatus(self.found)
+        self.progress = self.job.bar
         bl.addWidget(self.progress)
         self.list = QListWidget()
         self.list.setViewMode(QListWidget.IconMode)
@@ -192,10 +192,7 @@ class CompareView(QWidget):
         self._say("")
 
     def _say(self, text: str, busy: bool = False) -> None:
-        self.found.set_text(text)
-        self.progress.setVisible(busy)
-        if busy:
-            self.progress.setRange(0, 0)
+        self.job.say(text, busy)
 
     def _failed_to_open(self, text: str) -> None:
         self.empty_text.setText(text)
@@ -276,11 +273,7 @@ class CompareView(QWidget):
         self._key = key
         self._say(f"Running both models over the {self.title} test set…", busy=True)
         self.jobs.submit(compare_job, first, second, folder, dataset, self.sets, on_done=self._compared,
-                         on_error=self._failed, on_progress=self._progress)
-
-    def _progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+                         on_error=self._failed, on_progress=self.job.progress)
 
     def _failed(self, error: BaseException) -> None:
         self._key = None

@@ -1,12 +1,12 @@
 """The active model: what it says about itself, and what the app cannot show for it."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
 
 from digitpad.core.library import summary_lines
 
-from ..text import PlainLabel, plain_label
+from ..text import PlainLabel, plain_label, set_item_tip
 
 
 def _form_label(text: str) -> PlainLabel:
@@ -22,8 +22,30 @@ def _classes(names: list[str]) -> str:
     return f"{len(names)}: {listed}{more}"
 
 
+class ConventionChoice(QComboBox):
+    """A file from elsewhere's input conventions, each with how well it read the reference digits;
+    the one in use is current. ``chosen(Convention)`` when the user picks another."""
+
+    chosen = Signal(object)
+
+    def __init__(self, found, parent=None):
+        super().__init__(parent)
+        self.found = found
+        used = found.used.convention
+        for score in found.scores:
+            best = "  (best)" if score is found.best else ""
+            self.addItem(f"{score.convention.describe()}: {score.accuracy:.0%} of {score.n}{best}", score.convention)
+            set_item_tip(self, self.count() - 1, f"class scores from the output {score.output!r}; the true class "
+                                                 f"gets {score.confidence:.0%} on average")
+            if score.convention == used:
+                self.setCurrentIndex(self.count() - 1)
+        self.activated.connect(lambda i: self.chosen.emit(self.itemData(i)))
+
+
 class ModelInfoView(QWidget):
     """The active model's metadata, and what the app cannot show for it."""
+
+    conventionChosen = Signal(object)   # a core.convention.Convention for the active file from elsewhere
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -63,12 +85,30 @@ class ModelInfoView(QWidget):
         io = f"input {predictor.input_name}; outputs {', '.join(predictor.output_names)}"
         graph = plain_label(io, wrap=True)
         self.form.addRow(_form_label("Graph"), graph)
+        self._convention_rows(predictor)
         notes = []
         if predictor.metadata_error:
             notes.append(f"Its digitpad metadata could not be read ({predictor.metadata_error}).")
-        if predictor.metadata is None:
-            notes.append("Without digitpad metadata the app shows predictions and saliency, "
-                         "but cannot name layers or show kernels.")
-        if not predictor.layers:
+        if predictor.metadata is None and not predictor.foreign_pending:
+            notes.append("Without digitpad metadata its layers are the conv layers found in its graph "
+                         "(conv1, conv2, …, each read after its activation).")
+        if not predictor.layers and not predictor.foreign_pending:
             notes.append("It exposes no layer activations, so there are no feature maps.")
         self.note.setText(" ".join(notes))
+
+    def _convention_rows(self, predictor) -> None:
+        """A file from elsewhere: how it wants its input, found by scoring (or still being found)."""
+        if predictor.metadata is not None:
+            return
+        if predictor.foreign_pending:
+            self.form.addRow(_form_label("Input convention"),
+                             plain_label("Finding its layers and how it wants its input…", "muted", wrap=True))
+            return
+        found = predictor.convention
+        if found is None:
+            return
+        self.form.addRow(_form_label("Input convention"),
+                         plain_label(found.summary(predictor.input.spec.layout), wrap=True))
+        self.convention = ConventionChoice(found)
+        self.convention.chosen.connect(self.conventionChosen)
+        self.form.addRow(_form_label("Feed it"), self.convention)

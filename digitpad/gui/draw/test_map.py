@@ -23,7 +23,7 @@ from ..elided import ElidedLabel
 from ..images import thumbnail
 from ..text import plain_label, set_tip
 from ..threads import background
-from ..widgets import thin_progress_bar
+from ..widgets import JobStatus
 from .image_row import ImageRow
 from .inspector_parts import caption
 
@@ -61,8 +61,8 @@ class TestMapView(QWidget):
         col.setSpacing(4)
         self.status = ElidedLabel()
         col.addWidget(self.status)
-        self.progress = thin_progress_bar(4)
-        self.progress.setVisible(False)
+        self.job = JobStatus(self.status)
+        self.progress = self.job.bar
         col.addWidget(self.progress)
         self.plot = pg.GraphicsLayoutWidget()
         self.plot.ci.layout.setContentsMargins(2, 2, 2, 2)
@@ -118,10 +118,7 @@ class TestMapView(QWidget):
         self.hover_box.setVisible(False)
 
     def _say(self, text: str, busy: bool = False) -> None:
-        self.status.set_text(text)
-        self.progress.setVisible(busy)
-        if busy:
-            self.progress.setRange(0, 0)
+        self.job.say(text, busy)
 
     # -- model and test set -------------------------------------------------------------------------------
     def set_predictor(self, predictor) -> None:
@@ -151,11 +148,7 @@ class TestMapView(QWidget):
         dataset, folder, self.title = where
         self._say(f"Running {self.predictor.name} over the {self.title} test set…", busy=True)
         self.jobs.submit(map_job, self.predictor, folder, dataset, self.sets, on_done=self._first_ready,
-                         on_error=self._failed, on_progress=self._progress)
-
-    def _progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+                         on_error=self._failed, on_progress=self.job.progress)
 
     def _failed(self, error: BaseException) -> None:
         self._key = None
@@ -169,7 +162,7 @@ class TestMapView(QWidget):
         if not self.map.final:
             self._say("First layout (PCA) shown; laying the points out by their neighbours…", busy=True)
             self.jobs.submit(refine_job, self.map, on_done=self._refined, on_error=self._failed,
-                             on_progress=self._progress)
+                             on_progress=self.job.progress)
 
     def _refined(self, done: TestSetMap | None) -> None:
         if done is not None:

@@ -102,6 +102,7 @@ class Workbench(QWidget):
         self.answer.saliency_box.toggled.connect(self._saliency_toggled)
         row.addWidget(self.answer, 0)
         self.inspectors = Inspectors(self)
+        self.inspectors.model_info.conventionChosen.connect(self.controller.use_convention)
         row.addWidget(self.inspectors.card, 1)
 
         # Shortcuts work anywhere in this tab, not only when the canvas has focus; the canvas's only
