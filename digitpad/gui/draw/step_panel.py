@@ -129,6 +129,8 @@ class StepPanel(Section):
         self.label: int | None = None
         self.steps: list = []
         self.shown: dict[int, Shown] = {}   # id(step) -> what the Learn tab draws of it
+        self.taking = False                 # a step is on the worker (not stepper.busy(): that turns false only
+                                            # after the result was queued to this thread, so it may lag behind)
         # id(step) -> (its change on the test sample, the set's title), or a line saying why there is none yet
         self.changes: dict[int, tuple[SampleChange, str] | str] = {}
         self.stepper = background("one step", self)
@@ -185,7 +187,8 @@ class StepPanel(Section):
             return
         self.predictor, self.x, self.label = predictor, x, label
         self._say("")
-        if self.steps or self.stepper.busy():
+        if self.steps or self.taking:
+            self.taking = False
             self.stepper.cancel()
             self.sampler.cancel()
             self.steps, self.changes, self.shown = [], {}, {}
@@ -198,6 +201,7 @@ class StepPanel(Section):
             return
         rate = float(self.rate.currentData())
         key = (self.predictor, self.x, self.label)
+        self.taking = True
         self.stepper.submit(_step_job, self.predictor, self.x.copy(), self.label, rate, self.step,
                             on_done=lambda result: self._taken(key, *result),
                             on_error=lambda e: self._failed(key, e))
@@ -206,6 +210,7 @@ class StepPanel(Section):
     def _taken(self, key, step, shown: Shown) -> None:
         if key != (self.predictor, self.x, self.label):
             return
+        self.taking = False
         self.steps.append(step)
         self.shown[id(step)] = shown
         self._measure(step)
@@ -214,6 +219,7 @@ class StepPanel(Section):
 
     def _failed(self, key, error: BaseException) -> None:
         if key == (self.predictor, self.x, self.label):
+            self.taking = False
             self.result.setText(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
             self._update(keep_result=True)
 
@@ -280,7 +286,7 @@ class StepPanel(Section):
     # -- showing -------------------------------------------------------------------------------------
     def _update(self, keep_result: bool = False) -> None:
         ready = self.predictor is not None and self.x is not None and self.label is not None
-        busy = self.stepper.busy()
+        busy = self.taking
         why = "Draw a digit or choose an image first." if not ready else "A step is being taken."
         set_enabled(self.take_button, ready and not busy, why)
         set_enabled(self.undo_button, bool(self.steps), "No step taken yet.")
