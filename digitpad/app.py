@@ -21,21 +21,23 @@ from __future__ import annotations
 import gc
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
 from .core.handwriting.collection import Collection
 from .core.library import ModelLibrary
-from .core.settings import SettingsStore
+from .core.paths import icon_path
+from .core.settings import SettingsStore, WindowState
 from .gui import style
 from .gui.controller import ModelController
 from .gui.draw.workbench import Workbench
 from .gui.engine_slot import EngineSlot
 from .gui.model_picker import ModelPicker
 from .gui.text import plain_label
-from .gui.widgets import PageTabs, after_first_paint
+from .gui.widgets import PageTabs, after_first_paint, install_wheel_guard
 
 PREFERRED_SIZE = (1360, 860)
+MIN_SIZE = (640, 480)
 LATER_TABS = ("Train", "Evaluate", "My digits")   # built after the first frame
 
 
@@ -60,9 +62,12 @@ class MainWindow(QMainWindow):
         if app is not None and not app.property("digitpad_styled"):
             style.apply(app)
             app.setProperty("digitpad_styled", True)
+        if app is not None:
+            install_wheel_guard(app)
         self.setWindowTitle("digitpad")
-        self._fit_to_screen()
+        self.setWindowIcon(QIcon(str(icon_path())))
         self.controller = ModelController(library or ModelLibrary(SettingsStore()))
+        self._fit_to_screen(WindowState.from_dict(self.controller.settings.values.window))
         self.engine_slot = EngineSlot(self)
         self.collection = Collection()
         self.tabs = PageTabs()
@@ -122,14 +127,28 @@ class MainWindow(QMainWindow):
         self._add_tabs()
         return self._my_digits
 
-    def _fit_to_screen(self) -> None:
-        """The preferred size, or the screen's free area when that is smaller (a 1366x768 laptop)."""
-        w, h = PREFERRED_SIZE
+    def _fit_to_screen(self, remembered: WindowState | None = None) -> None:
+        """The size the window had when it was last closed (maximised again if it was), else the
+        preferred size; never more than the screen's free area (a 1366x768 laptop)."""
+        w, h = (remembered.width, remembered.height) if remembered is not None else PREFERRED_SIZE
         screen = self.screen() or QApplication.primaryScreen()
         if screen is not None:
             free = screen.availableGeometry()
             w, h = min(w, free.width()), min(h, free.height() - 30)   # 30: a title bar
-        self.resize(max(w, 640), max(h, 480))
+        self.resize(max(w, MIN_SIZE[0]), max(h, MIN_SIZE[1]))
+        if remembered is not None and remembered.maximized:
+            self.setWindowState(self.windowState() | Qt.WindowMaximized)   # show() shows it maximised
+
+    def remember_window(self) -> None:
+        """The size (the one it returns to when not maximised) and maximised state, for the next start."""
+        size = self.normalGeometry().size() if self.isMaximized() else self.size()
+        self.controller.settings.update(window=WindowState(size.width(), size.height(),
+                                                           self.isMaximized()).to_dict())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # The tabs first, the model picker in what is left (a small window: every tab still in reach).
+        self.picker.fit(self.width() - self.tabs.tabBar().sizeHint().width() - 24)
 
     def _problems(self) -> str:
         return (" " + " ".join(self.controller.startup_problems)) if self.controller.startup_problems else ""
@@ -169,6 +188,7 @@ class MainWindow(QMainWindow):
         self.evaluation.openImage.connect(
             lambda x, caption: show(self.workbench) if self.workbench.show_external_input(x, caption) else None)
         self.workbench.sampleSaved.connect(lambda _sample: self.my_digits.refresh())
+        self.my_digits.openSample.connect(lambda sample: (self.workbench.show_sample(sample), show(self.workbench)))
         _freeze_startup_objects()
 
     def refresh_models(self) -> None:
@@ -200,13 +220,23 @@ class MainWindow(QMainWindow):
         manage_action.triggered.connect(self.manage_models)
         file_menu.addAction(manage_action)
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))   # (the platform's Quit may be none)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_action = QAction("digitpad &Help", self, shortcut=QKeySequence.HelpContents)
+        help_action.triggered.connect(self.show_help)
+        help_menu.addAction(help_action)
         about_action = QAction("&About digitpad", self)
         about_action.triggered.connect(self.show_about)
         help_menu.addAction(about_action)
+
+    def show_help(self):
+        from .gui.help import HelpDialog
+
+        dialog = HelpDialog(self)
+        dialog.open()
+        return dialog
 
     def show_about(self):
         from .gui.about import AboutDialog
@@ -226,6 +256,7 @@ class MainWindow(QMainWindow):
             self.my_digits.finetune.shutdown()   # a fine-tune in progress keeps nothing
             self.evaluation.shutdown()
             self.training.shutdown()
+        self.remember_window()
         self.workbench.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)

@@ -11,6 +11,12 @@ Point ``DIGITPAD_DATA_DIR`` at a data folder with a few runs (and My digits) to 
 fine-tuning as they look in use.
 Each PNG is the window's own pixels (``QWidget.grab``); ``--root`` also saves the whole
 screen, which shows whether the window kept its size.
+
+``--readme assets`` also writes the README's pictures, one per tab (and the image bench, for a
+model that takes pictures), in 256 colours so each stays well under 300 KB:
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py --size 1280x720 \
+        --data-dir ../shared/datasets --out shots/ --readme assets/
 """
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ def main(argv=None) -> int:
     p.add_argument("--second", help="an .onnx to compare with (the explore group's Compare and Evaluate shots)")
     p.add_argument("--root", action="store_true", help="also save the whole screen (ImageMagick import)")
     p.add_argument("--picture", help="a picture to open in the Draw tab (default: one made here)")
+    p.add_argument("--readme", help="also write the README's pictures (one per tab) to this folder")
     args = p.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
@@ -101,6 +108,8 @@ def main(argv=None) -> int:
             shot("evaluate-cell")
     if "mydigits" in groups:
         win.tabs.setCurrentWidget(win.my_digits)
+        if win.my_digits.list.count():   # one sample selected: what the model reads of it
+            win.my_digits.list.item(0).setSelected(True)
         shot("mydigits")
         win.my_digits.start_guided()
         shot("mydigits-guided")
@@ -111,7 +120,30 @@ def main(argv=None) -> int:
             dialog.close()
     print(f"window at the end: {win.width()}x{win.height()} (asked {w}x{h})")
     win.close()
+    if args.readme:
+        readme_pictures(out, Path(args.readme))
     return 0
+
+
+# The README's pictures: the name in the README, and the screenshot it is (the first one taken).
+README = {"draw.png": ["draw-seven"], "arithmetic.png": ["draw-arithmetic"], "image-bench.png": ["bench-test-image"],
+          "train.png": ["train-history-overlay", "train-history", "train-live"],
+          "evaluate.png": ["evaluate-cell", "evaluate"], "my-digits.png": ["mydigits-guided", "mydigits"]}
+
+
+def readme_pictures(shots: Path, folder: Path) -> None:
+    """The screenshots the README shows, in 256 colours (a UI has few; a tenth of the bytes)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, candidates in README.items():
+        found = next((shots / f"{c}.png" for c in candidates if (shots / f"{c}.png").is_file()), None)
+        if found is None:
+            continue
+        with Image.open(found) as im:
+            im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) \
+                .save(folder / name, optimize=True)
+        print(f"{folder / name}: {(folder / name).stat().st_size // 1024} KB (from {found.name})", flush=True)
 
 
 def draw(win, settle, shot) -> None:

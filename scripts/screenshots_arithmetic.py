@@ -4,7 +4,7 @@
         --out shots/ [--model F.onnx] [--size 1920x1080] [--digit 7]
 
 Draws a digit on the canvas as a user would (tests/support/drawing.py strokes), then clicks
-units the way the mouse does (the Feature maps grid's click handler) and saves the window:
+units the way the mouse does (the Feature maps grid's and large map's click handlers) and saves the window:
 the last layer's feature maps (honest maps: what feeds nothing dimmed; a unit's receptive field
 outlined on the input), a conv1 unit, a conv3 unit (the strongest of a map, so ReLU passes it),
 a pooled unit, the top logit and its probability, and the Model tab scrolled to the shapes.
@@ -74,7 +74,8 @@ def main() -> int:
             channel = int(np.argmax(acts.reshape(len(acts), -1).max(axis=1)))
         r, c = np.unravel_index(int(np.argmax(acts[channel])), acts.shape[1:])
         x, y = fm.grid.tile_origin(channel)
-        fm.grid._click_at(x + c + 0.5, y + r + 0.5)    # where a mouse click on that pixel lands
+        fm.grid._click_at(x + c + 0.5, y + r + 0.5)    # where a mouse click on that map lands: it opens large
+        fm.large._click_at(c + 0.5, r + 0.5)           # and on its pixel there: its arithmetic
 
     if p.layers:   # honest maps: the last layer's maps, one selected, a unit hovered (its field outlined)
         wb.inspector.setCurrentWidget(fm)

@@ -55,6 +55,7 @@ def test_the_installed_app_opens_with_the_shipped_model(installed, tmp_path):
         print(training.__file__)
         print(w.controller.predictor.path)
         print(w.workbench.prediction.top)
+        print(not w.windowIcon().isNull())   # the icon is package data too
         w.close()
     """)
     elsewhere = tmp_path / "cwd"
@@ -62,7 +63,8 @@ def test_the_installed_app_opens_with_the_shipped_model(installed, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=_env(installed, tmp_path / "data"),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
-    package, engine, model, top = out.stdout.split()[-4:]
+    package, engine, model, top, icon = out.stdout.split()[-5:]
+    assert icon == "True"
     assert Path(package).is_relative_to(installed) and Path(engine).is_relative_to(installed)
     assert Path(model) == installed / "digitpad" / "assets" / "models" / "default.onnx"
     assert top == "1"     # a vertical bar, read by the shipped model

@@ -26,6 +26,8 @@ Format 2 (a dict):
     perm            None, or the epoch's int64 order of the n_train images
     history         one dict of numbers per finished epoch
     elapsed_s       seconds of training so far
+    epoch_sums      (only when stopped mid-epoch) that epoch's running figures so far, {"loss_sum", "loss_n",
+                    "correct", "seen"}: the resumed epoch's train loss and accuracy cover all of it
     weights_sha256  digest of the inference weights (ema_model if kept, else model): what an export holds
     sha256          digest of every tensor in the file, named by path ("model.head.1.weight",
                     "optimizer.state.0.exp_avg", "aug_rng", ...)
@@ -58,7 +60,7 @@ _KEYS = {"format", "run_id", "parent", "config", "device", "n_train", "model", "
          "aug_rng", "perm_rng", "epoch", "step_in_epoch", "perm", "history", "elapsed_s", "weights_sha256", "sha256"}
 # Written since best-epoch export: the inference weights of the epoch with the best test accuracy
 # so far, {"epoch", "model"}, or None. Checkpoints without it still load (nothing to export as best).
-_OPTIONAL = {"best"}
+_OPTIONAL = {"best", "epoch_sums"}
 _CPU_RNG_BYTES = torch.Generator().get_state().numel()
 _CUDA_RNG_BYTES = 16  # Philox: seed and offset
 
@@ -242,6 +244,13 @@ def _check(ckpt: Any) -> dict[str, Any]:
         _int(best["epoch"], "best epoch", 1, epoch)
         _state(best["model"], model.state_dict(), "best-epoch")
     _number(ckpt["elapsed_s"], "elapsed time")
+    sums = ckpt.setdefault("epoch_sums", None)
+    if sums is not None:
+        if not (isinstance(sums, dict) and set(sums) == {"loss_sum", "loss_n", "correct", "seen"}):
+            raise _Bad("has a bad record of its stopped epoch's running figures")
+        for key in ("loss_sum", "correct", "seen"):
+            _number(sums[key], key)
+        _int(sums["loss_n"], "steps in the stopped epoch", 0)
     if not (isinstance(ckpt["run_id"], str) and re.fullmatch(r"[0-9a-f]{32}", ckpt["run_id"])):
         raise _Bad(f"has a bad run id {ckpt['run_id']!r}")
     parent = ckpt["parent"]

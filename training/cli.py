@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return run_training(args, reporter)
     except TrainError as e:
-        return _fail(reporter, str(e), 2)
+        return _fail(reporter, str(e), 2, e.event())
     except KeyboardInterrupt:
         return _fail(reporter, "interrupted", 130)
     except Exception as e:  # noqa: BLE001 - an engine bug or an OS failure: still one event and a non-zero exit
@@ -441,9 +441,9 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _fail(reporter: Reporter, message: str, code: int) -> int:
+def _fail(reporter: Reporter, message: str, code: int, extra: dict | None = None) -> int:
     reporter.close()
-    reporter.emit("error", message=message)
+    reporter.emit("error", message=message, **(extra or {}))
     print(f"digitpad-train: {'error: ' if code != 130 else ''}{message}", file=sys.stderr)
     return code
 

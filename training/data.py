@@ -19,7 +19,7 @@ from digitpad.core.datasets import DATASETS, DOWNLOADABLE, DatasetError, Split, 
 from digitpad.core.fileio import atomic_write_bytes
 from digitpad.core.handwriting import collection, nondigits, raster, strokes, synth, unipen
 
-from .errors import TrainError
+from .errors import DownloadError, TrainError
 
 __all__ = ["DATASETS", "NOT_DIGIT", "Split", "concat", "download", "load", "load_extra", "load_training",
            "nondigit_drawings", "real_writers", "synthetic"]
@@ -95,7 +95,8 @@ def download(dataset: str, root: Path) -> None:
     if dataset not in DOWNLOADABLE:
         kind = ("a labelled folder of pictures (train/<class>/*, test/<class>/*, or only <class>/*)"
                 if dataset == "folder" else f"{dataset}/ ({', '.join(optdigits.SPLIT_FILES.values())}, the UCI files)")
-        raise TrainError(f"{dataset} is not downloaded by digitpad-train: pass --data-dir with {kind}")
+        raise DownloadError(f"{dataset} is not downloaded by digitpad-train: pass --data-dir with {kind}",
+                            "it is not offered for download")
     import torchvision
 
     root.mkdir(parents=True, exist_ok=True)
@@ -110,8 +111,8 @@ def download(dataset: str, root: Path) -> None:
         # torchvision's message spans several lines (one per mirror): keep the error one line.
         reason = " ".join(str(e).split())
         reason = reason if len(reason) < 160 else reason[:157] + "..."
-        raise TrainError(
-            f"could not download {dataset} into {root} ({reason}); pass --data-dir with local files"
+        raise DownloadError(
+            f"could not download {dataset} into {root} ({reason}); pass --data-dir with local files", reason
         ) from None
 
 

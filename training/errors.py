@@ -3,7 +3,24 @@ and the words for the failures that are not bugs either (running out of memory).
 
 
 class TrainError(Exception):
-    """A problem the user can fix: bad data, bad flags, an unwritable path. No traceback."""
+    """A problem the user can fix: bad data, bad flags, an unwritable path. No traceback.
+
+    ``event()`` adds to the jsonl ``error`` event what the app needs to say what to do in its own terms
+    ("choose Local folder") where the message says it for a shell ("pass --data-dir")."""
+
+    def event(self) -> dict:
+        return {}
+
+
+class DownloadError(TrainError):
+    """The data set could not be downloaded (no network, a mirror down, a data set not offered)."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
+
+    def event(self) -> dict:
+        return {"kind": "download", "reason": self.reason}
 
 
 def is_allocation_failure(e: BaseException) -> bool:

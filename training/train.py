@@ -225,6 +225,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
     run_id = uuid.uuid4().hex
     parent = {"run_id": init["run_id"], "weights_sha256": init["weights_sha256"]} if init is not None else None
     epoch, step_in_epoch, history, prior_s, perm = 0, 0, [], 0.0, None
+    sums = None   # a stopped epoch's running loss and accuracy figures, carried over by its checkpoint
     if resume is not None:
         run_id, parent = resume["run_id"], resume["parent"]
         model.load_state_dict(resume["model"])
@@ -233,6 +234,7 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
         perm_gen.set_state(resume["perm_rng"])
         epoch, step_in_epoch = resume["epoch"], resume["step_in_epoch"]
         history, prior_s, perm = resume["history"], resume["elapsed_s"], resume["perm"]
+        sums = resume.get("epoch_sums")
         if ema is not None:
             ema.module.load_state_dict(resume["ema_model"])
             ema.n = resume["ema_n"]
@@ -242,13 +244,14 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
         reporter.log(f"--epochs {cfg.epochs} (the run had {resume['config']['epochs']}): the learning-rate schedule "
                      f"is rebuilt for {total_steps:,} steps; continuing at step {global_step:,}")
 
-    def save(ep: int, step: int, current_perm) -> None:
+    def save(ep: int, step: int, current_perm, part=None) -> None:
         checkpoint.save({
             "run_id": run_id, "parent": parent, "config": cfg.to_dict(), "device": device.type, "n_train": n_train,
             "model": model.state_dict(), "ema_model": ema.module.state_dict() if ema else None,
             "ema_n": ema.n if ema else 0, "optimizer": opt.state_dict(), "aug_rng": gen.get_state(),
             "perm_rng": perm_gen.get_state(), "epoch": ep, "step_in_epoch": step, "perm": current_perm,
             "history": history, "elapsed_s": prior_s + time.monotonic() - t0, "best": best,
+            **({"epoch_sums": part} if part else {}),
         }, ckpt_path)
 
     # The stop flag is set before the start event goes out: a stop as soon as the run is announced
@@ -274,6 +277,12 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
             # batch's digits the model got right as it trained (augmented, weights moving), on
             # the device, so no step waits for it and no second pass over the data is needed.
             correct, digits = torch.zeros((), device=device), torch.zeros((), device=device)
+            if step_in_epoch and sums:   # resumed mid-epoch: the epoch's figures cover its first part too
+                loss_sum += sums["loss_sum"]
+                loss_n = sums["loss_n"]
+                correct += sums["correct"]
+                digits += sums["seen"]
+            sums = None
             while step_in_epoch < steps_per_epoch:
                 idx = perm_dev[step_in_epoch * cfg.batch_size:(step_in_epoch + 1) * cfg.batch_size]
                 x, y = to_batch(train_x[idx], scale), train_y[idx]
@@ -311,7 +320,8 @@ def train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Rep
                 if stop.requested:
                     break
             if stop.requested and step_in_epoch < steps_per_epoch:
-                save(epoch, step_in_epoch, perm)
+                save(epoch, step_in_epoch, perm, {"loss_sum": loss_sum.item(), "loss_n": loss_n,
+                                                  "correct": correct.item(), "seen": digits.item()})
                 status = "stopped"
                 reporter.stopped_mid_epoch(epoch + 1, step_in_epoch, steps_per_epoch, str(ckpt_path))
                 break

@@ -248,6 +248,10 @@ class RunSettings:
                     or preset_for(self.dataset) or "fast")
         return name
 
+    def momentum(self) -> float:
+        """SGD's momentum in this run: the base preset's (the form has no field for it; 0 is plain SGD)."""
+        return preset(self.base()).momentum
+
     def base_threads(self) -> int | None:
         """The thread count the base preset sets itself (optdigits: 1), or None."""
         return preset(self.base()).threads
@@ -296,12 +300,17 @@ class RunSettings:
                 out.append("choose a data folder, or pick “Download”")
             elif not Path(self.data_dir).is_dir():
                 out.append(f"data folder {self.data_dir} does not exist")
-            elif self.dataset == "cifar10" and not core_datasets.has_split(self.data_dir, self.dataset, "train"):
-                out.append(f"no {title} in {self.data_dir} (it holds cifar10/train/<class>/ pictures or "
-                           f"torchvision's cifar-10-batches-py/); or pick “Download”")
-            elif self.dataset not in core_datasets.DOWNLOADABLE and not core_datasets.has_split(
-                    self.data_dir, self.dataset, "train"):
-                out.append(f"no {title} in {self.data_dir} (they come as files, e.g. optdigits/optdigits.tra)")
+            else:   # the folder checked before Start: a run that would fail on its first line never starts
+                missing = [split for split in ("train", "test")
+                           if not core_datasets.has_split(self.data_dir, self.dataset, split)]
+                if missing:
+                    layout = core_datasets.SPLIT_LAYOUTS.get(self.dataset, "")
+                    if missing == ["train"]:
+                        layout = layout.replace("t10k", "train").replace(".tes", ".tra").replace("test/", "train/")
+                    out.append(f"no {title} in {self.data_dir} (its {' and '.join(missing)} set: looked for {layout}); "
+                               + ("choose the folder that holds it, or pick “Download it”"
+                                  if self.dataset in core_datasets.DOWNLOADABLE else
+                                  "choose the folder that holds it (it comes as files, not downloaded)"))
         if self.name and not re.fullmatch(r"[\w.\- ]+", self.name):
             out.append("the model name may use letters, digits, spaces, '.', '-' and '_' only")
         try:

@@ -77,6 +77,8 @@ class RunState:
     metrics: dict[str, Any] = field(default_factory=dict)
     checkpoint: Path | None = None
     error: str = ""
+    error_kind: str = ""             # the engine's word for it ("download"), when it gives one
+    error_reason: str = ""           # why, without the shell's advice (a download's network error)
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=STDERR_TAIL))
     started_at: str = ""
 
@@ -128,6 +130,8 @@ class RunState:
             self.metrics = dict(ev.get("metrics") or {})
         elif kind == "error":
             self.error = str(ev.get("message", "unknown error"))
+            self.error_kind = ev.get("kind") if isinstance(ev.get("kind"), str) else ""
+            self.error_reason = ev.get("reason") if isinstance(ev.get("reason"), str) else ""
         elif kind == "done":
             status = ev.get("status")
             if status in ("completed", "stopped"):

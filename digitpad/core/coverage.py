@@ -97,7 +97,7 @@ def _union(a: Mask | None, b: Mask) -> Mask:
 def _propagate(net: Network, start: dict[str, Mask]) -> dict[str, Mask]:
     """Walk the graph backwards from ``start``: every stage gets the part of it that leads there."""
     masks = dict(start)
-    stages = {s.name for s in net.stages}
+    stages = {s.name for s in net.stages} | set(net.aliases)   # an Identity's output leads to its source
     for node in reversed(net.nodes):
         out = masks.get(node.outputs[0])
         if out is None:
@@ -135,6 +135,7 @@ def used_maps(net: Network, roots: list[str] | None = None) -> dict[str, UsedMap
                                                          np.full(stage.shape[2], m is True))
             found[stage.name] = UsedMap(rows, cols, None if rows.all() and cols.all() else
                                         _reason(net, stage.name, rows, cols))
+        found.update({alias: found[src] for alias, src in net.aliases.items() if src in found})   # by either name
         net.memo[key] = found
     return net.memo[key]
 
@@ -202,7 +203,7 @@ def receptive_field(net: Network, stage: str, index: tuple[int, ...]) -> Field:
 def _extent(net: Network, stage: str, index: tuple[int, ...]) -> tuple[int, int]:
     """The field's size counting padding: intervals [lo, hi] per axis walked back to the input."""
     spans = {stage: [(index[1], index[1]), (index[2], index[2])]}
-    stages = {s.name for s in net.stages}
+    stages = {s.name for s in net.stages} | set(net.aliases)   # an Identity's output leads to its source
     for node in reversed(net.nodes):
         out = spans.get(node.outputs[0])
         if out is None:

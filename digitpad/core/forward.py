@@ -99,6 +99,7 @@ class Network:
         for name in self.outputs:
             self._last_use[name] = len(self.nodes)
         shapes = {k: v.shape[1:] for k, v in self.run(zeros).items()}
+        self.aliases: dict[str, str] = {}   # an Identity's output -> the stage it copies
         self.stages = self._make_stages(shapes, layer_names or {})
         self._by_name = {s.name: s for s in self.stages}
         self.memo: dict[Any, Any] = {}   # results derived from the graph alone (coverage.used_maps)
@@ -187,7 +188,16 @@ class Network:
         for node in self.nodes:
             if node.op not in _NOT_STAGES and any(i in data for i in node.inputs):
                 data.add(node.outputs[0])
-                stage_nodes.append(node)
+                if node.op == "Identity":
+                    # An Identity computes nothing: it gives a tensor a second name (an exporter's
+                    # "act:conv1" or "logits" output). As a stage of its own it repeated its source
+                    # (the 8x8 engine's graph listed "conv1 (Identity)" again after the softmax); its
+                    # name leads to the source instead, and lends it its title.
+                    self.aliases[node.outputs[0]] = self.aliases.get(node.inputs[0], node.inputs[0])
+                else:
+                    stage_nodes.append(node)
+        layer_names = {self.aliases.get(t, t): layer for t, layer in layer_names.items()}
+        output_name = {self.aliases[a]: a for a in self.outputs if a in self.aliases}
         layer_of, titles = {}, {}
         for tensor, layer in layer_names.items():
             name = tensor
@@ -204,11 +214,12 @@ class Network:
         stages = [Stage(self.input_name, "Input", "input", shapes[self.input_name])]
         for node in stage_nodes:
             out = node.outputs[0]
-            title = titles.get(out) or (out if out in self.outputs else None)
+            title = titles.get(out) or (out if out in self.outputs else output_name.get(out))
             if title is None:
                 counts[node.op] = counts.get(node.op, 0) + 1
                 title = f"{node.op} {counts[node.op]}"
-            stages.append(Stage(out, node.op, title, shapes[out], tuple(i for i in node.inputs if i in data),
+            stages.append(Stage(out, node.op, title, shapes[out],
+                                tuple(self.aliases.get(i, i) for i in node.inputs if i in data),
                                 tuple(i for i in node.inputs if i and i in self.constants), dict(node.attrs),
                                 layer_of.get(out), node))
         return stages
@@ -221,11 +232,15 @@ class Network:
         return node.op in ELEMENTWISE_BINARY and sum(i in self.constants for i in node.inputs) == 1
 
     def __contains__(self, name: str) -> bool:
-        return name in self._by_name
+        return self.canonical(name) in self._by_name
+
+    def canonical(self, name: str) -> str:
+        """The stage a tensor name stands for (an Identity's output: the stage it copies)."""
+        return self.aliases.get(name, name)
 
     def stage(self, name: str) -> Stage:
         try:
-            return self._by_name[name]
+            return self._by_name[self.canonical(name)]
         except KeyError:
             raise KeyError(f"no stage named {name!r}") from None
 

@@ -48,7 +48,7 @@ class TestSetChoice:
                 f"{SPLIT_LAYOUTS.get(self.dataset, 'its test files')}.")
 
 
-def _trained_from(predictor) -> Path | None:
+def trained_from(predictor) -> Path | None:
     """The data folder the model's run read (``training.config.data_dir``), when the file says so."""
     meta = predictor.metadata
     config = meta.training.get("config") if meta is not None and isinstance(meta.training, dict) else None
@@ -56,23 +56,29 @@ def _trained_from(predictor) -> Path | None:
     return Path(folder) if isinstance(folder, str) and folder.strip() and "\0" not in folder else None
 
 
-def choose_test_set(predictor, shared_folder: str | Path | None = None) -> TestSetChoice | None:
-    """The test set a model is judged on, or None when no built-in set has its images (a foreign
-    32x32 grey model, say). ``shared_folder``: the data folder every tab shares (settings)."""
+def test_dataset(predictor) -> str | None:
+    """The data set whose test images a model reads: the one its metadata names when that set's images
+    are its input, else the built-in set made for its input (an 8x8 model without metadata: the UCI 8x8
+    digits; 32x32 RGB: CIFAR-10); None when none is."""
     shape = tuple(predictor.input_shape)
     meta = predictor.metadata
     named = meta.dataset if meta is not None else None
     if named in DATASETS and DATASET_INPUTS[named].shape == shape:
-        dataset = named
-    else:   # "folder" only when the file says so: its pictures are the user's own
-        dataset = next((name for name, spec in DATASET_INPUTS.items() if spec.shape == shape and name != "folder"),
-                       None)
+        return named
+    # "folder" only when the file says so: its pictures are the user's own
+    return next((name for name, spec in DATASET_INPUTS.items() if spec.shape == shape and name != "folder"), None)
+
+
+def choose_test_set(predictor, shared_folder: str | Path | None = None) -> TestSetChoice | None:
+    """The test set a model is judged on, or None when no built-in set has its images (a foreign
+    32x32 grey model, say). ``shared_folder``: the data folder every tab shares (settings)."""
+    dataset = test_dataset(predictor)
     if dataset is None:
         return None
     found: list[Path] = []
     # A folder of the user's pictures is its own test set: only the folder the model was trained on.
-    where = ((_trained_from(predictor),) if dataset == "folder" else
-             (shared_folder, _trained_from(predictor), datasets_dir()))
+    where = ((trained_from(predictor),) if dataset == "folder" else
+             (shared_folder, trained_from(predictor), datasets_dir()))
     for folder in where:
         if folder and Path(folder) not in found:
             found.append(Path(folder))

@@ -420,7 +420,7 @@ class Predictor:
         if layer in self.layers:
             name = self._layer_output(layer)
             if name in self.network:
-                return name
+                return self.network.canonical(name)
         try:
             return self.network.stage(layer).name
         except KeyError:

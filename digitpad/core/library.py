@@ -175,6 +175,20 @@ class ModelLibrary:
             values.opened_models = ([str(path)] + others)[:MAX_OPENED]
         self.settings.save()
 
+    def forget(self, path: Path) -> bool:
+        """Take a file opened by hand off the list (the file itself is left alone); False if it was not
+        on it. The models folder's and the shipped model are listed from where they are, not forgotten."""
+        key = str(resolved(path))
+        values = self.settings.values
+        kept = [p for p in values.opened_models if p != key and p != str(path)]
+        if len(kept) == len(values.opened_models):
+            return False
+        values.opened_models = kept
+        if values.last_model in (key, str(path)):
+            values.last_model = None
+        self.settings.save()
+        return True
+
     # -- listing ---------------------------------------------------------------------------
     def _source_of(self, path: Path) -> str:
         path = resolved(path)

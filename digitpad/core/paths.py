@@ -67,6 +67,11 @@ def shipped_model_path() -> Path:
     return package_dir() / "assets" / "models" / "default.onnx"
 
 
+def icon_path(kind: str = "svg") -> Path:
+    """The app's icon (package data): ``svg`` (scalable) or ``png`` (256x256)."""
+    return package_dir() / "assets" / "icon" / f"digitpad.{kind}"
+
+
 def reference_digits_path() -> Path:
     """200 labelled MNIST test digits (package data): what a model from elsewhere is tried on."""
     return package_dir() / "assets" / "reference" / "mnist-test-200.npz"

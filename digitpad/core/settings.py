@@ -40,6 +40,7 @@ class Settings:
     opened_models: list[str] = field(default_factory=list)     # files opened by hand, newest first
     datasets_folder: str | None = None                         # where datasets are; None: the engine downloads
     train_form: dict[str, Any] = field(default_factory=dict)   # the Train tab's form (client.RunSettings)
+    window: dict[str, Any] = field(default_factory=dict)       # the main window: see WindowState
 
 
 # The declared type of each field, checked on load: (allowed JSON types, element type for lists).
@@ -48,7 +49,35 @@ _TYPES: dict[str, tuple[tuple[type, ...], type | None]] = {
     "opened_models": ((list,), str),
     "datasets_folder": ((str, type(None)), None),
     "train_form": ((dict,), None),
+    "window": ((dict,), None),
 }
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """The main window as it was closed: its size when not maximised, and whether it was maximised
+    (``Settings.window`` holds ``to_dict()``)."""
+
+    width: int
+    height: int
+    maximized: bool = False
+
+    SIDES = (200, 16384)   # px: what a real window measures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"width": self.width, "height": self.height, "maximized": self.maximized}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> WindowState | None:
+        """The remembered state, or None when there is none or it is not one a window could have."""
+        if not isinstance(d, dict):
+            return None
+        w, h, m = d.get("width"), d.get("height"), d.get("maximized", False)
+        lo, hi = cls.SIDES
+        if not all(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi for v in (w, h)) \
+                or not isinstance(m, bool):
+            return None
+        return cls(w, h, m)
 
 
 def _migrate(d: dict[str, Any]) -> dict[str, Any]:

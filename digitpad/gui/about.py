@@ -27,6 +27,10 @@ DATA_CREDITS = [
                                         "Creative Commons Attribution 4.0 licence (CC BY 4.0); "
                                         "copy of the Zenodo record 10.5281/zenodo.1195803."),
     ("Fashion-MNIST (Train tab, optional)", "Zalando Research; MIT licence."),
+    ("UCI 8×8 digits, optdigits (Train tab, optional; the seed004 and optdigits presets)",
+     "E. Alpaydin and C. Kaynak, Bogazici University (1998), \u201cOptical Recognition of Handwritten "
+     "Digits\u201d, UCI Machine Learning Repository, doi 10.24432/C50P49. Creative Commons Attribution 4.0 "
+     "licence (CC BY 4.0); read from its files, not redistributed."),
     ("CIFAR-10 (Train tab, optional)", "Alex Krizhevsky, Vinod Nair and Geoffrey Hinton, University of Toronto "
                                        "(Krizhevsky 2009, \u201cLearning Multiple Layers of Features from Tiny "
                                        "Images\u201d); downloaded from its authors' page, not redistributed."),

@@ -9,6 +9,15 @@ Each new point is drawn incrementally (quadratic pieces through the midpoints be
 samples, which smooths the polyline without lagging behind the pen). Undo pastes back what
 the stroke painted over (``stroke_history``), so it costs one stroke however long the
 drawing; redo paints one stroke; resizing and replay re-render from the stroke list.
+
+The drawing has its own size (``side``, the ``size`` given: 400 in the app), whatever the
+widget's: a larger window shows the canvas larger (``scale``), but the strokes, the model's
+image and what ``to_array`` returns stay in the drawing's pixels, so a window resized does not
+change a prediction. ``draw_stroke`` takes points as the pen gives them, on the widget.
+
+Under the strokes there may be a picture (``set_base``: a test image, a photo's ink, a saved
+sample's image): it is part of the drawing, so strokes, the eraser, undo, Clear and ``to_array``
+treat it as ink drawn before them.
 """
 from __future__ import annotations
 
@@ -17,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -58,8 +67,8 @@ class DrawingCanvas(QWidget):
 
     def __init__(self, size: int = 336, parent: QWidget | None = None):
         super().__init__(parent)
-        self._size = size
-        self.setFixedSize(size, size)
+        self._size = size                  # the drawing's side, in its own pixels
+        self.setFixedSize(size, size)      # on screen: set_side() makes it larger
         self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMouseTracking(True)  # for the pen-size outline under the cursor
@@ -70,7 +79,9 @@ class DrawingCanvas(QWidget):
         self._strokes: list[Stroke] = []
         self._redo: list[Stroke] = []
         self._cleared: list[Stroke] = []   # what the last clear removed, for undo
-        self._cleared_state = None         # (ink, view, patches) as they were before that clear
+        self._cleared_state = None         # (ink, view, patches, base, tag) as they were before a clear
+        self._base: np.ndarray | None = None   # the picture under the strokes, [side, side] 0..1
+        self.base_tag = None               # what the caller says the picture is (set_base's tag)
         self._history = StrokeHistory()
         self._painted = QRectF()           # what the stroke being drawn has touched so far
         self._current: Stroke | None = None
@@ -86,20 +97,70 @@ class DrawingCanvas(QWidget):
 
     # -- public API ------------------------------------------------------------------------
     @property
+    def side(self) -> int:
+        """The drawing's side in its own pixels (strokes, ``to_array``), whatever the widget's size."""
+        return self._size
+
+    @property
+    def scale(self) -> float:
+        """Screen pixels per drawing pixel."""
+        return self.width() / self._size
+
+    def set_side(self, pixels: int) -> None:
+        """Show the canvas ``pixels`` wide on screen; the drawing keeps its own size (``side``)."""
+        pixels = max(self._size, int(pixels))
+        if pixels != self.width():
+            self.setFixedSize(pixels, pixels)
+
+    @property
     def strokes(self) -> list[Stroke]:
+        """The strokes, in the drawing's pixels (``side``)."""
         return list(self._strokes)
 
+    @property
+    def base(self) -> np.ndarray | None:
+        """The picture under the strokes ([side, side], 0..1, white on black), or None."""
+        return self._base
+
+    def base_only(self) -> bool:
+        """True when the canvas shows its picture and nothing drawn over it."""
+        return self._base is not None and not self._strokes and self._current is None
+
     def set_strokes(self, strokes: list[Stroke]) -> None:
-        """Replace the drawing (replay, load); the redo history is dropped."""
+        """Replace the drawing (replay, load): those strokes in the drawing's pixels, no picture under
+        them; the redo history is dropped."""
         self._cleared, self._cleared_state = [], None
         self._strokes = [Stroke(list(s.points), s.width, s.eraser) for s in strokes]
+        self._base, self.base_tag = None, None
         self._redo.clear()
+        self._rerender()
+        self._after_edit()
+
+    def set_base(self, image: np.ndarray, tag=None) -> None:
+        """Put a picture on the canvas in place of the drawing ([H, W] 0..1, white ink on black, any
+        size: it fills the canvas), to be drawn over. Undo brings back what was there, as after a
+        clear. ``tag``: kept as ``base_tag`` while this picture is on the canvas (the caller's word
+        for what it is)."""
+        if not self.is_empty():
+            self._keep_for_undo()
+        else:
+            self._cleared, self._cleared_state = [], None
+        self._current = None
+        self._strokes, self._redo = [], []
+        img = np.clip(np.nan_to_num(np.asarray(image, np.float32)), 0, 1)
+        self._base = _fit(img, self._size)
+        self.base_tag = tag
+        self._history.reset(0)
         self._rerender()
         self._after_edit()
 
     def draw_stroke(self, points, width: float | None = None, eraser: bool | None = None,
                     pressures=None) -> None:
-        """Draw one pen-down polyline given in canvas pixels, as if drawn with the pen."""
+        """Draw one pen-down polyline as if drawn with the pen: points (and ``width``) in screen pixels
+        on the canvas widget (the drawing's own pixels while the canvas is shown at its own size)."""
+        k = 1.0 / self.scale
+        points = [(float(p[0]) * k, float(p[1]) * k) for p in points]
+        width = None if width is None else float(width) * k
         pts = [(float(p[0]), float(p[1])) for p in points]
         pts = [p for p in pts if math.isfinite(p[0]) and math.isfinite(p[1])]
         if not pts:
@@ -113,23 +174,31 @@ class DrawingCanvas(QWidget):
         self._finish()
 
     def clear(self) -> None:
-        if not self._strokes and self._current is None:
+        if self.is_empty():
             return
         # Undo right after a clear brings the whole drawing back: an Esc pressed by
         # accident should not cost the drawing.
+        self._keep_for_undo()
         self._current = None
-        self._cleared, self._strokes = self._strokes, []
-        self._cleared_state = (self._ink.copy(), self._view.copy(), self._history.take())
+        self._strokes, self._base, self.base_tag = [], None, None
         self._redo.clear()
         self._ink.fill(0)
         self._view.fill(Qt.transparent)
         self.update()
         self._after_edit()
 
+    def _keep_for_undo(self) -> None:
+        """The drawing as it is (strokes, picture, both images and their undo patches), for an undo
+        that brings it all back."""
+        self._cleared = self._strokes or [None]   # [None]: a picture alone, still something to bring back
+        self._cleared_state = (self._ink.copy(), self._view.copy(), self._history.take(), self._base,
+                               self.base_tag)
+
     def undo(self) -> None:
         if not self._strokes and self._cleared:
-            ink, view, patches = self._cleared_state
-            self._strokes, self._cleared, self._cleared_state = self._cleared, [], None
+            ink, view, patches, self._base, self.base_tag = self._cleared_state
+            strokes = [s for s in self._cleared if s is not None]
+            self._strokes, self._cleared, self._cleared_state = strokes, [], None
             if view.devicePixelRatio() == self._dpr:
                 self._ink, self._view = ink, view
                 self._history.restore(patches)
@@ -167,7 +236,7 @@ class DrawingCanvas(QWidget):
         return self._current is not None
 
     def is_empty(self) -> bool:
-        return not self._strokes and self._current is None
+        return not self._strokes and self._current is None and self._base is None
 
     def to_array(self) -> np.ndarray:
         """The drawing as float32 [H, W] in 0..1, white ink on black (MNIST polarity)."""
@@ -177,21 +246,45 @@ class DrawingCanvas(QWidget):
         return a[:, :img.width()].astype(np.float32) * (1.0 / 255.0)
 
     # -- drawing -------------------------------------------------------------------------
+    def _view_ratio(self) -> float:
+        """Device pixels of the view image per drawing pixel: the screen's ratio times the scale."""
+        return (self.devicePixelRatioF() or 1.0) * self.width() / self._size
+
     def _allocate(self) -> None:
-        dpr = self.devicePixelRatioF() or 1.0
-        self._dpr = dpr
+        # The view is painted in the drawing's pixels at the screen's resolution: its device pixel
+        # ratio carries the scale too, so a larger canvas stays crisp, not an enlarged 400 px image.
+        ratio = self._view_ratio()
+        self._dpr = ratio
         self._ink = QImage(self._size, self._size, QImage.Format_Grayscale8)
         self._ink.fill(0)
-        side = int(round(self._size * dpr))
+        side = int(round(self._size * ratio))
         self._view = QImage(side, side, QImage.Format_ARGB32_Premultiplied)
-        self._view.setDevicePixelRatio(dpr)
+        self._view.setDevicePixelRatio(ratio)
         self._view.fill(Qt.transparent)
 
-    def _rerender(self) -> None:
-        """Paint every stroke again; the last few keep their patches, so the undos that follow
-        are fast again."""
-        self._ink.fill(0)
+    def _paint_base(self) -> None:
+        """The picture into both images: its values as the model's ink, and as ink on the paper."""
+        if self._base is None:
+            self._ink.fill(0)
+            self._view.fill(Qt.transparent)
+            return
+        grey = np.ascontiguousarray(np.rint(self._base * 255).astype(np.uint8))
+        n = self._size
+        self._ink = QImage(grey.data, n, n, n, QImage.Format_Grayscale8).copy()
+        rgba = np.empty((n, n, 4), np.uint8)
+        rgba[..., :3] = (INK.red(), INK.green(), INK.blue())
+        rgba[..., 3] = grey
+        picture = QImage(rgba.data, n, n, 4 * n, QImage.Format_RGBA8888)
         self._view.fill(Qt.transparent)
+        p = QPainter(self._view)
+        p.setRenderHint(QPainter.SmoothPixmapTransform)
+        p.drawImage(QRectF(0, 0, n, n), picture)
+        p.end()
+
+    def _rerender(self) -> None:
+        """Paint the picture and every stroke again; the last few keep their patches, so the undos
+        that follow are fast again."""
+        self._paint_base()
         unpatched = max(0, len(self._strokes) - RERENDER_PATCHES)
         self._history.reset(unpatched)
         for i, s in enumerate(self._strokes):
@@ -241,6 +334,11 @@ class DrawingCanvas(QWidget):
             p.end()
         return path.boundingRect().adjusted(-w, -w, w, w)
 
+    def _to_screen(self, rect: QRectF) -> QRect:
+        """A rectangle in the drawing's pixels, as widget pixels to repaint."""
+        k = self.scale
+        return QRectF(rect.x() * k, rect.y() * k, rect.width() * k, rect.height() * k).toAlignedRect()
+
     def _begin(self, x: float, y: float, pressure: float, width=None, eraser=None) -> None:
         self._redo.clear()
         self._cleared, self._cleared_state = [], None
@@ -248,7 +346,7 @@ class DrawingCanvas(QWidget):
                                self.eraser if eraser is None else bool(eraser))
         self._history.begin(self._ink, self._view)
         self._painted = self._paint_piece(self._current, None, self._current.points[0], None)
-        self.update(self._painted.toAlignedRect())
+        self.update(self._to_screen(self._painted))
         self._schedule_changed()
 
     def _extend(self, x: float, y: float, pressure: float) -> None:
@@ -261,7 +359,7 @@ class DrawingCanvas(QWidget):
         s.points.append((x, y, pressure))
         dirty = self._paint_piece(s, *_piece(s.points, len(s.points)))
         self._painted = self._painted.united(dirty)
-        self.update(dirty.toAlignedRect())
+        self.update(self._to_screen(dirty))
         self._schedule_changed()
 
     def _finish(self) -> None:
@@ -271,7 +369,7 @@ class DrawingCanvas(QWidget):
         if len(s.points) >= 2:
             dirty = self._paint_piece(s, _mid(s.points[-2], s.points[-1]), None, s.points[-1])
             self._painted = self._painted.united(dirty)
-            self.update(dirty.toAlignedRect())
+            self.update(self._to_screen(dirty))
         self._history.end(self._painted, self._dpr)
         self._strokes.append(s)
         self._current = None
@@ -295,10 +393,21 @@ class DrawingCanvas(QWidget):
         self.changed.emit()
 
     # -- Qt events -------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._hover = None
+        if abs(self._view_ratio() - self._dpr) > 1e-6:
+            self._reallocate()
+
+    def _reallocate(self) -> None:
+        """Shown at another size or on a screen with another scale: the view again, crisp, and the
+        model's image as it was (the drawing's pixels do not change)."""
+        self._allocate()
+        self._rerender()
+
     def paintEvent(self, event) -> None:
-        if abs((self.devicePixelRatioF() or 1.0) - self._dpr) > 1e-6:
-            self._allocate()  # moved to a screen with another scale: re-render crisply
-            self._rerender()
+        if abs(self._view_ratio() - self._dpr) > 1e-6:
+            self._reallocate()
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         r = QRectF(self.rect())
@@ -309,7 +418,7 @@ class DrawingCanvas(QWidget):
         p.drawRoundedRect(guide, 6, 6)
         p.drawImage(r, self._view)
         if self._hover is not None and self._current is None:
-            w = self.pen_width
+            w = self.pen_width * self.scale
             p.setPen(QPen(style.PEN_OUTLINE, 1))
             p.setBrush(Qt.NoBrush)
             p.drawEllipse(self._hover, w / 2, w / 2)
@@ -317,24 +426,28 @@ class DrawingCanvas(QWidget):
         p.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5))
         p.end()
 
+    def _at(self, pos: QPointF) -> QPointF:
+        """A position on the widget, in the drawing's pixels."""
+        return pos / self.scale
+
     def mousePressEvent(self, e) -> None:
         if e.button() == Qt.LeftButton:
             self.setFocus(Qt.MouseFocusReason)
-            pos = e.position()
+            pos = self._at(e.position())
             self._begin(pos.x(), pos.y(), 1.0)
         elif e.button() == Qt.RightButton and self._current is None:
             self.undo()  # right click: quick undo while drawing, like many sketch apps
 
     def mouseMoveEvent(self, e) -> None:
-        pos = e.position()
         if self._current is not None and e.buttons() & Qt.LeftButton:
+            pos = self._at(e.position())
             self._extend(pos.x(), pos.y(), 1.0)
         else:
-            self._move_hover(pos)
+            self._move_hover(e.position())
 
     def mouseReleaseEvent(self, e) -> None:
         if e.button() == Qt.LeftButton and self._current is not None:
-            pos = e.position()
+            pos = self._at(e.position())
             self._extend(pos.x(), pos.y(), 1.0)
             self._finish()
 
@@ -342,14 +455,15 @@ class DrawingCanvas(QWidget):
         self._move_hover(None)
 
     def _move_hover(self, pos: QPointF | None) -> None:
-        r = self.pen_width / 2 + 2
+        """The pen's outline under the pointer (widget pixels)."""
+        r = self.pen_width * self.scale / 2 + 2
         for q in (self._hover, pos):
             if q is not None:
                 self.update(QRectF(q.x() - r, q.y() - r, 2 * r, 2 * r).toAlignedRect())
         self._hover = QPointF(pos) if pos is not None else None
 
     def tabletEvent(self, e: QTabletEvent) -> None:
-        pos, pressure = e.position(), e.pressure()
+        pos, pressure = self._at(e.position()), e.pressure()
         eraser_tip = e.pointerType() == QPointingDevice.PointerType.Eraser
         t = e.type()
         if t == QTabletEvent.TabletPress:
@@ -380,10 +494,29 @@ def _mid(a, b):
     return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2)
 
 
-def save_drawing(collection, canvas: DrawingCanvas, label: int, source: str):
-    """Save what is on the canvas (its strokes and its model input) in a
-    ``digitpad.core.handwriting.collection.Collection``; None if there is no digit on it."""
-    x = to_model_input(canvas.to_array())
+SMOOTH_FROM = 16   # px: a picture this small (an 8x8 test image) is enlarged in blocks, as the model sees it
+
+
+def _fit(image: np.ndarray, side: int) -> np.ndarray:
+    """[H, W] 0..1 stretched to [side, side]: smoothly (a 28x28 image becomes soft ink), or in blocks for a
+    picture smaller than SMOOTH_FROM (8x8 counts smoothed looked like a blot, not the digit they are)."""
+    if image.shape == (side, side):
+        return image.astype(np.float32)
+    h, w = image.shape
+    grey = np.ascontiguousarray(np.rint(image * 255).astype(np.uint8))
+    small = QImage(grey.data, w, h, w, QImage.Format_Grayscale8)
+    mode = Qt.SmoothTransformation if min(h, w) >= SMOOTH_FROM else Qt.FastTransformation
+    big = small.scaled(side, side, Qt.IgnoreAspectRatio, mode).convertToFormat(QImage.Format_Grayscale8)
+    a = np.frombuffer(big.constBits(), np.uint8, big.sizeInBytes()).reshape(side, big.bytesPerLine())
+    return a[:, :side].astype(np.float32) / 255.0
+
+
+def save_drawing(collection, canvas: DrawingCanvas, label: int, source: str, image: np.ndarray | None = None):
+    """Save what is on the canvas (its model input, and its strokes when they are all of it) in a
+    ``digitpad.core.handwriting.collection.Collection``; None if there is no digit on it. ``image``:
+    the 28x28 model input to keep instead of the canvas's (a test image shown as it is)."""
+    x = to_model_input(canvas.to_array()) if image is None else image
     if x is None:
         return None
-    return collection.add(label, x, canvas.strokes, canvas_size=canvas.width(), source=source)
+    strokes = canvas.strokes if canvas.base is None else None   # strokes over a picture are not all of it
+    return collection.add(label, x, strokes, canvas_size=canvas.side, source=source)

@@ -13,6 +13,10 @@ from digitpad.core.library import ModelEntry, describe
 
 from .text import item_tip, plain_label, set_tip
 
+# The closed combo is as wide as this line (a model's line from a 1280 px window on), down to COMBO_MIN px.
+COMBO_LINE = "digitpad-s-mnist-20260101-120000  ·  digitpad-s on mnist  ·  99.12 %"
+COMBO_MIN = 160
+
 
 def entry_text(entry: ModelEntry) -> str:
     """One line per model: its name, network, data set and test accuracy."""
@@ -70,10 +74,12 @@ class ModelPicker(QWidget):
         row.setSpacing(6)
         row.addWidget(plain_label("Model", "muted"))
         self.combo = QComboBox()
-        # Wide enough for "digitpad-s-mnist-20260101-120000 · digitpad-s on mnist · 99.12 %";
-        # a longer name is cut in the closed combo, never the window made wider.
+        # Wide enough for "digitpad-s-mnist-20260101-120000 · digitpad-s on mnist · 99.12 %" in a large
+        # window (``fit``: less in a small one); a longer name is cut in the closed combo, never the window
+        # made wider.
         self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.combo.setMinimumContentsLength(44)
+        self.combo.setMinimumContentsLength(8)
+        self.combo.setFixedWidth(self._widest())
         self.combo.view().setTextElideMode(Qt.ElideMiddle)
         set_tip(self.combo, "The active model: the Draw tab predicts with it, Evaluate judges it, "
                             "My digits fine-tunes it")
@@ -90,6 +96,19 @@ class ModelPicker(QWidget):
         self.manage_button.clicked.connect(self.manageRequested.emit)
         row.addWidget(self.manage_button)
         self.entries: list[ModelEntry] = []
+
+    def _widest(self) -> int:
+        return self.combo.fontMetrics().horizontalAdvance(COMBO_LINE) + 40   # and the arrow
+
+    def fit(self, room: int) -> None:
+        """Take at most ``room`` pixels: the combo narrower, a model's line cut shorter (the whole line is in
+        its list and tooltip). The tab bar's tabs come first: in an 800 px window the picker at its full
+        width left them a sliver, two tabs hidden behind scroll arrows. (A fixed width: QComboBox keeps
+        its first minimum size hint when its minimum contents length changes.)"""
+        fixed = self.sizeHint().width() - self.combo.width()
+        width = int(max(COMBO_MIN, min(self._widest(), room - fixed)))
+        if width != self.combo.width():
+            self.combo.setFixedWidth(width)
 
     def set_entries(self, entries: list[ModelEntry], current: Path | None) -> None:
         self.entries = list(entries)

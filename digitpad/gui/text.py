@@ -9,6 +9,12 @@ name, a run log or an error message quoting a file made Qt read that file on the
 
 So the GUI never hands Qt a string to guess about. It builds text widgets here:
 
+And one rule for long text: a label wraps only between words, so one long "word" (a path, a run
+name, an error quoting a file, a URL) made its label, and the page holding it, as wide as that word:
+an engine error once made the Train page 2.5 times the window. Every label here shows its text
+:func:`breakable` (a zero-width space where a long run of characters may wrap), and ``text()`` gives
+back the text as it was set. A page is then never wider than its widgets need: it wraps and scrolls.
+
 - :func:`plain_label` (:class:`PlainLabel`): a QLabel on ``Qt.PlainText``; any text it is given
   later is shown as written. Almost every label is one.
 - :func:`rich_label` (:class:`RichLabel`) and :func:`rich`: for the few labels styled on purpose
@@ -30,6 +36,7 @@ literal); its behaviour test opens every view with a model whose every text hold
 from __future__ import annotations
 
 import html
+import re
 import string
 
 from PySide6 import QtGui
@@ -38,7 +45,7 @@ from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMessageBox, QToo
 
 __all__ = ["Html", "PlainLabel", "RichLabel", "plain_label", "rich_label", "rich", "escape", "literal",
            "set_tip", "tip_text", "set_item_tip", "item_tip", "show_tip",
-           "breakable", "message_box", "warn", "ask", "ask_text",
+           "breakable", "unbroken", "message_box", "warn", "ask", "ask_text",
            "plot_title", "axis_label"]
 
 TIP_TEXT = "digitpadTipText"   # the text a widget's tooltip was given, before :func:`literal`
@@ -94,24 +101,32 @@ def rich(template: str, *args, **values) -> Html:
         if conversion is not None:
             value = str(value)   # !r / !s: text, even of Html
         if spec or not isinstance(value, Html):
-            value = escape(format(value, spec or ""), in_attribute=in_tag)
+            text = format(value, spec or "")
+            value = escape(text if in_tag else breakable(text), in_attribute=in_tag)
         out.append(value)
     return Html("".join(out))
 
 
 def _as_html(text) -> Html:
-    """Plain text as markup that shows it as written (line breaks kept)."""
-    return Html(escape(text).replace("\n", "<br>"))
+    """Plain text as markup that shows it as written (line breaks kept, long runs breakable)."""
+    return Html(escape(breakable(text)).replace("\n", "<br>"))
 
 
 # -- labels -------------------------------------------------------------------------------------
 class PlainLabel(QLabel):
-    """A label that shows its text as written, whatever the text (``Qt.PlainText`` from the start)."""
+    """A label that shows its text as written, whatever the text (``Qt.PlainText`` from the start), long
+    runs of characters breakable (``text()`` gives the text back as it was set)."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self.setTextFormat(Qt.PlainText)   # before any text: AutoText never sees one
         self.setText(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(breakable(text))
+
+    def text(self) -> str:
+        return unbroken(super().text())
 
 
 class RichLabel(QLabel):
@@ -124,6 +139,9 @@ class RichLabel(QLabel):
 
     def setText(self, text: Html | str) -> None:
         super().setText(text if isinstance(text, Html) else _as_html(text))
+
+    def text(self) -> str:
+        return unbroken(super().text())
 
 
 def plain_label(text: str = "", object_name: str = "", wrap: bool = False) -> PlainLabel:
@@ -176,10 +194,34 @@ def set_item_tip(view, index: int, text) -> None:
     view.setItemData(index, literal(text), Qt.ToolTipRole)
 
 
-def breakable(text: str) -> str:
-    """Text that may wrap inside a long path: a zero-width space after each slash (a QLabel wraps only
-    between words, and a path of one "word" would otherwise widen the page)."""
-    return str(text).replace("/", "/\u200b").replace("\\", "\\\u200b")
+ZWSP = "\u200b"        # a zero-width space: where a line may wrap, seen by nobody
+LONG_RUN = 24          # characters without a space beyond which a run gets places to wrap
+_SEPARATORS = "/\\_.-:,;=&?+)]}>|@"
+_RUN = re.compile(r"\S{" + str(LONG_RUN + 1) + ",}")
+
+
+def _break_run(match: re.Match) -> str:
+    out, since = [], 0
+    for ch in match.group(0):
+        out.append(ch)
+        since += 1
+        if ch in _SEPARATORS or since >= LONG_RUN:   # after a separator, else every LONG_RUN characters
+            out.append(ZWSP)
+            since = 0
+    return "".join(out).rstrip(ZWSP)
+
+
+def breakable(text) -> str:
+    """``text`` with a zero-width space after each separator (slash, underscore, dot, dash ...) of every
+    run longer than LONG_RUN characters without a space, and every LONG_RUN characters where a run has
+    none: a QLabel wraps only between words, and one long "word" would widen the page to its length."""
+    text = "" if text is None else str(text)
+    return _RUN.sub(_break_run, text) if len(text) > LONG_RUN else text
+
+
+def unbroken(text: str) -> str:
+    """``text`` without the places to wrap :func:`breakable` put in."""
+    return text.replace(ZWSP, "")
 
 
 def item_tip(role, text) -> str | None:

@@ -1,8 +1,13 @@
 """Small widgets every tab uses, so each looks and behaves the same."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QProgressBar,
@@ -146,8 +151,18 @@ class PageArea(QScrollArea):
         self.fit()
 
     def needed(self) -> QSize:
+        """The page's minimum size. Once the page is squeezed to it (a window below the designed size), its
+        height at the width it has: a word-wrapped label takes more lines in a narrow window, which a
+        layout's minimum size does not count (at 800x500 the Evaluate tab's caption was drawn over its
+        matrix). Not before: the pages of a tab widget inside a page count in that height too, hidden or not."""
         page = self.widget()
-        return page.minimumSizeHint().expandedTo(page.minimumSize())
+        need = page.minimumSizeHint().expandedTo(page.minimumSize())
+        layout, room = page.layout(), self.viewport().size()
+        squeezed = need.width() > room.width() or need.height() > room.height()
+        if squeezed and layout is not None and layout.hasHeightForWidth():
+            width = max(need.width(), room.width())
+            need.setHeight(max(need.height(), layout.totalMinimumHeightForWidth(width)))
+        return need
 
     def fit(self) -> None:
         page = self.widget()
@@ -225,3 +240,39 @@ def after_first_paint(widget: QWidget, callback) -> None:
     ``QTimer.singleShot(0)`` at start: zero-timers queued before ``show()`` run *before* the
     window system's first expose, so they delay the first frame they were meant to follow."""
     _FirstPaint(widget, callback)
+
+
+class WheelGuard(QObject):
+    """One rule for the wheel over inputs on pages that scroll: a spin box or combo box changes only
+    when it has the keyboard (clicked or tabbed to). Scrolling the Model page over a what-if spin box
+    changed its value, and the shapes with it; now the page scrolls on, as the user meant.
+
+    Installed once on the application (``install_wheel_guard``): it makes such inputs take focus by
+    click or tab, not by the wheel (Qt's WheelFocus gave them the keyboard as the wheel passed), and
+    hands a wheel over an unfocused one to the nearest scroll area under it."""
+
+    INPUTS = (QAbstractSpinBox, QComboBox)
+
+    def eventFilter(self, obj, event) -> bool:
+        kind = event.type()
+        if kind == QEvent.Polish and isinstance(obj, self.INPUTS) and obj.focusPolicy() == Qt.WheelFocus:
+            obj.setFocusPolicy(Qt.StrongFocus)
+        elif kind == QEvent.Wheel and isinstance(obj, self.INPUTS) and not obj.hasFocus():
+            area = obj.parentWidget()
+            while area is not None and not isinstance(area, QAbstractScrollArea):
+                area = area.parentWidget()
+            if area is not None:
+                at = area.viewport().mapFromGlobal(event.globalPosition().toPoint())
+                QApplication.sendEvent(area.viewport(), QWheelEvent(
+                    QPointF(at), event.globalPosition(), event.pixelDelta(), event.angleDelta(), event.buttons(),
+                    event.modifiers(), event.phase(), event.inverted()))
+            return True
+        return False
+
+
+def install_wheel_guard(app: QApplication) -> None:
+    """The :class:`WheelGuard`, once per application."""
+    if app.property("digitpadWheelGuard") is None:
+        guard = WheelGuard(app)
+        app.installEventFilter(guard)
+        app.setProperty("digitpadWheelGuard", True)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from bn_model import make_bn_model
 from drawing import draw, seven
+from map_clicks import click_unit, hover_unit, open_unit
 from model_factory import make_foreign_model
-from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QToolTip
 from windows import open_window
 
@@ -26,19 +26,6 @@ def shipped(qtbot):
     draw(w.workbench.canvas, seven(w.workbench.canvas.width()))
     yield w
     w.close()
-
-
-def _viewport_pos(grid, tile: int, row: int, col: int):
-    x, y = grid.tile_origin(tile)
-    return grid.mapFromScene(grid.view.mapViewToScene(QPointF(x + col + 0.5, y + row + 0.5)))
-
-
-def click_unit(qtbot, grid, tile: int, row: int, col: int) -> None:
-    qtbot.mouseClick(grid.viewport(), Qt.LeftButton, pos=_viewport_pos(grid, tile, row, col))
-
-
-def hover_unit(qtbot, grid, tile: int, row: int, col: int) -> None:
-    qtbot.mouseMove(grid.viewport(), pos=_viewport_pos(grid, tile, row, col))
 
 
 def _show_layer(qtbot, wb, layer: str):
@@ -67,7 +54,7 @@ def test_click_a_conv1_pixel_shows_its_arithmetic(shipped, qtbot):
     wb = shipped.workbench
     p, tab = wb.controller.predictor, wb.arithmetic
     fm = _show_layer(qtbot, wb, "conv1")
-    click_unit(qtbot, fm.grid, 5, 0, 0)   # a corner: the window hangs over the padding
+    open_unit(qtbot, fm, 5, 0, 0)   # a corner: the window hangs over the padding
     assert wb.inspector.currentWidget() is tab
     e = p.explain(wb.model_input, "conv1", 5, 0, 0)
     panel = tab.panel
@@ -97,7 +84,7 @@ def test_click_a_conv3_pixel_many_channels_usefully(shipped, qtbot):
     ch = int(np.argmax(acts.reshape(64, -1).max(axis=1)))
     r, c = (int(v) for v in np.unravel_index(int(np.argmax(acts[ch])), acts.shape[1:]))
     fm = _show_layer(qtbot, wb, "conv3")
-    click_unit(qtbot, fm.grid, ch, r, c)
+    open_unit(qtbot, fm, ch, r, c)
     e = p.explain(wb.model_input, "conv3", ch, r, c)
     t, panel = e.terms, tab.panel
     assert panel.title.text() == f"conv3 · map {ch} · row {r}, col {c}"
@@ -219,7 +206,7 @@ def test_explanation_follows_the_drawing_only_when_shown(shipped, qtbot, monkeyp
     explain = p.explain
     monkeypatch.setattr(p, "explain", lambda *a, **k: calls.append(1) or explain(*a, **k))
     fm = _show_layer(qtbot, wb, "conv2")
-    click_unit(qtbot, fm.grid, 0, 7, 7)
+    open_unit(qtbot, fm, 0, 7, 7)
     first_input = wb.model_input.copy()
     assert len(calls) == 1
     wb.inspector.setCurrentWidget(fm)          # hidden: drawing does not recompute it
@@ -251,14 +238,14 @@ def test_shapes_and_what_if_in_the_model_tab(shipped, qtbot):
     qtbot.waitUntil(lambda: sv.table.rowCount() > 0, timeout=2000)
     titles = [sv.table.item(r, 0).text() for r in range(sv.table.rowCount())]
     conv1 = titles.index("conv1 · Conv")
-    assert sv.table.item(conv1, 2).text() == "32×28×28" and sv.table.item(conv1, 3).text() == "3, 1, 1"
-    assert sv.table.item(conv1, 4).text() == "(28 - 3 + 2·1) / 1 + 1 = 28"
+    assert sv.table.item(conv1, 1).text() == "32×28×28" and "(K, P, S: 3, 1, 1)" in sv.table.item(conv1, 0).toolTip()
+    assert sv.table.item(conv1, 2).text() == "(28 - 3 + 2·1) / 1 + 1 = 28"
     has_bias = wb.controller.predictor.explain(wb.model_input, "conv1", 0, 0, 0).terms.has_bias
-    assert sv.table.item(conv1, 5).text() == str(32 * 9 + (32 if has_bias else 0))
-    last_pool = sv.table.item(titles.index("MaxPool 3"), 4).text()   # 7x7 pooled 2x2, ceil mode: 4
+    assert sv.table.item(conv1, 3).text() == str(32 * 9 + (32 if has_bias else 0))
+    last_pool = sv.table.item(titles.index("MaxPool 3"), 2).text()   # 7x7 pooled 2x2, ceil mode: 4
     assert last_pool.endswith("= 3.5 → 4 (rounded up: ceil mode)"), last_pool
     shapes = wb.controller.predictor.shapes()
-    assert titles[-1] == "Total" and sv.table.item(len(titles) - 1, 5).text() == f"{shapes.params:,}"
+    assert titles[-1] == "Total" and sv.table.item(len(titles) - 1, 3).text() == f"{shapes.params:,}"
     assert [b[0] for b in sv.diagram.blocks][:3] == ["input", "conv1 · Conv", "MaxPool 1"]
     # what if: the shapes follow, invalid settings are explained in words
     first = sv.rows[0]
@@ -282,7 +269,7 @@ def test_batch_norm_with_the_layers_own_values(qtbot, tmp_path):
     wb = w.workbench
     draw(wb.canvas, seven(wb.canvas.width()))
     fm = _show_layer(qtbot, wb, "conv2")
-    click_unit(qtbot, fm.grid, 3, 4, 5)
+    open_unit(qtbot, fm, 3, 4, 5)
     e = wb.controller.predictor.explain(wb.model_input, "conv2", 3, 4, 5)
     assert [s.op for s in e.steps] == ["BatchNormalization", "Relu"]
     steps = wb.arithmetic.panel.steps_text.text()

@@ -248,8 +248,9 @@ def test_a_picture_follows_the_model(qtbot, colour_model, random_model, cifar_da
     _strip_loaded(qtbot, wb)
     wb.strip.choose(0)
     assert wb.source == "test"
-    assert w.controller.load(random_model)            # a test image has no meaning for a digit model
-    assert wb.source is None and wb.model_input is None and wb.prediction is None
+    assert w.controller.load(random_model)            # a test image has no meaning for a digit model:
+    assert wb.source == "picture" and wb.model_input.shape == (1, 1, 28, 28)   # the canvas's own picture again
+    assert np.array_equal(wb.model_input, _expected(wb.controller.predictor, files["plain.jpg"]))
     w.close()
 
 
@@ -363,12 +364,12 @@ def test_photos_of_handwritten_digits_are_read_by_the_shipped_model(qtbot, mnist
         path = tmp_path / f"digit-{i}.jpg"
         path.write_bytes(digit_photo(test.images[i], seed=i))
         _open(qtbot, wb, path)
-        assert wb.source == "picture" and wb.model_input.shape == (1, 1, 28, 28) and wb.canvas.is_empty()
+        assert wb.source == "picture" and wb.model_input.shape == (1, 1, 28, 28) and wb.canvas.base_only()
         right += wb.prediction.top == test.labels[i]
     assert right >= 0.85 * n, f"{right} of {n} photos read right"
     assert wb.input_view.reference is not None and "opened" in wb.input_view.reference_caption
     assert wb.input_view.reference_region is None        # the ink is found wherever it is
-    # Drawing replaces the photo.
+    # Drawing over the photo: the canvas (the photo's ink and the stroke) is the drawing now.
     wb.canvas.draw_stroke([(200, 80), (200, 320)])
     assert wb.source == "drawing" and wb.input_view.reference is None
     # A blank page: no handwriting, one line, the drawing kept.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from itertools import combinations
 
+import numpy as np
 import pytest
 from drawing import draw, seven
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLayout, QScrollArea, QWidget
@@ -234,4 +235,119 @@ def test_colour_train_and_evaluate_fit(qtbot, tmp_path, size):
     assert w.evaluation.matrix.rowCount() == 16
     _visit(w, qtbot, "Evaluate, 16 classes", problems, size)
     assert not problems, "\n".join(problems)
+    w.close()
+
+
+def number_cell_problems(window) -> list[str]:
+    """The arithmetic's number cells: every number fits its cell (so none runs into the next, and a
+    negative number keeps its minus sign), and every grid lies inside the page's width."""
+    from PySide6.QtGui import QFontMetrics
+
+    from digitpad.gui.draw.numbers import NumberGrid, small_font
+
+    metrics = QFontMetrics(small_font())   # the cells' font
+    panel = window.workbench.arithmetic.panel
+    viewport = window.workbench.arithmetic.scroll.viewport()
+    problems = []
+    for grid in panel.findChildren(NumberGrid):
+        if not grid.isVisibleTo(panel) or not grid.values.size:
+            continue
+        name = grid.caption or "a grid"
+        problems += [f"{name}: {text!r} does not fit its {grid.cell_w} px cell" for row in grid.texts
+                     for text in row if metrics.horizontalAdvance(text) + 2 > grid.cell_w]
+        for (r, c), v in np.ndenumerate(grid.values):
+            text = grid.texts[r][c]
+            if v < 0 and text != "pad" and not text.startswith("-"):
+                problems.append(f"{name}: {v} is shown as {text!r}")
+        right = grid.mapTo(viewport, grid.rect().topRight()).x()
+        if right > viewport.width():
+            problems.append(f"{name} reaches x={right}, past the page's {viewport.width()} px")
+    return problems
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_the_arithmetic_numbers_read_right(qtbot, size):
+    """Kernel and product cells at 1280x720 ran numbers together ("0.1170.0630.116") and lost minus
+    signs under the next cell: a sum of the products shown looked wrong."""
+    from digitpad.core.paths import shipped_model_path
+
+    w = open_window(qtbot, shipped_model_path(), size)
+    wb = w.workbench
+    draw(wb.canvas, seven(wb.canvas.width()))
+    wb.inspector.setCurrentWidget(wb.arithmetic)
+    problems = []
+    for stage, unit in (("conv1", (5, 0, 0)), ("conv3", (6, 6, 6)), ("conv2", (3, 7, 7)), ("conv4", (0, 3, 3))):
+        wb.arithmetic.show_unit(stage, unit)
+        settle(qtbot)
+        found = number_cell_problems(w)
+        problems += [f"{stage} {unit}: {p}" for p in found]
+        assert any(g.isVisibleTo(wb.arithmetic.panel) and (g.values < 0).any()
+                   for g in wb.arithmetic.panel.terms.findChildren(type(wb.arithmetic.panel.terms.grid))), stage
+    assert not problems, "\n".join(problems)
+    w.close()
+
+
+def test_a_small_window_keeps_every_tab_in_reach(qtbot, random_model):
+    """At 800x500 the model picker left the tab bar a sliver: two tabs behind tiny scroll arrows."""
+    w = open_window(qtbot, random_model, (800, 500))
+    bar = w.tabs.tabBar()
+    settle(qtbot)
+    assert all(bar.tabRect(i).right() <= bar.width() for i in range(bar.count())), \
+        [(bar.tabText(i), bar.tabRect(i).right(), bar.width()) for i in range(bar.count())]
+    assert w.picker.geometry().left() >= bar.geometry().right() - 2        # side by side, not over the tabs
+    for i in range(w.tabs.count()):
+        w.tabs.setCurrentIndex(i)
+        settle(qtbot)
+        assert (w.width(), w.height()) == (800, 500)
+        assert not [p for p in layout_problems(w) if "overlaps" in p], w.tabs.tabText(i)
+    w.resize(1280, 720)
+    settle(qtbot)
+    assert w.picker.combo.width() == w.picker._widest()                   # full width again
+    w.close()
+
+
+def test_the_window_size_and_maximised_state_are_remembered(qtbot, random_model):
+    from PySide6.QtCore import Qt
+
+    from digitpad.app import MainWindow
+    from digitpad.core.settings import SettingsStore
+
+    w = open_window(qtbot, random_model, (720, 500))   # (offscreen, the screen is 800x800: a size within it)
+    w.close()
+    assert SettingsStore().values.window == {"width": 720, "height": 500, "maximized": False}
+    again = MainWindow(model_path=random_model)
+    qtbot.addWidget(again)
+    assert (again.width(), again.height()) == (720, 500) and not again.windowState() & Qt.WindowMaximized
+    again.setWindowState(Qt.WindowMaximized)
+    again.show()
+    qtbot.waitExposed(again)
+    again.close()
+    assert SettingsStore().values.window["maximized"] is True
+    third = MainWindow(model_path=random_model)
+    qtbot.addWidget(third)
+    assert third.windowState() & Qt.WindowMaximized                      # shown maximised again
+    third.close()
+
+
+def test_a_long_model_name_fits_the_model_page(qtbot, tmp_path):
+    """A long model name made the Model page wider than its pane (title and path cut, no scroll bar), and
+    the shapes table scrolled sideways under a cut header."""
+    import shutil
+
+    from digitpad.core.paths import shipped_model_path
+
+    path = tmp_path / f"{LONG_NAME}_and_more_words_without_spaces.onnx"
+    shutil.copy(shipped_model_path(), path)
+    w = open_window(qtbot, path, (1280, 720))
+    wb = w.workbench
+    wb.inspector.setCurrentIndex(wb.inspector.count() - 1)   # the Model page, the last
+    qtbot.waitUntil(lambda: wb.shapes_view.table.rowCount() > 0, timeout=20_000)
+    settle(qtbot, 120)
+    page = wb.inspector.currentWidget()
+    assert page.widget().width() <= page.viewport().width()
+    assert wb.model_info.title.width() <= page.viewport().width() and wb.model_info.title.text() == path.stem
+    table = wb.shapes_view.table
+    assert table.horizontalHeader().length() <= table.viewport().width() + 1
+    assert all(table.rowHeight(r) >= table.sizeHintForRow(r) for r in range(table.rowCount()))   # no row cut
+    assert not layout_problems(w)
     w.close()

@@ -68,3 +68,44 @@ def test_about_says_version_data_folder_and_data_licences(window, qtbot):
     assert "MNIST" in text and "CC BY-SA 3.0" in text
     assert "UNIPEN project, International Unipen Foundation" in text and "CC BY 4.0" in text
     dialog.close()
+
+
+def test_about_names_the_8x8_digits_and_their_licence(window, qtbot):
+    dialog = window.show_about()
+    qtbot.addWidget(dialog)
+    text = dialog.text.text()
+    assert "optdigits" in text and "Alpaydin" in text and "10.24432/C50P49" in text
+    assert text.count("CC BY 4.0") >= 2          # UNIPEN's and the UCI digits'
+    dialog.close()
+
+
+def test_a_model_opened_from_elsewhere_can_be_taken_off_the_list(window, qtbot, tmp_path):
+    """Manage models: "Remove from list" for an opened file (the file stays), and a readable Where."""
+    from digitpad.core.settings import SettingsStore
+
+    (tmp_path / "downloads").mkdir()
+    elsewhere = make_model(tmp_path / "downloads" / "theirs.onnx", arch="their-net")
+    assert window.controller.load(elsewhere)
+    dialog = window.manage_models()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    rows = {dialog.table.item(i, 0).text(): i for i in range(dialog.table.rowCount())}
+    row = rows["theirs  (active)"]
+    where = dialog.table.item(row, 4)
+    assert where.text() == "opened from downloads"
+    assert dialog.table.columnWidth(4) >= dialog.table.fontMetrics().horizontalAdvance(where.text())   # whole
+    dialog.table.selectRow(row)
+    assert not dialog.remove_button.isEnabled() and "active model" in dialog.remove_button.toolTip()
+    window.controller.load(window.controller.library.entries()[0].path)      # the shipped model
+    row = [dialog.table.item(i, 0).text() for i in range(dialog.table.rowCount())].index("theirs")
+    dialog.table.selectRow(row)
+    assert dialog.remove_button.isEnabled()
+    dialog.remove_button.click()
+    names = [dialog.table.item(i, 0).text() for i in range(dialog.table.rowCount())]
+    assert "theirs" not in names and elsewhere.is_file()
+    assert str(elsewhere) not in SettingsStore().values.opened_models
+    assert not any("theirs" in window.picker.combo.itemText(i) for i in range(window.picker.combo.count()))
+    shipped = names.index([n for n in names if "(active)" in n][0])
+    dialog.table.selectRow(shipped)
+    assert not dialog.remove_button.isEnabled()                              # listed from where it is
+    dialog.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from drawing import draw, seven
-from PySide6.QtCore import QPointF, Qt
+from map_clicks import open_unit
 from windows import open_window
 
 from digitpad.core.preprocess import to_model_input, to_optdigits_input
@@ -66,9 +66,7 @@ def test_arithmetic_of_a_conv1_unit_and_its_field_on_the_8x8_input(window8, qtbo
     wb.inspector.setCurrentWidget(fm)
     fm.chooser.combo.setCurrentText("conv1")
     qtbot.wait(50)
-    x, y = fm.grid.tile_origin(2)
-    pos = fm.grid.mapFromScene(fm.grid.view.mapViewToScene(QPointF(x + 3 + 0.5, y + 4 + 0.5)))
-    qtbot.mouseClick(fm.grid.viewport(), Qt.LeftButton, pos=pos)
+    open_unit(qtbot, fm, 2, 4, 3)   # the map opened large, then its pixel clicked
     assert wb.inspector.currentWidget() is tab
     e = p.explain(wb.model_input, "conv1", 2, 4, 3)
     assert tab.panel.title.text() == "conv1 · map 2 · row 4, col 3"
@@ -193,3 +191,38 @@ def test_an_8x8_model_is_not_fine_tuned_on_my_28x28_digits(window8, model_8x8):
     window8.my_digits.refresh()
     assert not panel.button.isEnabled()
     assert f"{model_8x8.name} reads 8x8 digits; My digits are kept as 28x28 drawings" in panel.reason.text()
+
+
+def test_the_stage_list_names_each_stage_once(window8, qtbot):
+    """The 8x8 engine's graph copies conv1's ReLU out through an Identity ("act:conv1"): the stage list
+    ended with a second "conv1 (Identity)" after the softmax. A copy is its source, by either name."""
+    wb = window8.workbench
+    p = wb.controller.predictor
+    stages = p.stages()
+    titles = [st.title for st in stages]
+    assert len(titles) == len(set(titles)) and titles[-1] == "probs" and titles.count("conv1") == 1
+    assert "Identity" not in [st.op for st in stages]
+    assert p.stage_name("conv1") == next(st.name for st in stages if st.title == "conv1")
+    assert p.network.stage("act:conv1") is p.network.stage(p.stage_name("conv1"))
+    wb.inspector.setCurrentWidget(wb.arithmetic)
+    combo = wb.arithmetic.combo
+    assert [combo.itemText(i).rsplit(" (", 1)[0] for i in range(combo.count())] == titles
+
+
+def test_the_conv_stage_named_like_its_layer_opens_the_conv(window8, qtbot):
+    """The 8x8 engine names its first Conv's output "conv1", like the layer (its ReLU): choosing the Conv in
+    the Stage box opened the ReLU. The box's stage is the one explained; a layer name still means its maps."""
+    wb = window8.workbench
+    p, tab = wb.controller.predictor, wb.arithmetic
+    draw(wb.canvas, seven(wb.canvas.width()))
+    wb.inspector.setCurrentWidget(tab)
+    qtbot.wait(50)
+    conv = next(st for st in p.stages() if st.op == "Conv")
+    assert tab.stage == conv.name and p.network.stage(tab.stage).op == "Conv"   # the first stage: the Conv
+    assert tab.panel.terms.rows[0].isVisibleTo(tab.panel)                        # window × kernel = products
+    tab.combo.setCurrentIndex(tab.combo.findData(p.stage_name("conv1")))         # the ReLU, by the box
+    assert p.network.stage(tab.stage).op == "Relu"
+    tab.combo.setCurrentIndex(tab.combo.findData(conv.name))                     # and back to the Conv
+    assert p.network.stage(tab.stage).op == "Conv"
+    tab.show_unit("conv1", (0, 3, 3))                                            # a layer's name: its maps
+    assert tab.stage == p.stage_name("conv1")

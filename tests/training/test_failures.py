@@ -270,3 +270,20 @@ def test_peak_rss_helper_measures_children():
     _, peak = _peak_rss_of([sys.executable, "-c", "b = bytearray(300 * 2**20)"])
     assert 300 * 2**20 < peak < 2 * 2**30
     assert resource.RUSAGE_CHILDREN  # (the helper relies on it)
+
+
+def test_a_failed_download_is_named_as_one(capsys, monkeypatch, tmp_path):
+    """The error event says it was the download and why, apart from the shell's advice ("pass --data-dir"):
+    the app says what to do in its own form's terms ("choose Local folder")."""
+    import torchvision
+
+    class Offline:
+        def __init__(self, *_a, **_k):
+            raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    rc, events, err = run_cli(capsys, *TINY, "--out", str(tmp_path / "m.onnx"))
+    assert_one_line_error(rc, events, err, "could not download mnist")
+    error = next(e for e in events if e["event"] == "error")
+    assert error["kind"] == "download" and "Temporary failure in name resolution" in error["reason"]
+    assert "--data-dir" not in error["reason"]

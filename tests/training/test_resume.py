@@ -43,6 +43,10 @@ def test_stopped_run_resumes_to_the_identical_model(tmp_path, small_mnist):
     assert b["run_id"] == start["run_id"] != a["run_id"]
     assert b["weights_sha256"] == a["weights_sha256"], "a stop and --resume must not change the result"
     assert [h["test_accuracy"] for h in b["history"]] == [h["test_accuracy"] for h in a["history"]]
+    # The stopped epoch's train loss and accuracy cover all of it, not only the part after the resume.
+    assert stopped["epoch_sums"]["loss_n"] == stopped["step_in_epoch"]
+    for key in ("train_accuracy", "train_loss"):
+        assert [h[key] for h in b["history"]] == pytest.approx([h[key] for h in a["history"]], rel=1e-5), key
 
 
 def test_more_epochs_rebuild_the_schedule(tiny_run, small_mnist, capsys):

@@ -111,6 +111,8 @@ def test_sigterm_stops_after_the_step_then_export_and_resume(tmp_path, mnist_dir
     epoch, stopped_at = ckpt["meta"]["epoch"], ckpt["meta"]["step_in_epoch"]
     assert stopped_at > 0 and ckpt["perm"] is not None   # mid-epoch: the epoch's order is kept
     assert ckpt["ema"] is not None and ckpt["meta"]["ema_n"] == epoch * 478 + stopped_at   # the EMA goes on
+    sums = ckpt["meta"]["epoch_sums"]   # the epoch's running figures so far: the resumed epoch reports all of it
+    assert sums["loss_n"] == stopped_at and sums["seen"] == stopped_at * 8 and 0 <= sums["correct"] <= sums["seen"]
 
     partial = tmp_path / "partial.onnx"
     rc, events, stderr = run_train("export", str(checkpoint.checkpoint_path(out)), "--out", str(partial))

@@ -130,6 +130,17 @@ def with_weights(arch: str, input_shape: tuple[int, int, int], state: dict[str, 
     return net
 
 
+def _epoch_sums(sums, ckpt_path: Path) -> dict | None:
+    """A checkpoint's record of its stopped epoch's running figures (None: none kept), checked."""
+    if sums is None:
+        return None
+    ok = isinstance(sums, dict) and set(sums) == {"loss_sum", "loss_n", "correct", "seen"} and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in sums.values())
+    if not ok or not all(isinstance(sums[k], int) for k in ("loss_n", "correct", "seen")):
+        raise TrainError(f"checkpoint {ckpt_path} has a bad record of its stopped epoch's running figures")
+    return sums
+
+
 def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | None = None) -> RunResult:
     t0 = time.monotonic()
     x_train, y_train, x_test, y_test = load_data(cfg)
@@ -140,6 +151,7 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
     total_steps = steps_per_epoch * cfg.epochs
     rng = np.random.default_rng(cfg.seed + 2)      # the shuffling; its state is in the checkpoint
     run_id, epoch, step_in_epoch, history, prior_s, perm = uuid.uuid4().hex, 0, 0, [], 0.0, None
+    sums = None   # a stopped epoch's running loss and accuracy figures, carried over by its checkpoint
     if resume is not None:
         meta = resume["meta"]
         try:
@@ -151,15 +163,17 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
             raise TrainError(f"checkpoint {ckpt_path} does not fit this run: {e}") from None
         run_id, epoch, step_in_epoch = meta["run_id"], meta["epoch"], meta["step_in_epoch"]
         history, prior_s, perm = meta["history"], float(meta["elapsed_s"]), resume["perm"]
+        sums = _epoch_sums(meta.get("epoch_sums"), ckpt_path)
         if perm is not None and not np.array_equal(np.sort(perm), np.arange(len(y_train))):
             raise TrainError(f"checkpoint {ckpt_path} was made on {len(perm)} training images, not {len(y_train)}")
 
-    def save(ep: int, step: int, current_perm: np.ndarray | None) -> None:
+    def save(ep: int, step: int, current_perm: np.ndarray | None, part: dict | None = None) -> None:
         checkpoint.save(ckpt_path, net.state(), {
             "run_id": run_id, "config": cfg.to_dict(), "epoch": ep, "step_in_epoch": step, "history": history,
             "elapsed_s": prior_s + time.monotonic() - t0, "rng": rng.bit_generator.state,
             "input": contract.DATASET_INPUTS[cfg.dataset].to_dict(), "arch": cfg.arch,
-            "ema_n": ema.n if ema else 0}, current_perm, ema.state if ema else None)
+            "ema_n": ema.n if ema else 0, **({"epoch_sums": part} if part else {})},
+            current_perm, ema.state if ema else None)
 
     def evaluated() -> Net:
         """The model: the weights' EMA when kept, else the weights."""
@@ -177,6 +191,9 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
             if perm is None:
                 perm = rng.permutation(len(y_train))
             loss_sum, loss_n, correct, seen = 0.0, 0, 0, 0   # train accuracy: running, as training/train.py's
+            if step_in_epoch and sums:   # resumed mid-epoch: the epoch's figures cover its first part too
+                loss_sum, loss_n, correct, seen = sums["loss_sum"], sums["loss_n"], sums["correct"], sums["seen"]
+            sums = None
             while step_in_epoch < steps_per_epoch:
                 idx = perm[step_in_epoch * cfg.batch_size:(step_in_epoch + 1) * cfg.batch_size]
                 lr = learning_rate(cfg, global_step, total_steps)
@@ -202,7 +219,8 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                 if stop.requested:
                     break
             if stop.requested and step_in_epoch < steps_per_epoch:
-                save(epoch, step_in_epoch, perm)
+                save(epoch, step_in_epoch, perm, {"loss_sum": float(loss_sum), "loss_n": loss_n, "correct": correct,
+                                                  "seen": seen})
                 status = "stopped"
                 reporter.stopped_mid_epoch(epoch + 1, step_in_epoch, steps_per_epoch, str(ckpt_path))
                 break

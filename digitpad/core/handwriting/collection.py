@@ -394,6 +394,10 @@ class Collection:
         self._write(s)
         return s
 
+    def restore(self, sample: Sample) -> None:
+        """Write a sample back as it was (a delete undone): its id, label and strokes. Raises OSError."""
+        self._write(sample)
+
     def delete(self, sample_id: str) -> bool:
         s = self._samples.pop(sample_id, None)
         (self.folder / f"{sample_id}.npz").unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..contract import MNIST_CLASSES
 from ..inference import Predictor
 from ..paths import RunFiles
 from . import collection
@@ -113,14 +114,22 @@ class Recipe:
         return int(min(self.max_repeat, max(1, math.ceil(k))))
 
 
-def finetune_blocker(model: Path | None, input_size: int | None = None) -> str | None:
-    """Why this model cannot be fine-tuned, or None if it can. ``input_size``: the loaded model's
-    (``Predictor.input_size``); My digits are 28x28, so an 8x8 model cannot learn from them."""
+def finetune_blocker(model: Path | None, input_size: int | None = None, classes: list[str] | None = None,
+                     drawn: bool = True) -> str | None:
+    """Why this model cannot be fine-tuned, or None if it can. ``input_size``, ``classes`` and ``drawn``:
+    the loaded model's (``Predictor``); My digits are drawings of the ten digits, 28x28, so an 8x8 model,
+    a model of pictures (clothes, photos: it would be taught that a drawn 1 is a trouser) or of other
+    classes cannot learn from them."""
     if model is None:
         return "No model is loaded."
     model = Path(model)
     if model.suffix != ".onnx":
         return f"{model.name} is not an .onnx model."
+    if not drawn or (classes is not None and list(classes) != MNIST_CLASSES):
+        shown = ", ".join(list(classes or [])[:4]) + (", …" if len(classes or []) > 4 else "")
+        what = "pictures" if not drawn else f"{len(classes)} classes ({shown})"
+        return (f"{model.name} reads {what}, not drawings of the ten digits: My digits can only fine-tune a "
+                f"digit model.")
     if input_size is not None and input_size != 28:
         return (f"{model.name} reads {input_size}x{input_size} digits; My digits are kept as 28x28 drawings, "
                 f"so only a 28x28 model can be fine-tuned on them.")

@@ -154,7 +154,8 @@ class ArithmeticPanel(QWidget):
         if len(index) == 3:
             return f"{title} · map {index[0]} · row {index[1]}, col {index[2]}"
         cls = ""
-        if self.net.stage(stage).shape == (10,) and len(self.classes) == 10 and stage in self.net.outputs:
+        outputs = {self.net.canonical(o) for o in self.net.outputs}   # logits: maybe an Identity's name
+        if self.net.stage(stage).shape == (10,) and len(self.classes) == 10 and stage in outputs:
             cls = f" (class {self.classes[index[0]]})"
         return f"{title} [{', '.join(str(i) for i in index)}]{cls}"
 
@@ -183,12 +184,16 @@ class ArithmeticPanel(QWidget):
             set_text(self.field, f"Depends on input rows {top}..{bottom}, columns {left}..{right} "
                                   f"(a {f.size[0]}×{f.size[1]} field counting padding), outlined on the input.")
 
-    def cell_width(self, columns: int) -> int:
-        """Grid cells as wide as the room allows (34..48 px): the room is the scroll area's
-        viewport, not this widget, whose width follows its content."""
+    def room(self) -> int:
+        """The width the page's grids may take: the scroll area's viewport, not this widget, whose
+        width follows its content."""
         holder = self.parentWidget()
-        room = max(300, (holder.width() if holder is not None else self.width()) - 70)
-        return int(min(48, max(34, room / max(1, columns))))
+        return max(300, (holder.width() if holder is not None else self.width()) - 70)
+
+    def cell_width(self, columns: int) -> int:
+        """Grid cells as wide as the room allows (34..48 px); a grid widens its cells further when
+        its numbers need it (numbers.NumberGrid: no number is ever cut)."""
+        return int(min(48, max(34, self.room() / max(1, columns))))
 
     def refit(self) -> None:
         """Lay the grids out again for a new width."""

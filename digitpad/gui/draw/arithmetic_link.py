@@ -1,7 +1,7 @@
 """Ties the Draw tab's views together for the arithmetic of a unit (issue 11).
 
-- A pixel clicked in the Feature maps tab (grid or enlarged map) opens its arithmetic in the
-  Arithmetic tab, and is outlined on the maps.
+- A pixel clicked in the Feature maps tab's enlarged map opens its arithmetic in the Arithmetic
+  tab, and is outlined on that layer's maps (a click in the grid only enlarges the map).
 - Hovering a unit (either tab) outlines its receptive field on the model input ("What the
   network sees"); when the pointer leaves, the explained unit's field stays outlined while the
   Arithmetic tab is shown.
@@ -60,9 +60,20 @@ class ArithmeticLink(QObject):
         self.field_box = self.field_of(stage, index)
         if self.wb.inspector.currentWidget() is self.wb.arithmetic:
             self.wb.input_view.set_outline(self.field_box)
-        fm = self.wb.feature_maps
-        here = bool(fm.layer) and len(index) == 3 and self._ready() and self.predictor.stage_name(fm.layer) == stage
-        fm.mark_unit(fm.layer, *(index if here else (-1, -1, -1)))
+        layer = self.layer_of(stage) if len(index) == 3 else None
+        self.wb.feature_maps.mark_unit(layer or "", *(index if layer else (-1, -1, -1)))
+
+    def layer_of(self, stage: str) -> str | None:
+        """The feature-map layer whose maps are ``stage`` (None: no layer shows it)."""
+        if not self._ready():
+            return None
+        for layer in self.predictor.layers:
+            try:
+                if self.predictor.stage_name(layer) == stage:
+                    return layer
+            except ExplainUnavailable:
+                continue
+        return None
 
     def field_of(self, stage: str, index) -> tuple[int, int, int, int] | None:
         """(top, left, bottom, right) of the input pixels a unit depends on; None if unknown."""

@@ -2,10 +2,11 @@
 
 Every tensor of the forward pass is a stage here (digitpad.core.forward.Stage): the input and
 its normalisation, each conv before and after batch norm and ReLU, the pools, the flattened
-vector, dense layers, logits and softmax. Choose one (or click a pixel in the Feature maps
-tab, which opens it here), see its map or vector for the current drawing with the unit
-outlined and what feeds nothing dimmed, hover for values (the unit's receptive field is
-outlined on the model input), click for the arithmetic (arithmetic.ArithmeticPanel).
+vector, dense layers, logits and softmax. Choose one (the first conv to start with; a pixel
+clicked in the Feature maps tab's enlarged map opens it here), see its map or vector for the
+current drawing with the unit outlined and what feeds nothing dimmed, hover for values (the
+unit's receptive field is outlined on the model input), click for the arithmetic
+(arithmetic.ArithmeticPanel).
 
 Cost: a click on the same drawing is one ``Predictor.explain`` (~1 ms) and a paint. While
 the drawing changes, the shown unit is recomputed only when this tab is visible, at most
@@ -70,6 +71,7 @@ class ArithmeticTab(QWidget):
         self.stage: str | None = None
         self.index: tuple[int, ...] | None = None
         self.history: list[tuple[str, tuple[int, ...]]] = []
+        self._layer_named = False   # self.stage is a layer's name, to be made a stage's when the graph is read
         self.values: np.ndarray | None = None      # the shown stage for the current drawing, no batch axis
         self._dirty = False
         self.last_seconds = 0.0                     # the last refresh: explain + fill the panel
@@ -114,7 +116,7 @@ class ArithmeticTab(QWidget):
         self.marks = MapMarks(self.grid)
         self.body.addWidget(self.grid, 0)
         self.panel = ArithmeticPanel()
-        self.panel.navigate.connect(lambda stage, index: self.show_unit(stage, index))
+        self.panel.navigate.connect(lambda stage, index: self.show_unit(stage, index, is_stage=True))
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.panel)
@@ -149,13 +151,16 @@ class ArithmeticTab(QWidget):
     def set_predictor(self, predictor) -> None:
         self.predictor = predictor
         self.stage, self.index, self.history, self.values = None, None, [], None
+        self._layer_named = False
         self._fill_stages()
 
     def _stepwise_changed(self) -> None:
         if self.stepwise.predictor is self.predictor:
             self._fill_stages()
-            if self.stage is not None or self.isVisible():
+            if self.isVisible():
                 self._refresh_now()
+            else:
+                self._dirty = True
 
     def _fill_stages(self) -> None:
         self.combo.blockSignals(True)
@@ -164,13 +169,32 @@ class ArithmeticTab(QWidget):
         if ready:
             for st in self.predictor.stages():
                 shape = "×".join(str(d) for d in st.shape)
-                self.combo.addItem(f"{st.title}  ·  {shape}", st.name)
-            if self.stage is not None:
-                self.combo.setCurrentIndex(max(0, self.combo.findData(self.stage)))
-            else:
-                self.combo.setCurrentIndex(-1)
+                self.combo.addItem(f"{st.title} ({shape})", st.name)
+            if self.stage is None:   # a stage is always chosen: an empty box says nothing
+                self.stage, self.index = self._first_stage(), None   # its unit: when there is an image
+            self.combo.setCurrentIndex(max(0, self.combo.findData(self.stage)))
         self.combo.blockSignals(False)
         self._update_controls()
+
+    def _first_stage(self) -> str:
+        """Where the arithmetic starts: the first convolution (a window × kernel = products to read), else
+        the first stage after the input."""
+        stages = self.predictor.stages()
+        return next((st.name for st in stages if st.op == "Conv"), stages[min(1, len(stages) - 1)].name)
+
+    def _start_unit(self, stage: str) -> tuple[int, ...]:
+        """A unit worth looking at in ``stage``: the strongest for the image shown (in the map already
+        chosen, if any), else the middle of its first map."""
+        shape = self.predictor.network.stage(stage).shape
+        if self.x is not None:
+            values = self.predictor.trace(self.x)[stage][0]
+            channel = self.index[0] if self.index is not None and len(shape) == 3 and self.index[0] < shape[0] \
+                else None
+            if channel is not None:
+                r, c = np.unravel_index(int(np.argmax(values[channel])), shape[1:])
+                return channel, int(r), int(c)
+            return tuple(int(k) for k in np.unravel_index(int(np.argmax(values)), shape))
+        return (0, shape[1] // 2, shape[2] // 2) if len(shape) == 3 else (0,)
 
     def set_prompt(self, prompt: str, _pictures: bool = False) -> None:
         self.prompt = prompt
@@ -191,14 +215,18 @@ class ArithmeticTab(QWidget):
             self._refresh_now()
 
     # -- choosing a unit -----------------------------------------------------------------------
-    def show_unit(self, stage: str, index, remember: bool = True) -> None:
-        """Explain ``index`` of ``stage`` (a stage name, or a layer name such as 'conv3') now."""
+    def show_unit(self, stage: str, index, remember: bool = True, is_stage: bool = False) -> None:
+        """Explain ``index`` of ``stage`` (a layer name such as 'conv3', or with ``is_stage`` a stage name)
+        now. A name may be both: the 8x8 engine names its first Conv "conv1" like its layer (the ReLU after
+        it), and the Stage box's "conv1 · Conv" opened the layer's ReLU."""
         if self.predictor is None or not self.stepwise.ready:
             self.stage, self.index = stage, tuple(int(i) for i in index)
+            self._layer_named = not is_stage
             self._refresh_now()
             return
         try:
-            stage = self.predictor.stage_name(stage)
+            stage = self.predictor.network.canonical(stage) if is_stage and stage in self.predictor.network \
+                else self.predictor.stage_name(stage)
         except ExplainUnavailable as e:
             self.panel.show_message(str(e))
             return
@@ -217,43 +245,28 @@ class ArithmeticTab(QWidget):
     def go_back(self) -> None:
         if self.history:
             stage, index = self.history.pop()
-            self.show_unit(stage, index, remember=False)
+            self.show_unit(stage, index, remember=False, is_stage=True)
 
     def _stage_chosen(self, i: int) -> None:
         stage = self.combo.itemData(i)
         if stage is None or stage == self.stage:
             return
-        shape = self.predictor.network.stage(stage).shape
-        index = None
-        if self.x is not None:   # start on the stage's strongest unit: something to see
-            values = self.predictor.trace(self.x)[stage][0]
-            channel = self.index[0] if self.index is not None and len(shape) == 3 and self.index[0] < shape[0] \
-                else None
-            if channel is not None and len(shape) == 3:
-                r, c = np.unravel_index(int(np.argmax(values[channel])), shape[1:])
-                index = (channel, int(r), int(c))
-            else:
-                index = tuple(int(k) for k in np.unravel_index(int(np.argmax(values)), shape))
-        elif len(shape) == 3:
-            index = (0, shape[1] // 2, shape[2] // 2)
-        else:
-            index = (0,)
-        self.show_unit(stage, index)
+        self.show_unit(stage, self._start_unit(stage), is_stage=True)   # its strongest unit: something to see
 
     def _channel_chosen(self, channel: int) -> None:
         if self.stage is None or self.index is None or len(self.index) != 3 or channel == self.index[0]:
             return
-        self.show_unit(self.stage, (channel, *self.index[1:]))
+        self.show_unit(self.stage, (channel, *self.index[1:]), is_stage=True)
 
     def _clicked(self, _tile: int, row: int, col: int) -> None:
         if self.stage is None or self.values is None:
             return
         if self.values.ndim == 3:
-            self.show_unit(self.stage, (self.index[0], row, col))
+            self.show_unit(self.stage, (self.index[0], row, col), is_stage=True)
         else:
             i = row * vector_layout(self.values.size)[1] + col
             if i < self.values.size:
-                self.show_unit(self.stage, (i,))
+                self.show_unit(self.stage, (i,), is_stage=True)
 
     def _hovered(self, tile: int, row: int, col: int) -> None:
         if tile < 0 or self.values is None or self.stage is None:
@@ -283,8 +296,10 @@ class ArithmeticTab(QWidget):
         self.channel.setVisible(maps)
         if maps:
             self.channel.blockSignals(True)
+            # Maps are numbered from 0 everywhere ("conv1 · map 5"): the range says so, rather than
+            # "0 of 32" ... "31 of 32", which read as counting from 1.
             self.channel.setRange(0, shape[0] - 1)
-            self.channel.setSuffix(f" of {shape[0]}")
+            self.channel.setSuffix(f" (0–{shape[0] - 1})")
             self.channel.setValue(self.index[0] if self.index else 0)
             self.channel.blockSignals(False)
 
@@ -293,7 +308,7 @@ class ArithmeticTab(QWidget):
         if status is not None:
             self.info.setText(status)
         elif self.stage is None:
-            self.info.setText("Choose a stage, or click a pixel in the Feature maps tab.")
+            self.info.setText(f"Choose a stage{self._or_maps()}.")
         elif self.values is None:
             self.info.setText(f"{self.prompt} to see the numbers.")
         else:
@@ -302,6 +317,11 @@ class ArithmeticTab(QWidget):
                     else f"a vector of {self.values.size}")
             reason = f" · dimmed: {self.marks.reason}" if self.marks.reason else ""
             self.info.setText(f"{st.title} ({st.op}): {what}. Hover for values, click a unit to explain it.{reason}")
+
+    def _or_maps(self) -> str:
+        """Where else a unit can be chosen: the Feature maps tab, when this model has maps to show."""
+        return ", or click a pixel of an enlarged map in the Feature maps tab" if self.predictor is not None \
+            and self.predictor.layers else ""
 
     def _refresh_now(self) -> None:
         """Show the stage and explain the unit for the current drawing (the timer's and the click's work)."""
@@ -317,13 +337,16 @@ class ArithmeticTab(QWidget):
             self.grid.clear_maps()
             self.marks.sync()
             self.panel.show_message(status or (f"{self.prompt}, then click a unit to see how it was computed."
-                                               if self.x is None else
-                                               "Click a pixel in the Feature maps tab, or choose a stage above."))
+                                               if self.x is None else f"Choose a stage above{self._or_maps()}."))
             self._show_info()
             return
         p = self.predictor
         try:
-            self.stage = p.stage_name(self.stage)   # a layer name given before the graph was read
+            if self._layer_named:   # a layer name given before the graph was read
+                self.stage, self._layer_named = p.stage_name(self.stage), False
+            if self.index is None:
+                self.index = self._start_unit(self.stage)
+                self._update_controls()   # the map spinner shows the unit's map
             values = p.trace(self.x)[self.stage][0]
             e = p.explain(self.x, self.stage, *self.index)
             if e.onnxruntime is None and self.stepwise.probe is not None:   # not a graph output: ask the probe

@@ -27,7 +27,11 @@ TOP_INPUTS = 12       # dense inputs listed
 
 
 class _ProductRow(QWidget):
-    """One input channel of a conv unit: window × kernel = products, and their sum."""
+    """One input channel of a conv unit: window × kernel = products, and their sum. The three grids
+    share a line when the room allows, else they wrap (``arrange``): their cells never shrink below
+    their numbers (numbers.NumberGrid), so at 1280x720 the products go under the window × kernel."""
+
+    SPACING = 4
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -39,17 +43,50 @@ class _ProductRow(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         col.addWidget(self.title)
-        row = QHBoxLayout()
-        row.setSpacing(4)
         self.window, self.kernel, self.products = NumberGrid(), NumberGrid(), NumberGrid()
-        for i, grid in enumerate((self.window, self.kernel, self.products)):
-            if i:
-                sign = plain_label("×" if i == 1 else "=")
-                sign.setFont(HEADING_FONT)
-                row.addWidget(sign, 0, Qt.AlignVCenter)
-            row.addWidget(grid, 0, Qt.AlignBottom)
-        row.addStretch(1)
-        col.addLayout(row)
+        self.signs = []
+        for text in ("×", "="):
+            sign = plain_label(text)
+            sign.setFont(HEADING_FONT)
+            self.signs.append(sign)
+        self.lines = QVBoxLayout()
+        self.lines.setSpacing(2)
+        col.addLayout(self.lines)
+        self.arranged: tuple[int, ...] | None = None   # grids per line
+        self.arrange(1 << 20)
+
+    def _pieces(self) -> list[tuple[QWidget | None, QWidget]]:
+        return [(None, self.window), (self.signs[0], self.kernel), (self.signs[1], self.products)]
+
+    def arrange(self, room: int) -> None:
+        """As many of window, × kernel, = products on a line as fit in ``room`` pixels (a sign leads
+        its grid onto the next line); laid out again only when that changes."""
+        lines: list[list] = [[]]
+        used = 0
+        for sign, grid in self._pieces():
+            width = grid.sizeHint().width() + (sign.sizeHint().width() + 2 * self.SPACING if sign else 0)
+            if lines[-1] and used + width > room:
+                lines.append([])
+                used = 0
+            lines[-1].append((sign, grid))
+            used += width
+        shape = tuple(len(line) for line in lines)
+        if shape == self.arranged:
+            return
+        self.arranged = shape
+        while self.lines.count():
+            old = self.lines.takeAt(0).layout()
+            while old is not None and old.count():
+                old.takeAt(0)
+        for line in lines:
+            row = QHBoxLayout()
+            row.setSpacing(self.SPACING)
+            for sign, grid in line:
+                if sign is not None:
+                    row.addWidget(sign, 0, Qt.AlignVCenter)
+                row.addWidget(grid, 0, Qt.AlignBottom)
+            row.addStretch(1)
+            self.lines.addLayout(row)
 
 
 class TermsSection(Section):
@@ -157,6 +194,7 @@ class TermsSection(Section):
                                   col_labels=[""] * kw,
                                   describe=lambda r, c, i=i: f"{t.window[i, r, c]:.6g} × {t.kernel[i, r, c]:.6g} = "
                                                              f"{t.products[i, r, c]:.6g}")
+            row.arrange(self.page.room())
             self._use(row)
         rest = n - len(expanded)
         lines = []

@@ -18,10 +18,10 @@ CANVAS_SIZE = 400
 
 class DrawCard(Card):
     """``canvas``, its tool buttons, ``corrections``, ``open_button`` / ``paste_button`` and ``message``.
-    ``collection``: where "Wrong? It was: d" saves drawings; ``shortcut_scope``: the widget whose
-    keyboard shortcuts the correction keys join."""
+    ``collection``: where "Wrong? It was: d" saves drawings. The card is as wide as the canvas
+    (``set_canvas_side``: the tab makes it larger in a larger window)."""
 
-    def __init__(self, collection, shortcut_scope, parent=None):
+    def __init__(self, collection, parent=None):
         super().__init__(None, parent)
         dl = self.body
         dl.addLayout(self._title_row())
@@ -30,11 +30,26 @@ class DrawCard(Card):
         dl.addWidget(self.canvas, 0, Qt.AlignHCenter)
         dl.addLayout(self._tools())
         self.message = MessageLine()
-        self.corrections = CorrectionBar(self.canvas, collection, shortcut_scope=shortcut_scope, message=self.message)
+        self.corrections = CorrectionBar(self.canvas, collection, message=self.message)
         dl.addWidget(self.corrections)
-        dl.addWidget(self.message)
+        line = QHBoxLayout()   # what the last action did, and Undo save beside it
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.message, 1)
+        line.addWidget(self.corrections.undo_button, 0, Qt.AlignTop)
+        dl.addLayout(line)
         dl.addStretch(1)
         self.setFixedWidth(CANVAS_SIZE + 30)
+
+    def set_canvas_side(self, pixels: int) -> None:
+        """The canvas ``pixels`` wide on screen, and the card around it."""
+        self.canvas.set_side(pixels)
+        self.setFixedWidth(self.canvas.width() + 30)
+
+    def set_words(self, words) -> None:
+        """What the card asks for, and whether "Wrong? It was" can keep a correction (``wording.Words``)."""
+        self.message.tips = words.tips
+        self.message.refresh()
+        self.corrections.set_digits(words.digits)
 
     def _tools(self) -> QHBoxLayout:
         row = QHBoxLayout()

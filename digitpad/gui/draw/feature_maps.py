@@ -38,9 +38,10 @@ class FeatureMapsView(QWidget):
     grid and the detail (the map large, and its kernel), side by side on a wide pane and one
     above the other on a tall one.
 
-    A click on a pixel also emits ``unitClicked(layer, map, row, col)`` (its arithmetic), hovering
-    ``unitHovered`` (map -1: left); ``used_for(layer)`` (set when the model's graph is read) gives
-    the rows and columns that feed the next layer: the rest is dimmed (honest maps)."""
+    A click on a map in the grid opens it large, here (as the caption says); a click on a pixel of
+    the large map emits ``unitClicked(layer, map, row, col)`` (its arithmetic, in the Arithmetic tab).
+    Hovering emits ``unitHovered`` (map -1: left); ``used_for(layer)`` (set when the model's graph is
+    read) gives the rows and columns that feed the next layer: the rest is dimmed (honest maps)."""
 
     unitClicked = Signal(str, int, int, int)
     unitHovered = Signal(str, int, int, int)
@@ -50,6 +51,7 @@ class FeatureMapsView(QWidget):
         self.predictor = None
         self.prediction = None
         self.selected: int | None = None
+        self.explained: tuple[str, int, int, int] | None = None   # the unit the Arithmetic tab shows
         self.used_for = None
         self.no_layers_hint = ""   # where else to look when the model has no layers to show
         self.prompt, self.pictures = "Draw a digit", False   # what to ask for while nothing is shown
@@ -74,10 +76,9 @@ class FeatureMapsView(QWidget):
         lay.addWidget(self.stack, 1)
         self._show_detail(False)
         self.marks, self.large_marks = MapMarks(self.grid), MapMarks(self.large)
-        self.grid.pixelClicked.connect(lambda i, r, c: self.unitClicked.emit(self.layer, i, r, c))
         self.large.pixelClicked.connect(lambda _i, r, c: self.unitClicked.emit(self.layer, self.selected, r, c))
         self.grid.hovered.connect(self._hovered)
-        self.large.hovered.connect(lambda i, r, c: self._hovered(self.selected if i >= 0 else -1, r, c))
+        self.large.hovered.connect(lambda i, r, c: self._hovered(self.selected if i >= 0 else -1, r, c, True))
 
     def _detail(self) -> QWidget:
         self.detail = QWidget()
@@ -85,8 +86,9 @@ class FeatureMapsView(QWidget):
         col.setContentsMargins(0, 4, 0, 0)
         col.setSpacing(4)
         head = QHBoxLayout()
-        self.detail_title = caption(wrap=False)
-        self.detail_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.detail_title = caption(wrap=True)   # two lines at most: the title and what a click does
+        self.detail_title.setFixedHeight(2 * self.detail_title.fontMetrics().lineSpacing() + 2)
+        self.detail_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         head.addWidget(self.detail_title, 1)
         self.close_detail = QToolButton(text="×")
         set_tip(self.close_detail, "Close the large map: the grid takes the whole pane again")
@@ -177,6 +179,7 @@ class FeatureMapsView(QWidget):
     def _layer_changed(self, _name: str) -> None:
         self.clear_selection()
         self.grid.clear_maps()
+        self._place_unit_marks()
         self._refresh()
         self.show_used()
 
@@ -199,19 +202,26 @@ class FeatureMapsView(QWidget):
         self.honest.setVisible(bool(reason))
 
     def mark_unit(self, layer: str, channel: int, row: int, col: int) -> None:
-        """Outline the unit whose arithmetic is shown (channel -1: none)."""
-        here = layer == self.layer and channel >= 0
+        """Outline the unit whose arithmetic is shown (channel -1: none), on its layer's maps only."""
+        self.explained = (layer, channel, row, col) if channel >= 0 else None
+        self._place_unit_marks()
+
+    def _place_unit_marks(self) -> None:
+        """The explained unit's outline, where it belongs: on another layer's maps the same coordinates
+        name another unit (conv1's 28x28 row 20 is past conv4's 7x7), so it is shown on none."""
+        here = self.explained is not None and self.explained[0] == self.layer
+        _, channel, row, col = self.explained if here else (None, -1, -1, -1)
         self.marks.set_unit((channel, row, col) if here else None)
         self.large_marks.set_unit((0, row, col) if here and channel == self.selected else None)
 
-    def _hovered(self, index: int, row: int, col: int) -> None:
+    def _hovered(self, index: int, row: int, col: int, large: bool = False) -> None:
         acts = self.prediction.activations.get(self.layer) if self.prediction is not None else None
         if index < 0 or acts is None or index >= len(acts):
             QToolTip.hideText()
             self.unitHovered.emit(self.layer, -1, -1, -1)
             return
         show_tip(QCursor.pos(), hover_text(self.layer, index, row, col, float(acts[index, row, col]), self.marks)
-                 + "\nClick to see how it was computed.")
+                 + ("\nClick to see how it was computed." if large else "\nClick to see this map large."))
         self.unitHovered.emit(self.layer, index, row, col)
 
     def _refresh(self) -> None:
@@ -253,6 +263,7 @@ class FeatureMapsView(QWidget):
         self.responses.show_channel(None, None, None)
         self.detail_title.setText("")
         self.grid.highlight(None)
+        self.large_marks.set_unit(None)
         self._show_detail(False)
         if self.prediction is not None:
             self._refresh()
@@ -263,7 +274,9 @@ class FeatureMapsView(QWidget):
         self._show_detail(True)
         if first:
             self._share_pane()
-        self.detail_title.setText(f"{self.layer}, map {index} (same colour scale as the grid)")
+        self.detail_title.setText(f"{self.layer}, map {index} (same colour scale as the grid). Click a pixel "
+                                  "to see how it was computed.")
+        set_tip(self.detail_title, self.detail_title.text())
         self._refresh()
         k = self.predictor.kernels(self.layer) if self.predictor else None
         if k is None or index >= k.shape[0]:
@@ -272,3 +285,4 @@ class FeatureMapsView(QWidget):
             # [in, kh, kw]: one slice per input channel (named, when they are the image's colours)
             self.kernel_pager.set_kernel(k[index], channel_names=reads_image(self.predictor, self.layer))
         self.responses.show_channel(self.predictor, self.layer, index)
+        self._place_unit_marks()

@@ -193,10 +193,14 @@ class ModelInputView(QWidget):
             k = min(1.0, ref / max(image.width(), image.height()))
             w, h = image.width() * k, image.height() * k
             box = QRectF(box.x() + (ref - w) / 2, box.bottom() - h, w, h)
-        p.fillRect(box, QColor(style.INPUT_BG))
+        if image is not None or self.pixels is None:
+            p.fillRect(box, QColor(style.INPUT_BG))   # an image, or its place kept while nothing is drawn
         if image is not None:
             p.drawImage(box, image)
-        p.setPen(QPen(QColor(style.BORDER), 1))
+        # An input shown with nothing it was made from (a test image): an empty box, not a black one that
+        # reads as a blank drawing.
+        p.setPen(QPen(QColor(style.BORDER), 1, Qt.SolidLine if image is not None or self.pixels is None
+                      else Qt.DashLine))
         p.drawRect(box.adjusted(-0.5, -0.5, 0.5, 0.5))
         if image is not None and self.reference_region is not None and self.reference_region != (0, 0, 1, 1):
             left, top, width, height = self.reference_region   # what the model keeps of it

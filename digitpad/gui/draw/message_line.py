@@ -56,6 +56,10 @@ class MessageLine(PlainLabel):
         self.problem = problem and bool(text)
         self._render()
 
+    def refresh(self) -> None:
+        """Show the line again (its ``tips`` changed: another model asks for something else)."""
+        self._render()
+
     def drawing_changed(self) -> None:
         """The drawing or the model changed: what the last action said is no longer about it.
         Cheap when there is nothing to clear (it runs on every canvas update)."""

@@ -52,7 +52,7 @@ class ModelInfoView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 14, 16, 14)
         # Everything here comes from the file (its name, its metadata, its graph): plain text.
-        self.title = plain_label("No model loaded", "heading")  # style.py QSS
+        self.title = plain_label("No model loaded", "heading", wrap=True)  # style.py QSS; a long name wraps
         lay.addWidget(self.title)
         self.path = plain_label("", "muted", wrap=True)
         self.path.setTextInteractionFlags(Qt.TextSelectableByMouse)

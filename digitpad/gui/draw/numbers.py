@@ -7,6 +7,12 @@ as data (``values``, ``texts``) so tests can read the screen's numbers back.
 
 Colours: positive numbers warm, negative cool (the saliency colours), the stronger the
 larger; padding is hatched and says "pad".
+
+One rule for number cells: a cell is never narrower than its grid's widest number plus
+``CELL_AIR``. Each cell's fill is painted before the next cell's number, so a number wider than
+its cell lost the part that spilled over: "-0.045" in a 34 px cell read "0.045" (its minus sign
+under the neighbour's fill) and three cells of 34 px numbers read "0.1170.0630.116". A grid that
+gets wider than its room wraps in its row (``arithmetic_terms``), it never squeezes its numbers.
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from .. import style
@@ -22,6 +28,7 @@ from ..text import show_tip
 
 POSITIVE = QColor(style.SUPPORTS)
 NEGATIVE = QColor(style.ARGUES_AGAINST)
+CELL_AIR = 8   # px: 4 each side of a cell's widest number, so neighbours never touch
 
 
 def short(v: float) -> str:
@@ -129,12 +136,21 @@ class NumberGrid(QWidget):
         self.col_labels = None if col_labels is None else [str(v) for v in col_labels]
         self.caption = caption
         self._colours = [[QColor(*rgb) for rgb in row] for row in tints(values, self.scale)]
-        if cell_w:
-            self.cell_w = int(cell_w)
         self.texts = [["pad" if self._is_pad(r, c) else short(values[r, c]) for c in range(values.shape[1])]
                       for r in range(values.shape[0])]
+        self.cell_w = max(int(cell_w or self.cell_w), self.widest() + CELL_AIR)
         self.setFixedSize(self.sizeHint())
         self.update()
+
+    def widest(self) -> int:
+        """The width in pixels of the widest text in the cells (at the cells' font)."""
+        metrics = QFontMetrics(self._font)
+        return max((metrics.horizontalAdvance(t) for row in self.texts for t in row), default=0)
+
+    def clipped(self) -> list[str]:
+        """Cells whose text does not fit inside its cell with room to spare: none, by the rule above."""
+        metrics = QFontMetrics(self._font)
+        return [t for row in self.texts for t in row if metrics.horizontalAdvance(t) + 2 > self.cell_w]
 
     def _is_pad(self, r: int, c: int) -> bool:
         return self.padding is not None and bool(self.padding[r, c])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import style
@@ -23,6 +23,11 @@ ROWS = 10            # bars shown: every class up to 10; with more (up to 100), 
 
 
 NOT_A_DIGIT = "doesn't look like a digit"
+
+
+def verdict_font() -> QFont:
+    """The verdict line's font (made when asked: a QFont wants the application to exist)."""
+    return style.title_font(10, QFont.Normal)
 
 
 def score_text(score: float, threshold: float | None) -> str:
@@ -115,11 +120,25 @@ class PredictionPanel(QWidget):
         if self.probs is None or not np.isfinite(self.score) or not self.digits:
             return ""
         if self.threshold is None:
+            names = "a digit" if self.classes == [str(d) for d in range(10)] else "one of its classes"
             return (f"Digit score {self.score:.2f} (logsumexp of the logits). This model has no calibrated "
-                    "not-a-digit threshold, so it always names a digit.")
+                    f"not-a-digit threshold, so it always names {names}.")
         return (f"Digit score {self.score:.2f} (logsumexp of the logits; higher looks more like a digit). "
                 f"Below {self.threshold:.2f}, this model's threshold calibrated on real writers' digits, "
                 f"it says it does not look like a digit.")
+
+    def verdict_line(self, width: float) -> str:
+        """The line under the answer's percentage, as it fits ``width`` px: the verdict and the digit score;
+        without the score when both do not fit (it is in the tooltip), the verdict elided at its end.
+        Drawn centred, a line wider than the panel lost both its ends ("ot sure: maybe 1? · digit sco")."""
+        metrics = QFontMetrics(verdict_font())
+        caption = verdict(self.probs, self.classes)[0]
+        scored = score_text(self.score, self.threshold)
+        both = f"{caption} · {scored}" if scored else caption
+        room = int(width) - 8
+        if metrics.horizontalAdvance(both) <= room:
+            return both
+        return metrics.elidedText(caption, Qt.ElideRight, room)
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -154,12 +173,9 @@ class PredictionPanel(QWidget):
             p.setFont(style.title_font(15, QFont.DemiBold))
             p.setPen(QColor(style.ACCENT if sure else style.WARN_TEXT))
             p.drawText(QRectF(0, 76, w, 24), Qt.AlignHCenter | Qt.AlignVCenter, f"{self.probs[top] * 100:.1f} %")
-            p.setFont(style.title_font(10, QFont.Normal))
+            p.setFont(verdict_font())
             p.setPen(QColor(style.MUTED if sure else style.WARN_TEXT))
-            scored = score_text(self.score, self.threshold)
-            p.drawText(QRectF(0, 100, w, 20), Qt.AlignHCenter | Qt.AlignVCenter,
-                       p.fontMetrics().elidedText(f"{caption} · {scored}" if scored else caption, Qt.ElideRight,
-                                                  int(w)))
+            p.drawText(QRectF(0, 100, w, 20), Qt.AlignHCenter | Qt.AlignVCenter, self.verdict_line(w))
         # -- one bar per class --------------------------------------------------------------
         shown = self.rows()
         top_y = head_h + 8

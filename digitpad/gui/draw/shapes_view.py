@@ -5,8 +5,9 @@ by gui.draw.stepwise on a worker thread):
 
 - a diagram of the stages that change the shape (input, convs, pools, flatten, dense,
   softmax): maps as blocks whose side follows their size and whose depth their channels;
-- a table of every stage: op, output shape, K/P/S and the output-size formula
-  (W - K + 2P) / S + 1 filled in, parameters and multiply-adds, with the totals;
+- a table of every stage: output shape, the output-size formula (W - K + 2P) / S + 1 filled in (its
+  K, P and S are in it), parameters and multiply-adds, with the totals; it fits the pane's width (names
+  and formulas wrap; the op is in the stage's tooltip), never scrolling sideways under a cut header;
 - what-if: the model's convs and pools with K, P, S (and ceil mode for pools) and the input
   size editable; the shapes follow as you type, and a setting that cannot work is explained
   in words (``shapes.what_if``).
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -133,7 +134,8 @@ class ShapeDiagram(QWidget):
 class ShapesView(QWidget):
     """The loaded model's shapes, formulas, params and multiply-adds, and a what-if panel."""
 
-    HEADERS = ["Stage", "Op", "Output", "K, P, S", "Output size: (W − K + 2P) / S + 1", "Params", "Mult-adds"]
+    HEADERS = ["Stage", "Output", "Output size:\n(W − K + 2P) / S + 1", "Params", "Mult-adds"]
+    WRAPPED = (0, 2)   # the columns that share the width left and wrap: the stage's name, the formula
 
     def __init__(self, stepwise, parent=None):
         super().__init__(parent)
@@ -156,10 +158,19 @@ class ShapesView(QWidget):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.NoSelection)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.table.setWordWrap(False)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.table.setWordWrap(True)
+        self.table.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)   # the pane's width, whatever it is
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        for c in self.WRAPPED:
+            header.setSectionResizeMode(c, QHeaderView.Stretch)
         header.setStretchLastSection(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self._refit = QTimer(self)   # once the columns have their widths: the rows' heights follow
+        self._refit.setSingleShot(True)
+        self._refit.timeout.connect(self._fit_height)
+        header.sectionResized.connect(lambda *_a: self._refit.start(0))
         lay.addWidget(self.table)
         self.totals = rich_label(wrap=True)
         lay.addWidget(self.totals)
@@ -241,28 +252,27 @@ class ShapesView(QWidget):
                 same = (fh.kernel, fh.pad_begin, fh.stride) == (fw.kernel, fw.pad_begin, fw.stride)
                 kps = (f"{fh.kernel}, {fh.pad_begin}, {fh.stride}" if same and fh.pad_begin == fh.pad_end
                        else f"{fh.kernel}×{fw.kernel}, {fh.pad_begin}/{fh.pad_end}, {fh.stride}×{fw.stride}")
-            fixed = f"({_count(s.statistics)} fixed)" if s.statistics else ""
-            params = " ".join(t for t in (_count(s.params) if s.params else "", fixed) if t)
-            cells = [s.title, s.op, _shape(s.shape), kps, s.formula_text() or "", params,
-                     _count(s.macs) if s.macs else ""]
+            params = _count(s.params) if s.params else ""
+            cells = [s.title, _shape(s.shape), s.formula_text() or "", params, _count(s.macs) if s.macs else ""]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if c >= 5:
+                if c >= 3:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.table.setItem(r, c, item)
-        total = [("Total", 0), ("", 1), ("", 2), ("", 3), ("", 4), (_count(shapes.params), 5), (_count(shapes.macs), 6)]
+            set_tip(self.table.item(r, 0), f"{s.title}: {s.op}" + (f" (K, P, S: {kps})" if kps else ""))
+            if s.statistics:   # in the tooltip: "64 (64 fixed)" made the column too wide for the pane
+                set_tip(self.table.item(r, 3), f"{s.params:,} learned, and {s.statistics:,} fixed values "
+                                               "(running means and variances)")
+        total = [("Total", 0), ("", 1), ("", 2), (_count(shapes.params), 3), (_count(shapes.macs), 4)]
         bold = self.table.font()
         bold.setBold(True)
         for text, c in total:
             item = QTableWidgetItem(text)
             item.setFont(bold)
-            if c >= 5:
+            if c >= 3:
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             self.table.setItem(len(rows), c, item)
-        self.table.resizeColumnsToContents()
-        height = self.table.horizontalHeader().height() + sum(self.table.rowHeight(i)
-                                                              for i in range(self.table.rowCount())) + 4
-        self.table.setFixedHeight(height)
+        self._fit_height()
         stats = sum(s.statistics for s in rows)
         fixed = (f" and {stats:,} fixed values that are not learned (batch-norm running means and variances, "
                  f"the input's normalisation)" if stats else "")
@@ -272,6 +282,14 @@ class ShapesView(QWidget):
                                  "{image} image (a conv: output values × kernel size × input channels; a dense layer: "
                                  "outputs × inputs).", params=shapes.params, fixed=fixed, macs=shapes.macs,
                                  image=image))
+
+    def _fit_height(self) -> None:
+        """The table as tall as its rows at its width (they wrap more in a narrow pane): no scroll bar."""
+        self.table.resizeRowsToContents()
+        height = self.table.horizontalHeader().height() + sum(self.table.rowHeight(i)
+                                                              for i in range(self.table.rowCount())) + 4
+        if height != self.table.height():
+            self.table.setFixedHeight(height)
 
     # -- what if -------------------------------------------------------------------------------
     def _fill_what_if(self, specs: list[LayerSpec], size: int, channels: int) -> None:

@@ -7,26 +7,34 @@ dropped or pasted (``picture_open``). Every input reaches the screen the same wa
 
     a drawing:   canvas.to_array() -> predictor.input.from_drawing()   (every canvas change, ~1 ms)
     a picture:   file / drop / clipboard -> worker: decode, predictor.input.from_picture()
-    a test image: the strip's page, made by predictor.input.from_rows() on a worker
+    a test image: the strip's page, made by predictor.input.from_rows() on a worker (or Evaluate's)
         -> _render(canonical image) -> Predictor.predict() -> answer, input view, maps, arithmetic, saliency
+
+For a digit model a picture or a test image goes on the canvas (``DrawingCanvas.set_base``), to be
+drawn over: while nothing is drawn over it the model reads it exactly as it was given (``Shown``, the
+canvas's ``base_tag``: a test image answers as Evaluate said); once drawn over, the canvas is the
+drawing. The canvas grows with the window (``_fit_canvas``); the drawing keeps its own 400 pixels.
 
 Saliency goes to a worker thread; the pyqtgraph inspectors are built right after the window first
 appears (``inspectors.build``), so pyqtgraph's import does not delay the first paint.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QVBoxLayout, QWidget
 
+from digitpad.core import picture
 from digitpad.core.handwriting.collection import Collection
 from digitpad.core.preprocess import input_hints, to_model_input
 from digitpad.core.saliency import timed_saliency
 
 from .. import style
+from ..canvas import Stroke
 from ..text import plain_label
 from ..threads import background
 from .answer_card import AnswerCard
@@ -36,9 +44,33 @@ from .inspectors import Inspectors
 from .picture_card import PictureCard
 from .picture_open import Opened, PictureOpener, reread
 from .stepwise import StepByStep
+from .wording import words_for
 
-DRAW_PROMPT = "Draw a digit on the canvas"
-PICTURE_PROMPT = "Pick a test image, or open a picture"
+CANVAS_MAX = 880          # px on screen: beyond this a larger canvas helps nobody draw
+INSPECTORS_MIN = 500      # px the right card keeps beside a larger canvas (a kernel's title, the grids)
+
+
+def ink_square(rgb: np.ndarray) -> np.ndarray:
+    """A photo of a handwritten digit as the canvas shows it: its ink (``picture.paper_to_ink``, what a
+    digit model's preprocessing reads) where it is on the paper, the shorter side padded to a square (a
+    stretched photo would change the digit's shape)."""
+    ink = picture.paper_to_ink(picture.picture_array(rgb))
+    h, w = ink.shape
+    side = max(h, w)
+    square = np.zeros((side, side), np.float32)
+    square[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = ink
+    return square
+
+
+@dataclass(frozen=True, eq=False)
+class Shown:
+    """A picture or test image put on the canvas, as the model reads it until it is drawn over."""
+
+    kind: str                          # "picture" or "test"
+    x: np.ndarray                      # the canonical image
+    reference: np.ndarray | None = None
+    reference_caption: str = ""
+    reference_region: tuple | None = None
 
 
 class Workbench(QWidget):
@@ -58,6 +90,7 @@ class Workbench(QWidget):
         self.source: str | None = None        # what is shown: "drawing", "picture", "test" (None: nothing)
         self.opened: Opened | None = None     # the picture last opened (read again for another model)
         self.takes_pictures = False           # the active model's source: pictures, not the canvas
+        self.words = words_for(None)          # what the tab asks for, in the model's terms
         self._before_drag = None              # the message line's text while a drag is over the tab
         self.stepwise = StepByStep(self)      # the model's NumPy forward pass, read on a worker thread
         self.backprop = Backprop(self)        # the loss's gradients for the input shown, on a worker thread
@@ -87,10 +120,11 @@ class Workbench(QWidget):
         row = QHBoxLayout()
         row.setSpacing(12)
         outer.addLayout(row, 1)
-        self.draw_card = DrawCard(self.collection, shortcut_scope=self)
+        self.draw_card = DrawCard(self.collection)
         self.draw_card.canvas.changed.connect(self.update_prediction)
         self.corrections.saved.connect(self.sampleSaved)
         self.corrections.saved.connect(lambda sample: self.backprop.set_correction(sample.label))
+        self.corrections.exact_image = self._exact_28
         self.picture_card = PictureCard(self.controller.settings, CANVAS_SIZE + 30)
         self.picture_card.setVisible(False)
         self.picture_card.strip.chosen.connect(self.show_test_image)
@@ -170,14 +204,20 @@ class Workbench(QWidget):
     def _model_changed(self, predictor) -> None:
         self.banner.setVisible(False)
         self.message.drawing_changed()   # "Saved as 7" was about the drawing under the old model
-        self._set_source_kind(predictor is not None and not predictor.input.drawn)
+        had_pictures = self.takes_pictures
+        self._set_source_kind(predictor)
         self.answer.show_model(predictor)
         self.backprop.set_predictor(predictor)
         self.inspectors.model_changed(predictor)
         if self.takes_pictures:
             self.strip.set_predictor(predictor)
-        # What was shown, seen by the new model: the drawing, the same picture read for it, or the
-        # same test image when the new model takes images of its shape.
+        elif not had_pictures or self.source != "picture" or self.opened is None:
+            # The canvas, seen by the new model: a drawing, or the picture on it (read exactly as it was
+            # given when the new model takes its shape, else as a drawing).
+            self.update_prediction()
+            return
+        # What was shown, seen by the new model: the same picture read for it, or the same test image
+        # when the new model takes images of its shape.
         if self.source == "picture" and self.opened is not None and predictor is not None:
             try:   # on this thread: the kept picture is at most 512 px (2-10 ms), and no old image lingers
                 again = reread(None, predictor.input, self.opened)
@@ -197,16 +237,53 @@ class Workbench(QWidget):
         else:
             self.update_prediction()   # the same drawing, seen by the new model
 
-    def _set_source_kind(self, pictures: bool) -> None:
-        """The canvas for a digit model, the image bench for one that takes pictures."""
+    def _set_source_kind(self, predictor) -> None:
+        """The canvas for a digit model, the image bench for one that takes pictures; the words for it."""
+        pictures = predictor is not None and not predictor.input.drawn
         self.takes_pictures = pictures
+        self.words = words_for(predictor)
         self.draw_card.setVisible(not pictures)
         self.picture_card.setVisible(pictures)
-        for sc in self._canvas_shortcuts + self.corrections.shortcuts:
+        self.draw_card.set_words(self.words)
+        for sc in self._canvas_shortcuts:
             sc.setEnabled(not pictures)
         if not pictures:
             self.strip.set_predictor(None)   # no test set read for a model that does not take it
-        self.inspectors.set_prompt(PICTURE_PROMPT if pictures else "Draw a digit", pictures)
+        self.inspectors.set_prompt(self.words.prompt, pictures)
+        self._fit_canvas()
+
+    # -- the canvas's size -----------------------------------------------------------------
+    def _fit_canvas(self) -> None:
+        """The canvas as large as the tab's room allows: the page's height less the rest of the draw
+        card, and its width less the answer and the inspectors' share; never below the drawing's own
+        400 px (a smaller window scrolls) nor above CANVAS_MAX. Measured on the page's viewport, not
+        this widget, which is never smaller than its minimum (it would never shrink again)."""
+        if self.takes_pictures:
+            return
+        room = self.parentWidget().size() if self.parentWidget() is not None else self.size()
+        outer = self.layout()
+        m, gap = outer.contentsMargins(), outer.spacing()
+        card = self.draw_card
+        rest = card.minimumSizeHint().height() - self.canvas.height()   # the card but the canvas
+        banner = self.banner.sizeHint().height() + gap if self.banner.isVisible() else 0
+        tall = room.height() - m.top() - m.bottom() - banner - rest
+        row = self.layout().itemAt(1).layout().spacing()
+        wide = room.width() - m.left() - m.right() - 2 * row - self.answer.width() - INSPECTORS_MIN \
+            - (card.width() - self.canvas.width())
+        card.set_canvas_side(max(self.canvas.side, min(CANVAS_MAX, tall, wide)))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        holder = self.parentWidget()
+        if holder is not None and not holder.property("digitpadCanvasFit"):
+            holder.setProperty("digitpadCanvasFit", True)
+            holder.installEventFilter(self)   # the page's viewport: its size is the room there is
+        self._fit_canvas()
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.parentWidget() and event.type() == QEvent.Resize:
+            self._fit_canvas()
+        return super().eventFilter(obj, event)
 
     # -- the live loop ---------------------------------------------------------------------
     def update_prediction(self) -> None:
@@ -214,6 +291,14 @@ class Workbench(QWidget):
         predictor = self.controller.predictor
         if self.takes_pictures:
             return   # the canvas is hidden: its drawing waits for a digit model
+        shown = self.canvas.base_tag if self.canvas.base_only() else None
+        if isinstance(shown, Shown) and predictor is not None and shown.x.shape[1:] == predictor.input_shape:
+            # A picture on the canvas, not drawn over: the model reads it exactly as it was given.
+            self.message.drawing_changed()
+            self.message.set_hints([])
+            self.source, self.drawing = shown.kind, None
+            self._render(shown.x, shown.reference, shown.reference_caption, shown.reference_region)
+            return
         img = self.canvas.to_array()
         # The hints and the reference image beside a smaller input are about the MNIST-style 28x28 image.
         x28 = to_model_input(img)
@@ -240,8 +325,7 @@ class Workbench(QWidget):
         self.input_view.show_input(shown, reference, reference_caption, reference_region)
         if x is None or predictor is None:
             self.prediction = None
-            self.panel.empty_text = ("No model loaded: open an ONNX file" if predictor is None else
-                                     PICTURE_PROMPT if self.takes_pictures else DRAW_PROMPT)
+            self.panel.empty_text = self.words.empty
             self.panel.show_probs(None)
         else:
             self.prediction = predictor.predict(x)
@@ -254,18 +338,50 @@ class Workbench(QWidget):
         self.predictionShown.emit(self.prediction)
 
     def _show_input(self, kind: str, x: np.ndarray, status: str, reference=None, reference_caption: str = "",
-                    reference_region=None) -> None:
-        """A ready canonical image in place of the drawing: the canvas is cleared (Undo brings the
-        drawing back, and drawing again replaces the image)."""
-        if not self.takes_pictures:
-            self.canvas.clear()
+                    reference_region=None, on_canvas: np.ndarray | None = None) -> None:
+        """A ready canonical image in place of the drawing. For a digit model it goes on the canvas, to
+        be drawn over (Undo brings the drawing before it back): ``on_canvas`` (a photo's ink, as a drawing
+        of it), else the image itself; the image bench shows it as it is."""
         if kind != "test":
             self.strip.forget_choice()
-        self.source = kind
-        self.drawing = None
+        self.drawing = None   # (Compare reads the canvas's drawing only when the input shown is one)
         self.line.set_hints([])
+        if self.takes_pictures:
+            self.source = kind
+            self.line.set_status(status)
+            self._render(x, reference, reference_caption, reference_region)
+            return
+        predictor = self.controller.predictor
+        if reference is None and predictor is not None and predictor.input_size < 28:
+            reference_caption = "a test image:\nno drawing reduced"   # the 28x28 box beside an 8x8 input
+        shown = Shown(kind, x, reference, reference_caption, reference_region)
+        if on_canvas is None:
+            on_canvas = predictor.input.to_display(x) if predictor is not None else x[0, 0]
+        self.canvas.set_base(np.asarray(on_canvas, np.float32).reshape(on_canvas.shape[:2]), tag=shown)   # renders
         self.line.set_status(status)
-        self._render(x, reference, reference_caption, reference_region)
+
+    def _exact_28(self) -> np.ndarray | None:
+        """The 28x28 MNIST-style image a correction keeps while a test image or photo is on the canvas, not
+        drawn over (the image itself, not the canvas's copy of it); None: the canvas's drawing."""
+        shown = self.canvas.base_tag if self.canvas.base_only() else None
+        if isinstance(shown, Shown) and shown.x.shape[1:] == (1, 28, 28) and self.controller.predictor is not None \
+                and self.controller.predictor.preprocessing == "mnist":
+            return shown.x
+        return None
+
+    def show_sample(self, sample) -> None:
+        """A saved My digits sample on the canvas, to be looked at again or drawn over: its strokes when it
+        has them (at this canvas's size), else its 28x28 image."""
+        if self.takes_pictures:
+            self.show_error("The active model takes pictures, not drawings: choose a digit model to open a sample.")
+            return
+        if sample.strokes:
+            k = self.canvas.side / sample.canvas_size if sample.canvas_size else 1.0
+            self.canvas.set_strokes([Stroke([(x * k, y * k, pr) for x, y, pr in np.asarray(st.points).tolist()],
+                                            st.width * k, st.eraser) for st in sample.strokes])
+        else:
+            self.canvas.set_base(sample.image.astype(np.float32) / 255.0)
+        self.line.set_status(f"Your {sample.label} from My digits: draw over it, or Clear.")
 
     @property
     def hints(self) -> list[str]:
@@ -310,8 +426,8 @@ class Workbench(QWidget):
             return
         self.opened = opened
         s = predictor.input_size
-        what = ("read as a handwritten digit: the ink found on the paper, centred as MNIST's digits are. Draw to "
-                "replace it." if predictor.input.drawn else
+        what = ("the ink found on the paper, read as a drawing. Draw over it, or Clear."
+                if predictor.input.drawn else
                 f"the network sees it as the {s} × {s} {'RGB' if predictor.input.colour else 'grey'} image beside "
                 "the answer.")
         region = predictor.input.picture_region(opened.width, opened.height)
@@ -319,7 +435,8 @@ class Workbench(QWidget):
             region = (region[0] / opened.width, region[1] / opened.height, region[2] / opened.width,
                       region[3] / opened.height)
         self._show_input("picture", opened.x, f"{opened.caption}: {what}", opened.picture,
-                         f"opened\n{opened.width} × {opened.height}", region)
+                         f"opened\n{opened.width} × {opened.height}", region,
+                         ink_square(opened.picture) if predictor.input.drawn else None)
 
     def dragEnterEvent(self, event) -> None:
         if PictureOpener.can_open(event.mimeData()):

@@ -26,8 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from digitpad.core.contract import DATASET_INPUTS, MNIST_INPUT
-from digitpad.core.datasets import DATASET_TITLES, DATASETS, DOWNLOADABLE
+from digitpad.core.datasets import DATASET_TITLES, DOWNLOADABLE
 from digitpad.core.evaluation import (
     EvalResult,
     TestSet,
@@ -39,13 +38,14 @@ from digitpad.core.evaluation import (
 )
 from digitpad.core.explore import cannot_compare
 from digitpad.core.explore.jobs import evaluation_on_job
+from digitpad.core.image_strip import test_dataset, trained_from
 from digitpad.core.paths import datasets_dir
 
 from .. import style
 from ..elided import ElidedLabel
 from ..images import thumbnail
 from ..second_model import SecondModelPicker
-from ..text import breakable, plain_label, rich, rich_label, set_tip
+from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import card, set_enabled, thin_progress_bar
 from .matrix import ConfusionMatrix
@@ -64,6 +64,9 @@ WHERE = {"optdigits": "Choose the folder that holds optdigits/optdigits.tes (the
 WHERE_IDX = ("Choose the folder that holds its IDX files (t10k-images-idx3-ubyte[.gz]); a training run with "
              "“Download” puts them in the app's data folder.")
 
+
+
+NAME_MOST = 170   # px: the widest a gallery cell grows for its class names
 
 
 def _short(name: str, width: int, metrics) -> str:
@@ -101,7 +104,7 @@ class EvaluationView(QWidget):
         outer.setSpacing(10)
         head, hl = card(None)
         row = QHBoxLayout()
-        self.title = plain_label("No model loaded", "heading")  # style.py QSS; it names the model: plain text
+        self.title = plain_label("No model loaded", "heading", wrap=True)  # QSS; it names the model: plain, wraps
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long name is cut, not widening
         row.addWidget(self.title, 1)
         row.addWidget(plain_label("Test set folder", "muted"))
@@ -220,33 +223,32 @@ class EvaluationView(QWidget):
                                    f"{self.result.accuracy * 100:.2f} %, {result.model_name} (the Compared column) "
                                    f"{result.accuracy * 100:.2f} %")
 
-    def _size_gallery(self, side: int, lines: int) -> None:
-        """Thumbnails a whole multiple of the images' side; room under each for ``lines`` of text."""
+    def _size_gallery(self, side: int, lines: int, names=()) -> None:
+        """Thumbnails a whole multiple of the images' side; room under each for ``lines`` of text, as wide as
+        the longest class name after its arrow ("→ Ankle boot") up to NAME_MOST px (longer ones are cut with
+        "…", whole in the tooltip): at the picture's width Fashion-MNIST's names were cut."""
         self.thumb = side * max(1, round(THUMB / side))
         # The icon area is as wide as the cell (the pixmap is drawn centred in it, not stretched): Qt wraps
         # an icon's text at the icon's width, and "automobile" needs more than the picture's.
-        self.text_width = self.thumb + 36
+        metrics = self.gallery.fontMetrics()
+        widest = max((metrics.horizontalAdvance("→ " + n) for n in names), default=0) + 16
+        self.text_width = max(self.thumb + 36, min(NAME_MOST, widest))
         self.gallery.setIconSize(QSize(self.text_width, self.thumb))
         line = self.gallery.fontMetrics().lineSpacing()
         self.gallery.setGridSize(QSize(self.text_width + 8, self.thumb + 10 + lines * line))
 
     # -- model and data ------------------------------------------------------------------------
     def dataset(self) -> str:
-        """The test set the active model is measured on: the one its metadata names, else the one made
-        for its input (an 8x8 model without metadata: the UCI 8x8 digits; 32x32 RGB: CIFAR-10)."""
+        """The test set the active model is measured on (``image_strip.test_dataset``); MNIST when no
+        model is loaded or no built-in set has its images."""
         p = self.controller.predictor
-        ds = p.metadata.dataset if p is not None and p.metadata else None
-        if ds in DATASETS and (p is None or DATASET_INPUTS.get(ds, MNIST_INPUT).shape == p.input_shape):
-            return ds
-        shape = p.input_shape if p is not None else MNIST_INPUT.shape
-        return next((name for name, spec in DATASET_INPUTS.items() if spec.shape == shape), "mnist")
+        return (test_dataset(p) if p is not None else None) or "mnist"
 
     def _trained_on(self) -> str | None:
         """The folder a picture-folder model was trained on, as its metadata says (None: not said)."""
         p = self.controller.predictor
-        config = (p.metadata.training or {}).get("config") if p is not None and p.metadata else None
-        folder = config.get("data_dir") if isinstance(config, dict) else None
-        return folder if isinstance(folder, str) and folder else None
+        folder = trained_from(p) if p is not None else None
+        return str(folder) if folder else None
 
     def _default_folder(self) -> str:
         """A picture-folder model's own folder (chosen here before, else the one it was trained on);
@@ -319,7 +321,7 @@ class EvaluationView(QWidget):
             if ds == "folder" and self._trained_on():
                 where = f"It was trained on {self._trained_on()}, which holds no test pictures now. {where}"
             self.summary.setText(rich("<span style='color:{}'>No {} test set found. {}</span>", style.ERROR_TEXT,
-                                      DATASET_TITLES.get(ds, ds), breakable(where)))
+                                      DATASET_TITLES.get(ds, ds), where))
             return False
         self.evaluated_key = self._key()
         self.progress.setRange(0, 100)
@@ -334,7 +336,7 @@ class EvaluationView(QWidget):
         return True
 
     def _say_muted(self, text: str) -> None:
-        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.MUTED, breakable(text)))
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.MUTED, text))
 
     def _decoding(self, done: int, total: int) -> None:
         self.progress.setValue(int(100 * done / max(total, 1)))
@@ -357,7 +359,7 @@ class EvaluationView(QWidget):
         set_enabled(self.run_button, True)
         self.evaluated_key = None
         self.clear_results()   # the old numbers were for another folder or model: not shown under this error
-        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, breakable(message)))
+        self.summary.setText(rich("<span style='color:{}'>{}</span>", style.ERROR_TEXT, message))
         self.failed.emit(message)
 
     def clear_results(self) -> None:
@@ -401,7 +403,7 @@ class EvaluationView(QWidget):
         self._evaluate_second()
         test = result.test
         short_names = max(len(n) for n in names) <= 2                 # digits: "9→4" on one line
-        self._size_gallery(test.size if test is not None else 28, 2 if short_names else 3)
+        self._size_gallery(test.size if test is not None else 28, 2 if short_names else 3, names)
         self.show_mistakes()
         self._update_buttons()
         self.evaluated.emit(result)

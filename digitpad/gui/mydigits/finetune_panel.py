@@ -99,7 +99,8 @@ class FineTunePanel(Card):
         if self.controller is None:
             return "Fine-tuning needs the app's active model."
         p = self.controller.predictor
-        why = finetune.finetune_blocker(self.active_model(), p.input_size if p is not None else None)
+        why = finetune.finetune_blocker(self.active_model(), p.input_size if p is not None else None,
+                                        p.classes if p is not None else None, p.input.drawn if p is not None else True)
         if why:
             return why
         problem = finetune.split_samples(self.collection.samples()).problem()

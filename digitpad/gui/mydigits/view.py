@@ -5,7 +5,9 @@ The data side is ``digitpad.core.handwriting.collection`` (one file per sample) 
 
 Laid out like the other tabs, in cards: the collection with its heading and fine-tuning
 under it on the left (the result reads on one or two wide lines), the guided set at a fixed
-width on the right (a longer prompt never widens it).
+width on the right (a longer prompt never widens it); beside the list, what the active model reads
+of the selected sample (``sample_detail``). A delete can be undone (Undo delete, Ctrl+Z): the samples
+deleted last are kept until the next delete.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from ..images import thumbnail
 from ..text import Html, plain_label, rich, rich_label, set_tip, warn
 from ..widgets import card, muted, set_enabled, thin_progress_bar
 from .finetune_panel import FineTunePanel
+from .sample_detail import SampleDetail
 
 GUIDED_REPEATS = 3
 THUMB = 56             # px: two screen pixels per input pixel
@@ -54,11 +57,13 @@ class MyDigitsView(QWidget):
     and fine-tuning (``FineTunePanel``). ``changed()`` when the collection changed here."""
 
     changed = Signal()
+    openSample = Signal(object)   # a Sample to put on the Draw tab's canvas
 
     def __init__(self, collection: Collection, controller=None, engine_slot=None, parent=None):
         super().__init__(parent)
         self.setObjectName("workbench")
         self.collection = collection
+        self.deleted: list = []    # the samples the last delete removed (Undo delete brings them back)
         self.guided_queue: list[int] = []
         self.guided_started = False
         outer = QHBoxLayout(self)
@@ -71,6 +76,12 @@ class MyDigitsView(QWidget):
         left.addWidget(self.finetune, 0)
         outer.addLayout(left, 1)
         outer.addWidget(self._guided_card(), 0, Qt.AlignTop)
+        if controller is not None:
+            controller.modelChanged.connect(self.detail.set_predictor)
+            self.detail.set_predictor(controller.predictor)
+        undo = QShortcut(QKeySequence.Undo, self)
+        undo.setContext(Qt.WidgetWithChildrenShortcut)
+        undo.activated.connect(self.undo_delete)
         self.changed.connect(self.finetune.update_state)
         self._set_guided_buttons()
         self.refresh()
@@ -104,7 +115,12 @@ class MyDigitsView(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setMinimumHeight(THUMB + 40)
         self.list.itemSelectionChanged.connect(self._update_buttons)
-        lay.addWidget(self.list, 1)
+        beside = QHBoxLayout()
+        beside.addWidget(self.list, 1)
+        self.detail = SampleDetail()
+        self.detail.openRequested.connect(self.openSample)
+        beside.addWidget(self.detail, 0)
+        lay.addLayout(beside, 1)
         self.empty_label = muted(EMPTY)
         self.empty_label.setAlignment(Qt.AlignCenter)
         lay.addWidget(self.empty_label)
@@ -112,13 +128,16 @@ class MyDigitsView(QWidget):
         self.delete_button = QPushButton("Delete selected")
         set_tip(self.delete_button, "Delete the selected samples from My digits")
         self.delete_button.clicked.connect(self.delete_selected)
+        self.undo_button = QPushButton("Undo delete")
+        set_tip(self.undo_button, "Bring back the samples deleted last (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo_delete)
         self.export_button = QPushButton("Export…")
         set_tip(self.export_button, "Save all your digits in one file (to keep, or to use on another computer)")
         self.export_button.clicked.connect(self._export_dialog)
         self.import_button = QPushButton("Import…")
         set_tip(self.import_button, "Add the digits of an exported file")
         self.import_button.clicked.connect(self._import_dialog)
-        for b in (self.delete_button, self.export_button, self.import_button):
+        for b in (self.delete_button, self.undo_button, self.export_button, self.import_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         lay.addLayout(buttons)
@@ -191,18 +210,39 @@ class MyDigitsView(QWidget):
                                  f" {names}")
 
     def _update_buttons(self) -> None:
-        set_enabled(self.delete_button, bool(self.list.selectedItems()),
-                    "Select samples first (click, Ctrl+click, Shift+click).")
+        selected = self.list.selectedItems()
+        set_enabled(self.delete_button, bool(selected), "Select samples first (click, Ctrl+click, Shift+click).")
+        set_enabled(self.undo_button, bool(self.deleted), "Nothing deleted to bring back.")
         set_enabled(self.export_button, len(self.collection) > 0, "There is nothing to export yet.")
+        one = self.collection.get(selected[0].data(Qt.UserRole)) if len(selected) == 1 else None
+        self.detail.show_sample(one)
 
     def delete_selected(self) -> int:
         ids = [it.data(Qt.UserRole) for it in self.list.selectedItems()]
+        gone = [s for s in (self.collection.get(sid) for sid in ids) if s is not None]
         for sid in ids:
             self.collection.delete(sid)
         if ids:
+            self.deleted = gone
+            self.message.setText(f"Deleted {plural(len(gone), 'sample')}. Undo delete (Ctrl+Z) brings "
+                                 f"{'it' if len(gone) == 1 else 'them'} back.")
             self.refresh()
             self.changed.emit()
         return len(ids)
+
+    def undo_delete(self) -> int:
+        """Write the samples deleted last back, as they were (ids, labels, strokes); how many."""
+        back, self.deleted = self.deleted, []
+        try:
+            for s in back:
+                self.collection.restore(s)
+        except OSError as e:
+            self.message.setText(f"Could not bring them back: {e.strerror or e}")
+        if back:
+            self.message.setText(f"Brought back {plural(len(back), 'sample')}.")
+            self.refresh()
+            self.changed.emit()
+        return len(back)
 
     def export_to(self, path) -> None:
         try:

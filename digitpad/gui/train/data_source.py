@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from digitpad.client.data_preview import DataPreview
 from digitpad.core.datasets import DATASET_TITLES, DOWNLOADABLE
 
-from ..text import breakable, plain_label, set_tip
+from ..text import plain_label, set_tip
 from ..widgets import set_enabled
 
 # Where each data set's files sit in a data folder, said where a folder is asked for.
@@ -131,7 +131,7 @@ class DataSource(QWidget):
         self.note.setText(f"Decoding sample pictures: {done:,} of {total:,}…")
 
     def show_preview(self, preview: DataPreview) -> None:
-        self.note.setText(breakable(preview.summary()))
+        self.note.setText(preview.summary())
 
     # -- editing ---------------------------------------------------------------------------------
     def ask_folder(self, title: str, start: str) -> str:

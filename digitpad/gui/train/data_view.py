@@ -14,7 +14,6 @@ from digitpad.client.data_preview import DataPreview
 from ..images import thumbnail
 from ..text import plain_label, set_tip
 from ..widgets import card, thin_progress_bar
-from .data_source import breakable
 
 THUMB = 60            # about this many pixels across; an integer multiple of the image's side
 GAP = 4
@@ -133,7 +132,7 @@ class DataSetView(QWidget):
         lay.setContentsMargins(0, 8, 0, 0)
         lay.setSpacing(10)
         head, hl = card(None)
-        self.title = plain_label("", "heading")
+        self.title = plain_label("", "heading", wrap=True)   # a folder's name: it wraps
         hl.addWidget(self.title)
         self.source = plain_label("", "muted", wrap=True)
         hl.addWidget(self.source)
@@ -177,11 +176,11 @@ class DataSetView(QWidget):
         self.preview = p
         self.progress.setVisible(False)
         self.title.setText(p.title)
-        self.source.setText(breakable(f"From {p.source}." if p.source else ""))
+        self.source.setText(f"From {p.source}." if p.source else "")
         self.source.setVisible(bool(p.source))
-        self.summary.setText("" if p.problem else breakable(" ".join([p.summary(), *p.remarks()])))
+        self.summary.setText("" if p.problem else " ".join([p.summary(), *p.remarks()]))
         self.summary.setVisible(not p.problem)
-        self.problem.setText(breakable(p.summary()) if p.problem else "")
+        self.problem.setText(p.summary() if p.problem else "")
         self.problem.setVisible(bool(p.problem))
         samples = p.samples or [[] for _ in p.classes]
         most = max((len(s) for s in samples), default=0)

@@ -54,7 +54,7 @@ ENGINE_TEXT = {"torch": "PyTorch", "numpy": "NumPy, written from scratch"}
 ENGINE_NOTE = {"torch": "",
                "numpy": "From-scratch NumPy engine: plain SGD on the CPU, no augmentation, seed004 only."}
 DEVICE_TEXT = {"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA GPU"}
-OPTIMIZER_TEXT = {"adamw": "AdamW", "sgd": "SGD (Nesterov momentum)"}
+OPTIMIZER_TEXT = {"adamw": "AdamW", "sgd": "SGD"}   # SGD's words follow the run's momentum (_name_sgd)
 SCHEDULE_TEXT = {"onecycle": "One-cycle", "cosine": "Cosine decay", "constant": "Constant"}
 # What "Augment the images" does, by the kind of images (the engine's augment.py): drawn digits, photos.
 AUGMENT_TEXT = {1: "Random shifts, rotations, scaling and stroke width: slower to learn, better on drawn digits",
@@ -267,6 +267,7 @@ class RunForm(Card):
             self._filling = False
         self._apply_engine_limits()
         self._edited()   # values that differ from the named preset's make the form "custom", as an edit would
+        self._name_sgd()
         if self._source() != source:
             self.dataChanged.emit()
 
@@ -447,11 +448,19 @@ class RunForm(Card):
             s.dataset = "folder"       # a photo recipe keeps the user's pictures
         self.set_settings(s)
 
+    def _name_sgd(self) -> None:
+        """SGD as this run would train: plain (seed004, the NumPy engine: momentum 0) or with Nesterov momentum
+        (the presets' momentum, which the form does not show); the form called both "Nesterov momentum"."""
+        m = self.settings().momentum()
+        self.optimizer.setItemText(self.optimizer.findData("sgd"),
+                                   "SGD, plain (no momentum)" if m == 0 else f"SGD (Nesterov momentum {m:g})")
+
     def _edited(self, *_a) -> None:
         """A change away from the preset's values makes the form "custom" (edited from that preset)."""
         name = self.preset.currentData()
         if self._filling:
             return
+        self._name_sgd()
         self._show_fit()
         self.update_estimate()
         if name == "custom":

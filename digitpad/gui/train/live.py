@@ -14,6 +14,8 @@ from digitpad.client.state import RunState
 from ..text import Html, plain_label
 from ..widgets import ResultBox, card, muted, thin_progress_bar
 
+PLOTS_MIN = 280   # px: four charts with their axis labels apart; below this the page scrolls
+LOG_MIN = 120     # px: the engine log's title and a few lines
 IDLE_TEXT = ("Choose the settings on the left and press Start. The run uses the same engine as "
              "digitpad-train in a shell, in its own process.")
 
@@ -29,7 +31,7 @@ class LiveRunView(QWidget):
         lay.setSpacing(10)
         head, hl = card(None)
         top = QHBoxLayout()
-        self.status_title = plain_label("No run yet", "heading")   # it names the run: plain text
+        self.status_title = plain_label("No run yet", "heading", wrap=True)   # it names the run: plain, wraps
         top.addWidget(self.status_title)
         top.addStretch(1)
         self.device_used = muted("", wrap=False)
@@ -58,6 +60,7 @@ class LiveRunView(QWidget):
         self._plots_placeholder.setAlignment(Qt.AlignCenter)
         self._plots_layout.addWidget(self._plots_placeholder)
         split.addWidget(plots)
+        plots.setMinimumHeight(PLOTS_MIN)
         logs, ll = card("Engine log")
         self.log = QPlainTextEdit()
         self.log.setObjectName("log")
@@ -65,7 +68,9 @@ class LiveRunView(QWidget):
         self.log.setMaximumBlockCount(3000)
         self.log.setFont(QFont("monospace", 9))
         ll.addWidget(self.log)
+        logs.setMinimumHeight(LOG_MIN)
         split.addWidget(logs)
+        split.setChildrenCollapsible(False)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
         split.setSizes([520, 150])
@@ -94,7 +99,12 @@ class LiveRunView(QWidget):
         self.curves.reset_live()
         if clear_log:
             self.log.clear()
+        self.clear_outcome()
+
+    def clear_outcome(self) -> None:
+        """The run goes on (a resume): its progress line again, no outcome."""
         self.result.setVisible(False)
+        self.progress_text.setVisible(True)
 
     def show_state(self, state: RunState) -> None:
         self.progress.setValue(int(state.progress * 1000))
@@ -103,6 +113,9 @@ class LiveRunView(QWidget):
             self.curves.show_live(state)
 
     def show_outcome(self, kind: str, text: Html | str, model_ready: bool) -> None:
+        """The run's outcome in place of its progress line (the outcome says it all): the charts keep the
+        height they had, rather than being squeezed until their axis labels pile up."""
         self.use_button.setVisible(model_ready)
         self.eval_button.setVisible(model_ready)
+        self.progress_text.setVisible(False)
         self.result.show_result(kind, text)

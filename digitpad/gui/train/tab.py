@@ -224,7 +224,7 @@ class TrainingTab(QWidget):
     def resume(self) -> None:
         if self.runner.is_running() or self.runner.state.status != "stopped":
             return
-        self.live.result.setVisible(False)
+        self.live.clear_outcome()
         self.runner.resume()
         self._redraw.start()
         self.update_buttons()
@@ -357,11 +357,20 @@ class TrainingTab(QWidget):
         """(look, words) for the result box; the error and the file name come from outside: escaped."""
         st, export = self.runner.state, self.runner.mode == "export"
         if final == "failed":
-            tail = "\n".join(list(st.stderr_tail)[-8:])
+            # The engine's last lines, wrapped like the rest (a <pre> never wraps: one long line of it made the
+            # Train page 2.5 times the window).
+            tail = "\n".join(line for line in list(st.stderr_tail)[-6:] if st.error not in line)
+            detail = rich("<div style='white-space:pre-wrap; font-family:monospace; margin-top:6px'>{}</div>",
+                          tail) if tail else ""
+            if st.error_kind == "download" and not export:
+                data = DATASET_TITLES.get(self.form.settings().dataset, "the data set")
+                why = f" ({st.error_reason})" if st.error_reason else ""
+                return "error", rich("<b>Could not download {data}</b>{why}. Choose <b>Local folder</b> under Data, "
+                                     "with a folder that holds it, or try again when this computer is online. "
+                                     "Nothing was added to the model library.", data=data, why=why)
             what = "The export failed" if export else "The training run failed"
             kept = (" The checkpoint is kept: you can resume or export it." if export
                     else " Nothing was added to the model library.")
-            detail = rich("<pre style='margin:6px 0 0 0'>{}</pre>", tail) if tail else ""
             return "error", rich("<b>{what}:</b> {error}.{kept}{detail}", what=what, error=st.error, kept=kept,
                                  detail=detail)
         if st.exported is not None and st.exported.is_file():

@@ -96,3 +96,31 @@ def test_open_in_drawing_tab_of_the_app(qtbot, pattern_model, known_set, monkeyp
     wb.canvas.draw_stroke([(100, 100), (200, 200)])                   # drawing takes over again
     assert f"#{i}" not in wb.message.text()
     w.close()
+
+
+def test_fashion_names_are_whole_in_the_gallery(qtbot, controller, mnist_dir, tmp_path):
+    """Under each picture, "→ Ankle boot" and "T-shirt/top" were cut at the picture's width."""
+    from model_factory import make_fashion_model
+    from PySide6.QtWidgets import QApplication
+
+    from digitpad.gui import style
+    from digitpad.gui.evaluate.view import EvaluationView
+
+    style.apply(QApplication.instance())   # the app's font, as the window has it
+    controller.load(make_fashion_model(tmp_path / "fashion.onnx"))
+    view = EvaluationView(controller)
+    qtbot.addWidget(view)
+    view.folder.setText(str(mnist_dir))
+    view.resize(1280, 640)
+    with qtbot.waitSignal(view.evaluated, timeout=60_000):
+        view.show()
+    assert view.gallery.count()
+    texts = [view.gallery.item(i).text() for i in range(view.gallery.count())]
+    assert not [t for t in texts if "…" in t]
+    for true, predicted in (("Ankle boot", "T-shirt/top"), ("T-shirt/top", "Ankle boot")):   # the longest
+        label = view._label(true, predicted, 0.5)
+        assert "…" not in label and label.split("\n")[1] == "→\u00a0" + predicted.replace(" ", "\u00a0")
+    names = {line.removeprefix("→\u00a0") for t in texts for line in t.split("\n")[:2]}
+    assert "Ankle\u00a0boot" in names or "T-shirt/top" in names
+    header = view.matrix.columns
+    assert header.upward and header.sizeHint().height() >= header.fontMetrics().horizontalAdvance("T-shirt/top")

@@ -48,7 +48,7 @@ def test_correction_in_the_main_window(qtbot, random_model):
 
     on_disk = Collection()                      # what was saved: strokes and the 28x28 input
     s = on_disk.samples(7)[0]
-    assert s.source == "correction" and s.canvas_size == c.width()
+    assert s.source == "correction" and s.canvas_size == c.side
     assert len(s.strokes) == 1 and len(s.strokes[0].points) == 4 and s.strokes[0].width == c.pen_width
     assert np.abs(s.image / 255.0 - seven_input[0, 0]).max() <= 1 / 255 + 1e-6
     assert view.list.count() == 2

@@ -126,17 +126,19 @@ def test_killed_process_is_reported_and_leaves_nothing(tab, qtbot, mnist_dir):
 
 
 def test_engine_error_shows_its_last_lines(tab, qtbot, tmp_path):
-    empty = tmp_path / "no-idx-here"
-    empty.mkdir()
-    s = tiny(empty, name="bad-data")
+    damaged = tmp_path / "damaged-idx" / "MNIST" / "raw"   # the files Start looks for are there, but not IDX
+    damaged.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (damaged / name).write_bytes(b"garbage!")
+    s = tiny(damaged.parents[1], name="bad-data")
     start(tab, s)
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_MS) as finished:
         pass
     assert finished.args == ["failed"]
     text = tab.live.result_text.text()
-    assert "not found in" in text                          # the engine's error event
-    assert "digitpad-train: error:" in text                # and its stderr tail
-    assert "digitpad-train: error:" in tab.live.log.toPlainText()
+    assert text.count("wrong magic number") == 1           # the engine's error event, said once
+    assert "digitpad-train: error:" in tab.live.log.toPlainText()   # the whole stderr in the log
     assert library_models() == []
 
 
