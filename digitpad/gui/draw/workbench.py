@@ -123,7 +123,8 @@ class Workbench(QWidget):
         self.draw_card = DrawCard(self.collection)
         self.draw_card.canvas.changed.connect(self.update_prediction)
         self.corrections.saved.connect(self.sampleSaved)
-        self.corrections.saved.connect(lambda sample: self.backprop.set_correction(sample.label))
+        self.corrections.saved.connect(   # the "Wrong? It was" label is the loss's (None: the save was undone)
+            lambda sample: self.backprop.set_correction(None if sample is None else sample.label))
         self.corrections.exact_image = self._exact_28
         self.picture_card = PictureCard(self.controller.settings, CANVAS_SIZE + 30)
         self.picture_card.setVisible(False)
