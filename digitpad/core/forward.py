@@ -12,6 +12,7 @@ the app imports this module only when the user first asks how a number was compu
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ class Network:
                  input_shape: tuple[int, ...], outputs: list[str], opset: int,
                  layer_names: dict[str, str] | None = None, batch: int | None = None):
         self.constants = dict(constants)
+        self.initializers = tuple(constants)   # the file's own weights; the rest of ``constants`` is made from them
+        self.dtype = np.dtype(np.float32)      # what ``run`` computes in (``with_dtype``)
         self.input_name = input_name
         self.input_shape = tuple(input_shape)   # one image, e.g. (1, 28, 28)
         self.outputs = list(outputs)
@@ -83,6 +86,7 @@ class Network:
                 raise UnsupportedModel(f"op {node.op}{where} is not in digitpad's NumPy forward pass")
         zeros = np.zeros((batch or 1, *self.input_shape), np.float32)  # a fixed batch is kept: shapes hold
         self.nodes = nodes
+        self.folded: list[Node] = []   # the nodes computed once at load, in order (the backward pass follows them)
         self._last_use = {}
         dtypes = {k: v.dtype for k, v in self.run(zeros).items()}
         self.nodes = self._fold_constants(nodes, dtypes)
@@ -165,6 +169,7 @@ class Network:
             elif all(i in self.constants or not i for i in node.inputs) and node.op != "Shape":
                 for name, out in zip(node.outputs, self._apply(node, self.constants)):
                     self.constants[name] = out
+                self.folded.append(node)
             else:
                 kept.append(node)
         return kept
@@ -239,10 +244,19 @@ class Network:
         except KeyError:
             raise KeyError(f"no stage named {name!r}") from None
 
+    def with_dtype(self, dtype) -> Network:
+        """The same network computing in ``dtype`` (float64: the gradient checks against autograd, where
+        float32's rounding would hide a wrong formula); its float constants converted, its memo its own."""
+        twin = copy.copy(self)
+        twin.dtype = np.dtype(dtype)
+        twin.constants = {k: v.astype(twin.dtype) if v.dtype.kind == "f" else v for k, v in self.constants.items()}
+        twin.memo = {}
+        return twin
+
     def run(self, x: np.ndarray, keep: set[str] | None = None) -> dict[str, np.ndarray]:
         """Every tensor computed from the batch ``x`` [N, C, H, W], by name (the input too).
         With ``keep``, only those names are returned and the rest is freed as soon as possible."""
-        x = np.asarray(x, np.float32)
+        x = np.asarray(x, self.dtype)
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"input shape {list(x.shape)} does not match the model's [N, {self.input_shape}]")
         values = {self.input_name: x}

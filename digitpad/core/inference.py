@@ -29,6 +29,7 @@ from .model_input import InputAdapter, InputMismatch, spec_from_graph
 from .modelfile import ModelLoadError
 
 if TYPE_CHECKING:
+    from .backward import Gradients
     from .coverage import Field, UsedMap
     from .explain import Explanation
     from .forward import Network, Stage
@@ -92,9 +93,13 @@ class Predictor:
     who runs ``foreign.prepare(predictor, ...)`` off the UI thread and hands the result to ``adopt``;
     until then a remembered convention, else the graph's plain 0..1 reading, is used."""
 
-    def __init__(self, path: str | Path, *, prepare: bool = True):
+    def __init__(self, path: str | Path, *, prepare: bool = True, data: bytes | None = None):
         self.path = Path(path)
-        data = modelfile.read_model(self.path)   # a regular file, self-contained (no external data)
+        # Where the graph and weights are read again (the NumPy forward pass, kernels): the file, or the
+        # bytes of a model that is not on disk (one step of SGD, core.one_step), which ``path`` only names.
+        self._source: Path | bytes = self.path if data is None else bytes(data)
+        if data is None:
+            data = modelfile.read_model(self.path)   # a regular file, self-contained (no external data)
         try:
             self.session = ort.InferenceSession(data, sess_options=session_options(),
                                                 providers=["CPUExecutionProvider"])
@@ -208,6 +213,16 @@ class Predictor:
         self._trace_cache = None
         if remember:
             ConventionStore().put(self.digest, found)
+
+    def model_bytes(self) -> bytes:
+        """The model file's content as this Predictor loaded it: the bytes it was given, else the file read
+        again and checked against ``digest`` (ModelLoadError when it changed on disk since it was opened)."""
+        if isinstance(self._source, bytes):
+            return self._source
+        data = modelfile.read_model(self.path)
+        if hashlib.sha256(data).hexdigest() != self.digest:
+            raise ModelLoadError(f"{self.path.name} changed on disk since it was opened; open it again.")
+        return data
 
     @staticmethod
     def open_session(model: bytes | str, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
@@ -360,7 +375,7 @@ class Predictor:
         if info is None or not info.kernel:
             return None
         if self._kernels_cache is None:
-            self._kernels_cache = _read_initializers(self.path)
+            self._kernels_cache = _read_initializers(self._source)
         w = self._kernels_cache.get(info.kernel)
         return w if w is not None and w.ndim == 4 else None
 
@@ -375,7 +390,7 @@ class Predictor:
 
             names = {self._layer_output(layer): layer for layer in self.layers}
             try:
-                self._network = Network.load(self.path, names, input_shape=self.input.tensor_shape)
+                self._network = Network.load(self._source, names, input_shape=self.input.tensor_shape)
             except UnsupportedModel as e:
                 self._network_error = f"{self.path.name} cannot be computed step by step: {e}"
             except Exception as e:  # noqa: BLE001  any graph we cannot follow: say so in one line, keep predicting
@@ -482,6 +497,56 @@ class Predictor:
         shape = self.network.stage(name).shape
         return receptive_field(self.network, name, (channel, row, col) if len(shape) == 3 else (channel,))
 
+    # -- backpropagation: the NumPy backward pass (core.backward) ------------------------------------
+    @property
+    def gradients_unavailable(self) -> str | None:
+        """None when ``gradients`` works for this model, else the one-line reason."""
+        reason = self.explain_unavailable
+        if reason is None:
+            from .backward import unsupported
+
+            why = unsupported(self.network)
+            reason = None if why is None else f"{self.path.name} cannot be back-propagated: {why}"
+        return reason
+
+    def gradients(self, x: np.ndarray, label: int | None = None) -> Gradients:
+        """How the loss -log p[label] for canonical image ``x`` changes with everything it depends on, from
+        digitpad's own NumPy backward pass (core.backward.Gradients): ``.loss``, ``.input`` (dL/dx, the shape of
+        ``x``, in the canonical image's space), ``.kernels`` (conv layer -> dL/dW, the shape ``kernels(layer)``
+        gives), ``.activations``, ``.stages`` and ``.initializers``. ``label`` None: the model's answer.
+        Inference-mode semantics, as the file computes: batch norm's running statistics, no dropout.
+        Raises ExplainUnavailable (one line) for a graph it cannot follow."""
+        from .backward import BackwardUnsupported, LayerWeights, gradients
+
+        reason = self.gradients_unavailable
+        if reason is not None:
+            raise ExplainUnavailable(reason)
+        values, ort_values = self._traced(x)
+        request = self._gradient_request(values)
+        if label is None:   # the answer shown (ONNX Runtime's), which the NumPy pass agrees with to 1e-4
+            label = int(np.argmax(self._scores(ort_values)[1][0]))
+        request.layers = [LayerWeights(info.name, self._layer_output(info.name), info.kernel)
+                          for info in self.layer_infos]
+        try:
+            return gradients(self.network, values, label, request, x_shape=np.shape(x))
+        except BackwardUnsupported as e:
+            raise ExplainUnavailable(f"{self.path.name} cannot be back-propagated: {e}") from None
+
+    def _gradient_request(self, values: dict[str, np.ndarray]):
+        """Where the answer is read (logits, or probabilities as ``_scores`` takes them) and how a gradient
+        reaches the canonical image."""
+        from .backward import Request, Scores
+
+        net = self.network
+        if self.probs_name and self.probs_name in net:
+            scores = Scores(self.probs_name, True)
+        elif self.logits_name and self.logits_name in net:
+            row = values[self.logits_name].reshape(-1, self.num_classes)[0]
+            scores = Scores(self.logits_name, _looks_like_probs(row))   # as _scores decides for a file's only output
+        else:
+            raise ExplainUnavailable(f"{self.path.name}: the output the answer is read from is not in its graph")
+        return Request(scores, [], None if self.input.identity else self.input.canonical_gradient)
+
 
 def _describe_load_failure(name: str, error: Exception) -> str:
     text = str(error).strip()
@@ -492,11 +557,11 @@ def _describe_load_failure(name: str, error: Exception) -> str:
     return f"{name} cannot be loaded by ONNX Runtime: {reason[:300]}"
 
 
-def _read_initializers(path: Path) -> dict[str, np.ndarray]:
+def _read_initializers(source: Path | bytes) -> dict[str, np.ndarray]:
     import onnx  # lazy: only the kernel views need it
     from onnx import numpy_helper
 
-    model = onnx.load_from_string(modelfile.read_model(path))
+    model = onnx.load_from_string(source if isinstance(source, bytes) else modelfile.read_model(source))
     return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
 
 

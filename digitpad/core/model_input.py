@@ -259,6 +259,28 @@ class InputAdapter:
             x = x.reshape(len(x), *self._flat)
         return np.ascontiguousarray(x, dtype=np.float32)
 
+    def canonical_gradient(self, g: np.ndarray) -> np.ndarray:
+        """A gradient with respect to the graph's tensors (``to_tensor``'s output) carried back to the
+        canonical images [N, C, S, S]. ``to_tensor`` is affine (layout, mean/std, repeated channels,
+        range, polarity), so this is its transpose: each of its steps undone in reverse order, scales
+        applied again rather than divided out, and a grey image repeated on three channels gets their sum."""
+        g = np.asarray(g)
+        n, s = len(g), self.spec.size
+        if self.identity:
+            return g.reshape(n, *self.shape)
+        if self.spec.layout == "NHWC":
+            g = g.transpose(0, 3, 1, 2)
+        g = g.reshape(n, self.graph_channels, s, s)
+        if self._norm is not None:
+            g = g * self._norm[1]
+        if self.graph_channels != self.channels:
+            g = g.sum(axis=1, keepdims=True)
+        if self._range is not None:
+            g = g * self._range[1]
+        if self.spec.polarity == "black-on-white":
+            g = -g
+        return np.ascontiguousarray(g)
+
     @property
     def tensor_shape(self) -> tuple[int, ...]:
         """One image's graph tensor shape, without the batch dimension."""

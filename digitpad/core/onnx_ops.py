@@ -108,6 +108,16 @@ def geometry(node: Node, in_shape: tuple[int, ...], kernel: tuple[int, int] | No
     return Geometry(k, strides, tuple(pads), dilations, bool(a.get("ceil_mode", 0)))
 
 
+def window_pads(g: Geometry, h: int, w: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right): the padding ``windows`` puts around an h x w input, the declared
+    pads plus what a ceil_mode window hangs past them. The backward pass (onnx_grads.py) crops the
+    same border off again."""
+    top, left, bottom, right = g.pads
+    bottom += max(0, (g.out_size(0, h) - 1) * g.strides[0] + g.span(0) - (h + top + bottom))
+    right += max(0, (g.out_size(1, w) - 1) * g.strides[1] + g.span(1) - (w + left + right))
+    return top, bottom, left, right
+
+
 def windows(x: np.ndarray, g: Geometry, pad_value: float = 0.0) -> np.ndarray:
     """Every window the kernel visits, as a view [N, C, Ho, Wo, kh, kw] of the padded input.
 
@@ -117,9 +127,7 @@ def windows(x: np.ndarray, g: Geometry, pad_value: float = 0.0) -> np.ndarray:
     """
     h, w = x.shape[2:]
     ho, wo = g.out_size(0, h), g.out_size(1, w)
-    top, left, bottom, right = g.pads
-    bottom += max(0, (ho - 1) * g.strides[0] + g.span(0) - (h + top + bottom))
-    right += max(0, (wo - 1) * g.strides[1] + g.span(1) - (w + left + right))
+    top, bottom, left, right = window_pads(g, h, w)
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=pad_value)
     view = sliding_window_view(xp, (g.span(0), g.span(1)), axis=(2, 3))
     (sh, sw), (dh, dw) = g.strides, g.dilations
