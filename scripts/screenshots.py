@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 SEVEN = [[(0.28, 0.2), (0.72, 0.2), (0.6, 0.45), (0.46, 0.8)]]
 FOUR = [[(0.55, 0.18), (0.3, 0.58), (0.74, 0.58)], [(0.6, 0.35), (0.6, 0.84)]]
 
@@ -37,8 +39,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", help="an .onnx to start with (default: the last used or the shipped model)")
     p.add_argument("--data-dir", help="the test set folder for the Evaluate tab")
     p.add_argument("--image-folder", help="a folder of labelled pictures for the Train tab's \"Image folder…\"")
-    p.add_argument("--only", help="only these screenshots' groups, comma-separated: draw,explore,train,evaluate,"
-                                  "mydigits")
+    p.add_argument("--only", help="only these screenshots' groups, comma-separated: draw,explore,learn,train,"
+                                  "evaluate,mydigits")
     p.add_argument("--second", help="an .onnx to compare with (the explore group's Compare and Evaluate shots)")
     p.add_argument("--root", action="store_true", help="also save the whole screen (ImageMagick import)")
     p.add_argument("--picture", help="a picture to open in the Draw tab (default: one made here)")
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
             app.processEvents()
             time.sleep(0.01)
 
-    groups = set(args.only.split(",")) if args.only else {"draw", "explore", "train", "evaluate", "mydigits"}
+    groups = set(args.only.split(",")) if args.only else {"draw", "explore", "learn", "train", "evaluate", "mydigits"}
 
     def wait_for(jobs, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
@@ -91,6 +93,8 @@ def main(argv=None) -> int:
             digit_photo(win, settle, shot, out, args.picture, args.data_dir)
     if "explore" in groups:
         explore(win, settle, shot, wait_for, args.second)
+    if "learn" in groups:
+        learn(win, settle, shot, wait_for)
     if "train" in groups:
         train(win, settle, shot, wait_for, args.image_folder)
     if "evaluate" in groups:
@@ -286,6 +290,66 @@ def explore(win, settle, shot, wait_for, second: str | None) -> None:
         wait_for(win.evaluation.second_jobs, 120)
         shot("explore-evaluate")
         win.tabs.setCurrentWidget(wb)
+    wb.inspector.setCurrentIndex(0)
+
+
+def learn(win, settle, shot, wait_for) -> None:
+    """Backpropagation for the drawing (a seven, the loss taken for "1"; an image on the bench, for its answer):
+    the input's gradient, the first layer's kernels' gradient, two steps taken (probabilities before and
+    after, the kernels after them, the test sample), a layer's feature maps' gradient, and the backward side
+    of the arithmetic of the unit with the largest gradient. Nothing is saved: the steps stay in memory."""
+    wb = win.workbench
+    view = wb.inspectors.learn
+    if wb.takes_pictures:
+        wait_for(wb.strip.jobs, 120)
+        if wb.strip.entries:
+            wb.strip.choose(min(3, len(wb.strip.entries) - 1))
+    else:
+        wb.canvas.clear()
+        side = wb.canvas.width()
+        for stroke in SEVEN:
+            wb.canvas.draw_stroke([(x * side, y * side) for x, y in stroke])
+    wb.inspector.setCurrentWidget(view)
+    if not wb.takes_pictures and wb.controller.predictor is not None:
+        wb.backprop.choose(1)   # "what if it was a 1?": a large loss, a step that visibly moves it
+    wait_for(wb.backprop.job)
+    settle(0.5)
+    shot("learn-input")
+    p = wb.controller.predictor
+    layers = p.layers if p is not None else []
+    if wb.backprop.gradients is None or not layers:
+        wb.inspector.setCurrentIndex(0)
+        return
+    kernels = view.what.findData(f"kernels:{layers[0]}")
+    if kernels >= 0:
+        view.what.setCurrentIndex(kernels)
+    shot("learn-kernels")
+    view.step_panel.rate.setCurrentIndex(view.step_panel.rate.findData(0.1))
+    for _ in range(2):
+        view.step_panel.take()
+        wait_for(view.step_panel.stepper)
+    wait_for(view.step_panel.sampler, 120)
+    if view.show_buttons[2].isVisible():
+        view.show_buttons[2].click()
+    shot("learn-step")
+    maps = view.what.findData(f"maps:{layers[min(1, len(layers) - 1)]}")
+    if maps >= 0:
+        view.what.setCurrentIndex(maps)
+        view.show_buttons[0].click()
+        shot("learn-maps")
+        g = wb.backprop.gradients
+        layer = view.choice[1]
+        # the unit with the largest gradient among those that are on (an off ReLU passes nothing further back)
+        grad = np.abs(g.activations[layer]) * (wb.prediction.activations[layer] > 0)
+        c, r, col = np.unravel_index(int(np.argmax(grad)), grad.shape)
+        view.unitClicked.emit(layer, int(c), int(r), int(col))
+        wait_for(wb.backprop.job)
+        settle(0.5)
+        shot("learn-arithmetic")
+        section = wb.inspectors.backward   # its heading at the top of the page
+        top = section.mapTo(wb.arithmetic.panel, section.rect().topLeft()).y()
+        wb.arithmetic.scroll.verticalScrollBar().setValue(top)
+        shot("learn-arithmetic-backward")
     wb.inspector.setCurrentIndex(0)
 
 

@@ -65,7 +65,7 @@ def needed(net: Network) -> frozenset[str]:
     with what load made from them (a transposed weight, say). Derived from the graph alone: memoised."""
     key = "backward.needed"
     if key not in net.memo:
-        wanted = {s.name for s in net.stages}
+        wanted = {s.name for s in net.stages} | set(net.aliases)   # an Identity's output is no stage, but is read
         wanted |= {name for name in net.initializers if net.constants[name].dtype.kind == "f"}
         for node in net.folded:
             if any(i in wanted for i in node.inputs):
@@ -77,7 +77,7 @@ def needed(net: Network) -> frozenset[str]:
 
 def unsupported(net: Network) -> str | None:
     """Why the loss cannot be back-propagated through this graph (an op without a backward pass), or None."""
-    data = {s.name for s in net.stages}
+    data = {s.name for s in net.stages} | set(net.aliases)
     for node in net.nodes:
         if node.op not in GRADS and node.op not in NO_GRAD and any(i in data for i in node.inputs):
             where = f" (node '{node.name}')" if node.name else ""
@@ -241,6 +241,9 @@ def gradients(net: Network, values: dict[str, np.ndarray], label: int, request: 
         grads[seed.probs_grad[0]] = seed.probs_grad[1]
     stages = {s.name: (grads[s.name][0] if s.name in grads else np.zeros(s.shape, values[s.name].dtype))
               for s in net.stages}
+    for alias, source in net.aliases.items():   # an Identity's output (an exporter's "logits", "act:conv1"):
+        if source in stages:                     # its own gradient where something read it, else its source's
+            stages[alias] = grads[alias][0] if alias in grads else stages[source]
     dx = grads.get(net.input_name)
     dx = np.zeros_like(values[net.input_name]) if dx is None else dx
     if request.to_canonical is not None:

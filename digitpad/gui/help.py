@@ -47,6 +47,12 @@ VIEWS = [
      "kernel = products and their sum, a pool's window, a dense layer's largest contributions, softmax.",
      "Each value is checked against ONNX Runtime's. Links lead to the numbers it was made from; Back "
      "returns."),
+    ("Draw › Learn", "Backpropagation for the image shown: the loss −log p(label) for the answer, your correction or "
+     "any class, and its gradient over the image, a layer's kernels or its feature maps. Take one step moves "
+     "every weight once against its gradient, in a copy of the model.",
+     "Warm over the image: more ink there lowers the loss. After a step: the probabilities, kernels and maps "
+     "before and after, and the accuracy on a test-set sample. Nothing is saved unless you press Save as "
+     "model; a click on a map's gradient shows that unit's arithmetic, backward side included."),
     ("Draw › Model", "What the file says of itself (data set, classes, accuracy, training), what it takes as "
      "input, and every stage's shape with its formula, parameters and multiply-adds.",
      "What if? recomputes the shapes for other kernels, paddings, strides or input sizes; the model itself "

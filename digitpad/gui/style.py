@@ -105,7 +105,7 @@ QTabWidget::pane {{ border: none; }}
 QTabBar::tab {{ padding: 7px 16px; color: {MUTED}; border: none; border-bottom: 2px solid transparent; }}
 QTabBar::tab:selected {{ color: {TEXT}; border-bottom: 2px solid {ACCENT}; }}
 QTabBar::tab:hover {{ color: {TEXT}; }}
-QTabWidget#inspectorTabs > QTabBar::tab {{ padding: 7px 10px; }}
+QTabWidget#inspectorTabs > QTabBar::tab {{ padding: 7px 7px; }}
 QStatusBar {{ color: {MUTED}; }}
 QStatusBar QLabel {{ color: {MUTED}; padding: 0 10px; }}
 QLabel#formLabel {{ color: {MUTED}; }}

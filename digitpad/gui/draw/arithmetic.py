@@ -73,6 +73,7 @@ class ArithmeticPanel(QWidget):
         self.steps.lay.addWidget(self.steps_text)
         lay.addWidget(self.steps)
         self._build_downstream(lay)
+        self.extra_sections: list[QWidget] = []   # shown after the forward arithmetic (add_section)
         lay.addStretch(1)
         for label in self.findChildren(QLabel):
             label.linkActivated.connect(self._link)
@@ -91,6 +92,13 @@ class ArithmeticPanel(QWidget):
             self.downstream_grids.append(grid)
         lay.addWidget(self.downstream)
 
+    def add_section(self, section: QWidget) -> None:
+        """A section of its own under the forward arithmetic (the backward side: arithmetic_backward.py), which
+        fills itself when a unit is shown and is hidden with the rest when there is nothing to explain."""
+        lay = self.layout()
+        lay.insertWidget(lay.count() - 1, section)
+        self.extra_sections.append(section)
+
     # -- showing -----------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
         """Nothing to explain (no drawing, no model, a reason it cannot be done): one line."""
@@ -98,7 +106,7 @@ class ArithmeticPanel(QWidget):
         set_text(self.message, text)
         set_shown(self.message, True)
         for w in (self.title, self.value, self.check, self.field, self.terms, self.notes, self.steps,
-                  self.downstream):
+                  self.downstream, *self.extra_sections):
             set_shown(w, False)
 
     def show_explanation(self, e, net, classes: list[str] | None = None,
@@ -126,7 +134,7 @@ class ArithmeticPanel(QWidget):
             number = 3
         set_shown(self.steps, bool(e.steps))
         self._show_downstream(e, number)
-        for w in (self.title, self.value, self.check, self.field, self.terms):
+        for w in (self.title, self.value, self.check, self.field, self.terms, *self.extra_sections):
             set_shown(w, True)
 
     def _link(self, href: str) -> None:

@@ -37,12 +37,14 @@ class Inspectors:
         self.shapes_view = None        # it imports the NumPy forward pass
         self.test_map = None           # the test set's map (test_map.py)
         self.compare = None            # a second model beside the active one (compare_view.py)
+        self.learn = None              # backpropagation for this drawing (learn_view.py)
+        self.backward = None           # the arithmetic's backward side (arithmetic_backward.py)
         self.prompt, self.pictures = "Draw a digit", False
         self.card = Card(None)
         self.card.body.setContentsMargins(6, 6, 6, 6)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.setObjectName("inspectorTabs")   # six tabs: narrower padding (style.py) fits them at 1280x720
+        self.tabs.setObjectName("inspectorTabs")   # seven tabs: narrower padding (style.py) fits them at 1280x720
         self._holders = [_placeholder("Loading feature maps…"), _placeholder("Loading kernels…"),
                          _placeholder("Loading…")]
         for holder, title in zip(self._holders, ("Feature maps", "Kernels", "Arithmetic")):
@@ -119,6 +121,7 @@ class Inspectors:
         model_page = self.tabs.count() - 1        # the Model page stays last
         self.tabs.insertTab(model_page, self.test_map, "Map")
         self.tabs.insertTab(model_page + 1, self.compare, "Compare")
+        self._build_learn(predictor, sets)
         self.feature_maps.responses.set_source(controller.settings, sets)
         for view in (self.test_map, self.compare, self.feature_maps.responses):
             view.testChosen.connect(self.wb.show_test_image)
@@ -127,10 +130,25 @@ class Inspectors:
         self.test_map.show_input(x if prediction is not None else None)
         self.compare.show_input(prediction, x, self.wb.drawing)
 
+    def _build_learn(self, predictor, sets) -> None:
+        """The Learn tab (before Model) and the arithmetic's backward side: both read the tab's Backprop."""
+        from .arithmetic_backward import BackwardSection
+        from .learn_view import LearnView
+
+        backprop = self.wb.backprop
+        self.learn = LearnView(backprop, self.wb.controller.settings, sets)
+        self.tabs.insertTab(self.tabs.count() - 1, self.learn, "Learn")
+        self.learn.unitClicked.connect(self.arithmetic_link.explain_unit)
+        self.learn.step_panel.saved.connect(lambda _path: self.wb.controller.refresh_library())   # in the list now
+        self.backward = BackwardSection(backprop)
+        self.arithmetic.panel.add_section(self.backward)
+        self.backward.attach(self.arithmetic)
+        self.learn.set_prompt(self.prompt, self.pictures)
+
     def set_prompt(self, prompt: str, pictures: bool) -> None:
         """What the views ask for while nothing is shown ("Draw a digit", "Pick a test image…")."""
         self.prompt, self.pictures = prompt, pictures
-        for view in (self.feature_maps, self.arithmetic):
+        for view in (self.feature_maps, self.arithmetic, self.learn):
             if view is not None:
                 view.set_prompt(prompt, pictures)
 
@@ -157,5 +175,5 @@ class Inspectors:
 
     def shutdown(self) -> None:
         if self.test_map is not None:
-            for view in (self.test_map, self.compare, self.feature_maps.responses):
+            for view in (self.test_map, self.compare, self.feature_maps.responses, self.learn):
                 view.shutdown()

@@ -38,6 +38,7 @@ from ..canvas import Stroke
 from ..text import plain_label
 from ..threads import background
 from .answer_card import AnswerCard
+from .backprop import Backprop
 from .draw_card import CANVAS_SIZE, DrawCard
 from .inspectors import Inspectors
 from .picture_card import PictureCard
@@ -93,6 +94,7 @@ class Workbench(QWidget):
         self.words = words_for(None)          # what the tab asks for, in the model's terms
         self._before_drag = None              # the message line's text while a drag is over the tab
         self.stepwise = StepByStep(self)      # the model's NumPy forward pass, read on a worker thread
+        self.backprop = Backprop(self)        # the loss's gradients for the input shown, on a worker thread
         self.saliency = background("saliency", self)
         self.saliency_seconds = 0.0
         self.opener = PictureOpener(lambda: controller.predictor.input if controller.predictor else None, self)
@@ -122,6 +124,8 @@ class Workbench(QWidget):
         self.draw_card = DrawCard(self.collection)
         self.draw_card.canvas.changed.connect(self.update_prediction)
         self.corrections.saved.connect(self.sampleSaved)
+        self.corrections.saved.connect(   # the "Wrong? It was" label is the loss's (None: the save was undone)
+            lambda sample: self.backprop.set_correction(None if sample is None else sample.label))
         self.corrections.exact_image = self._exact_28
         self.picture_card = PictureCard(self.controller.settings, CANVAS_SIZE + 30)
         self.picture_card.setVisible(False)
@@ -207,6 +211,7 @@ class Workbench(QWidget):
         had_pictures = self.takes_pictures
         self._set_source_kind(predictor)
         self.answer.show_model(predictor)
+        self.backprop.set_predictor(predictor)
         self.inspectors.model_changed(predictor)
         if self.takes_pictures:
             self.strip.set_predictor(predictor)
@@ -329,6 +334,8 @@ class Workbench(QWidget):
         else:
             self.prediction = predictor.predict(x)
             self.panel.show_prediction(self.prediction)
+        self.backprop.set_input(None if self.prediction is None else x,
+                                None if self.prediction is None else self.prediction.top)
         self.inspectors.show(self.prediction, x)
         if self.saliency_box.isChecked():
             self._request_saliency()
@@ -478,6 +485,7 @@ class Workbench(QWidget):
     def shutdown(self) -> None:
         self.saliency.shutdown()
         self.stepwise.shutdown()
+        self.backprop.shutdown()
         self.opener.shutdown()
         self.strip.shutdown()
         self.inspectors.shutdown()
