@@ -29,6 +29,7 @@ from ..threads import background
 from ..widgets import muted, set_enabled
 from .arithmetic_parts import Section
 from .numbers import small_font
+from .wording import words_for
 
 HEIGHT = 46          # px: the before/after bars with the class names under them
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -136,6 +137,7 @@ class StepPanel(Section):
         self.stepper = background("one step", self)
         self.sampler = background("step sample", self)
         self.saver = background("save step", self)
+        self.thing = "drawing"   # what one input is, in the model's terms (wording.words_for)
         self.heading.setText("One step of gradient descent on this drawing")
         self.lay.setSpacing(3)
         row = QHBoxLayout()
@@ -186,6 +188,8 @@ class StepPanel(Section):
         if predictor is self.predictor and x is self.x and label == self.label:
             return
         self.predictor, self.x, self.label = predictor, x, label
+        self.thing = words_for(predictor).thing
+        self.heading.setText(f"One step of gradient descent on this {self.thing}")
         self._say("")
         if self.steps or self.taking:
             self.taking = False
@@ -301,9 +305,9 @@ class StepPanel(Section):
             self.bars.set_probs(None, None, -1, classes)
             self.bars.setVisible(False)
             if not keep_result:
-                self.result.setText("Moves every weight by −(learning rate) × dL/dw for this drawing and label, in "
-                                    "a copy of the model: the probabilities and kernels before and after appear here "
-                                    "and above.")
+                self.result.setText(f"Moves every weight by −(learning rate) × dL/dw for this {self.thing} and "
+                                    "label, in a copy of the model: the probabilities and kernels before and after "
+                                    "appear here and above.")
             self.sample.set_text("")
             return
         g = self.steps[0].gradients   # before the first step: the model in use
