@@ -36,3 +36,19 @@ def test_the_convention_is_found_shown_and_changed(qtbot, tmp_path):
     wait_prepared(qtbot, w.controller)
     assert w.controller.predictor.convention.chosen == Convention("0..1")    # remembered for this file
     w.close()
+
+
+def test_the_model_page_of_a_model_from_elsewhere_fits_its_pane(qtbot, tmp_path):
+    """The convention choice's long items ("values -1..1, ink black on white: 100% of 200 (best)") made the
+    Model page wider than its pane at 1280x720: every row's text ran out of sight."""
+    path = wrap(shipped_model_path(), tmp_path / "torch-like.onnx", "mean/std NCHW")
+    w = open_window(qtbot, path, (1280, 720))
+    wait_prepared(qtbot, w.controller)
+    wb = w.workbench
+    wb.inspector.setCurrentIndex(wb.inspector.count() - 1)   # the Model page, the last
+    qtbot.waitUntil(lambda: getattr(wb.model_info, "convention", None) is not None, timeout=20_000)
+    qtbot.wait(150)
+    page = wb.inspector.currentWidget()
+    assert page.widget().width() <= page.viewport().width()
+    assert wb.model_info.convention.width() <= page.viewport().width()
+    w.close()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from digitpad.core.library import summary_lines
 
@@ -40,6 +40,13 @@ class ConventionChoice(QComboBox):
             if score.convention == used:
                 self.setCurrentIndex(self.count() - 1)
         self.activated.connect(lambda i: self.chosen.emit(self.itemData(i)))
+        # Its items are long ("values -1..1, ink black on white: 100% of 200 (best)"): sized by them, the
+        # combo widened the Model page past its pane. It fits the pane; the open list shows them whole.
+        self.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(16)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.view().setTextElideMode(Qt.ElideNone)
+        self.view().setMinimumWidth(self.view().sizeHintForColumn(0) + 24)
 
 
 class ModelInfoView(QWidget):
