@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digitpad.core import live_snapshot
+from digitpad.core import contract, live_snapshot
 from digitpad.core.live_snapshot import LiveSnapshot
 
 STDERR_TAIL = 30
@@ -175,6 +175,18 @@ class RunState:
             parts.append(f"ETA {format_duration(self.eta_s)}")
         parts.append(f"elapsed {format_duration(self.elapsed_s)}")
         return "  ·  ".join(parts)
+
+    def snapshot_words(self) -> tuple[str, str]:
+        """What the live kernels view says of the latest snapshot: ('step 1,200 · epoch 0.64', 'test digit 7');
+        ('', why there is none) before the first."""
+        snap = self.snapshot
+        if snap is None:
+            return "", self.snapshot_error or "The first layer's kernels and maps appear as the run starts."
+        dataset = self.config.get("dataset") or "mnist"
+        names = contract.CLASSES.get(dataset, [])
+        name = names[snap.label] if 0 <= snap.label < len(names) else str(snap.label)
+        what = "digit" if dataset in ("mnist", "optdigits") else "image"
+        return f"step {snap.step:,} · epoch {snap.epoch:.2f}", f"test {what}: {name}"
 
     @classmethod
     def from_record(cls, record) -> RunState:
