@@ -58,3 +58,22 @@ def test_a_bar_run_computes_none(tmp_path, small_mnist, capsys):
     assert main([*TINY, "--epochs", "1", "--data-dir", str(small_mnist), "--out", str(tmp_path / "m.onnx"),
                  "--progress", "none"]) == 0
     assert live_snapshot.EVENT not in capsys.readouterr().out
+
+
+def test_the_events_change_nothing_in_the_run(tmp_path, mnist_dir, small_mnist, capsys):
+    """The probes run the model's first layer between steps (the NumPy engine on its training net when it
+    keeps no EMA): the weights a run ends with are the same with the events as without."""
+    from training.cli import main
+
+    numpy_run = ["--engine", "numpy", "--dataset", "optdigits", "--limit", "300", "--batch-size", "16", "--epochs",
+                 "1", "--ema", "0", "--data-dir", str(mnist_dir)]
+    torch_run = [*TINY, "--epochs", "1", "--data-dir", str(small_mnist)]
+    for name, argv in (("n", numpy_run), ("t", torch_run)):
+        finals = []
+        for progress in ("jsonl", "none"):
+            out = tmp_path / progress / f"{name}.onnx"
+            assert main([*argv, "--out", str(out), "--progress", progress]) == 0
+            finals.append(snapfile.read(RunFiles(out).snapshots))
+        capsys.readouterr()
+        for key, w in finals[0].weights.items():
+            np.testing.assert_array_equal(w[-1], finals[1].weights[key][-1], err_msg=f"{name}: {key}")
