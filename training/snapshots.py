@@ -4,6 +4,7 @@ three places, and the exporter once.
     snaps = Recorder(path, engine=..., run_id=..., planned_steps=..., steps_per_epoch=..., step=global_step,
                      weights=lambda: {...name: float array...}, state=checkpoint's "snapshots" or None, log=...)
     snaps.after_step(global_step, loss)      # after every optimiser step: O(1) unless one is due
+    snaps.on_take = live                     # optional: told each step a snapshot was taken at (live events)
     ckpt["snapshots"] = snaps.save(history)  # beside every checkpoint: the file, and its state for the checkpoint
     snaps.finish(model_path)                 # after the export: names the model's initializers, checks the last
 
@@ -86,6 +87,7 @@ class Recorder:
         self.kept = "all"
         self.current = step      # the last optimiser step taken
         self.resumed = False     # going on from the file's snapshots
+        self.on_take: Callable[[int], None] | None = None   # called with the step after each snapshot taken
         if state is not None:
             self._resume(state, step)
         if not self.step:
@@ -162,6 +164,8 @@ class Recorder:
             self.pending.pop(0)
         if step > self.step[-1]:
             self._take(step, math.nan if loss is None else float(loss.item() if hasattr(loss, "item") else loss))
+            if self.on_take is not None:
+                self.on_take(step)
 
     def snapshots(self) -> snapfile.Snapshots:
         return snapfile.Snapshots(

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import checkpoint, data, distributed, memory, models, optim, precision, snapshots
+from . import checkpoint, data, distributed, live, memory, models, optim, precision, snapshots
 from .augment import augment, augment_config
 from .config import TrainConfig
 from .errors import TrainError
@@ -104,6 +104,28 @@ def to_batch(images_u8: torch.Tensor, full_scale: int = 255) -> torch.Tensor:
     x = images_u8.float().div_(full_scale)   # optdigits: block counts 0..16
     x = x.unsqueeze(1) if x.ndim == 3 else x
     return x.contiguous(memory_format=torch.channels_last)
+
+
+def first_conv_probe(model: torch.nn.Module, x: torch.Tensor) -> live.Probe | None:
+    """(layer, kernels, maps) of the model's first conv block for the batch ``x`` of one image: the block's
+    activation (conv, BN with its running statistics, ReLU) as the evaluated model computes it; None for a
+    net without named conv blocks."""
+    blocks = getattr(model, "blocks", None)
+    first = next(iter(blocks.items()), None) if blocks is not None else None
+    if first is None or not isinstance(getattr(first[1], "conv", None), torch.nn.Conv2d):
+        return None
+    name, block = first
+
+    def probe():
+        was = block.training
+        block.eval()
+        try:
+            with torch.no_grad():
+                act = block(model._input(x))[0]
+        finally:
+            block.train(was)
+        return name, block.conv.weight.detach().float().cpu().numpy(), act[0].float().cpu().numpy()
+    return probe
 
 
 def loss_fn(logits: torch.Tensor, y: torch.Tensor, label_smoothing: float,
@@ -281,6 +303,13 @@ def _train(cfg: TrainConfig, splits: tuple[data.Split, data.Split], reporter: Re
                        steps_per_epoch=steps_per_epoch, total_samples=cfg.epochs * n_train, precision=prec.name,
                        world_size=world.size, resumed=resume is not None, checkpoint=str(ckpt_path),
                        setup_s=round(time.monotonic() - t0, 3))
+        if snaps is not None:   # the first layer's kernels and maps of the first test image, at every snapshot
+            first = to_batch(test_x[:1], scale)
+            probe = first_conv_probe(evaluated, first)
+            if probe is not None:
+                snaps.on_take = live.Live(reporter, probe, first[0].float().cpu().numpy(), int(test_y[0]),
+                                          steps_per_epoch)
+                snaps.on_take(global_step)
         status, test_probs, stopping = "completed", None, False
         # The epoch with the best test accuracy so far, its inference weights kept for `export --best`.
         best = resume.get("best") if resume is not None else None

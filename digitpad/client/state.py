@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digitpad.core import contract, live_snapshot
+from digitpad.core.live_snapshot import LiveSnapshot
+
 STDERR_TAIL = 30
 # What an epoch record may hold; train_accuracy when the engine measures it (the plots show it when present).
 EPOCH_KEYS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "elapsed_s")
@@ -81,6 +84,8 @@ class RunState:
     error_reason: str = ""           # why, without the shell's advice (a download's network error)
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=STDERR_TAIL))
     started_at: str = ""
+    snapshot: LiveSnapshot | None = None   # the latest snapshot event: the first layer's kernels and maps now
+    snapshot_error: str = ""         # why the last snapshot event was ignored ("" when it was not)
 
     def feed(self, ev: dict[str, Any]) -> None:
         kind = ev.get("event")
@@ -100,6 +105,7 @@ class RunState:
             if not ev.get("resumed"):
                 self.steps, self.losses, self.lrs, self.rates, self.history = [], [], [], [], []
                 self.times = []
+                self.snapshot, self.snapshot_error = None, ""
             else:  # the steps before the stop are already on the curves
                 self.step = max(self.step, 0)
         elif kind == "step":
@@ -125,6 +131,11 @@ class RunState:
             self.elapsed_s = float(ev.get("elapsed_s", self.elapsed_s))
             if ev.get("checkpoint"):
                 self.checkpoint = Path(ev["checkpoint"])
+        elif kind == live_snapshot.EVENT:
+            try:
+                self.snapshot, self.snapshot_error = live_snapshot.parse(ev), ""
+            except live_snapshot.SnapshotEventError as e:   # the last good one stays on screen
+                self.snapshot_error = f"a snapshot event was ignored: {e}"
         elif kind == "exported":
             self.exported = Path(ev["path"])
             self.metrics = dict(ev.get("metrics") or {})
@@ -164,6 +175,18 @@ class RunState:
             parts.append(f"ETA {format_duration(self.eta_s)}")
         parts.append(f"elapsed {format_duration(self.elapsed_s)}")
         return "  ·  ".join(parts)
+
+    def snapshot_words(self) -> tuple[str, str]:
+        """What the live kernels view says of the latest snapshot: ('step 1,200 · epoch 0.64', 'test digit 7');
+        ('', why there is none) before the first."""
+        snap = self.snapshot
+        if snap is None:
+            return "", self.snapshot_error or "The first layer's kernels and maps appear as the run starts."
+        dataset = self.config.get("dataset") or "mnist"
+        names = contract.CLASSES.get(dataset, [])
+        name = names[snap.label] if 0 <= snap.label < len(names) else str(snap.label)
+        what = "digit" if dataset in ("mnist", "optdigits") else "image"
+        return f"step {snap.step:,} · epoch {snap.epoch:.2f}", f"test {what}: {name}"
 
     @classmethod
     def from_record(cls, record) -> RunState:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from digitpad.gui.draw.maps import MapGrid, nice_ceil
+from digitpad.gui.maps import MapGrid, nice_ceil
 
 
 @pytest.mark.parametrize("x, expected", [(0.93, 1.0), (1.0, 1.0), (1.01, 1.2), (7.0, 8.0), (8.5, 10.0),

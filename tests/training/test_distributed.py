@@ -13,6 +13,8 @@ import pytest
 import torch
 from train_helpers import REPO, assert_one_line_error, metadata, run_cli, run_train
 
+from digitpad.core import live_snapshot
+from digitpad.core import snapshots as snapfile
 from training import checkpoint, distributed
 from training.distributed import World
 from training.errors import TrainError
@@ -104,8 +106,11 @@ def test_two_processes_train_what_one_does_and_rank_0_alone_reports(tmp_path, sm
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     events = _events(done.stdout)   # every stdout line is one event, and only rank 0 prints them
-    kinds = [e["event"] for e in events if e["event"] != "step"]
+    kinds = [e["event"] for e in events if e["event"] not in ("step", live_snapshot.EVENT)]
     assert kinds == ["start", "epoch", "epoch", "exported", "done"], kinds
+    # the live kernels and maps: once per weight snapshot, from rank 0 alone
+    taken = snapfile.read(tmp_path / "two" / "two.snapshots.npz")
+    assert [e["step"] for e in events if e["event"] == live_snapshot.EVENT] == [int(s) for s in taken.step]
     assert events[0]["world_size"] == 2 and events[0]["total_steps"] == alone[0]["total_steps"] == 126
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["two.ckpt.pt", "two.onnx", "two.run.json",
                                                                   "two.snapshots.npz"]
@@ -131,7 +136,8 @@ def test_sigterm_stops_every_process_with_a_checkpoint_that_resumes_on_another_n
             break
     first += _events(proc.stdout.read())
     _, err = proc.communicate(timeout=120)
-    assert [e["event"] for e in first if e["event"] != "step"] == ["start", "done"], err[-3000:]
+    assert [e["event"] for e in first if e["event"] not in ("step", live_snapshot.EVENT)] == ["start", "done"], \
+        err[-3000:]
     assert first[-1]["status"] == "stopped"
     # Every process ended itself after the same step (none died in a collective, none reported an error)...
     assert "Connection closed" not in err and "digitpad-train (rank" not in err, err[-3000:]

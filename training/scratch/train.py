@@ -25,7 +25,7 @@ import numpy as np
 from digitpad.core import contract
 from digitpad.core.paths import RunFiles, models_dir
 
-from .. import finish, snapshots
+from .. import finish, live, snapshots
 from ..config import PHOTO_DATASETS, TrainConfig, default_preset, preset
 from ..errors import TrainError
 from ..progress import Reporter
@@ -192,6 +192,10 @@ def train(cfg: TrainConfig, reporter: Reporter, ckpt_path: Path, resume: dict | 
                        params=net.count_params(), n_train=len(y_train), n_test=len(y_test),
                        steps_per_epoch=steps_per_epoch, resumed=resume is not None, checkpoint=str(ckpt_path),
                        setup_s=round(time.monotonic() - t0, 3))
+        probe = live.first_conv_numpy(evaluated, x_test[0])
+        if probe is not None:   # the first layer's kernels and maps of the first test image, at every snapshot
+            snaps.on_take = live.Live(reporter, probe, x_test[0], int(y_test[0]), steps_per_epoch)
+            snaps.on_take(global_step)
         ce, status = SoftmaxCrossEntropy(), "completed"
         run_t0, run_step0 = time.monotonic(), global_step
         while epoch < cfg.epochs:

@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
 
 from digitpad.core.inference import ExplainUnavailable
 
+from ..maps import MapGrid, nice_ceil
 from ..text import plain_label, set_tip
 from ..widgets import muted
 from .arithmetic import ArithmeticPanel
 from .map_marks import MapMarks, hover_text
-from .maps import MapGrid, nice_ceil
 
 THROTTLE_MS = 100        # while drawing: at most 10 recomputations a second, only when shown
 WIDE = 760               # px: map beside the arithmetic from here on, above it below

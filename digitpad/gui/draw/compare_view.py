@@ -33,13 +33,13 @@ from digitpad.core.explore.jobs import SharedTestSets, compare_job, locate_test_
 from .. import style
 from ..elided import ElidedLabel
 from ..images import thumbnail
+from ..maps import MapGrid
 from ..second_model import SecondModelPicker
 from ..text import plain_label, rich, rich_label, set_tip
 from ..threads import background
 from ..widgets import JobStatus
 from .compare_bars import CompareBars
 from .inspector_parts import message_page
-from .maps import MapGrid
 
 LISTED = 200         # disagreements listed (the count says how many there are)
 THUMB = 40

@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..maps import MapGrid
 from ..text import set_tip, show_tip
 from .inspector_parts import LayerChooser, caption, message_page
 from .kernels import KernelPager, reads_image
 from .map_marks import MapMarks, hover_text
-from .maps import MapGrid
 from .responses import FilterResponses
 
 WIDE = 1.15          # a pane wider than this times its height puts the detail beside the grid

@@ -19,23 +19,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..maps import WEIGHT_CMAP, MapGrid, kernel_rgb
 from ..text import plain_label, set_tip
 from ..widgets import set_enabled
 from .inspector_parts import LayerChooser, caption, message_page
-from .maps import WEIGHT_CMAP, MapGrid
 
 KERNEL_PAGE = 16     # input channels per page of a kernel: 64 slices of 3x3 in half a pane were ~20 px each
 RGB = -1             # the input box's "colour" entry: each kernel as one RGB patch
 RGB_NOTE = ("Each kernel as one patch: its red, green and blue weights at each tap as a colour, on one scale "
             "for the layer. Grey is 0; a channel's positive weights brighten it, negative ones darken it.")
-
-
-def kernel_rgb(w: np.ndarray) -> np.ndarray:
-    """Kernels [N, 3, kh, kw] as colour patches [N, kh, kw, 3] in 0..1: 0.5 + w / (2 max|w|), one scale
-    for the whole layer, so a patch's colour is what its weights favour and grey is no preference."""
-    w = np.asarray(w, np.float32)
-    m = float(np.abs(w).max()) or 1.0
-    return np.clip(0.5 + w.transpose(0, 2, 3, 1) / (2 * m), 0, 1)
 
 
 def reads_image(predictor, layer: str) -> tuple[str, ...] | None:

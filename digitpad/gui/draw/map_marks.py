@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from .. import style
-from .maps import MapGrid
+from ..maps import MapGrid
 
 DIM_ALPHA = 170          # of 255: dimmed units stay readable but clearly set back
 

@@ -1,4 +1,5 @@
-"""The Train tab's "Live run" page: status, progress, the outcome, the curves and the engine log.
+"""The Train tab's "Live run" page: status, progress, the outcome, the curves with the first layer's
+kernels and maps beside them (live_kernels), and the engine log.
 
 A view: it is handed the RunState to draw and the words to show; the tab decides them.
 The pyqtgraph curves are built on first show (pyqtgraph is not imported at app start).
@@ -76,6 +77,7 @@ class LiveRunView(QWidget):
         split.setSizes([520, 150])
         lay.addWidget(split, 1)
         self.curves = None
+        self.kernels = None   # the first layer's kernels and maps, live (built with the curves)
 
     @property
     def result_text(self) -> QLabel:
@@ -86,11 +88,18 @@ class LiveRunView(QWidget):
         if self.curves is not None:
             return
         from .curves import CurvesView
+        from .live_kernels import LiveKernelsView
 
         self.curves = CurvesView()
+        self.kernels = LiveKernelsView()
         self._plots_layout.removeWidget(self._plots_placeholder)
         self._plots_placeholder.deleteLater()
-        self._plots_layout.addWidget(self.curves)
+        row = QHBoxLayout()
+        row.setSpacing(12)
+        row.addWidget(self.curves, 1)
+        row.addWidget(self.kernels)
+        self._plots_layout.addLayout(row)
+        self.kernels.show_snapshot(None, *RunState().snapshot_words())   # what it will show, until a run does
         self.curves.reset_live()
 
     def begin(self, clear_log: bool = True) -> None:
@@ -111,6 +120,7 @@ class LiveRunView(QWidget):
         self.progress_text.setText(state.progress_text())
         if self.curves is not None:
             self.curves.show_live(state)
+            self.kernels.show_snapshot(state.snapshot, *state.snapshot_words())
 
     def show_outcome(self, kind: str, text: Html | str, model_ready: bool) -> None:
         """The run's outcome in place of its progress line (the outcome says it all): the charts keep the

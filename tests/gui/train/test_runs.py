@@ -49,6 +49,9 @@ def test_tiny_run_to_the_end_joins_the_library(tab, qtbot, mnist_dir, controller
     assert st.total_steps == 20 and st.step == 20 and len(st.history) == 2 and st.steps
     tab._redraw_now()
     assert tab.live.progress.value() == 1000 and "step 20/20" in tab.live.progress_text.text()
+    # the first layer's kernels and maps, live: the last snapshot's (the run's last step)
+    assert st.snapshot is not None and st.snapshot.step == 20 and tab.live.kernels.shown is st.snapshot
+    assert tab.live.kernels.moment.text() == "step 20 · epoch 2.00" and not tab.live.kernels.maps.isHidden()
     # the curves got the run (batched redraws: at most one per timer tick)
     train_loss = tab.live.curves.plots["train_loss"].series[0]
     assert len(train_loss[1]) == len(st.steps)

@@ -1,4 +1,5 @@
-"""A grid of small images sharing one colour map and one value scale (pyqtgraph).
+"""A grid of small images sharing one colour map and one value scale (pyqtgraph): the Draw tab's feature
+maps and kernels, the Train tab's live kernels and maps.
 
 The tiles are laid out into one mosaic image (NaN between tiles, which pyqtgraph draws
 transparent) shown by a single ImageItem: one colour lookup and one draw per update
@@ -14,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 
-from .. import style
+from . import style
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background=style.CARD, foreground=style.MUTED)
 
@@ -40,6 +41,14 @@ def nice_ceil(x: float) -> float:
         if value >= x * (1 - 1e-9):
             return value
     return 10.0 ** (exp + 1)
+
+
+def kernel_rgb(w: np.ndarray) -> np.ndarray:
+    """Kernels [N, 3, kh, kw] as colour patches [N, kh, kw, 3] in 0..1: 0.5 + w / (2 max|w|), one scale
+    for the whole layer, so a patch's colour is what its weights favour and grey is no preference."""
+    w = np.asarray(w, np.float32)
+    m = float(np.abs(w).max()) or 1.0
+    return np.clip(0.5 + w.transpose(0, 2, 3, 1) / (2 * m), 0, 1)
 
 
 class _Mosaic(pg.ImageItem):
