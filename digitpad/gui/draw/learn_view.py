@@ -15,11 +15,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
 from ..elided import ElidedLabel
+from ..maps import ACTIVATION_CMAP, WEIGHT_CMAP, MapGrid
 from ..text import plain_label, rich, rich_label, set_tip
 from .input_view import ModelInputView
 from .inspector_parts import message_page
 from .kernels import RGB, kernel_rgb, reads_image
-from .maps import ACTIVATION_CMAP, WEIGHT_CMAP, MapGrid
 from .step_panel import StepPanel
 
 INPUT, KERNELS, MAPS = "input", "kernels", "maps"
