@@ -45,6 +45,9 @@ def main(argv=None) -> int:
     p.add_argument("--root", action="store_true", help="also save the whole screen (ImageMagick import)")
     p.add_argument("--picture", help="a picture to open in the Draw tab (default: one made here)")
     p.add_argument("--readme", help="also write the README's pictures (one per tab) to this folder")
+    p.add_argument("--run", action="store_true", help="train group: start a real run (the form's settings) and "
+                                                      "shoot its live kernels and maps after a few snapshots, then "
+                                                      "stop it")
     args = p.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
@@ -68,7 +71,8 @@ def main(argv=None) -> int:
             app.processEvents()
             time.sleep(0.01)
 
-    groups = set(args.only.split(",")) if args.only else {"draw", "explore", "learn", "train", "evaluate", "mydigits"}
+    groups = set(args.only.split(",")) if args.only else {"draw", "explore", "learn", "timeline", "train", "evaluate",
+                                                                       "mydigits"}
 
     def wait_for(jobs, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
@@ -95,8 +99,12 @@ def main(argv=None) -> int:
         explore(win, settle, shot, wait_for, args.second)
     if "learn" in groups:
         learn(win, settle, shot, wait_for)
+    if "timeline" in groups:
+        timeline(win, settle, shot, wait_for)
     if "train" in groups:
         train(win, settle, shot, wait_for, args.image_folder)
+        if args.run:
+            live_run(win, settle, shot)
     if "evaluate" in groups:
         win.tabs.setCurrentWidget(win.evaluation)
         wait_for(win.evaluation.jobs)
@@ -351,6 +359,53 @@ def learn(win, settle, shot, wait_for) -> None:
         wb.arithmetic.scroll.verticalScrollBar().setValue(top)
         shot("learn-arithmetic-backward")
     wb.inspector.setCurrentIndex(0)
+
+
+def timeline(win, settle, shot, wait_for) -> None:
+    """A model with training snapshots: its maps and kernels at an early snapshot and at the last."""
+    wb = win.workbench
+    view = wb.timeline
+    wait_for(view.opening)
+    if view.timeline is None:
+        print(f"timeline: none ({view.note.full})", flush=True)
+        return
+    win.tabs.setCurrentWidget(wb)
+    if not wb.takes_pictures:
+        wb.canvas.clear()
+        side = wb.canvas.width()
+        for stroke in SEVEN:
+            wb.canvas.draw_stroke([(x * side, y * side) for x, y in stroke])
+    wb.inspector.setCurrentWidget(wb.feature_maps)
+    for name, k in (("timeline-early", min(3, view.last)), ("timeline-late", view.last)):
+        view.set_snapshot(k)
+        wait_for(view.jobs)
+        shot(name)
+        wb.inspector.setCurrentWidget(wb.kernels_view)
+        shot(name + "-kernels")
+        wb.inspector.setCurrentWidget(wb.feature_maps)
+
+
+def live_run(win, settle, shot, seconds: float = 240) -> None:
+    """A real run from the Train tab: its live kernels and maps once a few snapshots have come, then stopped."""
+    tab = win.training
+    win.tabs.setCurrentWidget(tab)
+    tab.views.setCurrentIndex(0)
+    if not tab.start():
+        print("train-live-run: the run did not start", flush=True)
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        settle(0.5)
+        snap = tab.runner.state.snapshot
+        if snap is not None and snap.step >= 40:
+            break
+    settle(1.0)
+    shot("train-live-run")
+    tab.stop()
+    deadline = time.monotonic() + 60
+    while tab.runner.is_running() and time.monotonic() < deadline:
+        settle(0.5)
+    shot("train-live-stopped")
 
 
 def _choose(combo, data) -> None:
