@@ -254,10 +254,8 @@ def bench(win, settle, shot, out: Path, picture) -> None:
     wb.inspector.setCurrentIndex(0)
 
 
-def explore(win, settle, shot, wait_for, second: str | None) -> None:
-    """The test set's map with the input as a live point (and a point hovered), what a feature map responds
-    to, and with ``second`` a second model: the Compare view and Evaluate's side-by-side accuracy."""
-    wb = win.workbench
+def show_input(wb, wait_for) -> None:
+    """An input for the views: a seven drawn, or on the image bench the fourth test image."""
     if wb.takes_pictures:
         wait_for(wb.strip.jobs, 120)
         if wb.strip.entries:
@@ -267,6 +265,13 @@ def explore(win, settle, shot, wait_for, second: str | None) -> None:
         side = wb.canvas.width()
         for stroke in SEVEN:
             wb.canvas.draw_stroke([(x * side, y * side) for x, y in stroke])
+
+
+def explore(win, settle, shot, wait_for, second: str | None) -> None:
+    """The test set's map with the input as a live point (and a point hovered), what a feature map responds
+    to, and with ``second`` a second model: the Compare view and Evaluate's side-by-side accuracy."""
+    wb = win.workbench
+    show_input(wb, wait_for)
     tm = wb.inspectors.test_map
     wb.inspector.setCurrentWidget(tm)
     deadline = time.monotonic() + 120
@@ -308,15 +313,7 @@ def learn(win, settle, shot, wait_for) -> None:
     of the arithmetic of the unit with the largest gradient. Nothing is saved: the steps stay in memory."""
     wb = win.workbench
     view = wb.inspectors.learn
-    if wb.takes_pictures:
-        wait_for(wb.strip.jobs, 120)
-        if wb.strip.entries:
-            wb.strip.choose(min(3, len(wb.strip.entries) - 1))
-    else:
-        wb.canvas.clear()
-        side = wb.canvas.width()
-        for stroke in SEVEN:
-            wb.canvas.draw_stroke([(x * side, y * side) for x, y in stroke])
+    show_input(wb, wait_for)
     wb.inspector.setCurrentWidget(view)
     if not wb.takes_pictures and wb.controller.predictor is not None:
         wb.backprop.choose(1)   # "what if it was a 1?": a large loss, a step that visibly moves it
@@ -370,11 +367,7 @@ def timeline(win, settle, shot, wait_for) -> None:
         print(f"timeline: none ({view.note.full})", flush=True)
         return
     win.tabs.setCurrentWidget(wb)
-    if not wb.takes_pictures:
-        wb.canvas.clear()
-        side = wb.canvas.width()
-        for stroke in SEVEN:
-            wb.canvas.draw_stroke([(x * side, y * side) for x, y in stroke])
+    show_input(wb, wait_for)
     wb.inspector.setCurrentWidget(wb.feature_maps)
     for name, k in (("timeline-early", min(3, view.last)), ("timeline-late", view.last)):
         view.set_snapshot(k)

@@ -19,17 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")   # as the app runs (digitpad/__main__.py)
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import REPO, ms  # noqa: E402 - first: BLAS on one thread (as the app runs) before numpy loads
+
 sys.path.insert(0, str(REPO / "tests" / "support"))
-
+# isort: split
 import numpy as np  # noqa: E402
-
-
-def ms(samples, q=50) -> float:
-    return float(np.percentile(np.asarray(samples) * 1e3, q))
 
 
 def line(what: str, samples) -> str:

@@ -20,25 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import REPO, ms, timed  # noqa: E402 - first: BLAS on one thread before numpy loads
 
-import numpy as np  # noqa: E402 - after the thread variables above, which BLAS reads when numpy loads
-
-
-def ms(samples, q=50) -> float:
-    return float(np.percentile(np.asarray(samples) * 1e3, q))
-
-
-def timed(fn, inputs) -> list[float]:
-    out = []
-    for x in inputs:
-        t0 = time.perf_counter()
-        fn(x)
-        out.append(time.perf_counter() - t0)
-    return out
+# isort: split
+import numpy as np  # noqa: E402 - after _timing, which puts BLAS on one thread
 
 
 def main() -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from drawing import draw, loop, seven
-from known import write_idx
+from known import write_mnist_sample
 from model_factory import make_colour_model, make_fashion_model, make_model
 from pictures import write_cifar_folder, write_fashion_idx
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 from windows import open_window
 
-from digitpad.core.evaluation import load_test_set
 from digitpad.core.settings import SettingsStore
 
 N = 400
@@ -35,12 +34,9 @@ def layout_problems(window) -> list[str]:
 @pytest.fixture
 def small_mnist(tmp_path, mnist_dir):
     """The first 400 MNIST test digits as a data folder, made the app's data folder."""
-    test = load_test_set(mnist_dir, "mnist")
-    raw = tmp_path / "data" / "MNIST" / "raw"
-    write_idx(raw / "t10k-images-idx3-ubyte", test.images[:N], 2051)
-    write_idx(raw / "t10k-labels-idx1-ubyte", test.labels[:N].astype(np.uint8), 2049)
-    SettingsStore().update(datasets_folder=str(tmp_path / "data"))
-    return tmp_path / "data", test.images[:N], test.labels[:N]
+    found = write_mnist_sample(tmp_path / "data", mnist_dir, N)
+    SettingsStore().update(datasets_folder=str(found[0]))
+    return found
 
 
 @pytest.fixture

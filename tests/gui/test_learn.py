@@ -13,14 +13,13 @@ import os
 import numpy as np
 import pytest
 from drawing import draw, seven, vertical_line
-from known import write_idx
+from known import write_mnist_sample
 from model_factory import make_colour_model, make_fashion_model, make_foreign_model
 from pictures import write_cifar_folder, write_fashion_idx
 from PySide6.QtCore import QPointF, Qt
 from windows import open_window
 
 from digitpad.core import paths
-from digitpad.core.evaluation import load_test_set
 from digitpad.core.inference import Predictor
 from digitpad.core.settings import SettingsStore
 from digitpad.gui.draw.learn_view import AFTER, BEFORE, GRADIENT
@@ -30,12 +29,9 @@ N = 300   # MNIST test digits written for the step's sample
 
 @pytest.fixture
 def small_mnist(tmp_path, mnist_dir):
-    test = load_test_set(mnist_dir, "mnist")
-    raw = tmp_path / "data" / "MNIST" / "raw"
-    write_idx(raw / "t10k-images-idx3-ubyte", test.images[:N], 2051)
-    write_idx(raw / "t10k-labels-idx1-ubyte", test.labels[:N].astype(np.uint8), 2049)
-    SettingsStore().update(datasets_folder=str(tmp_path / "data"))
-    return tmp_path / "data"
+    folder, _, _ = write_mnist_sample(tmp_path / "data", mnist_dir, N)
+    SettingsStore().update(datasets_folder=str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from timeline_files import scaled_snapshots
+from windows import open_window
 
 from digitpad.core import snapshots as snapfile
 from digitpad.core.inference import Predictor
@@ -25,13 +26,7 @@ def snap_model(tmp_path):
 
 @pytest.fixture
 def app_window(qtbot, snap_model):
-    from digitpad.app import MainWindow
-
-    w = MainWindow(model_path=snap_model)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.workbench.feature_maps is not None, timeout=10_000)
+    w = open_window(qtbot, snap_model)
     yield w
     w.close()
 

@@ -60,6 +60,17 @@ def write_idx(path: Path, array: np.ndarray, magic: int) -> None:
         path.write_bytes(data)
 
 
+def write_mnist_sample(folder: Path, mnist_dir: Path, n: int):
+    """The first ``n`` real MNIST test digits as a data folder's test set: (folder, images, labels)."""
+    from digitpad.core.evaluation import load_test_set
+
+    test = load_test_set(mnist_dir, "mnist")
+    raw = folder / "MNIST" / "raw"
+    write_idx(raw / "t10k-images-idx3-ubyte", test.images[:n], 2051)
+    write_idx(raw / "t10k-labels-idx1-ubyte", test.labels[:n].astype(np.uint8), 2049)
+    return folder, test.images[:n], test.labels[:n]
+
+
 def write_known_set(folder: Path):
     images, labels = [], []
     for k in range(10):
