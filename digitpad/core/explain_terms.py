@@ -254,6 +254,7 @@ class Explanation:
     used: bool = True            # False: no later layer reads this unit (it is dimmed on honest maps)
     receptive_field: Field | None = None   # the input pixels it depends on
     onnxruntime: float | None = None   # ONNX Runtime's value when the stage is a graph output
+    weights: str = ""            # whose weights computed it when not the model's own ("training snapshot 4 of 25")
 
     @property
     def value(self) -> float:

@@ -449,10 +449,21 @@ class Predictor:
         ``channel`` is the index and row, col are 0. ``.value`` is recomputed from the terms and
         equals ``predict(x).activations[layer][channel, row, col]`` within 1e-4; ``.onnxruntime``
         holds ONNX Runtime's own value when the stage is one of the model's outputs."""
+        values, ort_values = self._traced(x)
+        result = self.explain_in(self.network, values, layer, channel, row, col)
+        name = self.stage_name(layer)
+        if name in ort_values:
+            result.onnxruntime = float(ort_values[name][(0, *result.index)])
+        return result
+
+    def explain_in(self, network, values: dict[str, np.ndarray], layer: str, channel: int, row: int = 0,
+                   col: int = 0) -> Explanation:
+        """As ``explain``, in ``network`` (this graph, perhaps with other weights: a training snapshot's)
+        from its traced ``values``; no ONNX Runtime value."""
         from .explain import ExplainError, explain
 
         name = self.stage_name(layer)
-        shape = self.network.stage(name).shape
+        shape = network.stage(name).shape
         if len(shape) == 3:
             index = (channel, row, col)
         elif len(shape) == 1 and row == 0 and col == 0:
@@ -460,14 +471,10 @@ class Predictor:
         else:
             raise ExplainUnavailable(f"{layer} has shape {list(shape)}; give (channel, row, col) for maps, "
                                      f"(index) for vectors")
-        values, ort_values = self._traced(x)
         try:
-            result = explain(self.network, values, name, index, roots=self._roots())
+            return explain(network, values, name, index, roots=self._roots())
         except ExplainError as e:
             raise ExplainUnavailable(str(e)) from None
-        if name in ort_values:
-            result.onnxruntime = float(ort_values[name][(0, *index)])
-        return result
 
     def _roots(self) -> list[str] | None:
         """The outputs the answer is read from: what honest maps trace back from."""

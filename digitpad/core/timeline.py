@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class Timeline:
         self.points: list[dict] = points(snaps)
         self.kept: str = snaps.meta["kept"]
         self._networks: OrderedDict[int, object] = OrderedDict()
+        self._trace_cache: tuple | None = None
+        # The scrubber predicts on a worker while the arithmetic explains on the UI thread: one cache.
+        self._lock = threading.Lock()
 
     # -- finding one ---------------------------------------------------------------------------
     @staticmethod
@@ -110,7 +114,10 @@ class Timeline:
 
     def network(self, k: int):
         """The model's NumPy forward pass (``forward.Network``) with snapshot k's weights."""
-        k = self._index(k)
+        with self._lock:
+            return self._network(self._index(k))
+
+    def _network(self, k: int):
         net = self._networks.get(k)
         if net is not None:
             self._networks.move_to_end(k)
@@ -136,6 +143,21 @@ class Timeline:
             return None
         w = self.weights(k).get(info.kernel)
         return w if w is not None and w.ndim == 4 else None
+
+    def trace(self, x: np.ndarray, k: int) -> dict[str, np.ndarray]:
+        """Every stage's tensor for canonical image x with snapshot k's weights (as ``Predictor.trace``)."""
+        tensor = self.predictor.input.to_tensor(x)[:1]
+        key = (self._index(k), tensor.tobytes())
+        if self._trace_cache is None or self._trace_cache[0] != key:
+            self._trace_cache = (key, self.network(k).run(tensor))
+        return self._trace_cache[1]
+
+    def explain(self, x: np.ndarray, layer: str, channel: int, row: int = 0, col: int = 0, k: int = -1):
+        """How a unit was computed for x with snapshot k's weights (as ``Predictor.explain``; ONNX Runtime
+        holds only the final weights, so ``.onnxruntime`` is None)."""
+        result = self.predictor.explain_in(self.network(k), self.trace(x, k), layer, channel, row, col)
+        result.weights = f"training snapshot {self._index(k) + 1} of {len(self)}"
+        return result
 
     def predict(self, x: np.ndarray, k: int) -> Prediction:
         """``Predictor.predict(x)`` computed with snapshot k's weights (the NumPy forward pass): probs,

@@ -117,3 +117,34 @@ def test_the_scrubber_fits_the_window(qtbot, snap_model, size):
             problems.append(f"the window resized itself to {w.width()}x{w.height()}")
     assert not problems, "\n".join(problems)
     w.close()
+
+
+def test_the_arithmetic_follows_the_snapshot(qtbot, app_window, snap_model):
+    """A unit's arithmetic is computed with the snapshot's weights while the timeline is scrubbed, and with
+    the model's own (checked against ONNX Runtime) at its end."""
+    wb = app_window.workbench
+    view = wb.timeline
+    qtbot.waitUntil(lambda: view.timeline is not None, timeout=10_000)
+    _draw(wb, [(150, 40), (150, 250)])
+    arithmetic = wb.inspectors.arithmetic
+    wb.inspector.setCurrentWidget(arithmetic)
+    arithmetic.show_unit("conv1", (2, 10, 12))
+    reference = Timeline.for_model(snap_model)
+
+    view.slider.setValue(1)
+    qtbot.waitUntil(lambda: view.shown is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: arithmetic.weights_at is not None and not arithmetic._dirty, timeout=10_000)
+    arithmetic._refresh_now()
+    stage = arithmetic.stage
+    e = reference.explain(wb.model_input, stage, *arithmetic.index, k=1)
+    assert e.weights == "training snapshot 2 of 4" and e.onnxruntime is None
+    np.testing.assert_allclose(arithmetic.values, reference.trace(wb.model_input, 1)[stage][0], atol=1e-6)
+    assert "training snapshot 2 of 4" in arithmetic.panel.check.text()
+    final = wb.controller.predictor.trace(wb.model_input)[stage][0]
+    assert not np.allclose(arithmetic.values, final)          # the snapshot's numbers, not the model's
+
+    view.slider.setValue(view.last)                            # the model itself again
+    qtbot.waitUntil(lambda: arithmetic.weights_at is None, timeout=10_000)
+    arithmetic._refresh_now()
+    np.testing.assert_allclose(arithmetic.values, final, atol=1e-6)
+    assert "training snapshot" not in arithmetic.panel.check.text()

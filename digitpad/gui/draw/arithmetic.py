@@ -171,6 +171,8 @@ class ArithmeticPanel(QWidget):
                     rich("<span style='color:{}'>✗ differ</span>", style.ERROR_TEXT))
             parts.append(rich("ONNX Runtime returned: <b>{value}</b> {mark} (difference {diff:.1e})",
                               value=num(e.onnxruntime), mark=mark, diff=diff))
+        elif e.weights:
+            parts.append(rich("with the weights of {} (ONNX Runtime holds only the model's final weights)", e.weights))
         else:
             parts.append(rich("ONNX Runtime does not compute this stage (the input as fed)"))
         set_text(self.check, Html(" · ").join(parts))

@@ -67,6 +67,7 @@ class ArithmeticTab(QWidget):
         super().__init__(parent)
         self.stepwise = stepwise
         self.predictor = None
+        self.weights_at = None   # a training snapshot's weights (timeline_view.SnapshotModel), or the model's
         self.x: np.ndarray | None = None
         self.stage: str | None = None
         self.index: tuple[int, ...] | None = None
@@ -150,6 +151,7 @@ class ArithmeticTab(QWidget):
     # -- model and drawing -----------------------------------------------------------------------
     def set_predictor(self, predictor) -> None:
         self.predictor = predictor
+        self.weights_at = None
         self.stage, self.index, self.history, self.values = None, None, [], None
         self._layer_named = False
         self._fill_stages()
@@ -200,6 +202,16 @@ class ArithmeticTab(QWidget):
         self.prompt = prompt
         if self.x is None and self.isVisible():
             self._refresh_now()
+
+    def show_weights(self, model) -> None:
+        """Explain with a training snapshot's weights (the timeline's ``SnapshotModel``), or with the model's
+        own (None). The graph and the unit stay."""
+        if model is self.weights_at:
+            return
+        self.weights_at = model
+        self._dirty = True
+        if self.isVisible() and not self._timer.isActive():
+            self._timer.start(THROTTLE_MS)
 
     def set_input(self, x: np.ndarray | None) -> None:
         """The canonical image now shown ([1, C, S, S] or None). Cheap: the work waits for the timer,
@@ -347,9 +359,11 @@ class ArithmeticTab(QWidget):
             if self.index is None:
                 self.index = self._start_unit(self.stage)
                 self._update_controls()   # the map spinner shows the unit's map
-            values = p.trace(self.x)[self.stage][0]
-            e = p.explain(self.x, self.stage, *self.index)
-            if e.onnxruntime is None and self.stepwise.probe is not None:   # not a graph output: ask the probe
+            weights = self.weights_at or p
+            values = weights.trace(self.x)[self.stage][0]
+            e = weights.explain(self.x, self.stage, *self.index)
+            # ONNX Runtime runs the model's final weights: a snapshot's numbers have nothing to agree with there
+            if e.onnxruntime is None and self.stepwise.probe is not None and self.weights_at is None:
                 e.onnxruntime = self.stepwise.probe.value(self.x, self.stage, self.index)
         except (ExplainUnavailable, KeyError, IndexError, ValueError) as err:
             self.panel.show_message(str(err).strip("'\""))

@@ -49,13 +49,23 @@ def predict_at(_task, timeline: Timeline, x: np.ndarray, k: int):
 
 
 class SnapshotModel:
-    """The active model as the kernels view reads it, with snapshot k's kernels."""
+    """The active model as the kernels view and the arithmetic read it, with snapshot k's weights."""
 
     def __init__(self, predictor, timeline: Timeline, k: int):
         self._predictor, self._timeline, self._k = predictor, timeline, k
 
+    @property
+    def snapshot(self) -> int:
+        return self._k
+
     def kernels(self, layer: str):
         return self._timeline.kernels(layer, self._k)
+
+    def trace(self, x):
+        return self._timeline.trace(x, self._k)
+
+    def explain(self, x, layer: str, channel: int, row: int = 0, col: int = 0):
+        return self._timeline.explain(x, layer, channel, row, col, self._k)
 
     def __getattr__(self, name):
         return getattr(self._predictor, name)
@@ -238,7 +248,10 @@ class TimelineView(QWidget):
         inspectors = self.wb.inspectors
         if inspectors.feature_maps is not None:
             inspectors.feature_maps.show_prediction(prediction)
-            self._kernels(SnapshotModel(self.predictor, self.timeline, k))
+            model = SnapshotModel(self.predictor, self.timeline, k)
+            self._kernels(model)
+            if inspectors.arithmetic is not None:
+                inspectors.arithmetic.show_weights(model)
 
     def _kernels(self, model) -> None:
         """The kernels view reads ``model``'s kernels, on the layer it shows."""
@@ -259,6 +272,8 @@ class TimelineView(QWidget):
         if wb.inspectors.feature_maps is not None:
             wb.inspectors.feature_maps.show_prediction(wb.prediction)
             self._kernels(wb.controller.predictor)
+        if wb.inspectors.arithmetic is not None:
+            wb.inspectors.arithmetic.show_weights(None)
 
     # -- the curve -------------------------------------------------------------------------------
     def _build_curve(self) -> None:
