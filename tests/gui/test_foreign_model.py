@@ -46,7 +46,7 @@ def test_the_model_page_of_a_model_from_elsewhere_fits_its_pane(qtbot, tmp_path)
     wait_prepared(qtbot, w.controller)
     wb = w.workbench
     wb.inspector.setCurrentIndex(wb.inspector.count() - 1)   # the Model page, the last
-    qtbot.waitUntil(lambda: getattr(wb.model_info, "convention", None) is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: wb.model_info.convention is not None, timeout=20_000)
     qtbot.wait(150)
     page = wb.inspector.currentWidget()
     assert page.widget().width() <= page.viewport().width()

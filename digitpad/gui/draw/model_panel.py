@@ -69,12 +69,14 @@ class ModelInfoView(QWidget):
         self.form.setVerticalSpacing(8)
         lay.addLayout(self.form)
         self.note = plain_label("", "muted", wrap=True)
+        self.convention: ConventionChoice | None = None   # a file from elsewhere's choice of input convention
         lay.addWidget(self.note)
         lay.addStretch(1)
 
     def show_model(self, predictor) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
+        self.convention = None   # its row went with the others
         if predictor is None:
             self.title.setText("No model loaded")
             self.path.setText("")
