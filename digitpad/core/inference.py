@@ -451,9 +451,8 @@ class Predictor:
         holds ONNX Runtime's own value when the stage is one of the model's outputs."""
         values, ort_values = self._traced(x)
         result = self.explain_in(self.network, values, layer, channel, row, col)
-        name = self.stage_name(layer)
-        if name in ort_values:
-            result.onnxruntime = float(ort_values[name][(0, *result.index)])
+        if result.stage in ort_values:
+            result.onnxruntime = float(ort_values[result.stage][(0, *result.index)])
         return result
 
     def explain_in(self, network, values: dict[str, np.ndarray], layer: str, channel: int, row: int = 0,
